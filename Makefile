@@ -1,0 +1,33 @@
+# What a developer can do here. `make test` is also what CI runs (.ci/run).
+
+GO ?= go
+BIN := bin/wisp
+# staticcheck 2026.2.2; it supports (and needs) Go 1.26.
+STATICCHECK_VERSION := v0.8.2
+# Extra flags for `make run`, e.g. make run ARGS='--addr 127.0.0.1:3233'.
+ARGS ?=
+
+.PHONY: build run test bench lint
+
+## build: compile the wisp binary into bin/wisp
+build:
+	$(GO) build -o $(BIN) ./cmd/wisp
+
+## run: build, then start the server (all roles in one process)
+run: build
+	$(BIN) serve $(ARGS)
+
+## test: install test dependencies, then go vet and go test ./... (scripts/test.sh)
+test:
+	bash scripts/test.sh
+
+## bench: run every Go benchmark, no tests
+bench:
+	$(GO) test -run '^$$' -bench . ./...
+
+## lint: gofmt (must list nothing), go vet, staticcheck
+lint:
+	@unformatted="$$(find . -name '*.go' -not -path './.git/*' -not -path '*/node_modules/*' -print0 | xargs -0 gofmt -l)"; \
+	if [ -n "$$unformatted" ]; then echo "gofmt -l lists files to format:"; echo "$$unformatted"; exit 1; fi
+	$(GO) vet ./...
+	$(GO) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) ./...

@@ -1,0 +1,117 @@
+package proxy
+
+import (
+	_ "embed"
+	"fmt"
+	"net/http"
+)
+
+//go:embed launcher.js
+var launcherJS string
+
+//go:embed launcher.py
+var launcherPy string
+
+// Messages OpenWhisk's invoker uses when an action container dies
+// (apache/openwhisk core Messages.abnormalInitialization / abnormalRun).
+const (
+	msgAbnormalInit = "The action did not initialize and exited unexpectedly."
+	msgAbnormalRun  = "The action did not produce a valid response and exited unexpectedly."
+	msgReinit       = "Cannot initialize the action more than once."
+	msgMissingCode  = "Missing main/no code to execute."
+)
+
+// answer is an error status and message.
+type answer struct {
+	status int
+	msg    string
+}
+
+// dialect holds what differs between runtimes: the launcher, where code goes
+// and the status codes and texts of the OpenWhisk runtime being imitated —
+// apache/openwhisk-runtime-nodejs (core/nodejsActionBase/src/service.js,
+// runner.js) for Node.js, and the Go "actionloop" proxy of
+// apache/openwhisk-runtime-go (openwhisk/initHandler.go, runHandler.go) that
+// apache/openwhisk-runtime-python runs with OW_LOG_INIT_ERROR=1 for Python.
+type dialect struct {
+	interpreter  string // default interpreter binary
+	launcherName string
+	launcher     string // launcher source
+	sourceFile   string // file name for inline code
+	zipEntry     string // entry inside an unpacked zip ("" = the directory)
+	concurrent   bool   // the launcher runs activations concurrently
+	extraEnv     []string
+
+	notInitialized answer // /run before /init
+	starting       answer // /run during /init
+	initFailed     answer // /run after a failed /init
+	reinitFailed   answer // /init after a failed /init
+
+	// initError is the message of a 502 for an init failure the launcher
+	// reported; compile tells a syntax or packaging error from a start error.
+	initError func(detail string, compile bool) string
+	// archiveError is the 502 message when the code cannot be unpacked.
+	archiveError string
+	// decodeError answers base64 that does not decode (binary code).
+	decodeError func(err error) answer
+	initDied    string // 502 message when the launcher exits during init
+	notDict     string // 502 message when main's result is not an object
+	thrown      func(detail string) string
+	badArgument func(typ string) answer
+}
+
+// dialects is read-only after initialisation.
+var dialects = map[string]*dialect{
+	RuntimeNodeJS: {
+		interpreter:    "node",
+		launcherName:   "launcher.js",
+		launcher:       launcherJS,
+		sourceFile:     "index.js",
+		concurrent:     true,
+		notInitialized: answer{http.StatusForbidden, "System not initialized."},
+		starting:       answer{http.StatusForbidden, "System not ready, status is starting."},
+		initFailed:     answer{http.StatusForbidden, "System not ready, status is stopped."},
+		reinitFailed:   answer{http.StatusForbidden, "System not ready, status is stopped."},
+		initError: func(detail string, _ bool) string {
+			return "Initialization has failed due to: " + detail
+		},
+		archiveError: "Initialization has failed due to: There was an error uncompressing the action archive.",
+		decodeError: func(error) answer {
+			return answer{http.StatusBadGateway, "Initialization has failed due to: There was an error uncompressing the action archive."}
+		},
+		initDied: msgAbnormalInit,
+		notDict:  "The action did not return a dictionary.",
+		thrown:   func(detail string) string { return "An error has occurred: " + detail },
+		badArgument: func(typ string) answer {
+			return answer{http.StatusForbidden, fmt.Sprintf("Internal system error: the argument must be a dictionary but has type '%s'.", typ)}
+		},
+	},
+	RuntimePython: {
+		interpreter:    "python3",
+		launcherName:   "launcher.py",
+		launcher:       launcherPy,
+		sourceFile:     "__main__.py",
+		zipEntry:       "__main__.py",
+		extraEnv:       []string{"PYTHONIOENCODING=UTF-8", "PYTHONDONTWRITEBYTECODE=1"},
+		notInitialized: answer{http.StatusInternalServerError, "no action defined yet"},
+		starting:       answer{http.StatusInternalServerError, "no action defined yet"},
+		initFailed:     answer{http.StatusInternalServerError, "no action defined yet"},
+		reinitFailed:   answer{http.StatusForbidden, msgReinit},
+		initError: func(_ string, compile bool) string {
+			if compile {
+				return "The action failed to generate or locate a binary. See logs for details."
+			}
+			return "Cannot start action. Check logs for details."
+		},
+		archiveError: "The action failed to generate or locate a binary. See logs for details.",
+		decodeError: func(err error) answer {
+			return answer{http.StatusBadRequest, "cannot decode the request: " + err.Error()}
+		},
+		initDied: "Cannot start action. Check logs for details.",
+		notDict:  "The action did not return a dictionary or array.",
+		thrown:   func(detail string) string { return "An error has occurred: " + detail },
+		badArgument: func(typ string) answer {
+			return answer{http.StatusBadRequest, "the argument must be a dictionary but has type " + typ}
+		},
+	},
+}

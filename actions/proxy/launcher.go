@@ -1,0 +1,319 @@
+package proxy
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/exec"
+	"strconv"
+	"sync"
+	"sync/atomic"
+)
+
+// errLauncherGone reports that the launcher stopped answering (it exited or
+// closed its result pipe).
+var errLauncherGone = errors.New("launcher exited")
+
+// Reply kinds written by the launchers on fd 3 (see launcher.js).
+const (
+	kindResult      = 'r' // the result JSON
+	kindNotObject   = 'n' // main returned something other than an object
+	kindThrown      = 'e' // main threw; payload is a JSON string
+	kindBadArgument = 'a' // value was not an object; payload is its JSON type name
+	kindDied        = 0   // the launcher died before answering
+)
+
+// reply is one activation's answer.
+type reply struct {
+	kind byte
+	buf  *[]byte // the whole line; payload is (*buf)[off:]; from Server.bufs
+	off  int
+	seq  uint64 // activations answered so far, this one included
+}
+
+func (r reply) payload() []byte { return (*r.buf)[r.off:] }
+
+// launcher is one running launcher process and the protocol spoken with it:
+// activation lines to its stdin, replies from its fd 3, logs from its stdout
+// and stderr.
+type launcher struct {
+	pid      int
+	log      *slog.Logger
+	bufs     *sync.Pool
+	counter  *sentinelCounter
+	exited   chan struct{} // closed once the process is reaped and its group killed
+	gone     chan struct{} // closed once replies ended and every pending call failed
+	ack      chan *[]byte  // the init ack line; cap 1
+	sem      chan struct{} // bounds activations in flight to 1; nil if concurrent
+	stopping atomic.Bool   // Close is killing it on purpose
+	acked    atomic.Bool   // it initialised the action
+	nextID   atomic.Uint64
+
+	writeMu sync.Mutex // serialises whole lines to stdin
+	stdin   io.WriteCloser
+	closers []io.Closer // the parent's pipe ends, closed by stop
+
+	pendMu  sync.Mutex
+	pending map[uint64]chan reply // guarded by pendMu
+	ended   bool                  // guarded by pendMu; replies ended
+}
+
+// pipes are the parent's ends of a launcher's standard streams and fd 3.
+type pipes struct {
+	stdin          io.WriteCloser
+	results        io.ReadCloser
+	stdout, stderr io.ReadCloser
+}
+
+// startLauncher starts the interpreter on the launcher file with the given
+// entry and main, in its own process group.
+func (s *Server) startLauncher(entry, main string, env []string) (*launcher, error) {
+	var parent, child [4]*os.File // stdin, fd 3, stdout, stderr
+	closeAll := func(fs []*os.File) {
+		for _, f := range fs {
+			if f != nil {
+				f.Close()
+			}
+		}
+	}
+	for i := range parent {
+		r, w, err := os.Pipe()
+		if err != nil {
+			closeAll(parent[:])
+			closeAll(child[:])
+			return nil, fmt.Errorf("start launcher: pipe: %w", err)
+		}
+		if i == 0 {
+			parent[i], child[i] = w, r
+		} else {
+			parent[i], child[i] = r, w
+		}
+	}
+	cmd := &exec.Cmd{
+		Path:        s.interp,
+		Args:        []string{s.interp, s.launcherPath(), entry, main},
+		Dir:         s.codeDir(),
+		Env:         env,
+		Stdin:       child[0],
+		Stdout:      child[2],
+		Stderr:      child[3],
+		ExtraFiles:  []*os.File{child[1]},
+		SysProcAttr: sysProcAttr(),
+	}
+	err := cmd.Start()
+	closeAll(child[:])
+	if err != nil {
+		closeAll(parent[:])
+		return nil, fmt.Errorf("start launcher %s: %w", s.interp, err)
+	}
+	l := s.newLauncher(cmd.Process.Pid, pipes{parent[0], parent[1], parent[2], parent[3]})
+	go func() {
+		var err error
+		if waitUntilExited(l.pid) {
+			killGroup(l.pid) // whatever the action left behind in its group
+			err = cmd.Wait()
+		} else {
+			err = cmd.Wait()
+			killGroup(l.pid)
+		}
+		if l.acked.Load() && !l.stopping.Load() {
+			l.log.Warn("launcher exited", "pid", l.pid, "err", err)
+		}
+		close(l.exited)
+	}()
+	return l, nil
+}
+
+// newLauncher wires the protocol to p and starts the goroutines that read
+// replies and logs; they end when the pipes end.
+func (s *Server) newLauncher(pid int, p pipes) *launcher {
+	l := &launcher{
+		pid:     pid,
+		log:     s.log,
+		bufs:    &s.bufs,
+		counter: newSentinelCounter(),
+		exited:  make(chan struct{}),
+		gone:    make(chan struct{}),
+		ack:     make(chan *[]byte, 1),
+		stdin:   p.stdin,
+		closers: []io.Closer{p.stdin, p.results, p.stdout, p.stderr},
+		pending: make(map[uint64]chan reply),
+	}
+	if !s.d.concurrent {
+		l.sem = make(chan struct{}, 1)
+	}
+	go copyLog(p.stdout, s.stdout, l.counter, streamStdout)
+	go copyLog(p.stderr, s.stderr, l.counter, streamStderr)
+	go l.readReplies(p.results)
+	return l
+}
+
+// stop kills the launcher's process group, waits for it and releases the
+// pipes, which ends the reader goroutines.
+func (l *launcher) stop() {
+	l.stopping.Store(true)
+	killGroup(l.pid)
+	<-l.exited
+	for _, c := range l.closers {
+		c.Close()
+	}
+	<-l.gone
+}
+
+// call sends one activation frame ("<id> <json>\n") and waits for its reply.
+func (l *launcher) call(ctx context.Context, id uint64, frame []byte) (reply, error) {
+	if l.sem != nil {
+		select {
+		case l.sem <- struct{}{}:
+		case <-l.gone:
+			return reply{}, errLauncherGone
+		case <-ctx.Done():
+			return reply{}, ctx.Err()
+		}
+	}
+	ch := make(chan reply, 1)
+	l.pendMu.Lock()
+	if l.ended {
+		l.pendMu.Unlock()
+		l.release()
+		return reply{}, errLauncherGone
+	}
+	l.pending[id] = ch
+	l.pendMu.Unlock()
+
+	l.writeMu.Lock()
+	_, err := l.stdin.Write(frame)
+	l.writeMu.Unlock()
+	if err != nil {
+		l.forget(id)
+		l.release()
+		return reply{}, fmt.Errorf("send activation to launcher: %w: %w", errLauncherGone, err)
+	}
+	select {
+	case rep := <-ch:
+		if rep.kind == kindDied {
+			return reply{}, errLauncherGone
+		}
+		return rep, nil
+	case <-ctx.Done():
+		l.forget(id)
+		return reply{}, ctx.Err()
+	}
+}
+
+func (l *launcher) forget(id uint64) {
+	l.pendMu.Lock()
+	delete(l.pending, id)
+	l.pendMu.Unlock()
+}
+
+// release frees the in-flight slot of a sequential launcher.
+func (l *launcher) release() {
+	if l.sem == nil {
+		return
+	}
+	select {
+	case <-l.sem:
+	default:
+	}
+}
+
+// readReplies reads fd 3: the init ack, then "<id> <kind> <json>" lines,
+// handing each to its caller. When the pipe ends it fails every caller.
+func (l *launcher) readReplies(r io.Reader) {
+	br := bufio.NewReaderSize(r, 64<<10)
+	var answered uint64
+	for first := true; ; first = false {
+		buf := l.bufs.Get().(*[]byte)
+		if err := readLine(br, buf); err != nil {
+			putBuf(l.bufs, buf)
+			break
+		}
+		if first {
+			l.ack <- buf
+			continue
+		}
+		id, kind, off, ok := parseReply(*buf)
+		if !ok {
+			l.log.Error("launcher wrote a malformed reply", "line", truncate(*buf, 200))
+			putBuf(l.bufs, buf)
+			continue
+		}
+		if kind != kindBadArgument {
+			answered++
+		}
+		l.release()
+		l.pendMu.Lock()
+		ch := l.pending[id]
+		delete(l.pending, id)
+		l.pendMu.Unlock()
+		if ch == nil { // its caller gave up
+			putBuf(l.bufs, buf)
+			continue
+		}
+		ch <- reply{kind: kind, buf: buf, off: off, seq: answered}
+	}
+	l.pendMu.Lock()
+	l.ended = true
+	for id, ch := range l.pending {
+		ch <- reply{kind: kindDied}
+		delete(l.pending, id)
+	}
+	l.pendMu.Unlock()
+	close(l.gone)
+}
+
+// parseReply splits "<id> <kind> <json>".
+func parseReply(line []byte) (id uint64, kind byte, off int, ok bool) {
+	sp := bytes.IndexByte(line, ' ')
+	if sp <= 0 || len(line) < sp+4 || line[sp+2] != ' ' {
+		return 0, 0, 0, false
+	}
+	id, err := strconv.ParseUint(string(line[:sp]), 10, 64)
+	if err != nil {
+		return 0, 0, 0, false
+	}
+	switch kind = line[sp+1]; kind {
+	case kindResult, kindNotObject, kindThrown, kindBadArgument:
+		return id, kind, sp + 3, true
+	}
+	return 0, 0, 0, false
+}
+
+// readLine reads one line without its '\n' into *dst, whatever its length.
+func readLine(br *bufio.Reader, dst *[]byte) error {
+	b := (*dst)[:0]
+	for {
+		frag, err := br.ReadSlice('\n')
+		b = append(b, frag...)
+		switch {
+		case err == nil:
+			*dst = b[:len(b)-1]
+			return nil
+		case err != bufio.ErrBufferFull:
+			*dst = b
+			return err
+		}
+	}
+}
+
+// putBuf returns a buffer to the pool unless it grew too large to keep.
+func putBuf(p *sync.Pool, b *[]byte) {
+	if cap(*b) > 1<<20 {
+		return
+	}
+	*b = (*b)[:0]
+	p.Put(b)
+}
+
+func truncate(b []byte, n int) string {
+	if len(b) > n {
+		return string(b[:n]) + "…"
+	}
+	return string(b)
+}

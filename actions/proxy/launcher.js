@@ -1,0 +1,198 @@
+// Wisp Node.js launcher: loads one action and runs its activations.
+//
+// Started by actions/proxy as `node launcher.js <entry> <main>` with the
+// action's code directory as cwd. <entry> is a file (inline code, evaluated
+// like OpenWhisk's nodejs runtime does) or a directory (an unpacked zip,
+// loaded with require). Protocol:
+//   fd 3   one init ack line {"ok":true} | {"error":"..."}, then one line per
+//          activation: "<id> <kind> <json>" where kind is
+//          r (result JSON), n (result is not an object), e (main threw; json
+//          is the error string) or a (argument is not an object; json is its
+//          type). Activations run concurrently and answer in completion order.
+//   stdin  one line per activation: "<id> <run request JSON>".
+// Before every r/n/e line and before an init error the sentinel is written to
+// stdout and stderr. The action's console output never goes to fd 3.
+'use strict';
+
+const fs = require('fs');
+const path = require('path');
+const vm = require('vm');
+const { createRequire } = require('module');
+const { pathToFileURL } = require('url');
+
+const SENTINEL = 'XXX_THE_END_OF_A_WHISK_ACTIVATION_XXX\n';
+const RESULT_FD = 3;
+const [entry, mainName] = process.argv.slice(2);
+
+function emit(line) {
+  const buf = Buffer.from(line + '\n');
+  let off = 0;
+  while (off < buf.length) {
+    try {
+      off += fs.writeSync(RESULT_FD, buf, off);
+    } catch (e) {
+      if (e.code !== 'EAGAIN') throw e;
+    }
+  }
+}
+
+function markers() {
+  process.stdout.write(SENTINEL);
+  process.stderr.write(SENTINEL);
+}
+
+// splitMain follows OpenWhisk: "fn" → [undefined, "fn"], "mod.fn.x" → ["mod", "fn.x"].
+function splitMain(main) {
+  const m = /^([^.]+)$|^([^.]+)\.(.+)$/.exec(main);
+  return m ? [m[2], m[3] || m[1]] : undefined;
+}
+
+function lookup(obj, dotted) {
+  return dotted.split('.').reduce((o, k) => (o == null ? undefined : o[k]), obj);
+}
+
+function assertFunction(handler) {
+  if (typeof handler !== 'function') {
+    throw "Action entrypoint '" + mainName + "' is not a function.";
+  }
+  return handler;
+}
+
+async function requireOrImport(target) {
+  const req = createRequire(path.join(entry, 'index.js'));
+  try {
+    return req(target);
+  } catch (e) {
+    if (e.code !== 'ERR_REQUIRE_ESM') throw e;
+    return import(pathToFileURL(req.resolve(target)).href);
+  }
+}
+
+async function loadModule() {
+  const parts = splitMain(mainName);
+  if (parts === undefined) throw 'Name of main function is not valid.';
+  const [index, fn] = parts;
+  if (index === undefined && !fs.existsSync('package.json') && !fs.existsSync('index.js')) {
+    throw 'Zipped actions must contain either package.json or index.js at the root.';
+  }
+  const mod = await requireOrImport(index !== undefined ? path.join(entry, index) : entry);
+  let handler = lookup(mod, fn);
+  if (handler === undefined && mod && mod.default) handler = lookup(mod.default, fn);
+  return assertFunction(handler);
+}
+
+// loadInline evaluates the code in a function scope, as OpenWhisk does, so a
+// top-level `function main` needs no export; `exports.main` works too.
+function loadInline() {
+  if (!/^[A-Za-z_$][\w$]*(\.[A-Za-z_$][\w$]*)*$/.test(mainName)) {
+    throw 'Name of main function is not valid.';
+  }
+  const code = fs.readFileSync(entry, 'utf8');
+  const wrapper = '(function (exports, require, module, __filename, __dirname) {' + code +
+    '\ntry { return ' + mainName + '; } catch (e) {' +
+    ' if (e.name === "ReferenceError") { return module.exports.' + mainName + ' || exports.' + mainName + '; }' +
+    ' throw e; }\n})';
+  const fn = vm.runInThisContext(wrapper, { filename: entry });
+  const mod = { exports: {} };
+  return assertFunction(fn.call(mod.exports, mod.exports, createRequire(entry), mod, entry, path.dirname(entry)));
+}
+
+// serializeError mirrors the serialize-error package OpenWhisk uses for rejections.
+function serializeError(v) {
+  if (typeof v === 'function') return '[Function: ' + (v.name || 'anonymous') + ']';
+  if (typeof v !== 'object' || v === null) return v;
+  const out = {};
+  for (const k of Object.keys(v)) out[k] = v[k];
+  for (const k of ['name', 'message', 'stack']) {
+    if (typeof v[k] === 'string') out[k] = v[k];
+  }
+  return out;
+}
+
+let handler;
+
+function finish(id, result) {
+  if (typeof result !== 'object') {
+    console.error('Result must be of type object but has type "' + typeof result + '":', result);
+    markers();
+    emit(id + ' n {}');
+    return;
+  }
+  let json;
+  try {
+    json = JSON.stringify(result);
+  } catch (e) {
+    console.error(e);
+    markers();
+    emit(id + ' e ' + JSON.stringify(String(e)));
+    return;
+  }
+  markers();
+  emit(id + ' r ' + (json === undefined ? '{}' : json));
+}
+
+function activate(line) {
+  const sp = line.indexOf(' ');
+  const id = line.slice(0, sp);
+  let msg;
+  try {
+    msg = JSON.parse(line.slice(sp + 1));
+  } catch (e) {
+    emit(id + ' a ' + JSON.stringify('invalid JSON'));
+    return;
+  }
+  if (msg === null || typeof msg !== 'object') msg = {};
+  let value = msg.value;
+  if (value === null || value === undefined) {
+    value = {};
+  } else if (typeof value !== 'object') {
+    emit(id + ' a ' + JSON.stringify(typeof value));
+    return;
+  }
+  for (const k of Object.keys(msg)) {
+    if (k !== 'value' && typeof msg[k] === 'string') process.env['__OW_' + k.toUpperCase()] = msg[k];
+  }
+  let result;
+  try {
+    result = handler(value);
+  } catch (err) {
+    console.error(err);
+    markers();
+    emit(id + ' e ' + JSON.stringify(String(err)));
+    return;
+  }
+  Promise.resolve(result).then(
+    (r) => finish(id, r === undefined ? {} : r),
+    (err) => finish(id, { error: err ? serializeError(err) : {} }),
+  );
+}
+
+function serve() {
+  let pending = '';
+  process.stdin.setEncoding('utf8');
+  process.stdin.on('data', (chunk) => {
+    let from = pending.length;
+    pending += chunk;
+    let nl;
+    while ((nl = pending.indexOf('\n', from)) >= 0) {
+      const line = pending.slice(0, nl);
+      pending = pending.slice(nl + 1);
+      from = 0;
+      if (line.length > 0) activate(line);
+    }
+  });
+  process.stdin.on('end', () => process.exit(0));
+}
+
+(async () => {
+  try {
+    handler = fs.statSync(entry).isDirectory() ? await loadModule() : loadInline();
+  } catch (err) {
+    console.error('Error during initialization:', err);
+    markers();
+    emit(JSON.stringify({ error: err && err.stack ? String(err.stack) : String(err) }));
+    return;
+  }
+  emit('{"ok":true}');
+  serve();
+})();

@@ -1,0 +1,258 @@
+package proxy
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+)
+
+// Sentinel is the line the launcher writes to stdout and stderr after each
+// activation (and after a failed init); log collectors read up to it.
+const Sentinel = "XXX_THE_END_OF_A_WHISK_ACTIVATION_XXX"
+
+// Runtimes a Server can run.
+const (
+	RuntimeNodeJS = "nodejs"
+	RuntimePython = "python"
+)
+
+// Defaults for the Config limits.
+const (
+	DefaultMaxUnzipBytes = 512 << 20
+	DefaultMaxUnzipFiles = 100_000
+	DefaultMaxBodyBytes  = 64 << 20
+)
+
+// RuntimeForKind maps an exec kind ("nodejs:20", "python:3", "nodejs") to the
+// runtime that runs it; it reports false for kinds the proxy cannot run.
+func RuntimeForKind(kind string) (string, bool) {
+	family, _, _ := strings.Cut(kind, ":")
+	switch family {
+	case RuntimeNodeJS, RuntimePython:
+		return family, true
+	}
+	return "", false
+}
+
+// Config configures one Server, that is one action container.
+type Config struct {
+	// Runtime is RuntimeNodeJS or RuntimePython.
+	Runtime string
+	// WorkDir is a private directory for the action's code and the launcher;
+	// it is created if missing. Close removes what the Server wrote (all of
+	// WorkDir if the Server created it).
+	WorkDir string
+	// Stdout and Stderr receive the launcher's output verbatim, sentinel lines
+	// included. Each is called from one goroutine at a time, one line per
+	// Write (lines over 64 KiB arrive in pieces). Nil discards.
+	Stdout, Stderr io.Writer
+	// NodePath and PythonPath name the interpreters; defaults "node" and
+	// "python3", looked up in PATH.
+	NodePath, PythonPath string
+	// Env is the launcher's base environment; default PATH (the parent's),
+	// HOME=WorkDir and LANG=C.UTF-8. The parent's environment is not passed on.
+	Env []string
+	// Logger receives the proxy's own diagnostics; nil discards them.
+	Logger *slog.Logger
+	// MaxUnzipBytes caps the uncompressed size of a zip action
+	// (default DefaultMaxUnzipBytes); MaxUnzipFiles caps its entries
+	// (default DefaultMaxUnzipFiles).
+	MaxUnzipBytes int64
+	MaxUnzipFiles int
+	// MaxBodyBytes caps /init and /run request bodies (default DefaultMaxBodyBytes).
+	MaxBodyBytes int64
+}
+
+// state is the lifecycle of a Server.
+type state int32
+
+const (
+	stateNew      state = iota // no /init yet (or only refused ones)
+	stateStarting              // /init in progress
+	stateReady                 // launcher initialised, accepting /run
+	stateFailed                // /init failed; the Server cannot be used again
+	stateDead                  // the launcher exited after a successful init
+	stateClosed                // Close was called
+)
+
+// Server answers the OpenWhisk action-container protocol (POST /init,
+// POST /run) for one action, which it runs in a launcher child process.
+// It is safe for concurrent use.
+type Server struct {
+	cfg     Config
+	d       *dialect
+	interp  string // absolute interpreter path
+	log     *slog.Logger
+	created bool // WorkDir was created by New
+
+	mu    sync.Mutex   // guards state changes and l
+	state atomic.Int32 // a state; written under mu, read without it on the hot path
+	l     *launcher    // set under mu once /init started the launcher
+
+	stdout, stderr *logStream
+	bufs           sync.Pool // *[]byte frames for /run
+	closeOnce      sync.Once
+	closeErr       error
+}
+
+// New checks cfg, resolves the interpreter and creates the work directory.
+// It starts no process: that happens on POST /init.
+func New(cfg Config) (*Server, error) {
+	d, ok := dialects[cfg.Runtime]
+	if !ok {
+		return nil, fmt.Errorf("new proxy: unknown runtime %q", cfg.Runtime)
+	}
+	if cfg.WorkDir == "" {
+		return nil, errors.New("new proxy: WorkDir is required")
+	}
+	wd, err := filepath.Abs(cfg.WorkDir)
+	if err != nil {
+		return nil, fmt.Errorf("new proxy: work dir: %w", err)
+	}
+	cfg.WorkDir = wd
+	interp := cfg.NodePath
+	if cfg.Runtime == RuntimePython {
+		interp = cfg.PythonPath
+	}
+	if interp == "" {
+		interp = d.interpreter
+	}
+	if interp, err = exec.LookPath(interp); err != nil {
+		return nil, fmt.Errorf("new proxy: find %s interpreter: %w", cfg.Runtime, err)
+	}
+	if interp, err = filepath.Abs(interp); err != nil {
+		return nil, fmt.Errorf("new proxy: interpreter path: %w", err)
+	}
+	_, statErr := os.Stat(wd)
+	if err := os.MkdirAll(wd, 0o700); err != nil {
+		return nil, fmt.Errorf("new proxy: create work dir: %w", err)
+	}
+	setDefaults(&cfg)
+	s := &Server{
+		cfg:     cfg,
+		d:       d,
+		interp:  interp,
+		log:     cfg.Logger.With("runtime", cfg.Runtime),
+		created: errors.Is(statErr, os.ErrNotExist),
+		stdout:  &logStream{w: cfg.Stdout},
+		stderr:  &logStream{w: cfg.Stderr},
+	}
+	s.bufs.New = func() any { b := make([]byte, 0, 4096); return &b }
+	return s, nil
+}
+
+func setDefaults(cfg *Config) {
+	if cfg.Stdout == nil {
+		cfg.Stdout = io.Discard
+	}
+	if cfg.Stderr == nil {
+		cfg.Stderr = io.Discard
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.MaxUnzipBytes <= 0 {
+		cfg.MaxUnzipBytes = DefaultMaxUnzipBytes
+	}
+	if cfg.MaxUnzipFiles <= 0 {
+		cfg.MaxUnzipFiles = DefaultMaxUnzipFiles
+	}
+	if cfg.MaxBodyBytes <= 0 {
+		cfg.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if cfg.Env == nil {
+		path := os.Getenv("PATH")
+		if path == "" {
+			path = "/usr/local/bin:/usr/bin:/bin"
+		}
+		cfg.Env = []string{"PATH=" + path, "HOME=" + cfg.WorkDir, "LANG=C.UTF-8"}
+	}
+}
+
+// ServeHTTP answers POST /init and POST /run.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	switch r.URL.Path {
+	case "/init", "/run":
+	default:
+		sendError(w, http.StatusNotFound, "not found: "+r.URL.Path)
+		return
+	}
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		sendError(w, http.StatusMethodNotAllowed, "method not allowed: "+r.Method)
+		return
+	}
+	if r.URL.Path == "/init" {
+		s.handleInit(w, r)
+		return
+	}
+	s.handleRun(w, r)
+}
+
+// Pid is the launcher's process id (and, negated, its process group) while
+// it runs after a successful init; 0 otherwise.
+func (s *Server) Pid() int {
+	if state(s.state.Load()) != stateReady {
+		return 0
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.l == nil {
+		return 0
+	}
+	return s.l.pid
+}
+
+// Exited is closed once the launcher has exited, for whatever reason; it is
+// nil before /init started one.
+func (s *Server) Exited() <-chan struct{} {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.l == nil {
+		return nil
+	}
+	return s.l.exited
+}
+
+// Close kills the launcher's process group, waits for it and removes the
+// files the Server wrote. In-flight requests fail. It is idempotent.
+func (s *Server) Close() error {
+	s.closeOnce.Do(func() {
+		s.mu.Lock()
+		s.state.Store(int32(stateClosed))
+		l := s.l
+		s.mu.Unlock()
+		if l != nil {
+			l.stop()
+		}
+		s.closeErr = s.removeFiles()
+	})
+	return s.closeErr
+}
+
+func (s *Server) removeFiles() error {
+	if s.created {
+		if err := os.RemoveAll(s.cfg.WorkDir); err != nil {
+			return fmt.Errorf("close proxy: remove work dir: %w", err)
+		}
+		return nil
+	}
+	var errs []error
+	for _, p := range []string{s.codeDir(), s.launcherPath()} {
+		if err := os.RemoveAll(p); err != nil {
+			errs = append(errs, fmt.Errorf("close proxy: remove %s: %w", p, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (s *Server) codeDir() string      { return filepath.Join(s.cfg.WorkDir, "action") }
+func (s *Server) launcherPath() string { return filepath.Join(s.cfg.WorkDir, s.d.launcherName) }

@@ -1,0 +1,261 @@
+package api
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/wispio/wisp/entity"
+	"github.com/wispio/wisp/routing"
+	"github.com/wispio/wisp/store"
+)
+
+// actionFQN resolves the action named by the request path.
+func actionFQN(r *http.Request, ns string) (entity.FQN, error) {
+	return entity.ParseFQN("name", r.PathValue("name"), ns)
+}
+
+func (s *Server) putAction(w http.ResponseWriter, r *http.Request, id identity) error {
+	ns, err := id.namespace(r)
+	if err != nil {
+		return err
+	}
+	fqn, err := actionFQN(r, ns)
+	if err != nil {
+		return err
+	}
+	overwrite, err := queryBool(r, "overwrite", false)
+	if err != nil {
+		return err
+	}
+	var req entity.ActionPut
+	limit := int64(s.cfg.Limits.CodeSize) + int64(s.cfg.Limits.ParamsSize) + 1<<20
+	if err := decodeBody(w, r, limit, &req); err != nil {
+		return err
+	}
+	existing, rev, err := store.GetDoc[entity.Action](r.Context(), s.store, ns, store.Actions, fqn.Path())
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		existing = nil
+	case err != nil:
+		return err
+	case !overwrite:
+		return newError(http.StatusConflict, msgExists)
+	}
+	a, err := entity.BuildAction(fqn, &req, existing, s.cfg.Limits, s.cfg.Kinds.Resolve, time.Now().UnixMilli())
+	if err != nil {
+		return err
+	}
+	if _, err := store.PutDoc(r.Context(), s.store, ns, store.Actions, fqn.Path(), rev, a); err != nil {
+		if errors.Is(err, store.ErrConflict) && existing == nil && !overwrite {
+			return newError(http.StatusConflict, msgExists)
+		}
+		return err
+	}
+	writeJSON(w, http.StatusOK, a)
+	return nil
+}
+
+func (s *Server) getAction(w http.ResponseWriter, r *http.Request, id identity) error {
+	ns, err := id.namespace(r)
+	if err != nil {
+		return err
+	}
+	fqn, err := actionFQN(r, ns)
+	if err != nil {
+		return err
+	}
+	withCode, err := queryBool(r, "code", true)
+	if err != nil {
+		return err
+	}
+	a, _, err := store.GetDoc[entity.Action](r.Context(), s.store, ns, store.Actions, fqn.Path())
+	if err != nil {
+		return err
+	}
+	if !withCode {
+		a.Exec.Code = ""
+	}
+	writeJSON(w, http.StatusOK, a)
+	return nil
+}
+
+func (s *Server) deleteAction(w http.ResponseWriter, r *http.Request, id identity) error {
+	ns, err := id.namespace(r)
+	if err != nil {
+		return err
+	}
+	fqn, err := actionFQN(r, ns)
+	if err != nil {
+		return err
+	}
+	a, rev, err := store.GetDoc[entity.Action](r.Context(), s.store, ns, store.Actions, fqn.Path())
+	if err != nil {
+		return err
+	}
+	if err := s.store.Delete(r.Context(), ns, store.Actions, fqn.Path(), rev); err != nil {
+		return err
+	}
+	a.Exec.Code = ""
+	writeJSON(w, http.StatusOK, a)
+	return nil
+}
+
+// actionSummary is an action as list calls return it: no code.
+type actionSummary struct {
+	Namespace   string              `json:"namespace"`
+	Name        string              `json:"name"`
+	Version     string              `json:"version"`
+	Publish     bool                `json:"publish"`
+	Exec        execSummary         `json:"exec"`
+	Annotations entity.Params       `json:"annotations"`
+	Limits      entity.ActionLimits `json:"limits"`
+	Updated     int64               `json:"updated"`
+}
+
+type execSummary struct {
+	Kind   string `json:"kind"`
+	Binary bool   `json:"binary"`
+}
+
+func (s *Server) listActions(w http.ResponseWriter, r *http.Request, id identity) error {
+	ns, err := id.namespace(r)
+	if err != nil {
+		return err
+	}
+	skip, limit, err := listPage(r)
+	if err != nil {
+		return err
+	}
+	count, err := queryBool(r, "count", false)
+	if err != nil {
+		return err
+	}
+	if count {
+		n, err := s.store.Count(r.Context(), ns, store.Actions, "")
+		if err != nil {
+			return err
+		}
+		writeJSON(w, http.StatusOK, map[string]int{"actions": n})
+		return nil
+	}
+	recs, err := s.store.List(r.Context(), ns, store.Actions, store.ListOptions{Skip: skip, Limit: limit})
+	if err != nil {
+		return err
+	}
+	out := make([]actionSummary, 0, len(recs))
+	for _, rec := range recs {
+		var a entity.Action
+		if err := json.Unmarshal(rec.Doc, &a); err != nil {
+			return err
+		}
+		out = append(out, actionSummary{
+			Namespace: a.Namespace, Name: a.Name, Version: a.Version, Publish: a.Publish,
+			Exec: execSummary{Kind: a.Exec.Kind, Binary: a.Exec.Binary}, Annotations: a.Annotations,
+			Limits: a.Limits, Updated: a.Updated,
+		})
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+func (s *Server) invokeAction(w http.ResponseWriter, r *http.Request, id identity) error {
+	accepted := time.Now()
+	ns, err := id.namespace(r)
+	if err != nil {
+		return err
+	}
+	fqn, err := actionFQN(r, ns)
+	if err != nil {
+		return err
+	}
+	blocking, err := queryBool(r, "blocking", false)
+	if err != nil {
+		return err
+	}
+	resultOnly, err := queryBool(r, "result", false)
+	if err != nil {
+		return err
+	}
+	var body json.RawMessage
+	if err := decodeBody(w, r, int64(s.cfg.Limits.ParamsSize)+1, &body); err != nil {
+		return err
+	}
+	payload, err := entity.ParamsFromObject("body", body)
+	if err != nil {
+		return err
+	}
+	rec, err := s.store.Get(r.Context(), ns, store.Actions, fqn.Path())
+	if err != nil {
+		return err
+	}
+	var a entity.Action
+	if err := json.Unmarshal(rec.Doc, &a); err != nil {
+		return err
+	}
+	inv := &routing.Invocation{
+		ActivationID:  entity.NewActivationID(),
+		TransactionID: transactionID(r),
+		Action:        fqn,
+		Revision:      rec.Rev,
+		Subject:       id.Namespace,
+		Params:        runParams(a.Parameters, payload),
+		Accepted:      accepted.UnixMilli(),
+	}
+	if a.Annotations.IsTrue("provide-api-key") {
+		inv.APIKey = id.Key
+	}
+	var wait time.Duration
+	if blocking {
+		wait = s.cfg.BlockingWait
+	}
+	w.Header().Set("X-OpenWhisk-Activation-Id", inv.ActivationID)
+	act, err := s.ctrl.Invoke(r.Context(), inv, wait)
+	switch {
+	case errors.Is(err, routing.ErrStillRunning) || (err == nil && act == nil):
+		writeJSON(w, http.StatusAccepted, map[string]string{"activationId": inv.ActivationID})
+		return nil
+	case err != nil:
+		return err
+	}
+	status := activationStatus(act)
+	if resultOnly {
+		writeRaw(w, status, resultOf(act))
+		return nil
+	}
+	writeJSON(w, status, act)
+	return nil
+}
+
+// runParams merges the action's parameters (those not meant for /init)
+// under the invocation's payload.
+func runParams(actionParams, payload entity.Params) json.RawMessage {
+	var merged entity.Params
+	for _, p := range actionParams {
+		if !p.Init {
+			merged = append(merged, p)
+		}
+	}
+	return merged.Merge(payload).Object()
+}
+
+// activationStatus is the HTTP status of a blocking invoke's answer: 200 on
+// success, 502 when the action failed, 500 on a platform error.
+func activationStatus(a *entity.Activation) int {
+	switch a.Response.StatusCode {
+	case entity.StatusSuccess:
+		return http.StatusOK
+	case entity.StatusWhiskError:
+		return http.StatusInternalServerError
+	default:
+		return http.StatusBadGateway
+	}
+}
+
+func resultOf(a *entity.Activation) []byte {
+	if len(a.Response.Result) == 0 {
+		return []byte("{}")
+	}
+	return a.Response.Result
+}

@@ -1,0 +1,75 @@
+package api
+
+import (
+	"errors"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/wispio/wisp/entity"
+	"github.com/wispio/wisp/store"
+)
+
+// identity is an authenticated caller.
+type identity struct {
+	Namespace string
+	// Key is the caller's own key, handed to actions that ask for it.
+	Key string
+}
+
+// authenticator verifies Basic uuid:key credentials, caching verified
+// subjects for a while so the warm path does not touch the store.
+type authenticator struct {
+	store store.Store
+	ttl   time.Duration
+
+	mu    sync.RWMutex // guards cache
+	cache map[string]cachedSubject
+}
+
+type cachedSubject struct {
+	subject entity.Subject
+	expires time.Time
+}
+
+func newAuthenticator(st store.Store, ttl time.Duration) *authenticator {
+	return &authenticator{store: st, ttl: ttl, cache: map[string]cachedSubject{}}
+}
+
+func (a *authenticator) authenticate(r *http.Request) (identity, error) {
+	uuid, key, ok := r.BasicAuth()
+	if !ok {
+		return identity{}, newError(http.StatusUnauthorized, msgUnauthenticated)
+	}
+	now := time.Now()
+	a.mu.RLock()
+	c, hit := a.cache[uuid]
+	a.mu.RUnlock()
+	if !hit || now.After(c.expires) {
+		subj, err := a.store.SubjectByUUID(r.Context(), uuid)
+		if errors.Is(err, store.ErrNotFound) {
+			return identity{}, newError(http.StatusUnauthorized, msgBadAuth)
+		}
+		if err != nil {
+			return identity{}, err
+		}
+		c = cachedSubject{subject: subj, expires: now.Add(a.ttl)}
+		a.mu.Lock()
+		a.cache[uuid] = c
+		a.mu.Unlock()
+	}
+	if !c.subject.Matches(key) {
+		return identity{}, newError(http.StatusUnauthorized, msgBadAuth)
+	}
+	return identity{Namespace: c.subject.Namespace, Key: uuid + ":" + key}, nil
+}
+
+// namespace resolves the {ns} path segment for the caller: "_" is the
+// caller's own; another namespace is forbidden.
+func (id identity) namespace(r *http.Request) (string, error) {
+	ns := r.PathValue("ns")
+	if ns == entity.DefaultNamespace || ns == id.Namespace {
+		return id.Namespace, nil
+	}
+	return "", newError(http.StatusForbidden, "The supplied authentication is not authorized to access '"+ns+"'.")
+}

@@ -1,0 +1,10 @@
+// Command bench is Wisp's whole-system benchmark harness. It starts a real
+// single-process Wisp (process backend) on loopback, warms an action, and
+// measures each hot path against its direct counterpart in the same run:
+// a warm blocking invoke through the REST API against a POST /run straight
+// to the same warm action proxy. It prints median, p90 and p99 of both and
+// their ratio and difference.
+//
+// Run it with `make bench` (also runs the Go benchmarks) or
+// `go run ./bench -n 2000`.
+package main

@@ -1,0 +1,190 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/wispio/wisp/entity"
+	"github.com/wispio/wisp/server"
+	"github.com/wispio/wisp/store"
+)
+
+// noopJS is the action measured: it does no work of its own.
+const noopJS = `function main(p) { return {ok: true} }`
+
+// stack is a running Wisp with one warm no-op action.
+type stack struct {
+	srv       *server.Server
+	http      *http.Client
+	invokeURL string
+	auth      string
+	directURL string
+	runBody   []byte
+}
+
+// startStack starts Wisp in dir and warms the no-op action.
+func startStack(ctx context.Context, dir string) (*stack, error) {
+	cfg := server.DefaultConfig()
+	cfg.Addr = "127.0.0.1:0"
+	cfg.DataDir = dir
+	// Keep the container warm between phases: pausing is not on the path
+	// measured here.
+	cfg.Pool.PauseGrace = time.Hour
+	creds := entity.NewCredentials()
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	srv, err := server.Start(ctx, cfg, log, func(ctx context.Context, st store.Store) error {
+		return st.CreateSubject(ctx, entity.Subject{Namespace: "bench", UUID: creds.UUID, KeyHash: entity.HashKey(creds.Key)})
+	})
+	if err != nil {
+		return nil, err
+	}
+	s := &stack{
+		srv:       srv,
+		http:      &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}},
+		invokeURL: "http://" + srv.Addr() + "/api/v1/namespaces/_/actions/noop?blocking=true&result=true",
+		auth:      creds.String(),
+	}
+	put, _ := json.Marshal(map[string]any{"exec": map[string]string{"kind": "nodejs:20", "code": noopJS}})
+	if _, err := s.do(ctx, http.MethodPut, "http://"+srv.Addr()+"/api/v1/namespaces/_/actions/noop", put, true); err != nil {
+		return nil, fmt.Errorf("create action: %w", err)
+	}
+	if _, err := s.do(ctx, http.MethodPost, s.invokeURL, []byte(`{}`), true); err != nil {
+		return nil, fmt.Errorf("warm action: %w", err)
+	}
+	cs := srv.Invoker().Pool().Containers()
+	if len(cs) != 1 {
+		return nil, fmt.Errorf("want one warm container, have %d", len(cs))
+	}
+	s.directURL = cs[0].URL + "/run"
+	s.runBody, _ = json.Marshal(map[string]any{
+		"value": map[string]any{}, "namespace": "bench", "action_name": "/bench/noop",
+		"activation_id": entity.NewActivationID(), "transaction_id": "bench", "deadline": "0", "action_version": "0.0.1",
+	})
+	return s, nil
+}
+
+func (s *stack) close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	return s.srv.Close(ctx)
+}
+
+// do sends one request and checks for a 200.
+func (s *stack) do(ctx context.Context, method, url string, body []byte, auth bool) ([]byte, error) {
+	req, err := http.NewRequestWithContext(ctx, method, url, bytes.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if auth {
+		u, k, _ := strings.Cut(s.auth, ":")
+		req.SetBasicAuth(u, k)
+	}
+	resp, err := s.http.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("%s %s: %d %s", method, url, resp.StatusCode, b)
+	}
+	return b, nil
+}
+
+// viaAPI is one warm blocking invoke through the REST API.
+func (s *stack) viaAPI(ctx context.Context) error {
+	_, err := s.do(ctx, http.MethodPost, s.invokeURL, []byte(`{}`), true)
+	return err
+}
+
+// direct is one POST /run straight to the warm container.
+func (s *stack) direct(ctx context.Context) error {
+	_, err := s.do(ctx, http.MethodPost, s.directURL, s.runBody, false)
+	return err
+}
+
+// sample times n calls of fn.
+func sample(ctx context.Context, n int, fn func(context.Context) error) ([]time.Duration, error) {
+	out := make([]time.Duration, 0, n)
+	for range n {
+		t0 := time.Now()
+		if err := fn(ctx); err != nil {
+			return nil, err
+		}
+		out = append(out, time.Since(t0))
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
+	return out, nil
+}
+
+func percentile(sorted []time.Duration, p float64) time.Duration {
+	if len(sorted) == 0 {
+		return 0
+	}
+	i := int(float64(len(sorted)-1) * p)
+	return sorted[i]
+}
+
+// report prints one comparison row set.
+func report(w io.Writer, name string, wisp, raw []time.Duration) {
+	fmt.Fprintf(w, "%s (n=%d)\n", name, len(wisp))
+	fmt.Fprintf(w, "  %-6s %12s %12s %10s %12s\n", "", "wisp", "direct", "ratio", "overhead")
+	for _, p := range []struct {
+		label string
+		q     float64
+	}{{"p50", 0.5}, {"p90", 0.9}, {"p99", 0.99}} {
+		a, b := percentile(wisp, p.q), percentile(raw, p.q)
+		fmt.Fprintf(w, "  %-6s %12s %12s %9.2fx %12s\n", p.label, a.Round(time.Microsecond), b.Round(time.Microsecond), float64(a)/float64(b), (a - b).Round(time.Microsecond))
+	}
+}
+
+// run measures every scenario and prints the table.
+func run(ctx context.Context, n int, w io.Writer) error {
+	dir, err := os.MkdirTemp("", "wisp-bench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	s, err := startStack(ctx, dir)
+	if err != nil {
+		return err
+	}
+	defer s.close()
+	// Warm both paths' connections, then interleave the phases so that
+	// drift in machine load hits both alike.
+	if _, err := sample(ctx, 200, s.viaAPI); err != nil {
+		return err
+	}
+	if _, err := sample(ctx, 200, s.direct); err != nil {
+		return err
+	}
+	var wisp, raw []time.Duration
+	for range 4 {
+		a, err := sample(ctx, n/4, s.viaAPI)
+		if err != nil {
+			return err
+		}
+		b, err := sample(ctx, n/4, s.direct)
+		if err != nil {
+			return err
+		}
+		wisp, raw = append(wisp, a...), append(raw, b...)
+	}
+	sort.Slice(wisp, func(i, j int) bool { return wisp[i] < wisp[j] })
+	sort.Slice(raw, func(i, j int) bool { return raw[i] < raw[j] })
+	report(w, "warm blocking invoke (REST API, result=true) vs POST /run to the same warm proxy", wisp, raw)
+	return nil
+}

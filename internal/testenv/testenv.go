@@ -1,0 +1,115 @@
+package testenv
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// RequireServicesEnv names the environment variable that turns a missing
+// service from a skip into a failure when set to "1".
+const RequireServicesEnv = "WISP_REQUIRE_SERVICES"
+
+// Require does nothing when ok is true. Otherwise it skips the test, or fails
+// it when WISP_REQUIRE_SERVICES=1. what names the missing thing ("node",
+// "docker engine"), why says what was found instead and how to get it.
+func Require(t testing.TB, what string, ok bool, why string) {
+	t.Helper()
+	if ok {
+		return
+	}
+	if os.Getenv(RequireServicesEnv) == "1" {
+		t.Fatalf("%s is required (%s=1) but unavailable: %s", what, RequireServicesEnv, why)
+		return
+	}
+	t.Skipf("%s unavailable, skipping: %s (scripts/test.sh installs it; %s=1 turns this skip into a failure)",
+		what, why, RequireServicesEnv)
+}
+
+// RepoRoot returns the repository root: the nearest directory at or above the
+// working directory that holds go.mod. It fails the test when there is none.
+func RepoRoot(t testing.TB) string {
+	t.Helper()
+	root, err := FindRepoRoot()
+	if err != nil {
+		t.Fatalf("find repository root: %v", err)
+	}
+	return root
+}
+
+// FindRepoRoot is RepoRoot for code without a testing.TB, such as TestMain.
+func FindRepoRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", errors.New("no go.mod at or above the working directory")
+		}
+		dir = parent
+	}
+}
+
+// minNodeMajor is the oldest Node.js that runs node:test and the openwhisk
+// client (which declares engines node >= 18).
+const minNodeMajor = 18
+
+// Node returns the path of a node binary (major version 18 or later) and checks
+// that the compatibility suite's npm dependencies are installed in
+// test/compat/node_modules.
+func Node(t testing.TB) string {
+	t.Helper()
+	path, err := exec.LookPath("node")
+	Require(t, "node", err == nil, "no node on PATH; apt-get install nodejs")
+	out, err := commandOutput(path, "--version")
+	Require(t, "node", err == nil, fmt.Sprintf("%s --version: %v", path, err))
+	major, ok := nodeMajor(out)
+	Require(t, "node", ok && major >= minNodeMajor,
+		fmt.Sprintf("%s is %q, need v%d or later", path, out, minNodeMajor))
+
+	client := filepath.Join(RepoRoot(t), "test", "compat", "node_modules", "openwhisk", "package.json")
+	_, err = os.Stat(client)
+	Require(t, "npm package openwhisk", err == nil,
+		fmt.Sprintf("%s missing; run scripts/test.sh or `npm ci` in test/compat", client))
+	return path
+}
+
+// nodeMajor parses the major version from `node --version` output ("v20.1.0").
+func nodeMajor(version string) (int, bool) {
+	v := strings.TrimPrefix(strings.TrimSpace(version), "v")
+	major, _, _ := strings.Cut(v, ".")
+	n, err := strconv.Atoi(major)
+	return n, err == nil
+}
+
+// Python returns the path of a working python3.
+func Python(t testing.TB) string {
+	t.Helper()
+	path, err := exec.LookPath("python3")
+	Require(t, "python3", err == nil, "no python3 on PATH; apt-get install python3")
+	out, err := commandOutput(path, "--version")
+	Require(t, "python3", err == nil && strings.HasPrefix(out, "Python 3"),
+		fmt.Sprintf("%s --version: %q, %v", path, out, err))
+	return path
+}
+
+// commandOutput runs a short probe command and returns its trimmed combined
+// output. The probe is bounded so that a hung binary cannot stall a test.
+func commandOutput(name string, args ...string) (string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, name, args...).CombinedOutput()
+	return strings.TrimSpace(string(out)), err
+}

@@ -1,0 +1,41 @@
+package invoker
+
+import "context"
+
+// Spec describes the container an action needs.
+type Spec struct {
+	// Kind is the concrete exec kind ("nodejs:20"), or "blackbox".
+	Kind string
+	// Image is the image of a blackbox action.
+	Image string
+	// MemoryMB is the action's memory limit.
+	MemoryMB int
+	// Action names the action, for labels and logs only.
+	Action string
+}
+
+// Backend makes action containers.
+type Backend interface {
+	// Name is the backend's name for logs ("process", "docker").
+	Name() string
+	// Create starts a container for spec that answers the action-container
+	// protocol at its URL, not yet initialised.
+	Create(ctx context.Context, spec Spec) (Container, error)
+	// Close removes every container the backend made.
+	Close(ctx context.Context) error
+}
+
+// Container is one running action container.
+type Container interface {
+	// ID identifies the container in logs.
+	ID() string
+	// URL is the base URL of the container's /init and /run endpoints.
+	URL() string
+	// Logs is where the container's stdout and stderr arrive.
+	Logs() *LogCollector
+	// Pause freezes the container; Resume thaws it.
+	Pause(ctx context.Context) error
+	Resume(ctx context.Context) error
+	// Destroy stops the container and frees what it holds, paused or not.
+	Destroy(ctx context.Context) error
+}

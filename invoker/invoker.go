@@ -1,0 +1,337 @@
+package invoker
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/ThreeDotsLabs/watermill/message"
+
+	"github.com/wispio/wisp/entity"
+	"github.com/wispio/wisp/routing"
+	"github.com/wispio/wisp/store"
+)
+
+// Config configures an invoker.
+type Config struct {
+	// ID names the invoker; it consumes routing.InvokerTopic(ID).
+	ID     string
+	Pool   PoolConfig
+	Limits entity.SystemLimits
+	// APIHost is handed to actions as __OW_API_HOST.
+	APIHost string
+}
+
+// ActivationSink stores finished activations; the invoker never waits for
+// a record to be durable before answering a blocking caller.
+type ActivationSink interface {
+	PutActivations(ctx context.Context, acts []*entity.Activation) error
+}
+
+// Invoker consumes invocations and runs them in its pool.
+type Invoker struct {
+	cfg     Config
+	store   store.Store
+	sink    ActivationSink
+	pub     message.Publisher
+	pool    *Pool
+	client  *containerClient
+	log     *slog.Logger
+	running sync.WaitGroup // activations in progress
+
+	mu      sync.RWMutex // guards actions
+	actions map[string]cachedAction
+}
+
+type cachedAction struct {
+	rev    string
+	action *entity.Action
+}
+
+// New returns an invoker running containers made by backend, reading actions
+// from st, writing activations to sink and completions to pub.
+func New(cfg Config, backend Backend, st store.Store, sink ActivationSink, pub message.Publisher, log *slog.Logger) *Invoker {
+	return &Invoker{
+		cfg:     cfg,
+		store:   st,
+		sink:    sink,
+		pub:     pub,
+		pool:    NewPool(backend, cfg.Pool, log),
+		client:  newContainerClient(),
+		log:     log.With("invoker", cfg.ID),
+		actions: map[string]cachedAction{},
+	}
+}
+
+// Pool is the invoker's container pool.
+func (inv *Invoker) Pool() *Pool { return inv.pool }
+
+// Subscribe registers the invoker's consumer on r.
+func (inv *Invoker) Subscribe(r *message.Router, sub message.Subscriber) {
+	r.AddConsumerHandler("invoker-"+inv.cfg.ID, routing.InvokerTopic(inv.cfg.ID), sub, inv.onInvocation)
+}
+
+// onInvocation accepts an invocation and runs it in the background: the bus
+// delivers the next message only after this one is acknowledged.
+func (inv *Invoker) onInvocation(msg *message.Message) error {
+	m := new(routing.Invocation)
+	if err := json.Unmarshal(msg.Payload, m); err != nil {
+		inv.log.Error("drop malformed invocation", "messageId", msg.UUID, "err", err)
+		return nil
+	}
+	inv.running.Add(1)
+	go func() {
+		defer inv.running.Done()
+		inv.Run(context.Background(), m)
+	}()
+	return nil
+}
+
+// Close waits for running activations, then removes all containers.
+func (inv *Invoker) Close(ctx context.Context) error {
+	done := make(chan struct{})
+	go func() { inv.running.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+	}
+	return inv.pool.Close(ctx)
+}
+
+// Run executes one invocation to its activation record and completion.
+func (inv *Invoker) Run(ctx context.Context, m *routing.Invocation) *entity.Activation {
+	act := inv.execute(ctx, m)
+	if m.ReplyTo != "" {
+		inv.complete(m.ReplyTo, act)
+	}
+	if err := inv.sink.PutActivations(ctx, []*entity.Activation{act}); err != nil {
+		inv.log.Error("store activation", "activationId", act.ActivationID, "namespace", act.Namespace, "err", err)
+	}
+	return act
+}
+
+func (inv *Invoker) complete(controller string, act *entity.Activation) {
+	payload, err := json.Marshal(routing.Completion{Activation: act})
+	if err == nil {
+		err = inv.pub.Publish(routing.CompletionsTopic(controller), message.NewMessage(act.ActivationID, payload))
+	}
+	if err != nil {
+		inv.log.Error("publish completion", "activationId", act.ActivationID, "err", err)
+	}
+}
+
+// execute runs the action and shapes the activation record.
+func (inv *Invoker) execute(ctx context.Context, m *routing.Invocation) *entity.Activation {
+	start := time.Now()
+	act := &entity.Activation{
+		ActivationID: m.ActivationID,
+		Namespace:    m.Subject,
+		Name:         m.Action.Path(),
+		Subject:      m.Subject,
+		Cause:        m.Cause,
+		Logs:         []string{},
+	}
+	action, rev, err := inv.loadAction(ctx, m.Action, m.Revision)
+	if err != nil {
+		inv.log.Error("load action", "activationId", m.ActivationID, "action", m.Action.String(), "err", err)
+		return finish(act, start, entity.ErrorResponse(entity.StatusWhiskError, "The requested resource does not exist."), nil)
+	}
+	act.Version = action.Version
+	act.Publish = false
+	annotations := entity.Params{}.
+		Set("path", m.Action.Namespace+"/"+m.Action.Path()).
+		Set("kind", action.Exec.Kind).
+		Set("limits", action.Limits)
+	if m.Accepted > 0 {
+		annotations = annotations.Set("waitTime", start.UnixMilli()-m.Accepted)
+	}
+	r := inv.runInContainer(ctx, m, action, rev, start)
+	if r.initTime > 0 {
+		annotations = annotations.Set("initTime", r.initTime.Milliseconds())
+	}
+	if r.timedOut {
+		annotations = annotations.Set("timeout", true)
+	} else {
+		annotations = annotations.Set("timeout", false)
+	}
+	act.Annotations = annotations
+	return finish(act, start, r.response, r.logs)
+}
+
+func finish(act *entity.Activation, start time.Time, resp entity.Response, logs []string) *entity.Activation {
+	end := time.Now()
+	act.Start = start.UnixMilli()
+	act.End = end.UnixMilli()
+	act.Duration = end.Sub(start).Milliseconds()
+	act.Response = resp
+	act.StatusCode = resp.StatusCode
+	if logs != nil {
+		act.Logs = logs
+	}
+	if act.Annotations == nil {
+		act.Annotations = entity.Params{}
+	}
+	return act
+}
+
+type runResult struct {
+	response entity.Response
+	logs     []string
+	initTime time.Duration
+	timedOut bool
+}
+
+// runInContainer acquires a container, initialises it when cold, runs the
+// activation with the action's deadline and collects its logs.
+func (inv *Invoker) runInContainer(ctx context.Context, m *routing.Invocation, action *entity.Action, rev string, start time.Time) runResult {
+	timeout := action.Limits.TimeoutDuration()
+	deadline := start.Add(timeout)
+	ctx, cancel := context.WithDeadline(ctx, deadline)
+	defer cancel()
+	key := m.Action.Namespace + "/" + m.Action.Path() + "@" + rev
+	spec := Spec{Kind: action.Exec.Kind, Image: action.Exec.Image, MemoryMB: action.Limits.Memory, Action: m.Action.String()}
+	slot, cold, err := inv.pool.Acquire(ctx, key, spec, action.Limits.Concurrency)
+	if err != nil {
+		if ctx.Err() != nil {
+			return runResult{response: timedOut(timeout, false), timedOut: true}
+		}
+		inv.log.Error("acquire container", "activationId", m.ActivationID, "action", spec.Action, "err", err)
+		return runResult{response: entity.ErrorResponse(entity.StatusWhiskError, "Failed to start a container for the action.")}
+	}
+	c := slot.Container()
+	logs := c.Logs()
+	logLimit := action.Limits.Logs << 20
+	var res runResult
+	if cold {
+		t0 := time.Now()
+		logs.Start(logLimit)
+		status, body, err := inv.client.post(ctx, c.URL()+"/init", initBody(action, inv.cfg.APIHost))
+		res.initTime = time.Since(t0)
+		if err != nil || status != 200 {
+			inv.pool.Release(slot, false)
+			res.logs = collectBriefly(logs)
+			if ctx.Err() != nil {
+				res.response, res.timedOut = timedOut(timeout, true), true
+			} else if err != nil {
+				res.response = entity.ErrorResponse(entity.StatusDeveloperError, "The action failed to initialize: "+err.Error())
+			} else {
+				res.response = initFailure(status, body)
+			}
+			return res
+		}
+		inv.pool.Initialized(slot)
+	}
+	logs.Start(logLimit)
+	status, body, err := inv.client.post(ctx, c.URL()+"/run", runBody(m, action, deadline))
+	switch {
+	case ctx.Err() != nil:
+		res.response, res.timedOut = timedOut(timeout, false), true
+		res.logs = collectBriefly(logs)
+		inv.pool.Release(slot, false)
+	case err != nil:
+		res.response = entity.ErrorResponse(entity.StatusDeveloperError, "The action did not produce a valid response and exited unexpectedly.")
+		res.logs = collectBriefly(logs)
+		inv.pool.Release(slot, false)
+	default:
+		res.response = entity.ResponseFromRun(status, body, inv.cfg.Limits.ResultSize)
+		var complete bool
+		res.logs, complete = logs.Collect(ctx)
+		inv.pool.Release(slot, complete)
+	}
+	return res
+}
+
+// collectBriefly gathers what a failed container printed, waiting only a
+// moment for the sentinel it may never print.
+func collectBriefly(logs *LogCollector) []string {
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	lines, _ := logs.Collect(ctx)
+	return lines
+}
+
+func timedOut(timeout time.Duration, init bool) entity.Response {
+	msg := fmt.Sprintf("The action exceeded its time limits of %d milliseconds.", timeout.Milliseconds())
+	if init {
+		msg = fmt.Sprintf("The action exceeded its time limits of %d milliseconds during initialization.", timeout.Milliseconds())
+	}
+	return entity.ErrorResponse(entity.StatusDeveloperError, msg)
+}
+
+func initFailure(status int, body []byte) entity.Response {
+	r := entity.ResponseFromRun(status, body, 0)
+	if r.StatusCode == entity.StatusSuccess || r.StatusCode == entity.StatusApplicationError {
+		r = entity.ErrorResponse(entity.StatusDeveloperError, "The action failed to initialize: "+string(body))
+	}
+	r.StatusCode = entity.StatusDeveloperError
+	r.Status = "action developer error"
+	r.Success = false
+	return r
+}
+
+func initBody(a *entity.Action, apiHost string) []byte {
+	env := map[string]json.RawMessage{}
+	if apiHost != "" {
+		env["__OW_API_HOST"], _ = json.Marshal(apiHost)
+	}
+	for _, p := range a.Parameters {
+		if p.Init {
+			env[p.Key] = p.Value
+		}
+	}
+	main := a.Exec.Main
+	if main == "" {
+		main = "main"
+	}
+	b, _ := json.Marshal(map[string]any{"value": map[string]any{
+		"name": a.Name, "main": main, "code": a.Exec.Code, "binary": a.Exec.Binary, "env": env,
+	}})
+	return b
+}
+
+func runBody(m *routing.Invocation, a *entity.Action, deadline time.Time) []byte {
+	params := m.Params
+	if len(params) == 0 {
+		params = json.RawMessage("{}")
+	}
+	body := struct {
+		Value         json.RawMessage `json:"value"`
+		Namespace     string          `json:"namespace"`
+		ActionName    string          `json:"action_name"`
+		ActivationID  string          `json:"activation_id"`
+		TransactionID string          `json:"transaction_id"`
+		Deadline      string          `json:"deadline"`
+		ActionVersion string          `json:"action_version"`
+		APIKey        string          `json:"api_key,omitempty"`
+	}{params, m.Subject, m.Action.String(), m.ActivationID, m.TransactionID, strconv.FormatInt(deadline.UnixMilli(), 10), a.Version, ""}
+	if a.Annotations.IsTrue("provide-api-key") {
+		body.APIKey = m.APIKey
+	}
+	b, _ := json.Marshal(body)
+	return b
+}
+
+// loadAction returns the action and its revision from the cache, or from
+// the store when the cache holds another revision than rev. An action updated
+// since the invocation was accepted runs at its newest revision.
+func (inv *Invoker) loadAction(ctx context.Context, f entity.FQN, rev string) (*entity.Action, string, error) {
+	key := f.Namespace + "/" + f.Path()
+	inv.mu.RLock()
+	c, ok := inv.actions[key]
+	inv.mu.RUnlock()
+	if ok && c.rev == rev {
+		return c.action, c.rev, nil
+	}
+	a, gotRev, err := store.GetDoc[entity.Action](ctx, inv.store, f.Namespace, store.Actions, f.Path())
+	if err != nil {
+		return nil, "", fmt.Errorf("load action %s: %w", f, err)
+	}
+	inv.mu.Lock()
+	inv.actions[key] = cachedAction{rev: gotRev, action: a}
+	inv.mu.Unlock()
+	return a, gotRev, nil
+}

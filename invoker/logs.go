@@ -1,0 +1,175 @@
+package invoker
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"sync"
+	"time"
+)
+
+// Sentinel is the line an action runtime prints to stdout and to stderr
+// after each activation.
+const Sentinel = "XXX_THE_END_OF_A_WHISK_ACTIVATION_XXX"
+
+// LogCollector receives a container's stdout and stderr, stamps each line and
+// hands the lines of one activation to Collect once both streams have printed
+// the sentinel. Lines a stream prints after its sentinel belong to the next
+// activation.
+type LogCollector struct {
+	now func() time.Time
+
+	mu      sync.Mutex // guards the fields below
+	seq     uint64
+	limit   int
+	streams [2]streamLog
+	changed chan struct{} // closed and replaced when a sentinel arrives
+}
+
+// streamLog is one stream's lines, cut into segments at each sentinel; the
+// last segment is still open.
+type streamLog struct {
+	segments []segment
+	partial  []byte
+}
+
+type segment struct {
+	lines []logLine
+	size  int
+}
+
+type logLine struct {
+	seq  uint64
+	text string
+}
+
+// NewLogCollector returns an empty collector.
+func NewLogCollector() *LogCollector {
+	lc := &LogCollector{now: time.Now, changed: make(chan struct{}), limit: -1}
+	for i := range lc.streams {
+		lc.streams[i].segments = []segment{{}}
+	}
+	return lc
+}
+
+type streamWriter struct {
+	lc     *LogCollector
+	stream int
+}
+
+var streamNames = [2]string{"stdout", "stderr"}
+
+// Stdout is the writer for the container's standard output.
+func (lc *LogCollector) Stdout() io.Writer { return streamWriter{lc, 0} }
+
+// Stderr is the writer for the container's standard error.
+func (lc *LogCollector) Stderr() io.Writer { return streamWriter{lc, 1} }
+
+func (w streamWriter) Write(p []byte) (int, error) {
+	w.lc.write(w.stream, p)
+	return len(p), nil
+}
+
+func (lc *LogCollector) write(stream int, p []byte) {
+	lc.mu.Lock()
+	defer lc.mu.Unlock()
+	st := &lc.streams[stream]
+	buf := append(st.partial, p...)
+	for {
+		i := bytes.IndexByte(buf, '\n')
+		if i < 0 {
+			break
+		}
+		lc.addLine(stream, buf[:i])
+		buf = buf[i+1:]
+	}
+	st.partial = append(st.partial[:0], buf...)
+}
+
+// addLine is called with mu held.
+func (lc *LogCollector) addLine(stream int, line []byte) {
+	st := &lc.streams[stream]
+	if string(line) == Sentinel {
+		st.segments = append(st.segments, segment{})
+		close(lc.changed)
+		lc.changed = make(chan struct{})
+		return
+	}
+	open := &st.segments[len(st.segments)-1]
+	if lc.limit >= 0 && open.size > lc.limit {
+		return // over the limit already: Collect reports the truncation
+	}
+	lc.seq++
+	text := lc.stamp() + " " + streamNames[stream] + ": " + string(line)
+	open.lines = append(open.lines, logLine{seq: lc.seq, text: text})
+	open.size += len(line)
+}
+
+func (lc *LogCollector) stamp() string {
+	return lc.now().UTC().Format("2006-01-02T15:04:05.000000000Z")
+}
+
+// Start begins an activation's logs with a size limit in bytes (-1: none).
+func (lc *LogCollector) Start(limit int) {
+	lc.mu.Lock()
+	lc.limit = limit
+	lc.mu.Unlock()
+}
+
+// Collect waits until both streams have printed the sentinel (or ctx ends)
+// and returns the activation's lines in the order they arrived. complete is
+// false when ctx ended first; then everything printed so far is returned.
+func (lc *LogCollector) Collect(ctx context.Context) (lines []string, complete bool) {
+	for {
+		lc.mu.Lock()
+		if len(lc.streams[0].segments) > 1 && len(lc.streams[1].segments) > 1 {
+			return lc.takeLocked(), true
+		}
+		changed := lc.changed
+		lc.mu.Unlock()
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			lc.mu.Lock()
+			return lc.takeLocked(), false
+		}
+	}
+}
+
+// takeLocked removes each stream's first segment and merges them in arrival
+// order, cut at the size limit; it unlocks mu.
+func (lc *LogCollector) takeLocked() []string {
+	var a, b segment
+	a, lc.streams[0].segments = lc.streams[0].segments[0], nextSegments(lc.streams[0].segments)
+	b, lc.streams[1].segments = lc.streams[1].segments[0], nextSegments(lc.streams[1].segments)
+	limit := lc.limit
+	lc.limit = -1
+	lc.mu.Unlock()
+	out := make([]string, 0, len(a.lines)+len(b.lines))
+	size := 0
+	for i, j := 0, 0; i < len(a.lines) || j < len(b.lines); {
+		var l logLine
+		if j >= len(b.lines) || (i < len(a.lines) && a.lines[i].seq < b.lines[j].seq) {
+			l, i = a.lines[i], i+1
+		} else {
+			l, j = b.lines[j], j+1
+		}
+		n := len(l.text) - len("2006-01-02T15:04:05.000000000Z stdout: ")
+		if limit >= 0 && size+n > limit {
+			out = append(out, fmt.Sprintf("%s stderr: Logs were truncated because the total bytes size exceeds the limit of %d bytes.", lc.stamp(), limit))
+			break
+		}
+		size += n
+		out = append(out, l.text)
+	}
+	return out
+}
+
+// nextSegments drops the first segment, keeping at least an open one.
+func nextSegments(segs []segment) []segment {
+	if len(segs) > 1 {
+		return segs[1:]
+	}
+	return []segment{{}}
+}

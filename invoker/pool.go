@@ -1,0 +1,339 @@
+package invoker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+)
+
+// PoolConfig sets the container pool's behaviour.
+type PoolConfig struct {
+	// UserMemoryMB is the memory budget for all containers together.
+	UserMemoryMB int
+	// PauseGrace is how long an idle container stays unpaused.
+	PauseGrace time.Duration
+	// IdleTimeout is how long an idle container lives before removal.
+	IdleTimeout time.Duration
+}
+
+// DefaultPoolConfig returns OpenWhisk's defaults with a 2 GB budget.
+func DefaultPoolConfig() PoolConfig {
+	return PoolConfig{UserMemoryMB: 2048, PauseGrace: 50 * time.Millisecond, IdleTimeout: 10 * time.Minute}
+}
+
+// ErrMemory means an action needs more memory than the whole budget.
+var ErrMemory = errors.New("the action's memory limit exceeds the invoker's user memory")
+
+// Pool owns the containers of one invoker. A container serves only the
+// action and revision it was initialised for.
+type Pool struct {
+	backend Backend
+	cfg     PoolConfig
+	log     *slog.Logger
+
+	mu      sync.Mutex // guards everything below and every slot's pool fields
+	byKey   map[string][]*Slot
+	usedMB  int
+	freed   chan struct{} // closed and replaced when memory is freed
+	closing bool
+}
+
+// Slot is a pool entry: one container and its use.
+type Slot struct {
+	pool   *Pool
+	key    string
+	memory int
+	maxUse int
+	c      Container
+
+	// Guarded by pool.mu.
+	inflight    int
+	initialized bool
+	removed     bool
+	lastUsed    time.Time
+	timer       *time.Timer
+
+	stateMu sync.Mutex // serialises Pause and Resume; guards frozen
+	frozen  bool
+}
+
+// Container is the slot's container.
+func (s *Slot) Container() Container { return s.c }
+
+// NewPool returns an empty pool making containers with b.
+func NewPool(b Backend, cfg PoolConfig, log *slog.Logger) *Pool {
+	return &Pool{backend: b, cfg: cfg, log: log, byKey: map[string][]*Slot{}, freed: make(chan struct{})}
+}
+
+// Acquire returns a container for the action key: a warm or paused one with
+// spare concurrency when there is one (cold false), else a new one (cold
+// true, not initialised: call Initialized after a successful /init). It
+// waits for memory when the budget is used by busy containers.
+func (p *Pool) Acquire(ctx context.Context, key string, spec Spec, concurrency int) (*Slot, bool, error) {
+	if spec.MemoryMB > p.cfg.UserMemoryMB {
+		return nil, false, fmt.Errorf("%w: %d MB > %d MB", ErrMemory, spec.MemoryMB, p.cfg.UserMemoryMB)
+	}
+	for {
+		p.mu.Lock()
+		if p.closing {
+			p.mu.Unlock()
+			return nil, false, errors.New("the container pool is closing")
+		}
+		if s := p.warmLocked(key); s != nil {
+			s.inflight++
+			p.mu.Unlock()
+			if err := s.thaw(ctx); err != nil {
+				p.Release(s, false)
+				return nil, false, err
+			}
+			return s, false, nil
+		}
+		if p.reserveLocked(spec.MemoryMB) {
+			s := &Slot{pool: p, key: key, memory: spec.MemoryMB, maxUse: max(concurrency, 1), inflight: 1}
+			p.byKey[key] = append(p.byKey[key], s)
+			p.mu.Unlock()
+			c, err := p.backend.Create(ctx, spec)
+			if err != nil {
+				p.mu.Lock()
+				p.dropLocked(s)
+				p.mu.Unlock()
+				return nil, false, fmt.Errorf("create container for %s: %w", spec.Action, err)
+			}
+			s.c = c
+			return s, true, nil
+		}
+		freed := p.freed
+		p.mu.Unlock()
+		select {
+		case <-freed:
+		case <-ctx.Done():
+			return nil, false, fmt.Errorf("wait for container memory: %w", ctx.Err())
+		}
+	}
+}
+
+// warmLocked finds an initialised container of key with spare concurrency,
+// preferring the most recently used one.
+func (p *Pool) warmLocked(key string) *Slot {
+	var best *Slot
+	for _, s := range p.byKey[key] {
+		if s.initialized && !s.removed && s.inflight < s.maxUse && (best == nil || s.lastUsed.After(best.lastUsed)) {
+			best = s
+		}
+	}
+	if best != nil && best.timer != nil {
+		best.timer.Stop()
+	}
+	return best
+}
+
+// reserveLocked books memory, evicting idle containers least recently used
+// first when the budget is full.
+func (p *Pool) reserveLocked(mb int) bool {
+	for p.usedMB+mb > p.cfg.UserMemoryMB {
+		victim := p.lruIdleLocked()
+		if victim == nil {
+			return false
+		}
+		p.removeLocked(victim)
+	}
+	p.usedMB += mb
+	return true
+}
+
+func (p *Pool) lruIdleLocked() *Slot {
+	var lru *Slot
+	for _, slots := range p.byKey {
+		for _, s := range slots {
+			if s.inflight == 0 && !s.removed && s.c != nil && (lru == nil || s.lastUsed.Before(lru.lastUsed)) {
+				lru = s
+			}
+		}
+	}
+	return lru
+}
+
+// Initialized marks a cold container as initialised, so others may reuse it.
+func (p *Pool) Initialized(s *Slot) {
+	p.mu.Lock()
+	s.initialized = true
+	p.mu.Unlock()
+}
+
+// Release returns a container after an activation. healthy false removes it
+// (a timeout, a crash, a failed init).
+func (p *Pool) Release(s *Slot, healthy bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	s.inflight--
+	s.lastUsed = time.Now()
+	if !healthy || !s.initialized || p.closing {
+		p.removeLocked(s)
+		return
+	}
+	if s.inflight == 0 {
+		if s.timer == nil {
+			s.timer = time.AfterFunc(p.cfg.PauseGrace, s.idle)
+		} else {
+			s.timer.Reset(p.cfg.PauseGrace)
+		}
+	}
+}
+
+// idle runs when a container has been idle for the pause grace or the idle
+// timeout: it pauses the container, or removes it after the idle timeout.
+func (s *Slot) idle() {
+	p := s.pool
+	s.stateMu.Lock()
+	defer s.stateMu.Unlock()
+	p.mu.Lock()
+	if s.inflight > 0 || s.removed {
+		p.mu.Unlock()
+		return
+	}
+	if idleFor := time.Since(s.lastUsed); idleFor >= p.cfg.IdleTimeout {
+		p.removeLocked(s)
+		p.mu.Unlock()
+		return
+	} else {
+		s.timer.Reset(p.cfg.IdleTimeout - idleFor)
+	}
+	p.mu.Unlock()
+	if s.frozen {
+		return
+	}
+	if err := s.c.Pause(context.Background()); err != nil {
+		p.log.Warn("pause container", "container", s.c.ID(), "err", err)
+		return
+	}
+	s.frozen = true
+}
+
+func (s *Slot) thaw(ctx context.Context) error {
+	s.stateMu.Lock()
+	defer s.stateMu.Unlock()
+	if !s.frozen {
+		return nil
+	}
+	if err := s.c.Resume(ctx); err != nil {
+		return fmt.Errorf("resume container %s: %w", s.c.ID(), err)
+	}
+	s.frozen = false
+	return nil
+}
+
+// removeLocked takes s out of the pool and destroys its container in the
+// background.
+func (p *Pool) removeLocked(s *Slot) {
+	if s.removed {
+		return
+	}
+	p.dropLocked(s)
+	if s.timer != nil {
+		s.timer.Stop()
+	}
+	if s.c != nil {
+		go func() {
+			if err := s.c.Destroy(context.Background()); err != nil {
+				p.log.Warn("destroy container", "container", s.c.ID(), "err", err)
+			}
+		}()
+	}
+}
+
+// dropLocked forgets s and frees its memory.
+func (p *Pool) dropLocked(s *Slot) {
+	s.removed = true
+	slots := p.byKey[s.key]
+	for i, x := range slots {
+		if x == s {
+			slots = append(slots[:i], slots[i+1:]...)
+			break
+		}
+	}
+	if len(slots) == 0 {
+		delete(p.byKey, s.key)
+	} else {
+		p.byKey[s.key] = slots
+	}
+	p.usedMB -= s.memory
+	close(p.freed)
+	p.freed = make(chan struct{})
+}
+
+// Stats is a snapshot of the pool for tests and metrics.
+type Stats struct {
+	Containers, Busy, Paused, UsedMB int
+}
+
+// Stats returns a snapshot of the pool.
+func (p *Pool) Stats() Stats {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	st := Stats{UsedMB: p.usedMB}
+	for _, slots := range p.byKey {
+		for _, s := range slots {
+			st.Containers++
+			if s.inflight > 0 {
+				st.Busy++
+			}
+			if s.stateMu.TryLock() {
+				if s.frozen {
+					st.Paused++
+				}
+				s.stateMu.Unlock()
+			}
+		}
+	}
+	return st
+}
+
+// Close removes every container and refuses new work.
+func (p *Pool) Close(ctx context.Context) error {
+	p.mu.Lock()
+	p.closing = true
+	var all []*Slot
+	for _, slots := range p.byKey {
+		all = append(all, slots...)
+	}
+	for _, s := range all {
+		if s.inflight == 0 {
+			p.removeLocked(s)
+		}
+	}
+	p.mu.Unlock()
+	return p.backend.Close(ctx)
+}
+
+// ContainerInfo describes one pooled container.
+type ContainerInfo struct {
+	// Key is the action and revision the container serves.
+	Key      string
+	ID, URL  string
+	Inflight int
+	Paused   bool
+}
+
+// Containers lists the pool's initialised containers.
+func (p *Pool) Containers() []ContainerInfo {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var out []ContainerInfo
+	for key, slots := range p.byKey {
+		for _, s := range slots {
+			if s.c == nil || !s.initialized {
+				continue
+			}
+			info := ContainerInfo{Key: key, ID: s.c.ID(), URL: s.c.URL(), Inflight: s.inflight}
+			if s.stateMu.TryLock() {
+				info.Paused = s.frozen
+				s.stateMu.Unlock()
+			}
+			out = append(out, info)
+		}
+	}
+	return out
+}

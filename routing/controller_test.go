@@ -1,0 +1,125 @@
+package routing
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/ThreeDotsLabs/watermill"
+	"github.com/ThreeDotsLabs/watermill/message"
+	"github.com/ThreeDotsLabs/watermill/pubsub/gochannel"
+
+	"github.com/wispio/wisp/entity"
+)
+
+// startBus runs a router with the controller's completion handler and an
+// echo invoker that completes every invocation it receives unless its
+// activation id is in hold.
+func startBus(t *testing.T, hold map[string]bool) (*Controller, <-chan *Invocation) {
+	t.Helper()
+	bus := gochannel.NewGoChannel(gochannel.Config{OutputChannelBuffer: 16}, watermill.NopLogger{})
+	r, err := message.NewRouter(message.RouterConfig{}, watermill.NopLogger{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctrl := NewController("c1", bus, NewBalancer("i1"), slog.New(slog.NewTextHandler(io.Discard, nil)))
+	ctrl.HandleCompletions(r, bus)
+	seen := make(chan *Invocation, 16)
+	r.AddConsumerHandler("echo-invoker", InvokerTopic("i1"), bus, func(msg *message.Message) error {
+		var inv Invocation
+		if err := json.Unmarshal(msg.Payload, &inv); err != nil {
+			return err
+		}
+		if msg.UUID != inv.ActivationID {
+			t.Errorf("message UUID %s is not the activation id %s", msg.UUID, inv.ActivationID)
+		}
+		seen <- &inv
+		if inv.ReplyTo == "" || hold[inv.ActivationID] {
+			return nil
+		}
+		act := &entity.Activation{ActivationID: inv.ActivationID, Response: entity.NewResponse(0, inv.Params)}
+		b, _ := json.Marshal(Completion{Activation: act})
+		return bus.Publish(CompletionsTopic(inv.ReplyTo), message.NewMessage(inv.ActivationID, b))
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() { _ = r.Run(ctx) }()
+	<-r.Running()
+	t.Cleanup(func() { cancel(); _ = r.Close() })
+	return ctrl, seen
+}
+
+func TestControllerBlockingInvoke(t *testing.T) {
+	ctrl, seen := startBus(t, nil)
+	inv := &Invocation{ActivationID: entity.NewActivationID(), Action: entity.FQN{Namespace: "ns", Name: "a"}, Params: json.RawMessage(`{"x":1}`)}
+	act, err := ctrl.Invoke(context.Background(), inv, time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if act.ActivationID != inv.ActivationID || string(act.Response.Result) != `{"x":1}` {
+		t.Fatalf("activation = %+v", act)
+	}
+	if got := <-seen; got.ReplyTo != "c1" {
+		t.Fatalf("replyTo = %q", got.ReplyTo)
+	}
+}
+
+func TestControllerNonBlockingInvoke(t *testing.T) {
+	ctrl, seen := startBus(t, nil)
+	inv := &Invocation{ActivationID: entity.NewActivationID(), Action: entity.FQN{Namespace: "ns", Name: "a"}}
+	act, err := ctrl.Invoke(context.Background(), inv, 0)
+	if err != nil || act != nil {
+		t.Fatalf("Invoke = %v, %v", act, err)
+	}
+	if got := <-seen; got.ReplyTo != "" {
+		t.Fatalf("non-blocking invocation asks for a reply: %+v", got)
+	}
+}
+
+func TestControllerBlockingTimesOut(t *testing.T) {
+	id := entity.NewActivationID()
+	ctrl, _ := startBus(t, map[string]bool{id: true})
+	_, err := ctrl.Invoke(context.Background(), &Invocation{ActivationID: id, Action: entity.FQN{Namespace: "ns", Name: "a"}}, 10*time.Millisecond)
+	if !errors.Is(err, ErrStillRunning) {
+		t.Fatalf("err = %v, want ErrStillRunning", err)
+	}
+	ctrl.mu.Lock()
+	n := len(ctrl.waiters)
+	ctrl.mu.Unlock()
+	if n != 0 {
+		t.Fatalf("%d waiters left behind", n)
+	}
+}
+
+func TestControllerNoInvoker(t *testing.T) {
+	ctrl := NewController("c", gochannel.NewGoChannel(gochannel.Config{}, watermill.NopLogger{}), NewBalancer(), slog.New(slog.NewTextHandler(io.Discard, nil)))
+	_, err := ctrl.Invoke(context.Background(), &Invocation{ActivationID: "x"}, time.Second)
+	if !errors.Is(err, ErrNoInvoker) {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+func TestBalancerHomeInvoker(t *testing.T) {
+	b := NewBalancer("i0", "i1", "i2")
+	a := entity.FQN{Namespace: "ns", Name: "a"}
+	first, ok := b.Choose(a)
+	if !ok {
+		t.Fatal("no invoker")
+	}
+	for range 10 {
+		if got, _ := b.Choose(a); got != first {
+			t.Fatal("home invoker is not stable")
+		}
+	}
+	spread := map[string]bool{}
+	for _, n := range []string{"a", "b", "c", "d", "e", "f", "g", "h", "i", "j"} {
+		id, _ := b.Choose(entity.FQN{Namespace: "ns", Name: n})
+		spread[id] = true
+	}
+	if len(spread) < 2 {
+		t.Fatal("all actions landed on one invoker")
+	}
+}

@@ -1,0 +1,52 @@
+package routing
+
+import (
+	"encoding/json"
+
+	"github.com/wispio/wisp/entity"
+)
+
+// Topic names on the bus.
+const (
+	topicInvokerPrefix     = "invoker."
+	topicCompletionsPrefix = "completions."
+)
+
+// InvokerTopic is the topic an invoker consumes its invocations from.
+func InvokerTopic(invokerID string) string { return topicInvokerPrefix + invokerID }
+
+// CompletionsTopic is the topic a controller receives completions on.
+func CompletionsTopic(controllerID string) string { return topicCompletionsPrefix + controllerID }
+
+// Invocation asks an invoker to run one activation of an action. It is the
+// body of a message on an invoker topic; the message UUID is ActivationID.
+type Invocation struct {
+	ActivationID  string `json:"activationId"`
+	TransactionID string `json:"transactionId"`
+	// Action names the action to run at a revision; the invoker loads it
+	// from the store (cached by revision), so code never crosses the bus.
+	Action   entity.FQN `json:"action"`
+	Revision string     `json:"revision"`
+	// Subject is the namespace on whose behalf the action runs.
+	Subject string `json:"subject"`
+	// Params are the merged parameters (package < action < invocation) as one
+	// JSON object.
+	Params json.RawMessage `json:"params"`
+	// APIKey is handed to the action only when it is annotated
+	// provide-api-key; it never reaches an activation record.
+	APIKey string `json:"apiKey,omitempty"`
+	// ReplyTo is the controller waiting for the completion; empty for a
+	// non-blocking call.
+	ReplyTo string `json:"replyTo,omitempty"`
+	// Cause is the activation id of the trigger or sequence that caused it.
+	Cause string `json:"cause,omitempty"`
+	// Accepted is when the controller accepted the call (epoch ms), for the
+	// waitTime annotation.
+	Accepted int64 `json:"accepted"`
+}
+
+// Completion carries a finished activation back to the controller that
+// waits for it.
+type Completion struct {
+	Activation *entity.Activation `json:"activation"`
+}

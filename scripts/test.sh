@@ -1,0 +1,171 @@
+#!/usr/bin/env bash
+# scripts/test.sh: the one test command (`make test`, which .ci/run calls).
+#
+# 1. Installs what the tests need, idempotently: nothing is fetched when it is
+#    already there, and `apt-get update` runs only when a package is missing.
+# 2. Starts the services the integration tests use (one function each; they
+#    are stopped again when this script exits).
+# 3. Runs `go vet ./...` and `go test -count=1 ./...` and exits with their status
+#    (go test's when it failed, else go vet's).
+#
+# Arguments, if any, replace ./... for go test: scripts/test.sh ./test/compat/ -run Client -v
+#
+# WISP_REQUIRE_SERVICES (read by internal/testenv): a helper whose service is
+# missing fails the test when it is 1 and skips it otherwise.
+#   - Under CI (CI set) it is always 1: CI never passes by skipping.
+#   - Otherwise it is 1 unless the caller set it. This script installs and starts
+#     every service, and developers have the same kind of machine as CI, so a
+#     service still missing here is a real failure that CI would hit too.
+#     `WISP_REQUIRE_SERVICES=0 make test` skips instead, for a machine that
+#     cannot run a service (dockerd without privileges, say).
+#   - Plain `go test ./...` leaves it unset, so missing services skip.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+
+COMPAT_DIR="test/compat"
+GO_TEST_TIMEOUT="${WISP_GO_TEST_TIMEOUT:-30m}"
+
+log() { printf 'test.sh: %s\n' "$*" >&2; }
+die() { log "$*"; exit 1; }
+have() { command -v "$1" >/dev/null 2>&1; }
+
+# ---------------------------------------------------------------- installing
+
+as_root() {
+	if [[ $(id -u) -eq 0 ]]; then
+		"$@"
+	elif have sudo; then
+		sudo -n "$@"
+	else
+		die "need root (or sudo) to run: $*"
+	fi
+}
+
+APT_UPDATED=0
+# apt_install installs Debian packages, running `apt-get update` once first.
+apt_install() {
+	log "apt-get install $*"
+	if [[ $APT_UPDATED -eq 0 ]]; then
+		as_root apt-get update -qq </dev/null
+		APT_UPDATED=1
+	fi
+	as_root env DEBIAN_FRONTEND=noninteractive \
+		apt-get install -y -qq --no-install-recommends "$@" </dev/null
+}
+
+ensure_go() {
+	# Go comes with the machine (/usr/local/go); Debian's is too old for go.mod.
+	if ! have go && [[ -x /usr/local/go/bin/go ]]; then
+		export PATH="/usr/local/go/bin:$PATH"
+	fi
+	have go || die "go not found: install Go (see go.mod for the version)"
+}
+
+ensure_python() {
+	have python3 || apt_install python3
+}
+
+ensure_node() {
+	if ! have node || ! have npm; then
+		apt_install nodejs npm
+	fi
+	local major
+	major="$(node --version | sed -E 's/^v([0-9]+).*/\1/')"
+	[[ $major -ge 18 ]] || die "node $(node --version) is too old: the compat suite needs node 18 or later"
+}
+
+# ensure_compat_npm installs test/compat's npm packages (the official openwhisk
+# client, pinned in package-lock.json) with `npm ci` when node_modules is
+# missing or was installed from another package.json, lock file or node.
+ensure_compat_npm() {
+	local stamp="$COMPAT_DIR/node_modules/.wisp-installed" want
+	want="$({ cat "$COMPAT_DIR/package.json" "$COMPAT_DIR/package-lock.json"; node --version; } | sha256sum | cut -d' ' -f1)"
+	if [[ -f $stamp && "$(cat "$stamp")" == "$want" ]]; then
+		return
+	fi
+	log "npm ci in $COMPAT_DIR"
+	(cd "$COMPAT_DIR" && npm ci --no-audit --no-fund --loglevel=error </dev/null)
+	printf '%s\n' "$want" >"$stamp"
+}
+
+# ------------------------------------------------------------------ services
+#
+# Each service gets one start_* function, filled in by the issue that first
+# needs it. The shape: install the package if missing (apt_install, or npm for
+# pouchdb-server), start it in the background on loopback only, wait until it
+# answers with a bounded poll (never a bare sleep), append its pid to
+# STARTED_PIDS, and export the address its internal/testenv helper reads.
+
+STARTED_PIDS=()
+
+stop_services() {
+	local pid
+	for pid in "${STARTED_PIDS[@]}"; do
+		kill "$pid" 2>/dev/null || true
+	done
+	for pid in "${STARTED_PIDS[@]}"; do
+		wait "$pid" 2>/dev/null || true
+	done
+}
+trap stop_services EXIT
+
+# TODO(invoker/docker): Debian docker.io; start dockerd unless a Docker engine
+# already answers; wait for `docker info`; testenv.Docker(t).
+start_dockerd() { :; }
+
+# TODO(connectors/mqtt): Debian mosquitto; `mosquitto -p PORT` bound to
+# 127.0.0.1; export its address for testenv.Mosquitto(t).
+start_mosquitto() { :; }
+
+# TODO(cluster roles): Debian nats-server; `nats-server -js -a 127.0.0.1 -p PORT
+# -sd DIR`; export its URL for testenv.NATS(t).
+start_nats() { :; }
+
+# TODO(store/couchdb, connectors/couchdb): npm pouchdb-server, in memory, on
+# 127.0.0.1; export its URL for testenv.CouchDB(t).
+start_pouchdb() { :; }
+
+# ---------------------------------------------------------------------- main
+
+main() {
+	ensure_go
+	ensure_python
+	ensure_node
+	ensure_compat_npm
+
+	start_dockerd
+	start_mosquitto
+	start_nats
+	start_pouchdb
+
+	if [[ -n "${CI:-}" ]]; then
+		export WISP_REQUIRE_SERVICES=1
+	else
+		export WISP_REQUIRE_SERVICES="${WISP_REQUIRE_SERVICES:-1}"
+	fi
+	log "WISP_REQUIRE_SERVICES=$WISP_REQUIRE_SERVICES"
+
+	local args=("$@")
+	if [[ ${#args[@]} -eq 0 ]]; then
+		args=(./...)
+	fi
+
+	local vet_status=0 test_status=0
+	log "go vet ./..."
+	go vet ./... || vet_status=$?
+	log "go test -count=1 -timeout $GO_TEST_TIMEOUT ${args[*]}"
+	go test -count=1 -timeout "$GO_TEST_TIMEOUT" "${args[@]}" || test_status=$?
+
+	if [[ $test_status -ne 0 ]]; then
+		log "go test failed (exit $test_status)"
+		return "$test_status"
+	fi
+	if [[ $vet_status -ne 0 ]]; then
+		log "go vet failed (exit $vet_status)"
+		return "$vet_status"
+	fi
+}
+
+main "$@"

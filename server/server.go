@@ -1,0 +1,188 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/ThreeDotsLabs/watermill"
+	"github.com/ThreeDotsLabs/watermill/message"
+	"github.com/ThreeDotsLabs/watermill/pubsub/gochannel"
+
+	"github.com/wispio/wisp/api"
+	"github.com/wispio/wisp/invoker"
+	"github.com/wispio/wisp/invoker/process"
+	"github.com/wispio/wisp/routing"
+	"github.com/wispio/wisp/store"
+	"github.com/wispio/wisp/store/bolt"
+	"github.com/wispio/wisp/store/writebehind"
+)
+
+// Config configures a single-process Wisp.
+type Config struct {
+	// Addr is the HTTP listen address (host:port; port 0 picks one).
+	Addr string
+	// DataDir holds the embedded store and the containers' work folders.
+	DataDir string
+	// Invoker names the backend: "process".
+	Invoker string
+	// Pool configures the invoker's container pool.
+	Pool invoker.PoolConfig
+	// API configures the REST API.
+	API api.Config
+	// StoreWait is how long to wait for another process holding the store.
+	StoreWait time.Duration
+}
+
+// DefaultConfig returns the defaults of `wisp serve`.
+func DefaultConfig() Config {
+	return Config{
+		Addr:      "127.0.0.1:3233",
+		Invoker:   "process",
+		Pool:      invoker.DefaultPoolConfig(),
+		API:       api.DefaultConfig(),
+		StoreWait: time.Second,
+	}
+}
+
+// Server is a running single-process Wisp.
+type Server struct {
+	cfg      Config
+	log      *slog.Logger
+	store    *writebehind.Store
+	router   *message.Router
+	invoker  *invoker.Invoker
+	http     *http.Server
+	listener net.Listener
+	errs     chan error
+	cancel   context.CancelFunc
+}
+
+// OpenStore opens the embedded store of a data folder.
+func OpenStore(dataDir string, wait time.Duration) (*bolt.Store, error) {
+	if err := os.MkdirAll(dataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("create data folder %s: %w", dataDir, err)
+	}
+	st, err := bolt.Open(filepath.Join(dataDir, "wisp.db"), bolt.Options{Timeout: wait})
+	if err != nil {
+		return nil, fmt.Errorf("open the store in %s (is another wisp serve using it?): %w", dataDir, err)
+	}
+	return st, nil
+}
+
+// Start opens the store, wires the roles and starts serving. setup, when
+// not nil, runs on the store before anything else starts (first-start
+// provisioning).
+func Start(ctx context.Context, cfg Config, log *slog.Logger, setup func(context.Context, store.Store) error) (*Server, error) {
+	if cfg.Invoker != "process" {
+		return nil, fmt.Errorf("invoker: unknown backend %q (available: process)", cfg.Invoker)
+	}
+	st, err := OpenStore(cfg.DataDir, cfg.StoreWait)
+	if err != nil {
+		return nil, err
+	}
+	if setup != nil {
+		if err := setup(ctx, st); err != nil {
+			return nil, errors.Join(err, st.Close())
+		}
+	}
+	s := &Server{cfg: cfg, log: log, store: writebehind.New(st, log), errs: make(chan error, 2)}
+	if err := s.start(ctx); err != nil {
+		return nil, errors.Join(err, s.Close(context.Background()))
+	}
+	return s, nil
+}
+
+func (s *Server) start(ctx context.Context) error {
+	backend, err := process.New(process.Config{Dir: filepath.Join(s.cfg.DataDir, "containers")}, s.log)
+	if err != nil {
+		return err
+	}
+	s.log.Warn("using the process invoker backend: actions run as local processes with no isolation")
+	bus := gochannel.NewGoChannel(gochannel.Config{OutputChannelBuffer: 1024}, watermill.NopLogger{})
+	s.router, err = message.NewRouter(message.RouterConfig{CloseTimeout: 10 * time.Second}, watermill.NopLogger{})
+	if err != nil {
+		return fmt.Errorf("create bus router: %w", err)
+	}
+	s.listener, err = net.Listen("tcp", s.cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("addr: listen on %s: %w", s.cfg.Addr, err)
+	}
+	s.invoker = invoker.New(invoker.Config{
+		ID:      "invoker0",
+		Pool:    s.cfg.Pool,
+		Limits:  s.cfg.API.Limits,
+		APIHost: "http://" + s.listener.Addr().String(),
+	}, backend, s.store, s.store, bus, s.log)
+	s.invoker.Subscribe(s.router, bus)
+	ctrl := routing.NewController("controller0", bus, routing.NewBalancer("invoker0"), s.log)
+	ctrl.HandleCompletions(s.router, bus)
+
+	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	s.cancel = cancel
+	go func() { s.errs <- s.router.Run(runCtx) }()
+	select {
+	case <-s.router.Running():
+	case err := <-s.errs:
+		return fmt.Errorf("start bus router: %w", err)
+	}
+	s.http = &http.Server{Handler: api.New(s.cfg.API, s.store, ctrl, s.log), ReadHeaderTimeout: 10 * time.Second}
+	go func() { s.errs <- s.http.Serve(s.listener) }()
+	s.log.Info("wisp is serving", "addr", s.Addr(), "data", s.cfg.DataDir, "invoker", backend.Name())
+	return nil
+}
+
+// Addr is the address the API listens on.
+func (s *Server) Addr() string { return s.listener.Addr().String() }
+
+// Invoker is the process's invoker (for tests and benchmarks).
+func (s *Server) Invoker() *invoker.Invoker { return s.invoker }
+
+// Store is the process's store.
+func (s *Server) Store() store.Store { return s.store }
+
+// Wait blocks until ctx ends or a part of the server fails.
+func (s *Server) Wait(ctx context.Context) error {
+	select {
+	case <-ctx.Done():
+		return nil
+	case err := <-s.errs:
+		return fmt.Errorf("server stopped: %w", err)
+	}
+}
+
+// Close stops accepting requests, lets running activations finish (until
+// ctx ends), removes the containers and closes the store.
+func (s *Server) Close(ctx context.Context) error {
+	var errs []error
+	if s.http != nil {
+		if err := s.http.Shutdown(ctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			errs = append(errs, fmt.Errorf("shut down http: %w", err))
+		}
+	} else if s.listener != nil {
+		_ = s.listener.Close()
+	}
+	if s.invoker != nil {
+		if err := s.invoker.Close(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("shut down invoker: %w", err))
+		}
+	}
+	if s.cancel != nil {
+		s.cancel()
+	}
+	if s.router != nil {
+		if err := s.router.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("close bus router: %w", err))
+		}
+	}
+	if err := s.store.Close(); err != nil {
+		errs = append(errs, fmt.Errorf("close store: %w", err))
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,123 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/wispio/wisp/entity"
+)
+
+// Sentinel errors every implementation returns (possibly wrapped).
+var (
+	// ErrNotFound: no such entity, activation or subject.
+	ErrNotFound = errors.New("not found")
+	// ErrConflict: a create found the name taken, or an update or delete
+	// carried a revision that is no longer current.
+	ErrConflict = errors.New("conflict")
+)
+
+// Collection names an entity collection within a namespace.
+type Collection string
+
+// The entity collections.
+const (
+	Actions  Collection = "actions"
+	Triggers Collection = "triggers"
+	Rules    Collection = "rules"
+	Packages Collection = "packages"
+)
+
+// Record is one stored entity document.
+type Record struct {
+	Namespace  string
+	Collection Collection
+	// Name is the entity's path within the namespace ("name" or "pkg/name").
+	Name string
+	// Rev is the revision: empty on create, the current one on update.
+	Rev string
+	Doc json.RawMessage
+}
+
+// ListOptions page through a collection in name order.
+type ListOptions struct {
+	// Prefix keeps only names starting with it ("pkg/" lists a package).
+	Prefix string
+	Skip   int
+	// Limit caps the result; 0 means no limit.
+	Limit int
+}
+
+// ActivationFilter selects activations of one namespace, newest first.
+type ActivationFilter struct {
+	// Name keeps only activations of this entity path ("name" or "pkg/name").
+	Name string
+	// Since and Upto bound the start time in epoch milliseconds (0: unbounded).
+	Since, Upto int64
+	Skip        int
+	// Limit caps the result; 0 means no limit.
+	Limit int
+}
+
+// Store keeps Wisp's state. Implementations are safe for concurrent use.
+type Store interface {
+	// Get returns the current record of an entity or ErrNotFound.
+	Get(ctx context.Context, ns string, c Collection, name string) (Record, error)
+	// Put creates rec when rec.Rev is empty (ErrConflict when the name is
+	// taken) or replaces the revision rec.Rev (ErrConflict when it is not the
+	// current one, ErrNotFound when the entity is gone). It returns the new
+	// revision.
+	Put(ctx context.Context, rec Record) (string, error)
+	// Delete removes an entity at revision rev, or at any revision when rev
+	// is empty.
+	Delete(ctx context.Context, ns string, c Collection, name, rev string) error
+	// List returns a namespace's records of one collection in name order.
+	List(ctx context.Context, ns string, c Collection, opts ListOptions) ([]Record, error)
+	// Count returns how many records List would return without paging.
+	Count(ctx context.Context, ns string, c Collection, prefix string) (int, error)
+
+	// PutActivations stores activation records; storing an id again replaces
+	// the record, so a redelivered activation is never stored twice.
+	PutActivations(ctx context.Context, acts []*entity.Activation) error
+	// GetActivation returns one activation of a namespace or ErrNotFound.
+	GetActivation(ctx context.Context, ns, id string) (*entity.Activation, error)
+	// ListActivations returns a namespace's activations, newest first.
+	ListActivations(ctx context.Context, ns string, f ActivationFilter) ([]*entity.Activation, error)
+
+	// CreateSubject stores a new namespace owner; ErrConflict when the
+	// namespace or uuid exists.
+	CreateSubject(ctx context.Context, s entity.Subject) error
+	// SubjectByUUID returns the subject with that uuid or ErrNotFound.
+	SubjectByUUID(ctx context.Context, uuid string) (entity.Subject, error)
+	// Subject returns the subject of a namespace or ErrNotFound.
+	Subject(ctx context.Context, namespace string) (entity.Subject, error)
+	// Subjects lists all subjects in namespace order.
+	Subjects(ctx context.Context) ([]entity.Subject, error)
+	// DeleteSubject removes a namespace's subject (not its entities).
+	DeleteSubject(ctx context.Context, namespace string) error
+
+	Close() error
+}
+
+// GetDoc reads an entity and decodes its document into a new T.
+func GetDoc[T any](ctx context.Context, s Store, ns string, c Collection, name string) (*T, string, error) {
+	rec, err := s.Get(ctx, ns, c, name)
+	if err != nil {
+		return nil, "", err
+	}
+	v := new(T)
+	if err := json.Unmarshal(rec.Doc, v); err != nil {
+		return nil, "", fmt.Errorf("decode %s %s/%s: %w", c, ns, name, err)
+	}
+	return v, rec.Rev, nil
+}
+
+// PutDoc encodes v and stores it as a record (see Store.Put).
+func PutDoc(ctx context.Context, s Store, ns string, c Collection, name, rev string, v any) (string, error) {
+	doc, err := json.Marshal(v)
+	if err != nil {
+		return "", fmt.Errorf("encode %s %s/%s: %w", c, ns, name, err)
+	}
+	return s.Put(ctx, Record{Namespace: ns, Collection: c, Name: name, Rev: rev, Doc: doc})
+}

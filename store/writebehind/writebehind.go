@@ -1,0 +1,186 @@
+package writebehind
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sort"
+	"sync"
+
+	"github.com/wispio/wisp/entity"
+	"github.com/wispio/wisp/store"
+)
+
+// maxBatch caps the records written in one store call.
+const maxBatch = 256
+
+// Store writes activations behind the caller's back; see the package doc.
+type Store struct {
+	store.Store
+	log *slog.Logger
+
+	mu      sync.Mutex // guards pending, queue and closed
+	pending map[string]*entity.Activation
+	queue   []*entity.Activation
+	closed  bool
+	wake    chan struct{} // buffered(1): there is work; closed by Close
+	written chan struct{} // closed and replaced after each batch
+	done    chan struct{} // closed when the writer has exited
+}
+
+// New wraps s and starts the background writer.
+func New(s store.Store, log *slog.Logger) *Store {
+	w := &Store{Store: s, log: log, pending: map[string]*entity.Activation{}, wake: make(chan struct{}, 1), written: make(chan struct{}), done: make(chan struct{})}
+	go w.writer()
+	return w
+}
+
+// PutActivations queues the records and returns at once.
+func (w *Store) PutActivations(_ context.Context, acts []*entity.Activation) error {
+	w.mu.Lock()
+	if w.closed {
+		w.mu.Unlock()
+		return errors.New("write activations: the store is closed")
+	}
+	for _, a := range acts {
+		w.pending[a.ActivationID] = a
+		w.queue = append(w.queue, a)
+	}
+	select {
+	case w.wake <- struct{}{}:
+	default:
+	}
+	w.mu.Unlock()
+	return nil
+}
+
+func (w *Store) writer() {
+	defer close(w.done)
+	for range w.wake {
+		w.drain()
+	}
+	w.drain()
+}
+
+// drain writes batches until the queue is empty.
+func (w *Store) drain() {
+	for {
+		w.mu.Lock()
+		n := min(len(w.queue), maxBatch)
+		batch := append([]*entity.Activation(nil), w.queue[:n]...)
+		w.queue = w.queue[n:]
+		w.mu.Unlock()
+		if n == 0 {
+			return
+		}
+		if err := w.Store.PutActivations(context.Background(), batch); err != nil {
+			w.log.Error("write activations", "count", len(batch), "err", err)
+		}
+		w.mu.Lock()
+		for _, a := range batch {
+			if w.pending[a.ActivationID] == a {
+				delete(w.pending, a.ActivationID)
+			}
+		}
+		close(w.written)
+		w.written = make(chan struct{})
+		w.mu.Unlock()
+	}
+}
+
+// GetActivation serves a queued record before asking the store.
+func (w *Store) GetActivation(ctx context.Context, ns, id string) (*entity.Activation, error) {
+	w.mu.Lock()
+	a, ok := w.pending[id]
+	w.mu.Unlock()
+	if ok && a.Namespace == ns {
+		return a, nil
+	}
+	return w.Store.GetActivation(ctx, ns, id)
+}
+
+// ListActivations merges queued records into the store's answer.
+func (w *Store) ListActivations(ctx context.Context, ns string, f store.ActivationFilter) ([]*entity.Activation, error) {
+	w.mu.Lock()
+	var extra []*entity.Activation
+	for _, a := range w.pending {
+		if matches(a, ns, f) {
+			extra = append(extra, a)
+		}
+	}
+	w.mu.Unlock()
+	if len(extra) == 0 {
+		return w.Store.ListActivations(ctx, ns, f)
+	}
+	inner := f
+	inner.Skip = 0
+	if f.Limit > 0 {
+		inner.Limit = f.Skip + f.Limit
+	}
+	stored, err := w.Store.ListActivations(ctx, ns, inner)
+	if err != nil {
+		return nil, err
+	}
+	seen := make(map[string]bool, len(extra))
+	for _, a := range extra {
+		seen[a.ActivationID] = true
+	}
+	all := extra
+	for _, a := range stored {
+		if !seen[a.ActivationID] {
+			all = append(all, a)
+		}
+	}
+	sort.SliceStable(all, func(i, j int) bool {
+		if all[i].Start != all[j].Start {
+			return all[i].Start > all[j].Start
+		}
+		return all[i].ActivationID > all[j].ActivationID
+	})
+	if f.Skip >= len(all) {
+		return []*entity.Activation{}, nil
+	}
+	all = all[f.Skip:]
+	if f.Limit > 0 && len(all) > f.Limit {
+		all = all[:f.Limit]
+	}
+	return all, nil
+}
+
+func matches(a *entity.Activation, ns string, f store.ActivationFilter) bool {
+	return a.Namespace == ns &&
+		(f.Name == "" || a.Name == f.Name) &&
+		(f.Since == 0 || a.Start >= f.Since) &&
+		(f.Upto == 0 || a.Start <= f.Upto)
+}
+
+// Flush waits until every record queued so far is written or ctx ends.
+func (w *Store) Flush(ctx context.Context) error {
+	for {
+		w.mu.Lock()
+		n, written := len(w.pending), w.written
+		w.mu.Unlock()
+		if n == 0 {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-written:
+		}
+	}
+}
+
+// Close writes what is queued, then closes the wrapped store.
+func (w *Store) Close() error {
+	w.mu.Lock()
+	if w.closed {
+		w.mu.Unlock()
+		return nil
+	}
+	w.closed = true
+	close(w.wake)
+	w.mu.Unlock()
+	<-w.done
+	return w.Store.Close()
+}

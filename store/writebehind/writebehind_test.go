@@ -1,0 +1,144 @@
+package writebehind
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"path/filepath"
+	"sync"
+	"testing"
+
+	"github.com/wispio/wisp/entity"
+	"github.com/wispio/wisp/store"
+	"github.com/wispio/wisp/store/bolt"
+)
+
+// gatedStore holds every PutActivations until the gate opens, so a test can
+// observe records that are queued but not yet written.
+type gatedStore struct {
+	store.Store
+	gate  chan struct{}
+	mu    sync.Mutex
+	calls int
+}
+
+func (g *gatedStore) PutActivations(ctx context.Context, acts []*entity.Activation) error {
+	<-g.gate
+	g.mu.Lock()
+	g.calls++
+	g.mu.Unlock()
+	return g.Store.PutActivations(ctx, acts)
+}
+
+func newStores(t *testing.T) (*Store, *gatedStore) {
+	t.Helper()
+	inner, err := bolt.Open(filepath.Join(t.TempDir(), "wisp.db"), bolt.Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := &gatedStore{Store: inner, gate: make(chan struct{})}
+	return New(g, slog.New(slog.NewTextHandler(io.Discard, nil))), g
+}
+
+func act(ns, name string, start int64) *entity.Activation {
+	return &entity.Activation{ActivationID: entity.NewActivationID(), Namespace: ns, Name: name, Start: start, Logs: []string{}}
+}
+
+func TestQueuedRecordsAreReadable(t *testing.T) {
+	w, g := newStores(t)
+	ctx := context.Background()
+	a, b, other := act("ns", "a", 10), act("ns", "b", 20), act("other", "a", 30)
+	if err := w.PutActivations(ctx, []*entity.Activation{a, b, other}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := w.GetActivation(ctx, "ns", a.ActivationID)
+	if err != nil || got.ActivationID != a.ActivationID {
+		t.Fatalf("queued record: %v %v", got, err)
+	}
+	if _, err := w.GetActivation(ctx, "ns", other.ActivationID); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("another namespace's queued record: %v", err)
+	}
+	list, err := w.ListActivations(ctx, "ns", store.ActivationFilter{Limit: 10})
+	if err != nil || len(list) != 2 || list[0] != b || list[1] != a {
+		t.Fatalf("list = %v %v", list, err)
+	}
+	list, _ = w.ListActivations(ctx, "ns", store.ActivationFilter{Name: "a"})
+	if len(list) != 1 || list[0] != a {
+		t.Fatalf("list by name = %v", list)
+	}
+	close(g.gate)
+	if err := w.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := g.Store.GetActivation(ctx, "ns", a.ActivationID); err != nil {
+		t.Fatalf("record not written after Flush: %v", err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestMergesQueuedAndStoredPages(t *testing.T) {
+	w, g := newStores(t)
+	close(g.gate)
+	ctx := context.Background()
+	var stored []*entity.Activation
+	for i := range 5 {
+		stored = append(stored, act("ns", "a", int64(i*10)))
+	}
+	_ = w.PutActivations(ctx, stored)
+	_ = w.Flush(ctx)
+	g.gate = make(chan struct{}) // hold the next writes
+	queued := act("ns", "a", 25)
+	_ = w.PutActivations(ctx, []*entity.Activation{queued})
+	list, err := w.ListActivations(ctx, "ns", store.ActivationFilter{Skip: 1, Limit: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var starts []int64
+	for _, a := range list {
+		starts = append(starts, a.Start)
+	}
+	if fmt.Sprint(starts) != "[30 25 20]" {
+		t.Fatalf("page = %v, want [30 25 20]", starts)
+	}
+	close(g.gate)
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestCloseWritesEverything(t *testing.T) {
+	dir := t.TempDir()
+	inner, err := bolt.Open(filepath.Join(dir, "wisp.db"), bolt.Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := New(inner, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	var ids []string
+	for i := range 1000 {
+		a := act("ns", "a", int64(i))
+		ids = append(ids, a.ActivationID)
+		if err := w.PutActivations(context.Background(), []*entity.Activation{a}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.PutActivations(context.Background(), []*entity.Activation{act("ns", "a", 1)}); err == nil {
+		t.Fatal("put after Close was accepted")
+	}
+	reopened, err := bolt.Open(filepath.Join(dir, "wisp.db"), bolt.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer reopened.Close()
+	for _, id := range ids {
+		if _, err := reopened.GetActivation(context.Background(), "ns", id); err != nil {
+			t.Fatalf("activation %s lost at Close: %v", id, err)
+		}
+	}
+}
