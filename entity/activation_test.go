@@ -49,6 +49,14 @@ func TestActivationIDs(t *testing.T) {
 	if !ValidActivationID(id) || id == NewActivationID() {
 		t.Fatalf("bad id %q", id)
 	}
+	prev := id
+	for range 100 {
+		next := NewActivationID()
+		if next[:12] < prev[:12] {
+			t.Fatalf("id %s sorts before the earlier %s", next, prev)
+		}
+		prev = next
+	}
 	for _, bad := range []string{"", "xyz", strings.Repeat("g", 32), id + "0"} {
 		if ValidActivationID(bad) {
 			t.Errorf("ValidActivationID(%q) = true", bad)

@@ -67,7 +67,8 @@ type Store interface {
 	// Put creates rec when rec.Rev is empty (ErrConflict when the name is
 	// taken) or replaces the revision rec.Rev (ErrConflict when it is not the
 	// current one, ErrNotFound when the entity is gone). It returns the new
-	// revision.
+	// revision. A revision is never reused, not even after the entity is
+	// deleted and created again.
 	Put(ctx context.Context, rec Record) (string, error)
 	// Delete removes an entity at revision rev, or at any revision when rev
 	// is empty.
@@ -82,7 +83,8 @@ type Store interface {
 	PutActivations(ctx context.Context, acts []*entity.Activation) error
 	// GetActivation returns one activation of a namespace or ErrNotFound.
 	GetActivation(ctx context.Context, ns, id string) (*entity.Activation, error)
-	// ListActivations returns a namespace's activations, newest first.
+	// ListActivations returns a namespace's activations, newest first by
+	// start time; records with the same start come in descending id order.
 	ListActivations(ctx context.Context, ns string, f ActivationFilter) ([]*entity.Activation, error)
 
 	// CreateSubject stores a new namespace owner; ErrConflict when the
@@ -94,7 +96,8 @@ type Store interface {
 	Subject(ctx context.Context, namespace string) (entity.Subject, error)
 	// Subjects lists all subjects in namespace order.
 	Subjects(ctx context.Context) ([]entity.Subject, error)
-	// DeleteSubject removes a namespace's subject (not its entities).
+	// DeleteSubject removes a namespace's subject (not its entities);
+	// ErrNotFound when there is none.
 	DeleteSubject(ctx context.Context, namespace string) error
 
 	Close() error

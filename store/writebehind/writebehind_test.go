@@ -13,6 +13,7 @@ import (
 	"github.com/wispio/wisp/entity"
 	"github.com/wispio/wisp/store"
 	"github.com/wispio/wisp/store/bolt"
+	"github.com/wispio/wisp/store/storetest"
 )
 
 // gatedStore holds every PutActivations until the gate opens, so a test can
@@ -141,4 +142,18 @@ func TestCloseWritesEverything(t *testing.T) {
 			t.Fatalf("activation %s lost at Close: %v", id, err)
 		}
 	}
+}
+
+// TestConformance runs the store suite through the decorator: reads must see
+// every write at once, whether it is still queued or already stored.
+func TestConformance(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) store.Store {
+		inner, err := bolt.Open(filepath.Join(t.TempDir(), "wisp.db"), bolt.Options{NoSync: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		w := New(inner, slog.New(slog.NewTextHandler(io.Discard, nil)))
+		t.Cleanup(func() { _ = w.Close() })
+		return w
+	})
 }
