@@ -186,35 +186,18 @@ func (s *Server) invokeAction(w http.ResponseWriter, r *http.Request, id identit
 	if err != nil {
 		return err
 	}
-	rec, err := s.store.Get(r.Context(), ns, store.Actions, fqn.Path())
-	if err != nil {
-		return err
+	req := routing.Request{
+		Action: fqn, Subject: id.Namespace, APIKey: id.Key, Payload: payload,
+		TransactionID: transactionID(r), ActivationID: entity.NewActivationID(), Accepted: accepted,
 	}
-	var a entity.Action
-	if err := json.Unmarshal(rec.Doc, &a); err != nil {
-		return err
-	}
-	inv := &routing.Invocation{
-		ActivationID:  entity.NewActivationID(),
-		TransactionID: transactionID(r),
-		Action:        fqn,
-		Revision:      rec.Rev,
-		Subject:       id.Namespace,
-		Params:        runParams(a.Parameters, payload),
-		Accepted:      accepted.UnixMilli(),
-	}
-	if a.Annotations.IsTrue("provide-api-key") {
-		inv.APIKey = id.Key
-	}
-	var wait time.Duration
 	if blocking {
-		wait = s.cfg.BlockingWait
+		req.Wait = s.cfg.BlockingWait
 	}
-	w.Header().Set("X-OpenWhisk-Activation-Id", inv.ActivationID)
-	act, err := s.ctrl.Invoke(r.Context(), inv, wait)
+	w.Header().Set("X-OpenWhisk-Activation-Id", req.ActivationID)
+	activationID, act, err := s.activator.Activate(r.Context(), req)
 	switch {
 	case errors.Is(err, routing.ErrStillRunning) || (err == nil && act == nil):
-		writeJSON(w, http.StatusAccepted, map[string]string{"activationId": inv.ActivationID})
+		writeJSON(w, http.StatusAccepted, map[string]string{"activationId": activationID})
 		return nil
 	case err != nil:
 		return err
@@ -226,18 +209,6 @@ func (s *Server) invokeAction(w http.ResponseWriter, r *http.Request, id identit
 	}
 	writeJSON(w, status, act)
 	return nil
-}
-
-// runParams merges the action's parameters (those not meant for /init)
-// under the invocation's payload.
-func runParams(actionParams, payload entity.Params) json.RawMessage {
-	var merged entity.Params
-	for _, p := range actionParams {
-		if !p.Init {
-			merged = append(merged, p)
-		}
-	}
-	return merged.Merge(payload).Object()
 }
 
 // activationStatus is the HTTP status of a blocking invoke's answer: 200 on

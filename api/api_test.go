@@ -42,7 +42,7 @@ func newFixture(t *testing.T) *fixture {
 	cfg := DefaultConfig()
 	cfg.Limits.CodeSize = 1000
 	ctrl := routing.NewController("c", gochannel.NewGoChannel(gochannel.Config{}, watermill.NopLogger{}), routing.NewBalancer(), log)
-	f.srv = httptest.NewServer(New(cfg, st, ctrl, log))
+	f.srv = httptest.NewServer(New(cfg, st, routing.NewActivator(st, ctrl), log))
 	t.Cleanup(f.srv.Close)
 	return f
 }

@@ -41,17 +41,17 @@ func DefaultConfig() Config {
 
 // Server serves the OpenWhisk REST API.
 type Server struct {
-	cfg   Config
-	store store.Store
-	ctrl  *routing.Controller
-	auth  *authenticator
-	log   *slog.Logger
-	mux   *http.ServeMux
+	cfg       Config
+	store     store.Store
+	activator *routing.Activator
+	auth      *authenticator
+	log       *slog.Logger
+	mux       *http.ServeMux
 }
 
-// New returns the API over st, invoking through ctrl.
-func New(cfg Config, st store.Store, ctrl *routing.Controller, log *slog.Logger) *Server {
-	s := &Server{cfg: cfg, store: st, ctrl: ctrl, auth: newAuthenticator(st, cfg.AuthCacheTTL), log: log, mux: http.NewServeMux()}
+// New returns the API over st, starting activations through activator.
+func New(cfg Config, st store.Store, activator *routing.Activator, log *slog.Logger) *Server {
+	s := &Server{cfg: cfg, store: st, activator: activator, auth: newAuthenticator(st, cfg.AuthCacheTTL), log: log, mux: http.NewServeMux()}
 	s.routes()
 	return s
 }

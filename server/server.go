@@ -132,7 +132,7 @@ func (s *Server) start(ctx context.Context) error {
 	case err := <-s.errs:
 		return fmt.Errorf("start bus router: %w", err)
 	}
-	s.http = &http.Server{Handler: api.New(s.cfg.API, s.store, ctrl, s.log), ReadHeaderTimeout: 10 * time.Second}
+	s.http = &http.Server{Handler: api.New(s.cfg.API, s.store, routing.NewActivator(s.store, ctrl), s.log), ReadHeaderTimeout: 10 * time.Second}
 	go func() { s.errs <- s.http.Serve(s.listener) }()
 	s.log.Info("wisp is serving", "addr", s.Addr(), "data", s.cfg.DataDir, "invoker", backend.Name())
 	return nil
