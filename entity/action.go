@@ -145,16 +145,11 @@ func BuildAction(fqn FQN, req *ActionPut, existing *Action, lim SystemLimits, re
 		return nil, err
 	}
 	a.Limits = limits
-	a.Annotations = a.Annotations.Set("exec", execAnnotation(a.Exec.Kind))
+	a.Annotations = a.Annotations.Set("exec", a.Exec.Kind)
 	if a.Parameters == nil {
 		a.Parameters = Params{}
 	}
 	return a, nil
-}
-
-func execAnnotation(kind string) string {
-	family, _, _ := strings.Cut(kind, ":")
-	return family
 }
 
 func buildExec(p *ExecPatch, lim SystemLimits, resolve KindResolver) (Exec, error) {

@@ -32,7 +32,7 @@ func TestBuildActionCreate(t *testing.T) {
 	if a.Limits != lim.Defaults() {
 		t.Fatalf("limits = %+v, want defaults", a.Limits)
 	}
-	if v, _ := a.Annotations.GetString("exec"); v != "nodejs" {
+	if v, _ := a.Annotations.GetString("exec"); v != "nodejs:20" {
 		t.Fatalf("exec annotation = %q", v)
 	}
 }
