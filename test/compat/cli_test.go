@@ -1,0 +1,83 @@
+package compat
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestWispCLI drives the `wisp` CLI against a real `wisp serve` the way a
+// person would: properties from a .wskprops file, then create, invoke,
+// inspect and delete, with the output a user reads.
+func TestWispCLI(t *testing.T) {
+	bin := wispBinary(t)
+	srv := startServer(t, bin)
+	dir := t.TempDir()
+	props := filepath.Join(dir, "wskprops")
+	env := append(cleanEnv(os.Environ()), "WSK_CONFIG_FILE="+props, "HOME="+dir)
+	wisp := func(t *testing.T, wantOK bool, args ...string) string {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(context.Background(), adminTimeout)
+		defer cancel()
+		cmd := exec.CommandContext(ctx, bin, args...)
+		cmd.Env = env
+		out, err := cmd.CombinedOutput()
+		if (err == nil) != wantOK {
+			t.Fatalf("wisp %s: err=%v, want ok=%v\n%s", strings.Join(args, " "), err, wantOK, out)
+		}
+		return string(out)
+	}
+	write := func(name, content string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	hello := write("hello.js", `function main(p) { console.log("greeting", p.name); return {greeting: "Hello " + p.name + p.suffix} }`)
+	py := write("add.py", "def main(a):\n    return {'sum': a['x'] + a['y']}\n")
+
+	steps := []struct {
+		args   []string
+		ok     bool
+		expect []string
+	}{
+		{[]string{"property", "set", "--apihost", srv.url, "--auth", srv.auth}, true, []string{"ok: whisk API host set to " + srv.url}},
+		{[]string{"property", "get", "--namespace"}, true, nil},
+		{[]string{"action", "create", "hello", hello, "-p", "suffix", "!"}, true, []string{"ok: created action hello"}},
+		{[]string{"action", "create", "hello", hello}, false, []string{"resource already exists"}},
+		{[]string{"action", "invoke", "hello", "-p", "name", "Ada", "-r"}, true, []string{`"greeting": "Hello Ada!"`}},
+		{[]string{"action", "update", "hello", "-p", "suffix", "?"}, true, []string{"ok: updated action hello"}},
+		{[]string{"action", "invoke", "hello", "-p", "name", "Bob", "--blocking"}, true, []string{"ok: invoked /_/hello with id", `"greeting": "Hello Bob?"`}},
+		{[]string{"action", "create", "add", py}, true, []string{"ok: created action add"}},
+		{[]string{"action", "invoke", "add", "-p", "x", "2", "-p", "y", "40", "-r"}, true, []string{`"sum": 42`}},
+		{[]string{"action", "list"}, true, []string{"/compat/hello", "/compat/add", "python:3"}},
+		{[]string{"action", "get", "hello", "--summary"}, true, []string{"action /compat/hello"}},
+		{[]string{"activation", "list"}, true, []string{"compat/add", "compat/hello", "success"}},
+		{[]string{"activation", "result", "--last"}, true, []string{`"sum": 42`}},
+		{[]string{"action", "invoke", "hello", "-p", "name", "Cy", "-b"}, true, nil},
+		{[]string{"activation", "logs", "--last"}, true, []string{"stdout: greeting Cy"}},
+		{[]string{"action", "create", "bad", hello, "--kind", "nodejs:99"}, false, []string{`exec.kind: unknown kind "nodejs:99"`}},
+		{[]string{"action", "create", "big", hello, "--memory", "4096"}, false, []string{"limits.memory"}},
+		{[]string{"action", "delete", "hello"}, true, []string{"ok: deleted action hello"}},
+		{[]string{"action", "invoke", "hello"}, false, []string{"The requested resource does not exist."}},
+		{[]string{"--auth", "nope:wrong", "action", "list"}, false, []string{"The supplied authentication is invalid"}},
+	}
+	for _, s := range steps {
+		out := wisp(t, s.ok, s.args...)
+		for _, want := range s.expect {
+			if !strings.Contains(out, want) {
+				t.Fatalf("wisp %s: output lacks %q:\n%s", strings.Join(s.args, " "), want, out)
+			}
+		}
+	}
+
+	var acts []map[string]any
+	if err := json.Unmarshal([]byte(wisp(t, true, "activation", "list", "--json", "--limit", "3")), &acts); err != nil || len(acts) != 3 {
+		t.Fatalf("activation list --json: %v, %d records", err, len(acts))
+	}
+}
