@@ -72,15 +72,12 @@ func TestLifecycle(t *testing.T) {
 	if err := c.Pause(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if st := procState(t, r.PID); st != "T" {
-		t.Fatalf("paused launcher is in state %q", st)
-	}
+	// SIGSTOP is delivered asynchronously: the state follows shortly.
+	waitState(t, r.PID, "the paused launcher to stop", func(st string) bool { return st == "T" })
 	if err := c.Resume(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if st := procState(t, r.PID); st == "T" || st == "gone" {
-		t.Fatalf("resumed launcher is in state %q", st)
-	}
+	waitState(t, r.PID, "the resumed launcher to run", func(st string) bool { return st != "T" && st != "gone" })
 	if status, _ := post(t, c.URL()+"/run", map[string]any{"value": map[string]any{"x": 8}}); status != 200 {
 		t.Fatalf("run after resume = %d", status)
 	}
@@ -91,12 +88,18 @@ func TestLifecycle(t *testing.T) {
 	if err := c.Destroy(context.Background()); err != nil {
 		t.Fatal(err)
 	}
+	waitState(t, r.PID, "the destroyed (paused) launcher to go", func(st string) bool { return st == "gone" || st == "Z" })
+}
+
+// waitState polls a process's state until ok accepts it, failing after 5 s.
+func waitState(t *testing.T, pid int, what string, ok func(string) bool) {
+	t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
-	for procState(t, r.PID) != "gone" && procState(t, r.PID) != "Z" {
+	for st := procState(t, pid); !ok(st); st = procState(t, pid) {
 		if time.Now().After(deadline) {
-			t.Fatalf("destroyed (paused) launcher %d still runs: %s", r.PID, procState(t, r.PID))
+			t.Fatalf("timed out waiting for %s: process %d is in state %q", what, pid, st)
 		}
-		time.Sleep(5 * time.Millisecond)
+		time.Sleep(time.Millisecond)
 	}
 }
 
