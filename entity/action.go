@@ -168,7 +168,7 @@ func buildExec(p *ExecPatch, ns string, lim SystemLimits, resolve KindResolver) 
 			return Exec{}, Invalid("exec.components", "a sequence needs at least one component")
 		}
 		if len(p.Components) > lim.SequenceLength {
-			return Exec{}, Invalid("exec.components", "%d components exceed the sequence length limit of %d", len(p.Components), lim.SequenceLength)
+			return Exec{}, Invalid("exec.components", "Too many actions in the sequence. (%d components exceed the sequence length limit of %d)", len(p.Components), lim.SequenceLength)
 		}
 		e.Kind = KindSequence
 		e.Components = make([]string, len(p.Components))
