@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/wispio/wisp/entity"
@@ -34,6 +35,11 @@ func (s *Server) putAction(w http.ResponseWriter, r *http.Request, id identity) 
 	if err := decodeBody(w, r, limit, &req); err != nil {
 		return err
 	}
+	if fqn.Package != "" {
+		if err := s.checkPackageWritable(r.Context(), ns, fqn.Package); err != nil {
+			return err
+		}
+	}
 	existing, rev, err := store.GetDoc[entity.Action](r.Context(), s.store, ns, store.Actions, fqn.Path())
 	switch {
 	case errors.Is(err, store.ErrNotFound):
@@ -47,6 +53,11 @@ func (s *Server) putAction(w http.ResponseWriter, r *http.Request, id identity) 
 	if err != nil {
 		return err
 	}
+	if a.Exec.Kind == entity.KindSequence && req.Exec != nil {
+		if err := s.activator.Resolver().CheckSequence(r.Context(), id.Namespace, fqn, a.Exec.Components, s.cfg.Limits.SequenceLength); err != nil {
+			return err
+		}
+	}
 	if _, err := store.PutDoc(r.Context(), s.store, ns, store.Actions, fqn.Path(), rev, a); err != nil {
 		if errors.Is(err, store.ErrConflict) && existing == nil && !overwrite {
 			return newError(http.StatusConflict, msgExists)
@@ -57,12 +68,14 @@ func (s *Server) putAction(w http.ResponseWriter, r *http.Request, id identity) 
 	return nil
 }
 
+// getAction answers an action; one in a package (or reached through a
+// binding, possibly of another namespace) comes with the package's
+// parameters merged under its own.
 func (s *Server) getAction(w http.ResponseWriter, r *http.Request, id identity) error {
-	ns, err := id.namespace(r)
-	if err != nil {
-		return err
+	if pkg, ok := strings.CutSuffix(r.PathValue("name"), "/"); ok {
+		return s.listPackageActions(w, r, id, pkg)
 	}
-	fqn, err := actionFQN(r, ns)
+	fqn, err := actionFQN(r, id.readNamespace(r))
 	if err != nil {
 		return err
 	}
@@ -70,10 +83,12 @@ func (s *Server) getAction(w http.ResponseWriter, r *http.Request, id identity) 
 	if err != nil {
 		return err
 	}
-	a, _, err := store.GetDoc[entity.Action](r.Context(), s.store, ns, store.Actions, fqn.Path())
+	res, err := s.activator.Resolver().Action(r.Context(), id.Namespace, fqn)
 	if err != nil {
 		return err
 	}
+	a := res.Action
+	a.Parameters = res.Params
 	if !withCode {
 		a.Exec.Code = ""
 	}
@@ -89,6 +104,11 @@ func (s *Server) deleteAction(w http.ResponseWriter, r *http.Request, id identit
 	fqn, err := actionFQN(r, ns)
 	if err != nil {
 		return err
+	}
+	if fqn.Package != "" {
+		if err := s.checkPackageWritable(r.Context(), ns, fqn.Package); err != nil {
+			return err
+		}
 	}
 	a, rev, err := store.GetDoc[entity.Action](r.Context(), s.store, ns, store.Actions, fqn.Path())
 	if err != nil {
@@ -124,6 +144,25 @@ func (s *Server) listActions(w http.ResponseWriter, r *http.Request, id identity
 	if err != nil {
 		return err
 	}
+	return s.writeActionList(w, r, ns, "")
+}
+
+// listPackageActions lists the actions of a package, or of the package a
+// binding refers to, in any namespace whose package the caller may read.
+func (s *Server) listPackageActions(w http.ResponseWriter, r *http.Request, id identity, pkg string) error {
+	f := entity.FQN{Namespace: id.readNamespace(r), Name: pkg}
+	if err := entity.ValidateName("name", pkg); err != nil {
+		return err
+	}
+	_, target, err := s.activator.Resolver().Package(r.Context(), id.Namespace, f)
+	if err != nil {
+		return err
+	}
+	return s.writeActionList(w, r, target.Namespace, target.Name+"/")
+}
+
+// writeActionList answers the actions of ns whose names start with prefix.
+func (s *Server) writeActionList(w http.ResponseWriter, r *http.Request, ns, prefix string) error {
 	skip, limit, err := listPage(r)
 	if err != nil {
 		return err
@@ -133,14 +172,14 @@ func (s *Server) listActions(w http.ResponseWriter, r *http.Request, id identity
 		return err
 	}
 	if count {
-		n, err := s.store.Count(r.Context(), ns, store.Actions, "")
+		n, err := s.store.Count(r.Context(), ns, store.Actions, prefix)
 		if err != nil {
 			return err
 		}
 		writeJSON(w, http.StatusOK, map[string]int{"actions": n})
 		return nil
 	}
-	recs, err := s.store.List(r.Context(), ns, store.Actions, store.ListOptions{Skip: skip, Limit: limit})
+	recs, err := s.store.List(r.Context(), ns, store.Actions, store.ListOptions{Prefix: prefix, Skip: skip, Limit: limit})
 	if err != nil {
 		return err
 	}
@@ -162,11 +201,7 @@ func (s *Server) listActions(w http.ResponseWriter, r *http.Request, id identity
 
 func (s *Server) invokeAction(w http.ResponseWriter, r *http.Request, id identity) error {
 	accepted := time.Now()
-	ns, err := id.namespace(r)
-	if err != nil {
-		return err
-	}
-	fqn, err := actionFQN(r, ns)
+	fqn, err := actionFQN(r, id.readNamespace(r))
 	if err != nil {
 		return err
 	}

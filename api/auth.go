@@ -73,3 +73,14 @@ func (id identity) namespace(r *http.Request) (string, error) {
 	}
 	return "", newError(http.StatusForbidden, "The supplied authentication is not authorized to access '"+ns+"'.")
 }
+
+// readNamespace resolves the {ns} path segment of reads and invokes of
+// actions and packages, where another namespace is allowed: those handlers
+// reach its entities only through routing.Resolver, whose routing.Entitled
+// is the one access rule (published packages and their contents).
+func (id identity) readNamespace(r *http.Request) string {
+	if ns := r.PathValue("ns"); ns != entity.DefaultNamespace {
+		return ns
+	}
+	return id.Namespace
+}

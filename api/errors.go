@@ -42,9 +42,14 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	status, msg := http.StatusInternalServerError, msgInternal
 	var ae *apiError
 	var mbe *http.MaxBytesError
+	var forbidden *routing.ForbiddenError
 	switch fe, isField := entity.AsFieldError(err); {
 	case errors.As(err, &ae):
 		status, msg = ae.status, ae.msg
+	case errors.As(err, &forbidden):
+		status, msg = http.StatusForbidden, forbidden.Error()
+	case errors.Is(err, entity.ErrPackageCannotBecomeBinding):
+		status, msg = http.StatusConflict, "Resource is a package and cannot be converted into a binding."
 	case isField && fe.TooLarge:
 		status, msg = http.StatusRequestEntityTooLarge, "The request content was too large: "+fe.Error()
 	case isField:

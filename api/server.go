@@ -67,6 +67,7 @@ func (s *Server) routes() {
 	s.handle("PUT /api/v1/namespaces/{ns}/actions/{name...}", s.putAction)
 	s.handle("DELETE /api/v1/namespaces/{ns}/actions/{name...}", s.deleteAction)
 	s.handle("POST /api/v1/namespaces/{ns}/actions/{name...}", s.invokeAction)
+	s.packageRoutes()
 	s.handle("GET /api/v1/namespaces/{ns}/activations", s.listActivations)
 	s.handle("GET /api/v1/namespaces/{ns}/activations/{id}", s.getActivation)
 	s.handle("GET /api/v1/namespaces/{ns}/activations/{id}/logs", s.getActivationLogs)

@@ -117,7 +117,7 @@ func BuildAction(fqn FQN, req *ActionPut, existing *Action, lim SystemLimits, re
 		a.Publish = *req.Publish
 	}
 	if req.Exec != nil {
-		exec, err := buildExec(req.Exec, lim, resolve)
+		exec, err := buildExec(req.Exec, fqn.Namespace, lim, resolve)
 		if err != nil {
 			return nil, err
 		}
@@ -152,7 +152,7 @@ func BuildAction(fqn FQN, req *ActionPut, existing *Action, lim SystemLimits, re
 	return a, nil
 }
 
-func buildExec(p *ExecPatch, lim SystemLimits, resolve KindResolver) (Exec, error) {
+func buildExec(p *ExecPatch, ns string, lim SystemLimits, resolve KindResolver) (Exec, error) {
 	if p.Kind == "" {
 		return Exec{}, Invalid("exec.kind", "is missing")
 	}
@@ -163,10 +163,17 @@ func buildExec(p *ExecPatch, lim SystemLimits, resolve KindResolver) (Exec, erro
 			return Exec{}, Invalid("exec.components", "a sequence needs at least one component")
 		}
 		if len(p.Components) > lim.SequenceLength {
-			return Exec{}, Invalid("exec.components", "%d components exceed the sequence length limit of %d", len(p.Components), lim.SequenceLength)
+			return Exec{}, Invalid("exec.components", "Too many actions in the sequence. (%d components exceed the sequence length limit of %d)", len(p.Components), lim.SequenceLength)
 		}
 		e.Kind = KindSequence
-		e.Components = p.Components
+		e.Components = make([]string, len(p.Components))
+		for i, c := range p.Components {
+			f, err := ParseFQN(fmt.Sprintf("exec.components[%d]", i), c, ns)
+			if err != nil {
+				return Exec{}, err
+			}
+			e.Components[i] = f.String()
+		}
 		return e, nil
 	case KindBlackbox:
 		if p.Image == "" {

@@ -149,6 +149,9 @@ func (inv *Invoker) execute(ctx context.Context, m *routing.Invocation) *entity.
 	if m.Accepted > 0 {
 		annotations = annotations.Set("waitTime", start.UnixMilli()-m.Accepted)
 	}
+	if m.CausedBy != "" {
+		annotations = annotations.Set("causedBy", m.CausedBy)
+	}
 	r := inv.runInContainer(ctx, m, action, rev, start)
 	if r.initTime > 0 {
 		annotations = annotations.Set("initTime", r.initTime.Milliseconds())

@@ -4,24 +4,65 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/wispio/wisp/entity"
 	"github.com/wispio/wisp/store"
 )
 
-// Activator starts activations of actions by name: it loads the action,
-// merges its parameters under the caller's payload and hands the invocation
-// to the controller. The API's invoke and a trigger's rules both start
+// Activator starts activations of actions by name: it resolves the name
+// (packages, bindings, entitlement; see Resolver), merges parameters under
+// the caller's payload and hands the invocation to the controller. Sequences
+// and conductor actions run here, in the controller, as chains of blocking
+// component activations. The API's invoke and a trigger's rules both start
 // activations through it.
 type Activator struct {
-	store store.Store
-	ctrl  *Controller
+	store    store.Store
+	ctrl     *Controller
+	resolver *Resolver
+	// seqLimit bounds the atomic actions of a sequence and the components
+	// of a conductor action.
+	seqLimit int
+	log      *slog.Logger
+
+	// base is the context of compositions that outlive their request;
+	// Close cancels it. running counts those compositions.
+	base    context.Context
+	cancel  context.CancelFunc
+	running sync.WaitGroup
 }
 
-// NewActivator returns an activator reading actions from st.
+// NewActivator returns an activator reading actions from st. Call Close to
+// stop the sequences and conductor actions it still runs.
 func NewActivator(st store.Store, ctrl *Controller) *Activator {
-	return &Activator{store: st, ctrl: ctrl}
+	base, cancel := context.WithCancel(context.Background())
+	return &Activator{
+		store: st, ctrl: ctrl, resolver: NewResolver(st),
+		seqLimit: entity.DefaultSystemLimits().SequenceLength, log: ctrl.log,
+		base: base, cancel: cancel,
+	}
+}
+
+// Resolver is the activator's name resolver.
+func (a *Activator) Resolver() *Resolver { return a.resolver }
+
+// Close waits until the running sequences and conductor actions end, or
+// until ctx ends, when it cancels them and waits for them to record their
+// failure.
+func (a *Activator) Close(ctx context.Context) error {
+	done := make(chan struct{})
+	go func() { a.running.Wait(); close(done) }()
+	select {
+	case <-done:
+		a.cancel()
+		return nil
+	case <-ctx.Done():
+		a.cancel()
+		<-done
+		return fmt.Errorf("stop compositions: %w", ctx.Err())
+	}
 }
 
 // Request asks for one activation.
@@ -48,7 +89,7 @@ type Request struct {
 // Activate starts the activation. It returns the activation id and, when
 // req.Wait is positive and the activation ended in time, its record;
 // ErrStillRunning when it did not end in time; store.ErrNotFound when the
-// action does not exist.
+// action does not exist; *ForbiddenError when req.Subject may not invoke it.
 func (a *Activator) Activate(ctx context.Context, req Request) (string, *entity.Activation, error) {
 	if req.ActivationID == "" {
 		req.ActivationID = entity.NewActivationID()
@@ -56,29 +97,39 @@ func (a *Activator) Activate(ctx context.Context, req Request) (string, *entity.
 	if req.Accepted.IsZero() {
 		req.Accepted = time.Now()
 	}
-	rec, err := a.store.Get(ctx, req.Action.Namespace, store.Actions, req.Action.Path())
+	if req.Subject == "" {
+		req.Subject = req.Action.Namespace
+	}
+	res, err := a.resolver.Action(ctx, req.Subject, req.Action)
 	if err != nil {
 		return req.ActivationID, nil, fmt.Errorf("activate %s: %w", req.Action, err)
 	}
-	var action entity.Action
-	if err := json.Unmarshal(rec.Doc, &action); err != nil {
-		return req.ActivationID, nil, fmt.Errorf("decode action %s: %w", req.Action, err)
+	if isComposition(res.Action) {
+		act, err := a.startComposition(ctx, req, res)
+		return req.ActivationID, act, err
 	}
+	act, err := a.invoke(ctx, req, res, "")
+	return req.ActivationID, act, err
+}
+
+// invoke publishes one activation of a primitive action. causedBy, when
+// set, becomes the activation's causedBy annotation.
+func (a *Activator) invoke(ctx context.Context, req Request, res *Resolved, causedBy string) (*entity.Activation, error) {
 	inv := &Invocation{
 		ActivationID:  req.ActivationID,
 		TransactionID: req.TransactionID,
-		Action:        req.Action,
-		Revision:      rec.Rev,
+		Action:        res.FQN,
+		Revision:      res.Revision,
 		Subject:       req.Subject,
-		Params:        RunParams(action.Parameters, req.Payload),
+		Params:        RunParams(res.Params, req.Payload),
 		Cause:         req.Cause,
+		CausedBy:      causedBy,
 		Accepted:      req.Accepted.UnixMilli(),
 	}
-	if action.Annotations.IsTrue("provide-api-key") {
+	if res.Action.Annotations.IsTrue("provide-api-key") {
 		inv.APIKey = req.APIKey
 	}
-	act, err := a.ctrl.Invoke(ctx, inv, req.Wait)
-	return req.ActivationID, act, err
+	return a.ctrl.Invoke(ctx, inv, req.Wait)
 }
 
 // RunParams merges the action's parameters (those not meant for /init)

@@ -40,6 +40,9 @@ type Invocation struct {
 	ReplyTo string `json:"replyTo,omitempty"`
 	// Cause is the activation id of the trigger or sequence that caused it.
 	Cause string `json:"cause,omitempty"`
+	// CausedBy is "sequence" for the components of a sequence or conductor
+	// action; the invoker records it as the causedBy annotation.
+	CausedBy string `json:"causedBy,omitempty"`
 	// Accepted is when the controller accepted the call (epoch ms), for the
 	// waitTime annotation.
 	Accepted int64 `json:"accepted"`

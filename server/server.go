@@ -16,6 +16,7 @@ import (
 	"github.com/ThreeDotsLabs/watermill/pubsub/gochannel"
 
 	"github.com/wispio/wisp/api"
+	"github.com/wispio/wisp/catalog"
 	"github.com/wispio/wisp/invoker"
 	"github.com/wispio/wisp/invoker/process"
 	"github.com/wispio/wisp/routing"
@@ -53,15 +54,16 @@ func DefaultConfig() Config {
 
 // Server is a running single-process Wisp.
 type Server struct {
-	cfg      Config
-	log      *slog.Logger
-	store    *writebehind.Store
-	router   *message.Router
-	invoker  *invoker.Invoker
-	http     *http.Server
-	listener net.Listener
-	errs     chan error
-	cancel   context.CancelFunc
+	cfg       Config
+	log       *slog.Logger
+	store     *writebehind.Store
+	router    *message.Router
+	invoker   *invoker.Invoker
+	activator *routing.Activator
+	http      *http.Server
+	listener  net.Listener
+	errs      chan error
+	cancel    context.CancelFunc
 }
 
 // OpenStore opens the embedded store of a data folder.
@@ -100,6 +102,10 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger, setup func(context
 }
 
 func (s *Server) start(ctx context.Context) error {
+	kinds := s.cfg.API.Kinds.Resolve
+	if err := catalog.NewInstaller(s.store, s.cfg.API.Limits, kinds, s.log).Install(ctx, catalog.Packages()); err != nil {
+		return err
+	}
 	backend, err := process.New(process.Config{Dir: filepath.Join(s.cfg.DataDir, "containers")}, s.log)
 	if err != nil {
 		return err
@@ -132,7 +138,8 @@ func (s *Server) start(ctx context.Context) error {
 	case err := <-s.errs:
 		return fmt.Errorf("start bus router: %w", err)
 	}
-	s.http = &http.Server{Handler: api.New(s.cfg.API, s.store, routing.NewActivator(s.store, ctrl), s.log), ReadHeaderTimeout: 10 * time.Second}
+	s.activator = routing.NewActivator(s.store, ctrl)
+	s.http = &http.Server{Handler: api.New(s.cfg.API, s.store, s.activator, s.log), ReadHeaderTimeout: 10 * time.Second}
 	go func() { s.errs <- s.http.Serve(s.listener) }()
 	s.log.Info("wisp is serving", "addr", s.Addr(), "data", s.cfg.DataDir, "invoker", backend.Name())
 	return nil
@@ -167,6 +174,11 @@ func (s *Server) Close(ctx context.Context) error {
 		}
 	} else if s.listener != nil {
 		_ = s.listener.Close()
+	}
+	if s.activator != nil {
+		if err := s.activator.Close(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("stop sequences: %w", err))
+		}
 	}
 	if s.invoker != nil {
 		if err := s.invoker.Close(ctx); err != nil {

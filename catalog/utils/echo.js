@@ -1,0 +1,4 @@
+// echo returns its parameters unchanged.
+function main(params) {
+  return params || {};
+}
