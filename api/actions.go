@@ -40,28 +40,19 @@ func (s *Server) putAction(w http.ResponseWriter, r *http.Request, id identity) 
 			return err
 		}
 	}
-	existing, rev, err := store.GetDoc[entity.Action](r.Context(), s.store, ns, store.Actions, fqn.Path())
-	switch {
-	case errors.Is(err, store.ErrNotFound):
-		existing = nil
-	case err != nil:
-		return err
-	case !overwrite:
-		return newError(http.StatusConflict, msgExists)
-	}
-	a, err := entity.BuildAction(fqn, &req, existing, s.cfg.Limits, s.cfg.Kinds.Resolve, time.Now().UnixMilli())
+	a, err := putEntity(r.Context(), s.store, ns, store.Actions, fqn.Path(), overwrite, func(existing *entity.Action) (*entity.Action, error) {
+		a, err := entity.BuildAction(fqn, &req, existing, s.cfg.Limits, s.cfg.Kinds.Resolve, time.Now().UnixMilli())
+		if err != nil {
+			return nil, err
+		}
+		if a.Exec.Kind == entity.KindSequence && req.Exec != nil {
+			if err := s.activator.Resolver().CheckSequence(r.Context(), id.Namespace, fqn, a.Exec.Components, s.cfg.Limits.SequenceLength); err != nil {
+				return nil, err
+			}
+		}
+		return a, nil
+	})
 	if err != nil {
-		return err
-	}
-	if a.Exec.Kind == entity.KindSequence && req.Exec != nil {
-		if err := s.activator.Resolver().CheckSequence(r.Context(), id.Namespace, fqn, a.Exec.Components, s.cfg.Limits.SequenceLength); err != nil {
-			return err
-		}
-	}
-	if _, err := store.PutDoc(r.Context(), s.store, ns, store.Actions, fqn.Path(), rev, a); err != nil {
-		if errors.Is(err, store.ErrConflict) && existing == nil && !overwrite {
-			return newError(http.StatusConflict, msgExists)
-		}
 		return err
 	}
 	writeJSON(w, http.StatusOK, a)

@@ -3,7 +3,6 @@ package api
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"time"
@@ -46,28 +45,19 @@ func (s *Server) putPackage(w http.ResponseWriter, r *http.Request, id identity)
 	if err := decodeBody(w, r, int64(s.cfg.Limits.ParamsSize)+1<<20, &req); err != nil {
 		return err
 	}
-	existing, rev, err := store.GetDoc[entity.Package](r.Context(), s.store, ns, store.Packages, fqn.Name)
-	switch {
-	case errors.Is(err, store.ErrNotFound):
-		existing = nil
-	case err != nil:
-		return err
-	case !overwrite:
-		return newError(http.StatusConflict, msgExists)
-	}
-	p, err := entity.BuildPackage(fqn, &req, existing, s.cfg.Limits, time.Now().UnixMilli())
+	p, err := putEntity(r.Context(), s.store, ns, store.Packages, fqn.Name, overwrite, func(existing *entity.Package) (*entity.Package, error) {
+		p, err := entity.BuildPackage(fqn, &req, existing, s.cfg.Limits, time.Now().UnixMilli())
+		if err != nil {
+			return nil, err
+		}
+		if p.IsBinding() {
+			if err := s.activator.Resolver().CheckBinding(r.Context(), id.Namespace, p.Binding); err != nil {
+				return nil, err
+			}
+		}
+		return p, nil
+	})
 	if err != nil {
-		return err
-	}
-	if p.IsBinding() {
-		if err := s.activator.Resolver().CheckBinding(r.Context(), id.Namespace, p.Binding); err != nil {
-			return err
-		}
-	}
-	if _, err := store.PutDoc(r.Context(), s.store, ns, store.Packages, fqn.Name, rev, p); err != nil {
-		if errors.Is(err, store.ErrConflict) && existing == nil && !overwrite {
-			return newError(http.StatusConflict, msgExists)
-		}
 		return err
 	}
 	writeJSON(w, http.StatusOK, p)
