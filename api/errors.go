@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"strings"
 
 	"github.com/wispio/wisp/entity"
 	"github.com/wispio/wisp/routing"
@@ -55,6 +56,10 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		status, msg = http.StatusNotFound, msgNotFound
 	case errors.Is(err, store.ErrConflict):
 		status, msg = http.StatusConflict, msgConflict
+	case errors.Is(err, routing.ErrExists):
+		status, msg = http.StatusConflict, msgExists
+	case errors.Is(err, routing.ErrForbidden):
+		status, msg = http.StatusForbidden, forbiddenMessage(err)
 	case errors.Is(err, routing.ErrNoInvoker):
 		status, msg = http.StatusServiceUnavailable, "No invokers available."
 	}
@@ -65,6 +70,16 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		s.log.Debug("request refused", "method", r.Method, "path", r.URL.Path, "status", status, "code", code, "err", err)
 	}
 	writeJSON(w, status, errorBody{Error: msg, Code: code})
+}
+
+// forbiddenMessage is OpenWhisk's answer to a use of another namespace's
+// entity, naming it when err says which.
+func forbiddenMessage(err error) string {
+	var fe *routing.ForbiddenError
+	if errors.As(err, &fe) {
+		return "The supplied authentication is not authorized to access '" + strings.TrimPrefix(fe.Resource, "/") + "'."
+	}
+	return "The supplied authentication is not authorized to access this resource."
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
