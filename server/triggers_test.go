@@ -264,3 +264,40 @@ func TestFireManyToMany(t *testing.T) {
 		}
 	}
 }
+
+func TestRuleDisableEnableDeleteTrigger(t *testing.T) {
+	srv, a := startTriggerServer(t)
+	a.action("A", 1)
+	a.must(200, "PUT", "_/triggers/T", nil)
+	a.rule("R", "T", "A")
+	a.firedActions(a.fire("T", map[string]any{"n": 1}, http.StatusAccepted))
+
+	a.must(200, "POST", "_/rules/R", map[string]any{"status": "inactive", "trigger": nil, "action": nil})
+	a.fire("T", map[string]any{"n": 2}, http.StatusNoContent)
+
+	a.must(200, "POST", "_/rules/R", map[string]any{"status": "active"})
+	acts := a.firedActions(a.fire("T", map[string]any{"n": 3}, http.StatusAccepted))
+	if len(acts) != 1 || echoed(t, acts[0])["n"] != float64(3) {
+		t.Fatalf("after enable: %+v", acts)
+	}
+
+	a.must(200, "DELETE", "_/triggers/T", nil)
+	a.must(http.StatusNotFound, "POST", "_/triggers/T", map[string]any{"n": 4})
+	if out := a.must(200, "GET", "_/rules/R", nil); !strings.Contains(string(out), `"status":"inactive"`) {
+		t.Fatalf("rule of a deleted trigger = %s", out)
+	}
+
+	// Only the fires with an active rule ran A: n=1 and n=3.
+	var listed []entity.Activation
+	waitFor(t, "two activations of A", func() bool {
+		_ = json.Unmarshal(a.must(200, "GET", "_/activations?name=A&docs=true", nil), &listed)
+		return len(listed) >= 2
+	})
+	if err := srv.store.Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	_ = json.Unmarshal(a.must(200, "GET", "_/activations?name=A&docs=true", nil), &listed)
+	if len(listed) != 2 {
+		t.Fatalf("%d activations of A, want 2", len(listed))
+	}
+}
