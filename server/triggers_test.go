@@ -23,9 +23,9 @@ type rawAPI struct {
 
 // startTriggerServer starts a Wisp and returns raw API access as the
 // namespace "fire" (created in the store).
-func startTriggerServer(t testing.TB) (*Server, *rawAPI) {
+func startTriggerServer(t testing.TB, tweak func(*Config)) (*Server, *rawAPI) {
 	t.Helper()
-	srv, _ := startServer(t, nil)
+	srv, _ := startServer(t, tweak)
 	creds := entity.NewCredentials()
 	if err := srv.Store().CreateSubject(context.Background(), entity.Subject{Namespace: "fire", UUID: creds.UUID, KeyHash: entity.HashKey(creds.Key)}); err != nil {
 		t.Fatal(err)
@@ -159,7 +159,7 @@ func echoed(t testing.TB, act *entity.Activation) map[string]any {
 }
 
 func TestFireStartsRuleAction(t *testing.T) {
-	_, a := startTriggerServer(t)
+	_, a := startTriggerServer(t, nil)
 	a.action("hello", 1)
 	a.must(200, "PUT", "_/triggers/T", map[string]any{"parameters": []map[string]any{{"key": "p", "value": "trigger"}, {"key": "q", "value": "trigger"}}})
 	a.rule("R", "T", "hello")
@@ -195,7 +195,7 @@ func TestFireStartsRuleAction(t *testing.T) {
 }
 
 func TestFireFanOut(t *testing.T) {
-	_, a := startTriggerServer(t)
+	_, a := startTriggerServer(t, nil)
 	a.action("fan", 50)
 	a.must(200, "PUT", "_/triggers/T", map[string]any{})
 	const rules = 50
@@ -217,7 +217,7 @@ func TestFireFanOut(t *testing.T) {
 }
 
 func TestFireManyToMany(t *testing.T) {
-	_, a := startTriggerServer(t)
+	_, a := startTriggerServer(t, nil)
 	triggers, actions := []string{"T1", "T2", "T3"}, []string{"A1", "A2", "A3"}
 	for _, act := range actions {
 		a.action(act, 10)
@@ -266,7 +266,7 @@ func TestFireManyToMany(t *testing.T) {
 }
 
 func TestRuleDisableEnableDeleteTrigger(t *testing.T) {
-	srv, a := startTriggerServer(t)
+	srv, a := startTriggerServer(t, nil)
 	a.action("A", 1)
 	a.must(200, "PUT", "_/triggers/T", nil)
 	a.rule("R", "T", "A")
