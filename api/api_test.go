@@ -83,7 +83,7 @@ func TestErrors(t *testing.T) {
 		{"no auth", "GET", "/api/v1/namespaces/_/actions", "", nil, 401, "requires authentication"},
 		{"wrong key", "GET", "/api/v1/namespaces/_/actions", "", &wrong, 401, "authentication is invalid"},
 		{"unknown uuid", "GET", "/api/v1/namespaces/_/actions", "", &unknown, 401, "authentication is invalid"},
-		{"other namespace", "GET", "/api/v1/namespaces/them/actions/x", "", &f.auth, 403, "not authorized to access 'them'"},
+		{"other namespace", "GET", "/api/v1/namespaces/them/actions/x", "", &f.auth, 403, "not authorized to access 'them/x'"},
 		{"missing", "GET", "/api/v1/namespaces/_/actions/nope", "", &f.auth, 404, "does not exist"},
 		{"malformed json", "PUT", "/api/v1/namespaces/_/actions/a", `{"exec":`, &f.auth, 400, "malformed"},
 		{"wrong type", "PUT", "/api/v1/namespaces/_/actions/a", `{"exec":{"kind":5}}`, &f.auth, 400, "exec.kind"},

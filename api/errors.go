@@ -60,6 +60,8 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		status, msg = http.StatusNotFound, msgNotFound
 	case errors.Is(err, store.ErrConflict):
 		status, msg = http.StatusConflict, msgConflict
+	case errors.Is(err, routing.ErrExists):
+		status, msg = http.StatusConflict, msgExists
 	case errors.Is(err, routing.ErrNoInvoker):
 		status, msg = http.StatusServiceUnavailable, "No invokers available."
 	}
@@ -71,6 +73,7 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	}
 	writeJSON(w, status, errorBody{Error: msg, Code: code})
 }
+
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	b, err := json.Marshal(v)

@@ -44,6 +44,8 @@ type Server struct {
 	cfg       Config
 	store     store.Store
 	activator *routing.Activator
+	triggers  *routing.Triggers // writes triggers and rules, keeps the rule index
+	firer     *routing.Firer
 	auth      *authenticator
 	log       *slog.Logger
 	mux       *http.ServeMux
@@ -52,6 +54,8 @@ type Server struct {
 // New returns the API over st, starting activations through activator.
 func New(cfg Config, st store.Store, activator *routing.Activator, log *slog.Logger) *Server {
 	s := &Server{cfg: cfg, store: st, activator: activator, auth: newAuthenticator(st, cfg.AuthCacheTTL), log: log, mux: http.NewServeMux()}
+	s.triggers = routing.NewTriggers(st, routing.NewRuleIndex(), activator.Resolver().CheckRuleAction, cfg.Limits)
+	s.firer = routing.NewFirer(s.triggers.Index(), activator, st, log)
 	s.routes()
 	return s
 }
@@ -68,6 +72,18 @@ func (s *Server) routes() {
 	s.handle("DELETE /api/v1/namespaces/{ns}/actions/{name...}", s.deleteAction)
 	s.handle("POST /api/v1/namespaces/{ns}/actions/{name...}", s.invokeAction)
 	s.packageRoutes()
+	s.handle("GET /api/v1/namespaces/{ns}/triggers", s.listTriggers)
+	s.handle("GET /api/v1/namespaces/{ns}/triggers/{$}", s.listTriggers)
+	s.handle("GET /api/v1/namespaces/{ns}/triggers/{name}", s.getTrigger)
+	s.handle("PUT /api/v1/namespaces/{ns}/triggers/{name}", s.putTrigger)
+	s.handle("DELETE /api/v1/namespaces/{ns}/triggers/{name}", s.deleteTrigger)
+	s.handle("POST /api/v1/namespaces/{ns}/triggers/{name}", s.fireTrigger)
+	s.handle("GET /api/v1/namespaces/{ns}/rules", s.listRules)
+	s.handle("GET /api/v1/namespaces/{ns}/rules/{$}", s.listRules)
+	s.handle("GET /api/v1/namespaces/{ns}/rules/{name}", s.getRule)
+	s.handle("PUT /api/v1/namespaces/{ns}/rules/{name}", s.putRule)
+	s.handle("DELETE /api/v1/namespaces/{ns}/rules/{name}", s.deleteRule)
+	s.handle("POST /api/v1/namespaces/{ns}/rules/{name}", s.setRuleStatus)
 	s.handle("GET /api/v1/namespaces/{ns}/activations", s.listActivations)
 	s.handle("GET /api/v1/namespaces/{ns}/activations/{id}", s.getActivation)
 	s.handle("GET /api/v1/namespaces/{ns}/activations/{id}/logs", s.getActivationLogs)

@@ -37,7 +37,7 @@ type Pool struct {
 	mu      sync.Mutex // guards everything below and every slot's pool fields
 	byKey   map[string][]*Slot
 	usedMB  int
-	freed   chan struct{} // closed and replaced when memory is freed
+	freed   chan struct{} // closed and replaced when memory is freed or a container gets spare capacity
 	closing bool
 }
 
@@ -160,7 +160,16 @@ func (p *Pool) lruIdleLocked() *Slot {
 func (p *Pool) Initialized(s *Slot) {
 	p.mu.Lock()
 	s.initialized = true
+	p.wakeLocked()
 	p.mu.Unlock()
+}
+
+// wakeLocked wakes the Acquire calls waiting for memory: a container was
+// freed, or has become reusable (initialised, or done with an activation),
+// so a waiter may now share it or evict it.
+func (p *Pool) wakeLocked() {
+	close(p.freed)
+	p.freed = make(chan struct{})
 }
 
 // Release returns a container after an activation. healthy false removes it
@@ -174,6 +183,7 @@ func (p *Pool) Release(s *Slot, healthy bool) {
 		p.removeLocked(s)
 		return
 	}
+	p.wakeLocked()
 	if s.inflight == 0 {
 		if s.timer == nil {
 			s.timer = time.AfterFunc(p.cfg.PauseGrace, s.idle)
@@ -260,8 +270,7 @@ func (p *Pool) dropLocked(s *Slot) {
 		p.byKey[s.key] = slots
 	}
 	p.usedMB -= s.memory
-	close(p.freed)
-	p.freed = make(chan struct{})
+	p.wakeLocked()
 }
 
 // Stats is a snapshot of the pool for tests and metrics.

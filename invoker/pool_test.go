@@ -204,3 +204,30 @@ func TestPoolCreateFailureFreesMemory(t *testing.T) {
 		t.Fatalf("stats = %+v", st)
 	}
 }
+
+// TestPoolWaiterSharesAnInitialisedContainer: with the memory budget used
+// by one cold container, a second Acquire waits; it must take the container
+// once it is initialised with spare concurrency, not wait for memory that a
+// busy pool never frees (a trigger fanning out to many rules does this).
+func TestPoolWaiterSharesAnInitialisedContainer(t *testing.T) {
+	b := newFakeBackend()
+	p := testPool(b, 128, time.Hour, time.Hour)
+	s1, _ := acquire(t, p, "a", 128, 5)
+	got := make(chan *Slot)
+	go func() {
+		s, _, err := p.Acquire(context.Background(), "a", Spec{Kind: "nodejs:20", MemoryMB: 128, Action: "a"}, 5)
+		if err != nil {
+			t.Error(err)
+		}
+		got <- s
+	}()
+	p.Initialized(s1)
+	select {
+	case s := <-got:
+		if s != s1 {
+			t.Fatal("the waiter did not share the initialised container")
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the waiter was not woken when the container was initialised")
+	}
+}

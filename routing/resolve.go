@@ -83,7 +83,7 @@ func (r *Resolver) readablePackage(ctx context.Context, subject, ns, name string
 func (r *Resolver) Action(ctx context.Context, subject string, f entity.FQN) (*Resolved, error) {
 	if f.Package == "" {
 		if f.Namespace != subject {
-			return nil, &ForbiddenError{Resource: f.Namespace}
+			return nil, &ForbiddenError{Resource: f.Namespace + "/" + f.Name}
 		}
 		return r.load(ctx, f, nil)
 	}
@@ -128,4 +128,16 @@ func (r *Resolver) CheckBinding(ctx context.Context, subject string, b entity.Bi
 		return entity.Invalid("binding", "%s (/%s/%s is a binding)", msgBindingToBinding, b.Namespace, b.Name)
 	}
 	return nil
+}
+
+// CheckRuleAction tells whether subject may start action from a rule, as
+// an ActionChecker: the action must resolve (own namespace, or a published
+// package and its bindings); a missing one is a *entity.FieldError on
+// "action".
+func (r *Resolver) CheckRuleAction(ctx context.Context, subject string, action entity.FQN) error {
+	_, err := r.Action(ctx, subject, action)
+	if errors.Is(err, store.ErrNotFound) {
+		return entity.Invalid("action", "action %s does not exist", action)
+	}
+	return err
 }

@@ -60,6 +60,7 @@ type Server struct {
 	router    *message.Router
 	invoker   *invoker.Invoker
 	activator *routing.Activator
+	firer     *routing.Firer
 	http      *http.Server
 	listener  net.Listener
 	errs      chan error
@@ -139,11 +140,33 @@ func (s *Server) start(ctx context.Context) error {
 		return fmt.Errorf("start bus router: %w", err)
 	}
 	s.activator = routing.NewActivator(s.store, ctrl)
-	s.http = &http.Server{Handler: api.New(s.cfg.API, s.store, s.activator, s.log), ReadHeaderTimeout: 10 * time.Second}
+	handler := api.New(s.cfg.API, s.store, s.activator, s.log)
+	if err := s.wireTriggers(ctx, handler, s.activator); err != nil {
+		return err
+	}
+	s.http = &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
 	go func() { s.errs <- s.http.Serve(s.listener) }()
 	s.log.Info("wisp is serving", "addr", s.Addr(), "data", s.cfg.DataDir, "invoker", backend.Name())
 	return nil
 }
+
+// wireTriggers loads the rule index from the store and hands the API the
+// trigger writer and firer over it; trigger activations go to the
+// write-behind store, as the invoker's do.
+func (s *Server) wireTriggers(ctx context.Context, handler *api.Server, activator *routing.Activator) error {
+	index := routing.NewRuleIndex()
+	if err := index.Load(ctx, s.store); err != nil {
+		return err
+	}
+	triggers, rules := index.Len()
+	s.log.Info("rule index loaded", "triggers", triggers, "rules", rules)
+	s.firer = routing.NewFirer(index, activator, s.store, s.log)
+	handler.UseTriggers(routing.NewTriggers(s.store, index, activator.Resolver().CheckRuleAction, s.cfg.API.Limits), s.firer)
+	return nil
+}
+
+// Firer is the process's trigger firer (for tests, benchmarks and feeds).
+func (s *Server) Firer() *routing.Firer { return s.firer }
 
 // Addr is the address the API listens on.
 func (s *Server) Addr() string { return s.listener.Addr().String() }

@@ -1,0 +1,167 @@
+package routing
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/wispio/wisp/entity"
+	"github.com/wispio/wisp/store"
+)
+
+// ActivationSink stores activation records without waiting for them to be
+// durable (the write-behind store, as the invoker uses).
+type ActivationSink interface {
+	PutActivations(ctx context.Context, acts []*entity.Activation) error
+}
+
+// maxFanOut bounds how many of one fire's rules start at once.
+const maxFanOut = 16
+
+// Firer fires triggers: it finds the trigger's rules in the RuleIndex,
+// starts each active rule's action through the Activator (not waiting for
+// it) and records the trigger activation.
+type Firer struct {
+	index     *RuleIndex
+	activator *Activator
+	sink      ActivationSink
+	log       *slog.Logger
+}
+
+// NewFirer returns a firer over index, starting actions with activator and
+// recording trigger activations in sink.
+func NewFirer(index *RuleIndex, activator *Activator, sink ActivationSink, log *slog.Logger) *Firer {
+	return &Firer{index: index, activator: activator, sink: sink, log: log}
+}
+
+// FireRequest asks for one fire of a trigger.
+type FireRequest struct {
+	Trigger entity.FQN
+	// Subject is the namespace firing; its actions run on its behalf and
+	// the trigger activation is recorded in it. APIKey is its key.
+	Subject string
+	APIKey  string
+	// Payload is the event; it wins over the trigger's parameters.
+	Payload       entity.Params
+	TransactionID string
+}
+
+// RuleResult is what one rule did with a fire, as OpenWhisk logs it in the
+// trigger activation: the action's activation id, or an error.
+type RuleResult struct {
+	StatusCode   int    `json:"statusCode"`
+	Success      bool   `json:"success"`
+	ActivationID string `json:"activationId,omitempty"`
+	Error        string `json:"error,omitempty"`
+	Rule         string `json:"rule"`
+	Action       string `json:"action"`
+}
+
+// FireResult is the outcome of a fire.
+type FireResult struct {
+	// Activation is the trigger activation record.
+	Activation *entity.Activation
+	// Rules are the results per rule, in rule name order.
+	Rules []RuleResult
+}
+
+// Fire fires a trigger. It returns nil and no error when the trigger has no
+// active rule (nothing runs and nothing is recorded, as in OpenWhisk), and
+// an error wrapping store.ErrNotFound when there is no such trigger. The
+// actions are started, not awaited; once accepted, a fire completes even
+// when ctx ends.
+func (f *Firer) Fire(ctx context.Context, req FireRequest) (*FireResult, error) {
+	entry, ok := f.index.Lookup(req.Trigger)
+	if !ok {
+		return nil, fmt.Errorf("fire trigger %s: %w", req.Trigger, store.ErrNotFound)
+	}
+	if entry.Active == 0 {
+		return nil, nil
+	}
+	ctx = context.WithoutCancel(ctx)
+	start := time.Now()
+	id := entity.NewActivationID()
+	args := entry.Parameters.Merge(req.Payload)
+	results := make([]RuleResult, len(entry.Rules))
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, maxFanOut)
+	for i, r := range entry.Rules {
+		if !r.Active {
+			results[i] = inactiveResult(r)
+			continue
+		}
+		if entry.Active == 1 {
+			results[i] = f.activate(ctx, req, r, args, id, start)
+			continue
+		}
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			results[i] = f.activate(ctx, req, r, args, id, start)
+		}()
+	}
+	wg.Wait()
+	act := f.triggerActivation(req, entry, id, start, results)
+	if err := f.sink.PutActivations(ctx, []*entity.Activation{act}); err != nil {
+		f.log.Error("store trigger activation", "activationId", id, "namespace", req.Subject, "trigger", req.Trigger.String(), "err", err)
+	}
+	return &FireResult{Activation: act, Rules: results}, nil
+}
+
+// activate starts one rule's action with the trigger activation as cause.
+func (f *Firer) activate(ctx context.Context, req FireRequest, r IndexedRule, args entity.Params, cause string, accepted time.Time) RuleResult {
+	res := RuleResult{Rule: refString(r.Rule), Action: refString(r.Action)}
+	actID, _, err := f.activator.Activate(ctx, Request{
+		Action: r.Action, Subject: req.Subject, APIKey: req.APIKey, Payload: args,
+		Cause: cause, TransactionID: req.TransactionID, Accepted: accepted,
+	})
+	switch {
+	case err == nil:
+		res.StatusCode, res.Success, res.ActivationID = entity.StatusSuccess, true, actID
+	case errors.Is(err, store.ErrNotFound):
+		res.StatusCode, res.Error = entity.StatusApplicationError, "The requested resource does not exist."
+	case errors.Is(err, ErrNoInvoker):
+		res.StatusCode, res.Error = entity.StatusWhiskError, "No invokers available."
+	default:
+		res.StatusCode, res.Error = entity.StatusWhiskError, "Internal server error"
+		f.log.Error("trigger-fired action failed to start", "activationId", actID, "cause", cause, "action", r.Action.String(), "err", err)
+	}
+	return res
+}
+
+func inactiveResult(r IndexedRule) RuleResult {
+	rule, action := refString(r.Rule), refString(r.Action)
+	return RuleResult{
+		StatusCode: entity.StatusApplicationError, Rule: rule, Action: action,
+		Error: fmt.Sprintf("Rule '%s' is inactive, action '%s' was not activated.", rule, action),
+	}
+}
+
+// triggerActivation shapes the record of a fire as OpenWhisk does: the
+// payload as a successful result, one log line per rule, no end time.
+func (f *Firer) triggerActivation(req FireRequest, e *TriggerEntry, id string, start time.Time, results []RuleResult) *entity.Activation {
+	logs := make([]string, 0, len(results))
+	for _, r := range results {
+		b, _ := json.Marshal(r)
+		logs = append(logs, string(b))
+	}
+	return &entity.Activation{
+		ActivationID: id,
+		Namespace:    req.Subject,
+		Name:         req.Trigger.Name,
+		Version:      e.Version,
+		Subject:      req.Subject,
+		Start:        start.UnixMilli(),
+		Response:     entity.NewResponse(entity.StatusSuccess, req.Payload.Object()),
+		Logs:         logs,
+		Annotations:  entity.Params{},
+	}
+}
+
+// refString renders a name as OpenWhisk's logs do: "ns[/pkg]/name".
+func refString(f entity.FQN) string { return entity.RefOf(f).String() }

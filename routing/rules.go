@@ -1,0 +1,121 @@
+package routing
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/wispio/wisp/entity"
+	"github.com/wispio/wisp/store"
+)
+
+// RuleIndex maps each trigger to its rules in memory, so that a fire finds
+// the actions to start with one map lookup and never scans rules. It is a
+// projection of the trigger documents (where OpenWhisk keeps each rule's
+// action and status): whoever writes a trigger document puts the new
+// document here too (see Triggers). Safe for concurrent use; lookups take a
+// read lock only.
+type RuleIndex struct {
+	mu       sync.RWMutex // guards triggers; an entry is immutable once stored
+	triggers map[triggerKey]*TriggerEntry
+}
+
+type triggerKey struct{ namespace, name string }
+
+// TriggerEntry is what a fire needs of one trigger. It is never modified
+// after it is stored in the index; callers must not modify it either.
+type TriggerEntry struct {
+	Trigger    entity.FQN
+	Version    string
+	Parameters entity.Params
+	// Rules are all rules linked to the trigger, in rule name order.
+	Rules []IndexedRule
+	// Active counts the active rules.
+	Active int
+}
+
+// IndexedRule is one rule of a trigger: the action it starts and whether
+// it is active.
+type IndexedRule struct {
+	Rule   entity.FQN
+	Action entity.FQN
+	Active bool
+}
+
+// NewRuleIndex returns an empty index.
+func NewRuleIndex() *RuleIndex {
+	return &RuleIndex{triggers: map[triggerKey]*TriggerEntry{}}
+}
+
+// Load adds every trigger of every namespace in st to the index.
+func (x *RuleIndex) Load(ctx context.Context, st store.Store) error {
+	subjects, err := st.Subjects(ctx)
+	if err != nil {
+		return fmt.Errorf("load rule index: list namespaces: %w", err)
+	}
+	for _, s := range subjects {
+		recs, err := st.List(ctx, s.Namespace, store.Triggers, store.ListOptions{})
+		if err != nil {
+			return fmt.Errorf("load rule index: list triggers of %s: %w", s.Namespace, err)
+		}
+		for _, rec := range recs {
+			var t entity.Trigger
+			if err := json.Unmarshal(rec.Doc, &t); err != nil {
+				return fmt.Errorf("load rule index: decode trigger %s/%s: %w", s.Namespace, rec.Name, err)
+			}
+			x.Put(&t)
+		}
+	}
+	return nil
+}
+
+// Put replaces the entry of t's trigger with one built from the document.
+func (x *RuleIndex) Put(t *entity.Trigger) {
+	e := newTriggerEntry(t)
+	x.mu.Lock()
+	x.triggers[triggerKey{t.Namespace, t.Name}] = e
+	x.mu.Unlock()
+}
+
+// Delete removes a trigger and so all its rules from the index.
+func (x *RuleIndex) Delete(trigger entity.FQN) {
+	x.mu.Lock()
+	delete(x.triggers, triggerKey{trigger.Namespace, trigger.Name})
+	x.mu.Unlock()
+}
+
+// Lookup returns the entry of a trigger, reporting false when the trigger
+// does not exist.
+func (x *RuleIndex) Lookup(trigger entity.FQN) (*TriggerEntry, bool) {
+	x.mu.RLock()
+	e, ok := x.triggers[triggerKey{trigger.Namespace, trigger.Name}]
+	x.mu.RUnlock()
+	return e, ok
+}
+
+// Len returns how many triggers and rules the index holds.
+func (x *RuleIndex) Len() (triggers, rules int) {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	for _, e := range x.triggers {
+		rules += len(e.Rules)
+	}
+	return len(x.triggers), rules
+}
+
+func newTriggerEntry(t *entity.Trigger) *TriggerEntry {
+	e := &TriggerEntry{Trigger: t.FQN(), Version: t.Version, Parameters: t.Parameters, Rules: make([]IndexedRule, 0, len(t.Rules))}
+	for key, r := range t.Rules {
+		ns, name, _ := strings.Cut(key, "/")
+		active := r.Status == entity.StatusActive
+		e.Rules = append(e.Rules, IndexedRule{Rule: entity.FQN{Namespace: ns, Name: name}, Action: r.Action.FQN(), Active: active})
+		if active {
+			e.Active++
+		}
+	}
+	sort.Slice(e.Rules, func(i, j int) bool { return e.Rules[i].Rule.String() < e.Rules[j].Rule.String() })
+	return e
+}
