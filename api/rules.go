@@ -61,8 +61,11 @@ func (s *Server) deleteRule(w http.ResponseWriter, r *http.Request, id identity)
 func (s *Server) listRules(w http.ResponseWriter, r *http.Request, id identity) error {
 	return s.listEntities(w, r, id, store.Rules, func(doc json.RawMessage) (any, error) {
 		var rule entity.Rule
-		err := json.Unmarshal(doc, &rule)
-		return rule, err
+		if err := json.Unmarshal(doc, &rule); err != nil {
+			return nil, err
+		}
+		rule.Status = s.triggers.Index().RuleStatus(rule.Trigger.FQN(), entity.FQN{Namespace: rule.Namespace, Name: rule.Name})
+		return rule, nil
 	})
 }
 

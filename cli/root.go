@@ -61,7 +61,8 @@ func (a *app) root() *cobra.Command {
 	pf.StringVarP(&a.auth, "auth", "u", "", "authorization `KEY` (overrides AUTH in .wskprops and $WISP_AUTH)")
 	pf.BoolVarP(&a.insecure, "insecure", "i", false, "bypass certificate checking")
 	pf.BoolVar(&a.json, "json", false, "print the JSON the server returned")
-	root.AddCommand(a.propertyCmd(), a.actionCmd(), a.activationCmd(), a.namespaceCmd())
+	root.AddCommand(a.propertyCmd(), a.actionCmd(), a.activationCmd(), a.namespaceCmd(),
+		a.triggerCmd(), a.ruleCmd(), a.packageCmd(), a.listAllCmd())
 	return root
 }
 

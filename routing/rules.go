@@ -119,3 +119,16 @@ func newTriggerEntry(t *entity.Trigger) *TriggerEntry {
 	sort.Slice(e.Rules, func(i, j int) bool { return e.Rules[i].Rule.String() < e.Rules[j].Rule.String() })
 	return e
 }
+
+// RuleStatus is the status of rule on trigger as the index knows it:
+// "active", or "inactive" also when the trigger or the link is gone.
+func (x *RuleIndex) RuleStatus(trigger, rule entity.FQN) string {
+	if e, ok := x.Lookup(trigger); ok {
+		for _, r := range e.Rules {
+			if r.Rule == rule && r.Active {
+				return entity.StatusActive
+			}
+		}
+	}
+	return entity.StatusInactive
+}

@@ -1,0 +1,381 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/wispio/wisp/client"
+)
+
+func (a *app) triggerCmd() *cobra.Command {
+	return a.group("trigger", "work with triggers",
+		a.entityPutCmd(client.Triggers, "trigger", false), a.entityPutCmd(client.Triggers, "trigger", true),
+		a.triggerFireCmd(),
+		a.entityGetCmd(client.Triggers, "trigger"), a.entityDeleteCmd(client.Triggers, "trigger"),
+		a.entityListCmd(client.Triggers, "triggers"))
+}
+
+func (a *app) ruleCmd() *cobra.Command {
+	return a.group("rule", "work with rules",
+		a.rulePutCmd(false), a.rulePutCmd(true), a.ruleStatusCmd("enable", "active"), a.ruleStatusCmd("disable", "inactive"),
+		a.entityGetCmd(client.Rules, "rule"), a.entityDeleteCmd(client.Rules, "rule"),
+		a.entityListCmd(client.Rules, "rules"))
+}
+
+func (a *app) packageCmd() *cobra.Command {
+	return a.group("package", "work with packages",
+		a.entityPutCmd(client.Packages, "package", false), a.entityPutCmd(client.Packages, "package", true),
+		a.packageBindCmd(),
+		a.entityGetCmd(client.Packages, "package"), a.entityDeleteCmd(client.Packages, "package"),
+		a.entityListCmd(client.Packages, "packages"))
+}
+
+// entityFlags are the flags of trigger and package create/update.
+type entityFlags struct {
+	paramFile, annotationFile, feed, shared string
+}
+
+// entityPutCmd is "create" or "update" of a trigger or a package.
+func (a *app) entityPutCmd(collection, noun string, update bool) *cobra.Command {
+	f := &entityFlags{}
+	verb, done := "create", "created"
+	if update {
+		verb, done = "update", "updated"
+	}
+	cmd := &cobra.Command{Use: verb + " " + strings.ToUpper(noun) + "_NAME", Short: verb + " a " + noun, DisableFlagParsing: true}
+	fl := cmd.Flags()
+	fl.StringVarP(&f.paramFile, "param-file", "P", "", "`FILE` containing parameter values in JSON format")
+	fl.StringVarP(&f.annotationFile, "annotation-file", "A", "", "`FILE` containing annotation values in JSON format")
+	if collection == client.Triggers {
+		fl.StringVarP(&f.feed, "feed", "f", "", "trigger feed `ACTION_NAME` (stored as the feed annotation)")
+	} else {
+		fl.StringVar(&f.shared, "shared", "", "package visibility `SCOPE`; yes = shared, no = private")
+	}
+	addPairFlags(cmd, true)
+	return a.leaf(cmd, func(ctx context.Context, cmd *cobra.Command, args []string) error {
+		pos, pairs, err := parseFlags(cmd, args)
+		if err != nil {
+			return err
+		}
+		if err := checkArgs(pos, 1, 1, "A "+noun+" name is required."); err != nil {
+			return err
+		}
+		body, err := a.entityBody(f, pairs)
+		if err != nil {
+			return err
+		}
+		return a.put(ctx, collection, noun, done, pos[0], body, update)
+	})
+}
+
+func (a *app) entityBody(f *entityFlags, pairs map[string][]pair) (*client.EntityPut, error) {
+	params, err := a.collect(f.paramFile, pairs[paramFlag])
+	if err != nil {
+		return nil, err
+	}
+	annotations, err := a.collect(f.annotationFile, pairs[annotationFlag])
+	if err != nil {
+		return nil, err
+	}
+	if f.feed != "" {
+		feed, _ := json.Marshal(f.feed) // a string always marshals
+		annotations.set("feed", feed)
+	}
+	body := &client.EntityPut{Parameters: params.list(), Annotations: annotations.list()}
+	switch f.shared {
+	case "":
+	case "yes", "true":
+		body.Publish = boolPtr(true)
+	case "no", "false":
+		body.Publish = boolPtr(false)
+	default:
+		return nil, usageError{fmt.Sprintf("--shared takes yes or no, not %q", f.shared)}
+	}
+	return body, nil
+}
+
+func boolPtr(b bool) *bool { return &b }
+
+// put sends a create or update and reports it the way wsk does.
+func (a *app) put(ctx context.Context, collection, noun, done, name string, body *client.EntityPut, update bool) error {
+	c, _, err := a.client()
+	if err != nil {
+		return err
+	}
+	resp, err := c.Put(ctx, collection, name, body, update)
+	if err != nil {
+		return err
+	}
+	if a.json {
+		a.printRaw(resp)
+		return nil
+	}
+	fmt.Fprintf(a.out, "ok: %s %s %s\n", done, noun, name)
+	return nil
+}
+
+func (a *app) packageBindCmd() *cobra.Command {
+	f := &entityFlags{}
+	cmd := &cobra.Command{Use: "bind PACKAGE_NAME BOUND_PACKAGE_NAME", Short: "bind parameters to a package", DisableFlagParsing: true}
+	cmd.Flags().StringVarP(&f.paramFile, "param-file", "P", "", "`FILE` containing parameter values in JSON format")
+	addPairFlags(cmd, true)
+	return a.leaf(cmd, func(ctx context.Context, cmd *cobra.Command, args []string) error {
+		pos, pairs, err := parseFlags(cmd, args)
+		if err != nil {
+			return err
+		}
+		if err := checkArgs(pos, 2, 2, "A package name and binding name are required."); err != nil {
+			return err
+		}
+		body, err := a.entityBody(f, pairs)
+		if err != nil {
+			return err
+		}
+		c, _, err := a.client()
+		if err != nil {
+			return err
+		}
+		src, err := c.ParseName(pos[0])
+		if err != nil {
+			return usageError{err.Error()}
+		}
+		body.Binding = &client.Binding{Namespace: src.Namespace, Name: src.Entity()}
+		return a.put(ctx, client.Packages, "binding", "created", pos[1], body, false)
+	})
+}
+
+func (a *app) rulePutCmd(update bool) *cobra.Command {
+	verb, done := "create", "created"
+	if update {
+		verb, done = "update", "updated"
+	}
+	return a.leaf(&cobra.Command{Use: verb + " RULE_NAME TRIGGER_NAME ACTION_NAME", Short: verb + " a rule"},
+		func(ctx context.Context, _ *cobra.Command, args []string) error {
+			if err := checkArgs(args, 3, 3, "A rule, trigger and action name are required."); err != nil {
+				return err
+			}
+			c, _, err := a.client()
+			if err != nil {
+				return err
+			}
+			trigger, err := c.ParseName(args[1])
+			if err != nil {
+				return usageError{err.Error()}
+			}
+			action, err := c.ParseName(args[2])
+			if err != nil {
+				return usageError{err.Error()}
+			}
+			return a.put(ctx, client.Rules, "rule", done, args[0], &client.EntityPut{Trigger: trigger.String(), Action: action.String()}, update)
+		})
+}
+
+func (a *app) ruleStatusCmd(verb, status string) *cobra.Command {
+	return a.leaf(&cobra.Command{Use: verb + " RULE_NAME", Short: verb + " a rule"},
+		func(ctx context.Context, _ *cobra.Command, args []string) error {
+			if err := checkArgs(args, 1, 1, "A rule name is required."); err != nil {
+				return err
+			}
+			c, _, err := a.client()
+			if err != nil {
+				return err
+			}
+			resp, err := c.SetRuleStatus(ctx, args[0], status)
+			if err != nil {
+				return err
+			}
+			if a.json {
+				a.printRaw(resp)
+				return nil
+			}
+			fmt.Fprintf(a.out, "ok: %sd rule %s\n", verb, args[0])
+			return nil
+		})
+}
+
+func (a *app) triggerFireCmd() *cobra.Command {
+	var paramFile string
+	cmd := &cobra.Command{Use: "fire TRIGGER_NAME", Short: "fire a trigger", DisableFlagParsing: true}
+	cmd.Flags().StringVarP(&paramFile, "param-file", "P", "", "`FILE` containing parameter values in JSON format")
+	addPairFlags(cmd, false)
+	return a.leaf(cmd, func(ctx context.Context, cmd *cobra.Command, args []string) error {
+		pos, pairs, err := parseFlags(cmd, args)
+		if err != nil {
+			return err
+		}
+		if err := checkArgs(pos, 1, 1, "A trigger name is required."); err != nil {
+			return err
+		}
+		c, _, err := a.client()
+		if err != nil {
+			return err
+		}
+		qn, err := c.ParseName(pos[0])
+		if err != nil {
+			return usageError{err.Error()}
+		}
+		params, err := a.collect(paramFile, pairs[paramFlag])
+		if err != nil {
+			return err
+		}
+		id, resp, err := c.FireTrigger(ctx, qn.String(), params.object())
+		switch {
+		case err != nil:
+			return err
+		case a.json:
+			a.printRaw(resp)
+		case id == "":
+			fmt.Fprintf(a.out, "ok: triggered /%s/%s (no active rules)\n", qn.Namespace, qn.Entity())
+		default:
+			fmt.Fprintf(a.out, "ok: triggered /%s/%s with id %s\n", qn.Namespace, qn.Entity(), id)
+		}
+		return nil
+	})
+}
+
+func (a *app) entityGetCmd(collection, noun string) *cobra.Command {
+	return a.leaf(&cobra.Command{Use: "get " + strings.ToUpper(noun) + "_NAME", Short: "get " + noun},
+		func(ctx context.Context, _ *cobra.Command, args []string) error {
+			if err := checkArgs(args, 1, 1, "A "+noun+" name is required."); err != nil {
+				return err
+			}
+			c, _, err := a.client()
+			if err != nil {
+				return err
+			}
+			resp, err := c.Get(ctx, collection, args[0], nil)
+			if err != nil {
+				return err
+			}
+			if a.json {
+				a.printRaw(resp)
+				return nil
+			}
+			fmt.Fprintf(a.out, "ok: got %s %s\n", noun, args[0])
+			a.printJSON(resp.Body)
+			return nil
+		})
+}
+
+func (a *app) entityDeleteCmd(collection, noun string) *cobra.Command {
+	return a.leaf(&cobra.Command{Use: "delete " + strings.ToUpper(noun) + "_NAME", Short: "delete " + noun},
+		func(ctx context.Context, _ *cobra.Command, args []string) error {
+			if err := checkArgs(args, 1, 1, "A "+noun+" name is required."); err != nil {
+				return err
+			}
+			c, _, err := a.client()
+			if err != nil {
+				return err
+			}
+			resp, err := c.Delete(ctx, collection, args[0])
+			if err != nil {
+				return err
+			}
+			if a.json {
+				a.printRaw(resp)
+				return nil
+			}
+			fmt.Fprintf(a.out, "ok: deleted %s %s\n", noun, args[0])
+			return nil
+		})
+}
+
+// listed is what the entity tables show of each entry.
+type listed struct {
+	Namespace string `json:"namespace"`
+	Name      string `json:"name"`
+	Publish   bool   `json:"publish"`
+	Status    string `json:"status"`
+}
+
+func (a *app) entityListCmd(collection, title string) *cobra.Command {
+	var limit, skip int
+	cmd := a.leaf(&cobra.Command{Use: "list [NAMESPACE]", Short: "list " + title},
+		func(ctx context.Context, _ *cobra.Command, args []string) error {
+			if err := checkArgs(args, 0, 1, ""); err != nil {
+				return err
+			}
+			ns := ""
+			if len(args) == 1 {
+				ns = strings.Trim(args[0], "/")
+			}
+			return a.listEntities(ctx, collection, title, ns, limit, skip)
+		})
+	cmd.Flags().IntVarP(&limit, "limit", "l", 30, "only return `LIMIT` entries")
+	cmd.Flags().IntVarP(&skip, "skip", "s", 0, "exclude the first `SKIP` entries")
+	return cmd
+}
+
+func (a *app) listEntities(ctx context.Context, collection, title, ns string, limit, skip int) error {
+	c, _, err := a.client()
+	if err != nil {
+		return err
+	}
+	var entries []listed
+	resp, err := c.List(ctx, collection, ns, limit, skip, &entries)
+	if err != nil {
+		return err
+	}
+	if a.json {
+		a.printRaw(resp)
+		return nil
+	}
+	fmt.Fprintln(a.out, title)
+	sort.SliceStable(entries, func(i, j int) bool { return entries[i].Name < entries[j].Name })
+	for _, e := range entries {
+		kind := "private"
+		if e.Publish {
+			kind = "shared"
+		}
+		if e.Status != "" {
+			kind = e.Status
+		}
+		fmt.Fprintf(a.out, "%-70s %s\n", "/"+e.Namespace+"/"+e.Name, kind)
+	}
+	return nil
+}
+
+// listAllCmd is "wisp list": every entity of the namespace, like wsk list.
+func (a *app) listAllCmd() *cobra.Command {
+	return a.leaf(&cobra.Command{Use: "list [NAMESPACE]", Short: "list entities in the current namespace"},
+		func(ctx context.Context, _ *cobra.Command, args []string) error {
+			if err := checkArgs(args, 0, 1, ""); err != nil {
+				return err
+			}
+			ns := ""
+			if len(args) == 1 {
+				ns = strings.Trim(args[0], "/")
+			}
+			fmt.Fprintf(a.out, "Entities in namespace: %s\n", displayNamespace(ns))
+			if err := a.listEntities(ctx, client.Packages, "packages", ns, 0, 0); err != nil {
+				return err
+			}
+			c, _, err := a.client()
+			if err != nil {
+				return err
+			}
+			actions, _, err := c.ListActions(ctx, client.ActionListOptions{Namespace: ns})
+			if err != nil {
+				return err
+			}
+			a.printActionList(actions, true)
+			for _, coll := range []string{client.Triggers, client.Rules} {
+				if err := a.listEntities(ctx, coll, coll, ns, 0, 0); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+}
+
+func displayNamespace(ns string) string {
+	if ns == "" {
+		return "default"
+	}
+	return ns
+}
