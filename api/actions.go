@@ -78,7 +78,7 @@ func (s *Server) getAction(w http.ResponseWriter, r *http.Request, id identity) 
 	if err != nil {
 		return err
 	}
-	a := res.Action
+	a := *res.Action // the resolver's copy is shared
 	a.Parameters = res.Params
 	if !withCode {
 		a.Exec.Code = ""

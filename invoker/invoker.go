@@ -43,13 +43,7 @@ type Invoker struct {
 	log     *slog.Logger
 	running sync.WaitGroup // activations in progress
 
-	mu      sync.RWMutex // guards actions
-	actions map[string]cachedAction
-}
-
-type cachedAction struct {
-	rev    string
-	action *entity.Action
+	actions *store.DocCache[entity.Action]
 }
 
 // New returns an invoker running containers made by backend, reading actions
@@ -63,7 +57,7 @@ func New(cfg Config, backend Backend, st store.Store, sink ActivationSink, pub m
 		pool:    NewPool(backend, cfg.Pool, log),
 		client:  newContainerClient(),
 		log:     log.With("invoker", cfg.ID),
-		actions: map[string]cachedAction{},
+		actions: store.NewDocCache[entity.Action](st, store.Actions, 4096),
 	}
 }
 
@@ -318,23 +312,13 @@ func runBody(m *routing.Invocation, a *entity.Action, deadline time.Time) []byte
 	return b
 }
 
-// loadAction returns the action and its revision from the cache, or from
-// the store when the cache holds another revision than rev. An action updated
+// loadAction returns the action at rev from the cache, or the current one
+// from the store when the cache holds another revision: an action updated
 // since the invocation was accepted runs at its newest revision.
 func (inv *Invoker) loadAction(ctx context.Context, f entity.FQN, rev string) (*entity.Action, string, error) {
-	key := f.Namespace + "/" + f.Path()
-	inv.mu.RLock()
-	c, ok := inv.actions[key]
-	inv.mu.RUnlock()
-	if ok && c.rev == rev {
-		return c.action, c.rev, nil
-	}
-	a, gotRev, err := store.GetDoc[entity.Action](ctx, inv.store, f.Namespace, store.Actions, f.Path())
+	a, gotRev, err := inv.actions.At(ctx, f.Namespace, f.Path(), rev)
 	if err != nil {
 		return nil, "", fmt.Errorf("load action %s: %w", f, err)
 	}
-	inv.mu.Lock()
-	inv.actions[key] = cachedAction{rev: gotRev, action: a}
-	inv.mu.Unlock()
 	return a, gotRev, nil
 }

@@ -31,11 +31,17 @@ func Entitled(subject string, pkg *entity.Package) bool {
 // /ns/binding/action) into the concrete action, applying Entitled and
 // merging parameters: package < binding < action.
 type Resolver struct {
-	store store.Store
+	store   store.Store
+	actions *store.DocCache[entity.Action]
 }
 
 // NewResolver returns a resolver reading entities from st.
-func NewResolver(st store.Store) *Resolver { return &Resolver{store: st} }
+func NewResolver(st store.Store) *Resolver {
+	return &Resolver{store: st, actions: store.NewDocCache[entity.Action](st, store.Actions, actionCacheSize)}
+}
+
+// actionCacheSize bounds the decoded actions a resolver keeps.
+const actionCacheSize = 4096
 
 // Resolved is a concrete action ready to run.
 type Resolved struct {
@@ -43,7 +49,8 @@ type Resolved struct {
 	// binding, the bound package's namespace and name.
 	FQN      entity.FQN
 	Revision string
-	Action   *entity.Action
+	// Action is shared with the resolver's cache: do not modify it.
+	Action *entity.Action
 	// Params are the package's, the binding's and the action's parameters,
 	// merged in that order of precedence (later wins).
 	Params entity.Params
@@ -99,7 +106,7 @@ func (r *Resolver) Action(ctx context.Context, subject string, f entity.FQN) (*R
 }
 
 func (r *Resolver) load(ctx context.Context, f entity.FQN, pkgParams entity.Params) (*Resolved, error) {
-	a, rev, err := store.GetDoc[entity.Action](ctx, r.store, f.Namespace, store.Actions, f.Path())
+	a, rev, err := r.actions.Get(ctx, f.Namespace, f.Path())
 	if err != nil {
 		return nil, fmt.Errorf("get action %s: %w", f, err)
 	}
