@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"sort"
 	"sync"
+	"time"
 
 	"github.com/wispio/wisp/entity"
 	"github.com/wispio/wisp/store"
@@ -13,6 +14,10 @@ import (
 
 // maxBatch caps the records written in one store call.
 const maxBatch = 256
+
+// groupCommitWindow is how long the writer lets records gather before a
+// write: under load one fsync then carries many records instead of one.
+const groupCommitWindow = 2 * time.Millisecond
 
 // Store writes activations behind the caller's back; see the package doc.
 type Store struct {
@@ -26,11 +31,12 @@ type Store struct {
 	wake    chan struct{} // buffered(1): there is work; closed by Close
 	written chan struct{} // closed and replaced after each batch
 	done    chan struct{} // closed when the writer has exited
+	closing chan struct{} // closed by Close: write at once
 }
 
 // New wraps s and starts the background writer.
 func New(s store.Store, log *slog.Logger) *Store {
-	w := &Store{Store: s, log: log, pending: map[string]*entity.Activation{}, wake: make(chan struct{}, 1), written: make(chan struct{}), done: make(chan struct{})}
+	w := &Store{Store: s, log: log, pending: map[string]*entity.Activation{}, wake: make(chan struct{}, 1), written: make(chan struct{}), done: make(chan struct{}), closing: make(chan struct{})}
 	go w.writer()
 	return w
 }
@@ -56,7 +62,17 @@ func (w *Store) PutActivations(_ context.Context, acts []*entity.Activation) err
 
 func (w *Store) writer() {
 	defer close(w.done)
+	linger := time.NewTimer(0)
+	<-linger.C
 	for range w.wake {
+		// Group commit: let a few more records arrive so that one durable
+		// transaction (an fsync) carries them all. Close ends the wait.
+		linger.Reset(groupCommitWindow)
+		select {
+		case <-linger.C:
+		case <-w.closing:
+			linger.Stop()
+		}
 		w.drain()
 	}
 	w.drain()
@@ -179,6 +195,7 @@ func (w *Store) Close() error {
 		return nil
 	}
 	w.closed = true
+	close(w.closing)
 	close(w.wake)
 	w.mu.Unlock()
 	<-w.done
