@@ -56,8 +56,8 @@ func (s *Server) deleteRule(w http.ResponseWriter, r *http.Request, id identity)
 	return nil
 }
 
-// listRules lists rules as OpenWhisk does: the stored documents, without
-// status (clients GET a rule for its status).
+// listRules lists rules with their status from the rule index, so that
+// `wisp rule list` and `wsk rule list` can show it.
 func (s *Server) listRules(w http.ResponseWriter, r *http.Request, id identity) error {
 	return s.listEntities(w, r, id, store.Rules, func(doc json.RawMessage) (any, error) {
 		var rule entity.Rule
