@@ -111,9 +111,28 @@ stop_services() {
 }
 trap stop_services EXIT
 
-# TODO(invoker/docker): Debian docker.io; start dockerd unless a Docker engine
-# already answers; wait for `docker info`; testenv.Docker(t).
-start_dockerd() { :; }
+# start_dockerd installs Debian's docker.io when dockerd is missing and
+# starts dockerd unless an engine already answers (there is no systemd here);
+# testenv.Docker(t) then finds it on the default socket.
+start_dockerd() {
+	if have docker && docker version >/dev/null 2>&1; then
+		return
+	fi
+	have dockerd || apt_install docker.io
+	local logfile="${TMPDIR:-/tmp}/wisp-dockerd.log"
+	log "starting dockerd (log: $logfile)"
+	as_root dockerd >"$logfile" 2>&1 &
+	STARTED_PIDS+=("$!")
+	local i
+	for ((i = 0; i < 600; i++)); do # a bounded poll: at most 60 s
+		if docker version >/dev/null 2>&1; then
+			return
+		fi
+		sleep 0.1
+	done
+	tail -n 20 "$logfile" >&2 || true
+	die "dockerd did not answer within 60 s"
+}
 
 # TODO(connectors/mqtt): Debian mosquitto; `mosquitto -p PORT` bound to
 # 127.0.0.1; export its address for testenv.Mosquitto(t).

@@ -113,3 +113,13 @@ func commandOutput(name string, args ...string) (string, error) {
 	out, err := exec.CommandContext(ctx, name, args...).CombinedOutput()
 	return strings.TrimSpace(string(out)), err
 }
+
+// Docker checks that a Docker engine answers on its socket (or DOCKER_HOST):
+// scripts/test.sh installs Debian's docker.io and starts dockerd.
+func Docker(t testing.TB) {
+	t.Helper()
+	path, err := exec.LookPath("docker")
+	Require(t, "docker", err == nil, "no docker client on PATH; apt-get install docker.io")
+	out, err := commandOutput(path, "version", "--format", "{{.Server.APIVersion}}")
+	Require(t, "docker engine", err == nil && out != "", fmt.Sprintf("docker engine does not answer (%v); start dockerd", err))
+}
