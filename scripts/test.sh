@@ -121,7 +121,13 @@ start_dockerd() {
 	have dockerd || apt_install docker.io
 	local logfile="${TMPDIR:-/tmp}/wisp-dockerd.log"
 	log "starting dockerd (log: $logfile)"
-	as_root dockerd >"$logfile" 2>&1 &
+	# Started directly (not through a function) so that $! is dockerd's own
+	# pid, or sudo's, which passes the stop signal on.
+	if [[ $(id -u) -eq 0 ]]; then
+		dockerd >"$logfile" 2>&1 &
+	else
+		sudo -n dockerd >"$logfile" 2>&1 &
+	fi
 	STARTED_PIDS+=("$!")
 	local i
 	for ((i = 0; i < 600; i++)); do # a bounded poll: at most 60 s

@@ -275,4 +275,3 @@ func short(id string) string {
 	}
 	return id
 }
-

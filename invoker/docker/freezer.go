@@ -24,7 +24,7 @@ type freezeFile struct {
 
 func newFreezer() freezer {
 	return freezer{candidates: []freezeFile{
-		{"/sys/fs/cgroup/freezer/docker/%s/freezer.state", "FROZEN", "THAWED"},                  // v1, cgroupfs driver
+		{"/sys/fs/cgroup/freezer/docker/%s/freezer.state", "FROZEN", "THAWED"},                    // v1, cgroupfs driver
 		{"/sys/fs/cgroup/freezer/system.slice/docker-%s.scope/freezer.state", "FROZEN", "THAWED"}, // v1, systemd driver
 		{"/sys/fs/cgroup/system.slice/docker-%s.scope/cgroup.freeze", "1", "0"},                   // v2, systemd driver
 		{"/sys/fs/cgroup/docker/%s/cgroup.freeze", "1", "0"},                                      // v2, cgroupfs driver
