@@ -18,7 +18,6 @@ import (
 	"github.com/wispio/wisp/api"
 	"github.com/wispio/wisp/catalog"
 	"github.com/wispio/wisp/invoker"
-	"github.com/wispio/wisp/invoker/process"
 	"github.com/wispio/wisp/routing"
 	"github.com/wispio/wisp/store"
 	"github.com/wispio/wisp/store/bolt"
@@ -31,8 +30,11 @@ type Config struct {
 	Addr string
 	// DataDir holds the embedded store and the containers' work folders.
 	DataDir string
-	// Invoker names the backend: "process".
+	// Invoker names the backend: "process", "docker" or "auto".
 	Invoker string
+	// ProxyBinary is the wisp binary put into runtime images (Docker
+	// backend); empty means this executable.
+	ProxyBinary string
 	// Pool configures the invoker's container pool.
 	Pool invoker.PoolConfig
 	// API configures the REST API.
@@ -83,9 +85,6 @@ func OpenStore(dataDir string, wait time.Duration) (*bolt.Store, error) {
 // not nil, runs on the store before anything else starts (first-start
 // provisioning).
 func Start(ctx context.Context, cfg Config, log *slog.Logger, setup func(context.Context, store.Store) error) (*Server, error) {
-	if cfg.Invoker != "process" {
-		return nil, fmt.Errorf("invoker: unknown backend %q (available: process)", cfg.Invoker)
-	}
 	st, err := OpenStore(cfg.DataDir, cfg.StoreWait)
 	if err != nil {
 		return nil, err
@@ -107,11 +106,10 @@ func (s *Server) start(ctx context.Context) error {
 	if err := catalog.NewInstaller(s.store, s.cfg.API.Limits, kinds, s.log).Install(ctx, catalog.Packages()); err != nil {
 		return err
 	}
-	backend, err := process.New(process.Config{Dir: filepath.Join(s.cfg.DataDir, "containers")}, s.log)
+	backend, err := s.newBackend(ctx)
 	if err != nil {
 		return err
 	}
-	s.log.Warn("using the process invoker backend: actions run as local processes with no isolation")
 	bus := gochannel.NewGoChannel(gochannel.Config{OutputChannelBuffer: 1024}, watermill.NopLogger{})
 	s.router, err = message.NewRouter(message.RouterConfig{CloseTimeout: 10 * time.Second}, watermill.NopLogger{})
 	if err != nil {

@@ -1,0 +1,77 @@
+package images_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/wispio/wisp/actions/images"
+	"github.com/wispio/wisp/internal/testenv"
+	"github.com/wispio/wisp/invoker"
+	"github.com/wispio/wisp/invoker/docker"
+)
+
+func post(t *testing.T, url string, body any) (int, string) {
+	t.Helper()
+	b, _ := json.Marshal(body)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(b))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("post %s: %v", url, err)
+	}
+	defer resp.Body.Close()
+	out, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(out)
+}
+
+// TestNodeRuntimeImage builds the nodejs:20 image from this machine's node
+// and a freshly built wisp binary, then runs an action in it under the
+// Docker backend's isolation.
+func TestNodeRuntimeImage(t *testing.T) {
+	testenv.Docker(t)
+	testenv.Node(t)
+	wisp := filepath.Join(t.TempDir(), "wisp")
+	if out, err := exec.Command("go", "build", "-o", wisp, "github.com/wispio/wisp/cmd/wisp").CombinedOutput(); err != nil {
+		t.Fatalf("build wisp: %v\n%s", err, out)
+	}
+	ctx := context.Background()
+	cfg := docker.DefaultConfig("test-images")
+	cfg.Images["nodejs:20"] = "wisp-test/action-nodejs-v20"
+	b, err := docker.New(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close(ctx)
+	rt := images.Runtime{Kind: "nodejs:20", Image: cfg.Images["nodejs:20"], Proxy: "nodejs", Interpreter: "node"}
+	if err := images.Ensure(ctx, b.Client(), rt, wisp); err != nil {
+		t.Fatal(err)
+	}
+	c, err := b.Create(ctx, invoker.Spec{Kind: "nodejs:20", MemoryMB: 256, Action: "/test/node"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	code := `function main(p) { console.log("in a container"); return {sum: p.a + p.b, uid: process.getuid()} }`
+	if status, body := post(t, c.URL()+"/init", map[string]any{"value": map[string]any{"main": "main", "code": code}}); status != 200 {
+		t.Fatalf("init = %d %s", status, body)
+	}
+	c.Logs().Start(-1)
+	status, body := post(t, c.URL()+"/run", map[string]any{"value": map[string]any{"a": 2, "b": 40}})
+	if status != 200 || body != `{"sum":42,"uid":65534}` {
+		t.Fatalf("run = %d %s", status, body)
+	}
+	if lines, complete := c.Logs().Collect(ctx); !complete || len(lines) != 1 {
+		t.Fatalf("logs = %q complete=%v", lines, complete)
+	}
+	if err := images.Ensure(ctx, b.Client(), rt, wisp); err != nil {
+		t.Fatalf("second Ensure (no rebuild): %v", err)
+	}
+}

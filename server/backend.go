@@ -1,0 +1,80 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/wispio/wisp/actions"
+	"github.com/wispio/wisp/actions/images"
+	"github.com/wispio/wisp/invoker"
+	"github.com/wispio/wisp/invoker/docker"
+	"github.com/wispio/wisp/invoker/process"
+)
+
+// Invoker backends.
+const (
+	BackendProcess = "process"
+	BackendDocker  = "docker"
+	// BackendAuto picks Docker when an engine answers, else the process
+	// backend with a warning.
+	BackendAuto = "auto"
+)
+
+// newBackend makes the invoker backend cfg.Invoker names.
+func (s *Server) newBackend(ctx context.Context) (invoker.Backend, error) {
+	switch s.cfg.Invoker {
+	case BackendProcess:
+		return s.processBackend()
+	case BackendDocker:
+		return s.dockerBackend(ctx)
+	case BackendAuto:
+		b, err := s.dockerBackend(ctx)
+		if err == nil {
+			return b, nil
+		}
+		s.log.Warn("no usable Docker engine; falling back to the process backend", "err", err)
+		return s.processBackend()
+	}
+	return nil, fmt.Errorf("invoker: unknown backend %q (available: process, docker, auto)", s.cfg.Invoker)
+}
+
+func (s *Server) processBackend() (invoker.Backend, error) {
+	s.log.Warn("using the process invoker backend: actions run as local processes with no isolation")
+	return process.New(process.Config{Dir: filepath.Join(s.cfg.DataDir, "containers")}, s.log)
+}
+
+// dockerBackend connects to the engine and builds the runtime images that
+// are missing or stale from this machine's interpreters and wisp binary.
+func (s *Server) dockerBackend(ctx context.Context) (invoker.Backend, error) {
+	cfg := docker.DefaultConfig("invoker0")
+	b, err := docker.New(ctx, cfg, s.log)
+	if err != nil {
+		return nil, err
+	}
+	wisp := s.cfg.ProxyBinary
+	if wisp == "" {
+		if wisp, err = os.Executable(); err != nil {
+			return nil, fmt.Errorf("find the wisp binary for runtime images: %w", err)
+		}
+	}
+	for _, rt := range runtimeImages(s.cfg.API.Kinds) {
+		if err := images.Ensure(ctx, b.Client(), rt, wisp); err != nil {
+			s.log.Warn("runtime image unavailable; actions of this kind will fail on Docker", "kind", rt.Kind, "err", err)
+			continue
+		}
+		cfg.Images[rt.Kind] = rt.Image // the backend shares this map; no container exists yet
+	}
+	return b, nil
+}
+
+// runtimeImages lists the images to build: Node.js from the host's node.
+// (Python's image, with its standard library, comes next.)
+func runtimeImages(kinds *actions.Kinds) []images.Runtime {
+	var out []images.Runtime
+	if rt, ok := kinds.Get("nodejs:20"); ok && rt.Image != "" {
+		out = append(out, images.Runtime{Kind: rt.Kind, Image: rt.Image, Proxy: "nodejs", Interpreter: "node"})
+	}
+	return out
+}
