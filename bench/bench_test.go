@@ -13,7 +13,7 @@ import (
 func BenchmarkWarmInvoke(b *testing.B) {
 	testenv.Node(b)
 	ctx := context.Background()
-	s, err := startStack(ctx, b.TempDir())
+	s, err := startStack(ctx, b.TempDir(), "process", "")
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -43,7 +43,7 @@ func BenchmarkWarmInvoke(b *testing.B) {
 func TestHarness(t *testing.T) {
 	testenv.Node(t)
 	var out testWriter
-	if err := run(context.Background(), 40, &out); err != nil {
+	if err := run(context.Background(), 40, "process", "", &out); err != nil {
 		t.Fatal(err)
 	}
 	t.Log(string(out))

@@ -31,11 +31,14 @@ type stack struct {
 	runBody   []byte
 }
 
-// startStack starts Wisp in dir and warms the no-op action.
-func startStack(ctx context.Context, dir string) (*stack, error) {
+// startStack starts Wisp in dir on the given invoker backend and warms the
+// no-op action. wispBin is the wisp binary for runtime images (Docker).
+func startStack(ctx context.Context, dir, backend, wispBin string) (*stack, error) {
 	cfg := server.DefaultConfig()
 	cfg.Addr = "127.0.0.1:0"
 	cfg.DataDir = dir
+	cfg.Invoker = backend
+	cfg.ProxyBinary = wispBin
 	// Keep the container warm between phases: pausing is not on the path
 	// measured here.
 	cfg.Pool.PauseGrace = time.Hour
@@ -151,18 +154,19 @@ func report(w io.Writer, name string, wisp, raw []time.Duration) {
 	}
 }
 
-// run measures every scenario and prints the table.
-func run(ctx context.Context, n int, w io.Writer) error {
+// run measures every scenario on one backend and prints the table.
+func run(ctx context.Context, n int, backend, wispBin string, w io.Writer) error {
 	dir, err := os.MkdirTemp("", "wisp-bench-")
 	if err != nil {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	s, err := startStack(ctx, dir)
+	s, err := startStack(ctx, dir, backend, wispBin)
 	if err != nil {
 		return err
 	}
 	defer s.close()
+	fmt.Fprintf(w, "invoker backend: %s\n", backend)
 	// Warm both paths' connections, then interleave the phases so that
 	// drift in machine load hits both alike.
 	if _, err := sample(ctx, 200, s.viaAPI); err != nil {
