@@ -69,12 +69,17 @@ func (s *Server) dockerBackend(ctx context.Context) (invoker.Backend, error) {
 	return b, nil
 }
 
-// runtimeImages lists the images to build: Node.js from the host's node.
-// (Python's image, with its standard library, comes next.)
+// runtimeImages lists the images to build: Node.js from the host's node,
+// Python from the system's /usr/bin/python3 with its standard library.
 func runtimeImages(kinds *actions.Kinds) []images.Runtime {
 	var out []images.Runtime
 	if rt, ok := kinds.Get("nodejs:20"); ok && rt.Image != "" {
 		out = append(out, images.Runtime{Kind: rt.Kind, Image: rt.Image, Proxy: "nodejs", Interpreter: "node"})
+	}
+	if rt, ok := kinds.Get("python:3"); ok && rt.Image != "" {
+		if py, ok := images.PythonRuntime(rt.Kind, rt.Image, "/usr/bin/python3"); ok {
+			out = append(out, py)
+		}
 	}
 	return out
 }

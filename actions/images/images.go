@@ -45,7 +45,15 @@ func Ensure(ctx context.Context, api *dclient.Client, r Runtime, wispBin string)
 	if interp, err = filepath.EvalSymlinks(interp); err != nil {
 		return fmt.Errorf("runtime %s: %w", r.Kind, err)
 	}
-	files, err := closure(interp, wispBin)
+	bins := []string{interp, wispBin}
+	for _, t := range r.Trees {
+		libs, err := filepath.Glob(filepath.Join(t, "lib-dynload", "*.so"))
+		if err != nil {
+			return fmt.Errorf("runtime %s: %w", r.Kind, err)
+		}
+		bins = append(bins, libs...) // extension modules bring their own libraries
+	}
+	files, err := closure(bins...)
 	if err != nil {
 		return fmt.Errorf("runtime %s: %w", r.Kind, err)
 	}
@@ -187,4 +195,15 @@ func addBytes(tw *tar.Writer, name string, data []byte, mode int64) error {
 	}
 	_, err := tw.Write(data)
 	return err
+}
+
+// PythonRuntime describes the python:3 image from the interpreter at
+// python (a system Python, not a version-manager shim) and its standard
+// library; false when that interpreter is absent.
+func PythonRuntime(kind, image, python string) (Runtime, bool) {
+	out, err := exec.Command(python, "-c", "import sysconfig; print(sysconfig.get_paths()['stdlib'])").Output()
+	if err != nil {
+		return Runtime{}, false
+	}
+	return Runtime{Kind: kind, Image: image, Proxy: "python", Interpreter: python, Trees: []string{strings.TrimSpace(string(out))}}, true
 }

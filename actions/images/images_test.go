@@ -75,3 +75,42 @@ func TestNodeRuntimeImage(t *testing.T) {
 		t.Fatalf("second Ensure (no rebuild): %v", err)
 	}
 }
+
+// TestPythonRuntimeImage builds python:3 from the system interpreter and its
+// standard library and runs an action in it.
+func TestPythonRuntimeImage(t *testing.T) {
+	testenv.Docker(t)
+	rt, ok := images.PythonRuntime("python:3", "wisp-test/action-python-v3", "/usr/bin/python3")
+	testenv.Require(t, "python3", ok, "/usr/bin/python3 is missing; apt-get install python3")
+	wisp := filepath.Join(t.TempDir(), "wisp")
+	if out, err := exec.Command("go", "build", "-o", wisp, "github.com/wispio/wisp/cmd/wisp").CombinedOutput(); err != nil {
+		t.Fatalf("build wisp: %v\n%s", err, out)
+	}
+	ctx := context.Background()
+	cfg := docker.DefaultConfig("test-images-py")
+	cfg.Images[rt.Kind] = rt.Image
+	b, err := docker.New(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close(ctx)
+	if err := images.Ensure(ctx, b.Client(), rt, wisp); err != nil {
+		t.Fatal(err)
+	}
+	c, err := b.Create(ctx, invoker.Spec{Kind: rt.Kind, MemoryMB: 256, Action: "/test/py"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	code := "import json, os\ndef main(a):\n    print('in python')\n    return {'sum': a['a'] + a['b'], 'uid': os.getuid()}\n"
+	if status, body := post(t, c.URL()+"/init", map[string]any{"value": map[string]any{"main": "main", "code": code}}); status != 200 {
+		t.Fatalf("init = %d %s", status, body)
+	}
+	c.Logs().Start(-1)
+	status, body := post(t, c.URL()+"/run", map[string]any{"value": map[string]any{"a": 2, "b": 40}})
+	if status != 200 || (body != `{"sum": 42, "uid": 65534}` && body != `{"sum":42,"uid":65534}`) {
+		t.Fatalf("run = %d %s", status, body)
+	}
+	if lines, complete := c.Logs().Collect(ctx); !complete || len(lines) != 1 {
+		t.Fatalf("logs = %q complete=%v", lines, complete)
+	}
+}
