@@ -237,7 +237,10 @@ func (inv *Invoker) runInContainer(ctx context.Context, m *routing.Invocation, a
 		res.response = entity.ResponseFromRun(status, body, inv.cfg.Limits.ResultSize)
 		var complete bool
 		res.logs, complete = logs.Collect(ctx)
-		inv.pool.Release(slot, complete)
+		// As OpenWhisk does, a container that produced a developer error
+		// (a crash, an OOM kill, a result that is not an object) is not
+		// trusted with another activation.
+		inv.pool.Release(slot, complete && res.response.StatusCode < entity.StatusDeveloperError)
 	}
 	return res
 }

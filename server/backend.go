@@ -59,7 +59,7 @@ func (s *Server) dockerBackend(ctx context.Context) (invoker.Backend, error) {
 			return nil, fmt.Errorf("find the wisp binary for runtime images: %w", err)
 		}
 	}
-	for _, rt := range runtimeImages(s.cfg.API.Kinds) {
+	for _, rt := range RuntimeImages(s.cfg.API.Kinds) {
 		if err := images.Ensure(ctx, b.Client(), rt, wisp); err != nil {
 			s.log.Warn("runtime image unavailable; actions of this kind will fail on Docker", "kind", rt.Kind, "err", err)
 			continue
@@ -69,9 +69,9 @@ func (s *Server) dockerBackend(ctx context.Context) (invoker.Backend, error) {
 	return b, nil
 }
 
-// runtimeImages lists the images to build: Node.js from the host's node,
+// RuntimeImages lists the images to build: Node.js from the host's node,
 // Python from the system's /usr/bin/python3 with its standard library.
-func runtimeImages(kinds *actions.Kinds) []images.Runtime {
+func RuntimeImages(kinds *actions.Kinds) []images.Runtime {
 	var out []images.Runtime
 	if rt, ok := kinds.Get("nodejs:20"); ok && rt.Image != "" {
 		out = append(out, images.Runtime{Kind: rt.Kind, Image: rt.Image, Proxy: "nodejs", Interpreter: "node"})

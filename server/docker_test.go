@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wispio/wisp/client"
 	"github.com/wispio/wisp/internal/testenv"
 )
 
@@ -43,6 +44,20 @@ func TestDockerBackend(t *testing.T) {
 	warm := invoke(t, c, "hello", map[string]any{"name": "again"})
 	if _, ok := annotation(warm, "initTime"); ok || !warm.Response.Success {
 		t.Fatalf("the activation after a pause was not a warm one: %+v", warm)
+	}
+
+	// A memory hog is killed by the container's limit: a developer error,
+	// and the next activation gets a fresh container. The proxy notices the
+	// killed launcher at once; the short timeout only bounds a regression.
+	memory, timeout := 128, 5000
+	createAction(t, c, "hog", "nodejs:20", `function main(p) { if (!p.hog) return {ok: true}; const a = []; for (;;) a.push(Buffer.alloc(1 << 20, 1)) }`, &client.Limits{Memory: &memory, Timeout: &timeout})
+	killed := invoke(t, c, "hog", map[string]any{"hog": true})
+	if killed.Response.Success || killed.Response.Status != "action developer error" {
+		t.Fatalf("memory hog activation = %+v %s", killed.Response, mustJSON(killed.Response.Result))
+	}
+	after := invoke(t, c, "hog", nil)
+	if _, ok := annotation(after, "initTime"); !ok || !after.Response.Success {
+		t.Fatalf("the activation after an OOM kill did not get a fresh container: %+v", after)
 	}
 }
 
