@@ -1,6 +1,23 @@
 package invoker
 
-import "context"
+import (
+	"context"
+	"fmt"
+)
+
+// ImageError means the image an action names is not on the engine; Wisp
+// pulls nothing, so it is the developer's to build or load. The activation
+// gets a developer error, not a system error.
+type ImageError struct {
+	Image string
+	Err   error
+}
+
+func (e *ImageError) Error() string {
+	return fmt.Sprintf("image %q is not available on this invoker: %v", e.Image, e.Err)
+}
+
+func (e *ImageError) Unwrap() error { return e.Err }
 
 // Spec describes the container an action needs.
 type Spec struct {
@@ -38,4 +55,7 @@ type Container interface {
 	Resume(ctx context.Context) error
 	// Destroy stops the container and frees what it holds, paused or not.
 	Destroy(ctx context.Context) error
+	// Alive reports false once the container is known to have stopped on
+	// its own (its engine restarted, its process died); it must not block.
+	Alive() bool
 }

@@ -3,6 +3,7 @@ package invoker
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strconv"
@@ -195,6 +196,11 @@ func (inv *Invoker) runInContainer(ctx context.Context, m *routing.Invocation, a
 	if err != nil {
 		if ctx.Err() != nil {
 			return runResult{response: timedOut(timeout, false), timedOut: true}
+		}
+		var imgErr *ImageError
+		if errors.As(err, &imgErr) {
+			return runResult{response: entity.ErrorResponse(entity.StatusDeveloperError,
+				fmt.Sprintf("Failed to start the action: its container image %q does not exist on this invoker (Wisp pulls no images; build or load it there).", imgErr.Image))}
 		}
 		inv.log.Error("acquire container", "activationId", m.ActivationID, "action", spec.Action, "err", err)
 		return runResult{response: entity.ErrorResponse(entity.StatusWhiskError, "Failed to start a container for the action.")}

@@ -17,11 +17,31 @@ type PoolConfig struct {
 	PauseGrace time.Duration
 	// IdleTimeout is how long an idle container lives before removal.
 	IdleTimeout time.Duration
+	// StemCells are the prewarmed containers to keep ready, started but
+	// not initialised, per kind and memory size. A cold start of a matching
+	// action takes one and skips the container's creation; the pool refills
+	// in the background. Stem cells count against UserMemoryMB and are the
+	// first to be evicted when an action needs the memory.
+	StemCells []StemCell
+	// RefillRetry is the wait before a failed stem cell creation is retried
+	// (default 10 s).
+	RefillRetry time.Duration
 }
 
-// DefaultPoolConfig returns OpenWhisk's defaults with a 2 GB budget.
+// StemCell asks for Count prewarmed containers of Kind with MemoryMB.
+type StemCell struct {
+	Kind     string `json:"kind"`
+	MemoryMB int    `json:"memory"`
+	Count    int    `json:"count"`
+}
+
+// DefaultPoolConfig returns OpenWhisk's defaults with a 2 GB budget: two
+// nodejs:20 stem cells of 256 MB, as OpenWhisk's default runtimes manifest.
 func DefaultPoolConfig() PoolConfig {
-	return PoolConfig{UserMemoryMB: 2048, PauseGrace: 50 * time.Millisecond, IdleTimeout: 10 * time.Minute}
+	return PoolConfig{
+		UserMemoryMB: 2048, PauseGrace: 50 * time.Millisecond, IdleTimeout: 10 * time.Minute,
+		StemCells: []StemCell{{Kind: "nodejs:20", MemoryMB: 256, Count: 2}},
+	}
 }
 
 // ErrMemory means an action needs more memory than the whole budget.
@@ -36,9 +56,13 @@ type Pool struct {
 
 	mu      sync.Mutex // guards everything below and every slot's pool fields
 	byKey   map[string][]*Slot
+	stems   map[StemCell][]*Slot // prewarmed containers by kind and memory (Count 0 in the key)
 	usedMB  int
 	freed   chan struct{} // closed and replaced when memory is freed or a container gets spare capacity
 	closing bool
+
+	refill chan struct{} // wakes the refiller (buffered 1)
+	done   chan struct{} // closed by Close: stops the refiller
 }
 
 // Slot is a pool entry: one container and its use.
@@ -55,6 +79,7 @@ type Slot struct {
 	removed     bool
 	lastUsed    time.Time
 	timer       *time.Timer
+	stem        *StemCell // set while the slot is a stem cell (key "")
 
 	stateMu sync.Mutex // serialises Pause and Resume; guards frozen
 	frozen  bool
@@ -63,9 +88,22 @@ type Slot struct {
 // Container is the slot's container.
 func (s *Slot) Container() Container { return s.c }
 
-// NewPool returns an empty pool making containers with b.
+// NewPool returns a pool making containers with b. When cfg asks for stem
+// cells it starts filling them in the background at once.
 func NewPool(b Backend, cfg PoolConfig, log *slog.Logger) *Pool {
-	return &Pool{backend: b, cfg: cfg, log: log, byKey: map[string][]*Slot{}, freed: make(chan struct{})}
+	if cfg.RefillRetry <= 0 {
+		cfg.RefillRetry = 10 * time.Second
+	}
+	p := &Pool{
+		backend: b, cfg: cfg, log: log,
+		byKey: map[string][]*Slot{}, stems: map[StemCell][]*Slot{},
+		freed: make(chan struct{}), refill: make(chan struct{}, 1), done: make(chan struct{}),
+	}
+	if len(cfg.StemCells) > 0 {
+		go p.refiller()
+		p.wantRefill()
+	}
+	return p
 }
 
 // Acquire returns a container for the action key: a warm or paused one with
@@ -86,10 +124,18 @@ func (p *Pool) Acquire(ctx context.Context, key string, spec Spec, concurrency i
 			s.inflight++
 			p.mu.Unlock()
 			if err := s.thaw(ctx); err != nil {
+				// The container is gone (its engine restarted, say): forget
+				// it and look again.
+				p.log.Warn("drop a container that cannot be resumed", "container", s.c.ID(), "err", err)
 				p.Release(s, false)
-				return nil, false, err
+				continue
 			}
 			return s, false, nil
+		}
+		if s := p.takeStemLocked(key, spec, concurrency); s != nil {
+			p.mu.Unlock()
+			p.wantRefill()
+			return s, true, nil
 		}
 		if p.reserveLocked(spec.MemoryMB) {
 			s := &Slot{pool: p, key: key, memory: spec.MemoryMB, maxUse: max(concurrency, 1), inflight: 1}
@@ -116,13 +162,23 @@ func (p *Pool) Acquire(ctx context.Context, key string, spec Spec, concurrency i
 }
 
 // warmLocked finds an initialised container of key with spare concurrency,
-// preferring the most recently used one.
+// preferring the most recently used one. A container found dead (its
+// engine stopped it) is removed on the way.
 func (p *Pool) warmLocked(key string) *Slot {
-	var best *Slot
+	var best, dead *Slot
 	for _, s := range p.byKey[key] {
-		if s.initialized && !s.removed && s.inflight < s.maxUse && (best == nil || s.lastUsed.After(best.lastUsed)) {
-			best = s
+		if s.initialized && !s.removed && s.inflight < s.maxUse {
+			if s.c != nil && !s.c.Alive() {
+				dead = s
+				continue
+			}
+			if best == nil || s.lastUsed.After(best.lastUsed) {
+				best = s
+			}
 		}
+	}
+	if dead != nil && dead.inflight == 0 {
+		p.removeLocked(dead)
 	}
 	if best != nil && best.timer != nil {
 		best.timer.Stop()
@@ -145,6 +201,13 @@ func (p *Pool) reserveLocked(mb int) bool {
 }
 
 func (p *Pool) lruIdleLocked() *Slot {
+	for _, slots := range p.stems { // stem cells go first
+		for _, s := range slots {
+			if s.c != nil && !s.removed {
+				return s
+			}
+		}
+	}
 	var lru *Slot
 	for _, slots := range p.byKey {
 		for _, s := range slots {
@@ -257,13 +320,14 @@ func (p *Pool) removeLocked(s *Slot) {
 // dropLocked forgets s and frees its memory.
 func (p *Pool) dropLocked(s *Slot) {
 	s.removed = true
-	slots := p.byKey[s.key]
-	for i, x := range slots {
-		if x == s {
-			slots = append(slots[:i], slots[i+1:]...)
-			break
-		}
+	if s.stem != nil {
+		p.stems[*s.stem] = deleteSlot(p.stems[*s.stem], s)
+		p.usedMB -= s.memory
+		p.wakeLocked()
+		p.wantRefill()
+		return
 	}
+	slots := deleteSlot(p.byKey[s.key], s)
 	if len(slots) == 0 {
 		delete(p.byKey, s.key)
 	} else {
@@ -273,9 +337,119 @@ func (p *Pool) dropLocked(s *Slot) {
 	p.wakeLocked()
 }
 
+func deleteSlot(slots []*Slot, s *Slot) []*Slot {
+	for i, x := range slots {
+		if x == s {
+			return append(slots[:i], slots[i+1:]...)
+		}
+	}
+	return slots
+}
+
+// takeStemLocked hands a ready stem cell of spec's kind and memory to the
+// action key, or returns nil. Blackbox actions bring their own image and
+// never match.
+func (p *Pool) takeStemLocked(key string, spec Spec, concurrency int) *Slot {
+	if spec.Kind == "blackbox" {
+		return nil
+	}
+	cell := StemCell{Kind: spec.Kind, MemoryMB: spec.MemoryMB}
+	for _, s := range p.stems[cell] {
+		if s.c == nil || s.removed {
+			continue // still being created
+		}
+		if !s.c.Alive() {
+			p.removeLocked(s)
+			return p.takeStemLocked(key, spec, concurrency)
+		}
+		p.stems[cell] = deleteSlot(p.stems[cell], s)
+		s.stem, s.key, s.maxUse, s.inflight = nil, key, max(concurrency, 1), 1
+		p.byKey[key] = append(p.byKey[key], s)
+		return s
+	}
+	return nil
+}
+
+// wantRefill wakes the refiller without waiting for it.
+func (p *Pool) wantRefill() {
+	if len(p.cfg.StemCells) == 0 {
+		return
+	}
+	select {
+	case p.refill <- struct{}{}:
+	default:
+	}
+}
+
+// refiller keeps the stem cells at their configured counts until Close:
+// one creation at a time, never evicting anything for a stem cell, and
+// retrying after RefillRetry when the backend fails.
+func (p *Pool) refiller() {
+	retry := time.NewTimer(p.cfg.RefillRetry)
+	retry.Stop()
+	for {
+		select {
+		case <-p.done:
+			return
+		case <-p.refill:
+		case <-retry.C:
+		}
+		for {
+			cell, s := p.nextStem()
+			if s == nil {
+				break
+			}
+			c, err := p.backend.Create(context.Background(), Spec{Kind: cell.Kind, MemoryMB: cell.MemoryMB, Action: "stem-cell"})
+			p.mu.Lock()
+			if err != nil {
+				p.dropLocked(s)
+				p.mu.Unlock()
+				p.log.Warn("create stem cell", "kind", cell.Kind, "memory", cell.MemoryMB, "err", err)
+				retry.Reset(p.cfg.RefillRetry)
+				break
+			}
+			s.c = c
+			if p.closing || s.removed {
+				p.mu.Unlock()
+				if err := c.Destroy(context.Background()); err != nil {
+					p.log.Warn("destroy stem cell", "container", c.ID(), "err", err)
+				}
+				return
+			}
+			s.lastUsed = time.Now()
+			p.wakeLocked()
+			p.mu.Unlock()
+		}
+	}
+}
+
+// nextStem books memory and a pending slot for the first stem cell below
+// its count, or returns nil when all are full or memory is short.
+func (p *Pool) nextStem() (StemCell, *Slot) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closing {
+		return StemCell{}, nil
+	}
+	for _, want := range p.cfg.StemCells {
+		cell := StemCell{Kind: want.Kind, MemoryMB: want.MemoryMB}
+		if len(p.stems[cell]) >= want.Count || p.usedMB+cell.MemoryMB > p.cfg.UserMemoryMB {
+			continue
+		}
+		s := &Slot{pool: p, memory: cell.MemoryMB, stem: &cell}
+		p.stems[cell] = append(p.stems[cell], s)
+		p.usedMB += cell.MemoryMB
+		return cell, s
+	}
+	return StemCell{}, nil
+}
+
 // Stats is a snapshot of the pool for tests and metrics.
 type Stats struct {
+	// Containers counts the action containers (stem cells not included).
 	Containers, Busy, Paused, UsedMB int
+	// StemCells counts the prewarmed containers ready to be taken.
+	StemCells int
 }
 
 // Stats returns a snapshot of the pool.
@@ -283,6 +457,13 @@ func (p *Pool) Stats() Stats {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	st := Stats{UsedMB: p.usedMB}
+	for _, slots := range p.stems {
+		for _, s := range slots {
+			if s.c != nil {
+				st.StemCells++
+			}
+		}
+	}
 	for _, slots := range p.byKey {
 		for _, s := range slots {
 			st.Containers++
@@ -303,10 +484,20 @@ func (p *Pool) Stats() Stats {
 // Close removes every container and refuses new work.
 func (p *Pool) Close(ctx context.Context) error {
 	p.mu.Lock()
+	if !p.closing {
+		close(p.done)
+	}
 	p.closing = true
 	var all []*Slot
 	for _, slots := range p.byKey {
 		all = append(all, slots...)
+	}
+	for _, slots := range p.stems {
+		for _, s := range slots {
+			if s.c != nil {
+				all = append(all, s)
+			}
+		}
 	}
 	for _, s := range all {
 		if s.inflight == 0 {

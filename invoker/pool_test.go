@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -44,6 +45,7 @@ type fakeContainer struct {
 	logs   *LogCollector
 	mu     sync.Mutex
 	frozen bool
+	dead   atomic.Bool
 }
 
 func (c *fakeContainer) ID() string          { return c.id }
@@ -66,6 +68,7 @@ func (c *fakeContainer) Resume(context.Context) error {
 	return nil
 }
 func (c *fakeContainer) Destroy(context.Context) error { c.b.destroyed <- c.id; return nil }
+func (c *fakeContainer) Alive() bool                   { return !c.dead.Load() }
 
 func testPool(b Backend, memory int, grace, idle time.Duration) *Pool {
 	return NewPool(b, PoolConfig{UserMemoryMB: memory, PauseGrace: grace, IdleTimeout: idle}, slog.New(slog.NewTextHandler(io.Discard, nil)))
@@ -229,5 +232,139 @@ func TestPoolWaiterSharesAnInitialisedContainer(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("the waiter was not woken when the container was initialised")
+	}
+}
+
+// waitFor polls cond (the pool fills stem cells in the background).
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+func (b *fakeBackend) count() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.created
+}
+
+func TestPoolStemCells(t *testing.T) {
+	b := newFakeBackend()
+	stemPool := func(memory int) *Pool {
+		p := NewPool(b, PoolConfig{
+			UserMemoryMB: memory, PauseGrace: time.Hour, IdleTimeout: time.Hour,
+			StemCells: []StemCell{{Kind: "nodejs:20", MemoryMB: 256, Count: 2}},
+		}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+		t.Cleanup(func() { p.Close(context.Background()) })
+		waitFor(t, "two stem cells", func() bool { return p.Stats().StemCells == 2 })
+		return p
+	}
+	p := stemPool(4096)
+	if st := p.Stats(); st.UsedMB != 512 || st.Containers != 0 {
+		t.Fatalf("stats with two stem cells = %+v", st)
+	}
+
+	tests := []struct {
+		name    string
+		spec    Spec
+		wantHit bool
+	}{
+		{"matching kind and memory", Spec{Kind: "nodejs:20", MemoryMB: 256}, true},
+		{"other memory", Spec{Kind: "nodejs:20", MemoryMB: 128}, false},
+		{"other kind", Spec{Kind: "python:3", MemoryMB: 256}, false},
+		{"blackbox", Spec{Kind: "blackbox", Image: "x", MemoryMB: 256}, false},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			waitFor(t, "refilled stem cells", func() bool { return p.Stats().StemCells == 2 })
+			before := b.count()
+			s, cold, err := p.Acquire(context.Background(), fmt.Sprintf("k%d", i), tt.spec, 1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !cold {
+				t.Fatal("a container taken for a new action must be initialised: cold")
+			}
+			hit := b.count() == before // Acquire created nothing itself
+			if hit != tt.wantHit {
+				t.Fatalf("stem cell hit = %v, want %v", hit, tt.wantHit)
+			}
+			p.Initialized(s)
+			p.Release(s, true)
+		})
+	}
+	// With the budget full, a stem cell is evicted before any idle action
+	// container, and not refilled while memory is short.
+	p = stemPool(1024)
+	idle, _ := acquire(t, p, "idle", 256, 1)
+	p.Initialized(idle)
+	p.Release(idle, true)
+	waitFor(t, "refilled stem cells", func() bool { return p.Stats().StemCells == 2 })
+	if _, _, err := p.Acquire(context.Background(), "big", Spec{Kind: "python:3", MemoryMB: 512}, 1); err != nil {
+		t.Fatal(err)
+	}
+	// 256 (idle) + 512 (stem cells) + 512 (big) > 1024: one stem cell goes.
+	if got := p.Stats(); got.Containers != 2 || got.StemCells != 1 || got.UsedMB != 1024 {
+		t.Fatalf("after an eviction: %+v: want one stem cell evicted, the idle container kept", got)
+	}
+}
+
+func TestPoolStemCellRetryAfterFailure(t *testing.T) {
+	b := newFakeBackend()
+	b.failNext = true
+	p := NewPool(b, PoolConfig{
+		UserMemoryMB: 1024, PauseGrace: time.Hour, IdleTimeout: time.Hour, RefillRetry: 5 * time.Millisecond,
+		StemCells: []StemCell{{Kind: "nodejs:20", MemoryMB: 256, Count: 1}},
+	}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	waitFor(t, "a stem cell after a failed creation", func() bool { return p.Stats().StemCells == 1 })
+	if err := p.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-b.destroyed:
+	case <-time.After(10 * time.Second):
+		t.Fatal("Close did not destroy the stem cell")
+	}
+}
+
+// TestPoolSkipsDeadContainers: a container its engine stopped (a dockerd
+// restart) is removed, not handed out.
+func TestPoolSkipsDeadContainers(t *testing.T) {
+	b := newFakeBackend()
+	p := testPool(b, 1024, time.Hour, time.Hour)
+	s1, _ := acquire(t, p, "a", 128, 1)
+	p.Initialized(s1)
+	p.Release(s1, true)
+	s1.c.(*fakeContainer).dead.Store(true)
+	s2, cold := acquire(t, p, "a", 128, 1)
+	if !cold || s2 == s1 {
+		t.Fatal("a dead container was reused")
+	}
+	if got := <-b.destroyed; got != s1.c.ID() {
+		t.Fatalf("destroyed %s, want the dead %s", got, s1.c.ID())
+	}
+}
+
+// TestPoolResumeFailureFallsBackToCold: a paused container that cannot be
+// thawed is dropped and the activation gets another one.
+func TestPoolResumeFailureFallsBackToCold(t *testing.T) {
+	b := newFakeBackend()
+	p := testPool(b, 1024, time.Millisecond, time.Hour)
+	s1, _ := acquire(t, p, "a", 128, 1)
+	p.Initialized(s1)
+	p.Release(s1, true)
+	<-b.paused
+	fc := s1.c.(*fakeContainer)
+	fc.mu.Lock()
+	fc.frozen = false // Resume now fails: "resume of a running container"
+	fc.mu.Unlock()
+	s2, cold := acquire(t, p, "a", 128, 1)
+	if !cold || s2 == s1 {
+		t.Fatal("a container that failed to resume was handed out")
 	}
 }

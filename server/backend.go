@@ -2,6 +2,8 @@ package server
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -48,7 +50,7 @@ func (s *Server) processBackend() (invoker.Backend, error) {
 // dockerBackend connects to the engine and builds the runtime images that
 // are missing or stale from this machine's interpreters and wisp binary.
 func (s *Server) dockerBackend(ctx context.Context) (invoker.Backend, error) {
-	cfg := docker.DefaultConfig("invoker0")
+	cfg := docker.DefaultConfig(s.invokerID())
 	b, err := docker.New(ctx, cfg, s.log)
 	if err != nil {
 		return nil, err
@@ -67,6 +69,19 @@ func (s *Server) dockerBackend(ctx context.Context) (invoker.Backend, error) {
 		cfg.Images[rt.Kind] = rt.Image // the backend shares this map; no container exists yet
 	}
 	return b, nil
+}
+
+// invokerID names this server's invoker on the Docker engine: containers
+// carry it as a label, and a restart with the same data folder removes the
+// containers the previous run left behind, while two servers with their own
+// data folders never touch each other's.
+func (s *Server) invokerID() string {
+	dir, err := filepath.Abs(s.cfg.DataDir)
+	if err != nil {
+		dir = s.cfg.DataDir
+	}
+	sum := sha256.Sum256([]byte(dir))
+	return "wisp-" + hex.EncodeToString(sum[:6])
 }
 
 // RuntimeImages lists the images to build: Node.js from the host's node,

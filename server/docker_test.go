@@ -1,31 +1,101 @@
 package server
 
 import (
+	"cmp"
+	"context"
 	"encoding/json"
+	"fmt"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/filters"
+	dclient "github.com/docker/docker/client"
+
 	"github.com/wispio/wisp/client"
 	"github.com/wispio/wisp/internal/testenv"
+	"github.com/wispio/wisp/invoker"
 )
+
+var (
+	wispOnce sync.Once
+	wispBin  string
+	wispErr  error
+)
+
+// wispBinary builds the wisp binary once per test run: the Docker backend
+// puts it into the runtime images as the action proxy.
+func wispBinary(t *testing.T) string {
+	t.Helper()
+	wispOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "wisp-server-test-")
+		if err != nil {
+			wispErr = err
+			return
+		}
+		wispBin = filepath.Join(dir, "wisp")
+		if out, err := exec.Command("go", "build", "-o", wispBin, "github.com/wispio/wisp/cmd/wisp").CombinedOutput(); err != nil {
+			wispErr = fmt.Errorf("build wisp: %v\n%s", err, out)
+		}
+	})
+	if wispErr != nil {
+		t.Fatal(wispErr)
+	}
+	return wispBin
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if wispBin != "" {
+		os.RemoveAll(filepath.Dir(wispBin))
+	}
+	os.Exit(code)
+}
+
+// startDocker runs a whole server on the Docker backend.
+func startDocker(t *testing.T, tweak func(*Config)) (*Server, *client.Client) {
+	t.Helper()
+	testenv.Docker(t)
+	bin := wispBinary(t)
+	return startServer(t, func(cfg *Config) {
+		cfg.Invoker = BackendDocker
+		cfg.ProxyBinary = bin
+		if tweak != nil {
+			tweak(cfg)
+		}
+	})
+}
+
+// engineContainers lists the IDs of the containers the engine holds for
+// srv's invoker, running or not.
+func engineContainers(t *testing.T, srv *Server) []string {
+	t.Helper()
+	api, err := dclient.NewClientWithOpts(dclient.FromEnv, dclient.WithAPIVersionNegotiation())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer api.Close()
+	list, err := api.ContainerList(context.Background(), container.ListOptions{All: true, Filters: filters.NewArgs(filters.Arg("label", "wisp.invoker="+srv.invokerID()))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := make([]string, 0, len(list))
+	for _, c := range list {
+		ids = append(ids, c.ID[:12])
+	}
+	return ids
+}
 
 // TestDockerBackend runs a Node.js action through the whole server on the
 // Docker backend: the runtime image is built from this machine's node and a
 // fresh wisp binary; cold, warm, paused (frozen) and resumed.
 func TestDockerBackend(t *testing.T) {
-	testenv.Docker(t)
-	wisp := filepath.Join(t.TempDir(), "wisp")
-	if out, err := exec.Command("go", "build", "-o", wisp, "github.com/wispio/wisp/cmd/wisp").CombinedOutput(); err != nil {
-		t.Fatalf("build wisp: %v\n%s", err, out)
-	}
-	srv, c := startServer(t, func(cfg *Config) {
-		cfg.Invoker = BackendDocker
-		cfg.ProxyBinary = wisp
-		cfg.Pool.PauseGrace = 5 * time.Millisecond
-	})
+	srv, c := startDocker(t, func(cfg *Config) { cfg.Pool.PauseGrace = 5 * time.Millisecond })
 	createAction(t, c, "hello", "nodejs:default", `function main(p) { console.log("hi", p.name); return {greeting: "hello " + p.name, uid: process.getuid()} }`, nil)
 	cold := invoke(t, c, "hello", map[string]any{"name": "docker"})
 	if !cold.Response.Success || !strings.Contains(string(mustJSON(cold.Response.Result)), `"uid":65534`) {
@@ -64,4 +134,162 @@ func TestDockerBackend(t *testing.T) {
 func mustJSON(v any) []byte {
 	b, _ := json.Marshal(v)
 	return b
+}
+
+// TestDockerStemCellHit: a cold start of an action matching a stem cell's
+// kind and memory runs in that prewarmed container, and the pool refills.
+func TestDockerStemCellHit(t *testing.T) {
+	srv, c := startDocker(t, func(cfg *Config) {
+		cfg.Pool.StemCells = []invoker.StemCell{{Kind: "nodejs:20", MemoryMB: 256, Count: 1}}
+	})
+	waitFor(t, "the stem cell", func() bool { return srv.Invoker().Pool().Stats().StemCells == 1 })
+	stems := engineContainers(t, srv)
+	if len(stems) != 1 {
+		t.Fatalf("containers with one stem cell: %v", stems)
+	}
+	createAction(t, c, "hello", "nodejs:20", `function main() { return {ok: true} }`, nil)
+	act := invoke(t, c, "hello", nil)
+	if _, ok := annotation(act, "initTime"); !ok || !act.Response.Success {
+		t.Fatalf("activation = %+v", act)
+	}
+	cs := srv.Invoker().Pool().Containers()
+	if len(cs) != 1 || cs[0].ID != stems[0] {
+		t.Fatalf("the action runs in %+v, not in the stem cell %s", cs, stems[0])
+	}
+	waitFor(t, "the stem cell refilled", func() bool { return srv.Invoker().Pool().Stats().StemCells == 1 })
+}
+
+// TestDockerFaults: each failure gives a clear activation error and leaves
+// no container behind.
+func TestDockerFaults(t *testing.T) {
+	testenv.Python(t)
+	srv, c := startDocker(t, func(cfg *Config) { cfg.Pool.StemCells = nil })
+	memory := 256
+	tests := []struct {
+		name, kind, code, image string
+		timeout                 int // ms; default 30 s, as a cold start on a loaded machine can take seconds
+		params                  map[string]any
+		want                    string // in the result
+		check                   func(t *testing.T, act *client.Activation)
+	}{
+		{
+			name: "timeout", kind: "nodejs:20", timeout: 1000,
+			code: `async function main() { await new Promise(r => setTimeout(r, 60000)); return {} }`,
+			want: "exceeded its time limits of 1000 milliseconds",
+			check: func(t *testing.T, act *client.Activation) {
+				if v, _ := annotation(act, "timeout"); string(v) != "true" {
+					t.Errorf("timeout annotation = %s", v)
+				}
+			},
+		},
+		{
+			name: "init failure", kind: "nodejs:20", code: `function main( {`,
+			want: "Initialization has failed",
+		},
+		{
+			name: "missing blackbox image", kind: "blackbox", image: "wisp-test/no-such-image:1",
+			want: `container image \"wisp-test/no-such-image:1\" does not exist`,
+		},
+		{
+			name: "result over the size limit", kind: "nodejs:20",
+			code: `function main() { return {big: "x".repeat(2 << 20)} }`,
+			want: "exceeded the allowed length",
+		},
+		{
+			name: "exit", kind: "python:3", code: "import os\ndef main(a):\n    os._exit(3)\n",
+			want: "",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			name := strings.ReplaceAll(tt.name, " ", "-")
+			timeout := cmp.Or(tt.timeout, 30000)
+			_, _, err := c.PutAction(context.Background(), &client.Action{
+				Name:   name,
+				Exec:   &client.Exec{Kind: tt.kind, Code: tt.code, Image: tt.image},
+				Limits: &client.Limits{Timeout: &timeout, Memory: &memory},
+			}, true)
+			if err != nil {
+				t.Fatal(err)
+			}
+			act := invoke(t, c, name, tt.params)
+			if act.Response.Success || act.Response.Status != "action developer error" {
+				t.Fatalf("activation = %+v %s", act.Response, mustJSON(act.Response.Result))
+			}
+			if got := string(mustJSON(act.Response.Result)); !strings.Contains(got, tt.want) {
+				t.Fatalf("result = %s, want it to contain %s", got, tt.want)
+			}
+			if tt.check != nil {
+				tt.check(t, act)
+			}
+			waitFor(t, "the failed container to go", func() bool {
+				return len(srv.Invoker().Pool().Containers()) == 0 && len(engineContainers(t, srv)) == 0
+			})
+		})
+	}
+}
+
+// TestDockerLimits: a fork bomb stops at the pids limit; concurrent
+// activations of an action that allows it share one container.
+func TestDockerLimits(t *testing.T) {
+	testenv.Python(t)
+	srv, c := startDocker(t, func(cfg *Config) { cfg.Pool.StemCells = nil })
+	createAction(t, c, "forks", "python:3", `import os, time
+def main(args):
+    n, err = 0, ""
+    try:
+        while n < 1000:
+            if os.fork() == 0:
+                time.sleep(2)
+                os._exit(0)
+            n += 1
+    except OSError as e:
+        err = e.strerror
+    return {"forked": n, "error": err}
+`, nil)
+	act := invoke(t, c, "forks", nil)
+	var r struct {
+		Forked int    `json:"forked"`
+		Error  string `json:"error"`
+	}
+	// Either main sees fork fail, or the exception surfaces from the
+	// runtime once no process can be made: both say EAGAIN.
+	result := string(mustJSON(act.Response.Result))
+	if err := json.Unmarshal(mustJSON(act.Response.Result), &r); err != nil || !strings.Contains(result, "Resource temporarily unavailable") {
+		t.Fatalf("fork bomb activation = %+v %s", act.Response, result)
+	}
+	if act.Response.Success && r.Forked >= 128 {
+		t.Fatalf("the fork bomb made %d processes (error %q): the pids limit did not hold", r.Forked, r.Error)
+	}
+
+	concurrency := 4
+	_, _, err := c.PutAction(context.Background(), &client.Action{
+		Name:   "shared",
+		Exec:   &client.Exec{Kind: "nodejs:20", Code: `async function main() { await new Promise(r => setTimeout(r, 300)); return {pid: process.pid} }`},
+		Limits: &client.Limits{Concurrency: &concurrency},
+	}, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	invoke(t, c, "shared", nil) // a warm container first
+	var wg sync.WaitGroup
+	for range concurrency {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if act := invoke(t, c, "shared", nil); !act.Response.Success {
+				t.Errorf("concurrent activation = %+v", act.Response)
+			}
+		}()
+	}
+	wg.Wait()
+	n := 0
+	for _, ci := range srv.Invoker().Pool().Containers() {
+		if strings.Contains(ci.Key, "/shared@") {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Fatalf("%d containers served the concurrent action, want 1", n)
+	}
 }

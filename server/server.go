@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill"
@@ -30,7 +31,8 @@ type Config struct {
 	Addr string
 	// DataDir holds the embedded store and the containers' work folders.
 	DataDir string
-	// Invoker names the backend: "process", "docker" or "auto".
+	// Invoker names the backend: "process", "docker" or "auto" (the
+	// default: Docker when an engine answers).
 	Invoker string
 	// ProxyBinary is the wisp binary put into runtime images (Docker
 	// backend); empty means this executable.
@@ -47,7 +49,7 @@ type Config struct {
 func DefaultConfig() Config {
 	return Config{
 		Addr:      "127.0.0.1:3233",
-		Invoker:   "process",
+		Invoker:   BackendAuto,
 		Pool:      invoker.DefaultPoolConfig(),
 		API:       api.DefaultConfig(),
 		StoreWait: time.Second,
@@ -81,6 +83,24 @@ func OpenStore(dataDir string, wait time.Duration) (*bolt.Store, error) {
 	return st, nil
 }
 
+// checkStemCells resolves the stem cells' kinds ("nodejs" → "nodejs:20")
+// and checks their memory against the action limits.
+func (s *Server) checkStemCells() error {
+	mem := s.cfg.API.Limits.Memory
+	s.cfg.Pool.StemCells = slices.Clone(s.cfg.Pool.StemCells)
+	for i, c := range s.cfg.Pool.StemCells {
+		kind, ok := s.cfg.API.Kinds.Resolve(c.Kind)
+		if !ok {
+			return fmt.Errorf("stem-cells: unknown kind %q", c.Kind)
+		}
+		if c.MemoryMB < mem.Min || c.MemoryMB > mem.Max {
+			return fmt.Errorf("stem-cells: %s memory %d MB is outside the action memory limits %d..%d MB", c.Kind, c.MemoryMB, mem.Min, mem.Max)
+		}
+		s.cfg.Pool.StemCells[i].Kind = kind
+	}
+	return nil
+}
+
 // Start opens the store, wires the roles and starts serving. setup, when
 // not nil, runs on the store before anything else starts (first-start
 // provisioning).
@@ -103,6 +123,9 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger, setup func(context
 
 func (s *Server) start(ctx context.Context) error {
 	kinds := s.cfg.API.Kinds.Resolve
+	if err := s.checkStemCells(); err != nil {
+		return err
+	}
 	if err := catalog.NewInstaller(s.store, s.cfg.API.Limits, kinds, s.log).Install(ctx, catalog.Packages()); err != nil {
 		return err
 	}

@@ -25,6 +25,7 @@ func startServer(t testing.TB, tweak func(*Config)) (*Server, *client.Client) {
 	t.Helper()
 	testenv.Node(t)
 	cfg := DefaultConfig()
+	cfg.Invoker = BackendProcess // tests that want Docker say so
 	cfg.Addr = "127.0.0.1:0"
 	cfg.DataDir = t.TempDir()
 	if tweak != nil {

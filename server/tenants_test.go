@@ -30,6 +30,7 @@ func startTenants(t testing.TB, names ...string) (*Server, map[string]*tenant) {
 	t.Helper()
 	testenv.Node(t)
 	cfg := DefaultConfig()
+	cfg.Invoker = BackendProcess // tests that want Docker say so
 	cfg.Addr = "127.0.0.1:0"
 	cfg.DataDir = t.TempDir()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))

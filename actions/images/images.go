@@ -18,6 +18,7 @@ import (
 	"strings"
 
 	"github.com/docker/docker/api/types/build"
+	"github.com/docker/docker/api/types/image"
 	dclient "github.com/docker/docker/client"
 )
 
@@ -58,12 +59,16 @@ func Ensure(ctx context.Context, api *dclient.Client, r Runtime, wispBin string)
 		return fmt.Errorf("runtime %s: %w", r.Kind, err)
 	}
 	dockerfile := fmt.Sprintf("FROM scratch\nCOPY . /\nENV PATH=/usr/local/bin:/usr/bin:/bin LANG=C.UTF-8\nENTRYPOINT [\"/wisp\", \"action-proxy\", \"--runtime\", %q, \"--interpreter\", %q]\n", r.Proxy, interp)
-	hash, err := contentHash(dockerfile, files, r.Trees)
+	hash, err := contentHash(dockerfile, files, r.Trees, wispBin)
 	if err != nil {
 		return fmt.Errorf("runtime %s: %w", r.Kind, err)
 	}
-	if inspect, err := api.ImageInspect(ctx, r.Image); err == nil && inspect.Config != nil && inspect.Config.Labels[labelHash] == hash {
-		return nil
+	var previous string
+	if inspect, err := api.ImageInspect(ctx, r.Image); err == nil {
+		if inspect.Config != nil && inspect.Config.Labels[labelHash] == hash {
+			return nil
+		}
+		previous = inspect.ID
 	}
 	var buf bytes.Buffer
 	if err := writeContext(&buf, dockerfile, files, r.Trees, wispBin); err != nil {
@@ -76,7 +81,15 @@ func Ensure(ctx context.Context, api *dclient.Client, r Runtime, wispBin string)
 		return fmt.Errorf("runtime %s: build image: %w", r.Kind, err)
 	}
 	defer resp.Body.Close()
-	return buildResult(resp.Body)
+	if err := buildResult(resp.Body); err != nil {
+		return err
+	}
+	if previous != "" {
+		// The stale image, untagged now; an engine still running containers
+		// of it refuses, and it goes with a later rebuild.
+		_, _ = api.ImageRemove(ctx, previous, image.RemoveOptions{})
+	}
+	return nil
 }
 
 // buildResult reads the engine's build stream and returns its error, if any.
@@ -124,10 +137,24 @@ func closure(bins ...string) ([]string, error) {
 	return files, nil
 }
 
-func contentHash(dockerfile string, files, trees []string) (string, error) {
+// contentHash identifies an image's content: system files by path, size
+// and modification time, the wisp binary by its bytes (a rebuild of the
+// same source is the same binary and needs no new image).
+func contentHash(dockerfile string, files, trees []string, wispBin string) (string, error) {
 	h := sha256.New()
 	io.WriteString(h, dockerfile)
+	w, err := os.Open(wispBin)
+	if err != nil {
+		return "", err
+	}
+	defer w.Close()
+	if _, err := io.Copy(h, w); err != nil {
+		return "", fmt.Errorf("hash %s: %w", wispBin, err)
+	}
 	for _, f := range files {
+		if f == wispBin {
+			continue
+		}
 		st, err := os.Stat(f)
 		if err != nil {
 			return "", err

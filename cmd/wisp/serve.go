@@ -7,10 +7,13 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/wispio/wisp/invoker"
 	"github.com/wispio/wisp/server"
 	"github.com/wispio/wisp/store"
 )
@@ -38,6 +41,7 @@ func newServeCommand() *cobra.Command {
 	f.IntVar(&cfg.Pool.UserMemoryMB, "user-memory", cfg.Pool.UserMemoryMB, "memory budget for all action containers, in MB")
 	f.DurationVar(&cfg.Pool.PauseGrace, "pause-grace", cfg.Pool.PauseGrace, "idle time before a container is paused")
 	f.DurationVar(&cfg.Pool.IdleTimeout, "idle-timeout", cfg.Pool.IdleTimeout, "idle time before a container is removed")
+	f.Var(stemCellsFlag{&cfg.Pool.StemCells}, "stem-cells", "prewarmed containers: KIND:MEMORY_MB:COUNT, comma separated, or none")
 	f.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	return cmd
 }
@@ -76,4 +80,44 @@ func newLogger(level string) (*slog.Logger, error) {
 		return nil, fmt.Errorf("--log-level: %w", err)
 	}
 	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: l})), nil
+}
+
+// stemCellsFlag parses --stem-cells "nodejs:20:256:2,python:3:256:1".
+type stemCellsFlag struct{ cells *[]invoker.StemCell }
+
+func (f stemCellsFlag) Type() string { return "cells" }
+
+func (f stemCellsFlag) String() string {
+	parts := make([]string, 0, len(*f.cells))
+	for _, c := range *f.cells {
+		parts = append(parts, fmt.Sprintf("%s:%d:%d", c.Kind, c.MemoryMB, c.Count))
+	}
+	if len(parts) == 0 {
+		return "none"
+	}
+	return strings.Join(parts, ",")
+}
+
+func (f stemCellsFlag) Set(v string) error {
+	var cells []invoker.StemCell
+	if v != "none" && v != "" {
+		for _, part := range strings.Split(v, ",") {
+			i := strings.LastIndex(part, ":")
+			j := strings.LastIndex(part[:max(i, 0)], ":")
+			if i < 0 || j <= 0 {
+				return fmt.Errorf("%q: want KIND:MEMORY_MB:COUNT (nodejs:20:256:2)", part)
+			}
+			memory, err := strconv.Atoi(part[j+1 : i])
+			if err != nil || memory <= 0 {
+				return fmt.Errorf("%q: memory %q is not a positive number of MB", part, part[j+1:i])
+			}
+			count, err := strconv.Atoi(part[i+1:])
+			if err != nil || count < 0 {
+				return fmt.Errorf("%q: count %q is not a number", part, part[i+1:])
+			}
+			cells = append(cells, invoker.StemCell{Kind: part[:j], MemoryMB: memory, Count: count})
+		}
+	}
+	*f.cells = cells
+	return nil
 }

@@ -7,9 +7,11 @@ import (
 	"log/slog"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/events"
 	"github.com/docker/docker/api/types/filters"
 	dclient "github.com/docker/docker/client"
 	"github.com/docker/docker/errdefs"
@@ -56,6 +58,9 @@ type Backend struct {
 
 	mu   sync.Mutex // guards live
 	live map[string]*dockerContainer
+
+	stopWatch context.CancelFunc
+	watching  sync.WaitGroup
 }
 
 // New connects to the engine (DOCKER_HOST or the default socket, API
@@ -77,7 +82,87 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Backend, error) {
 	if err := b.removeOrphans(ctx); err != nil {
 		return nil, err
 	}
+	watchCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
+	b.stopWatch = stop
+	b.watching.Add(1)
+	go func() {
+		defer b.watching.Done()
+		b.watch(watchCtx)
+	}()
 	return b, nil
+}
+
+// watch follows the engine's events for this invoker's containers and
+// marks a container dead when it stops on its own (an OOM kill, a crash, a
+// restart of dockerd, which stops every container), so that the pool never
+// hands it out again. When the event stream breaks (dockerd restarting) it
+// reconnects with backoff and reconciles against the engine's list, since
+// events sent while it was away are lost.
+func (b *Backend) watch(ctx context.Context) {
+	f := filters.NewArgs(filters.Arg("type", "container"), filters.Arg("label", labelOwner+"="+b.cfg.InvokerID), filters.Arg("event", "die"))
+	backoff := 50 * time.Millisecond
+	connected := true
+	for ctx.Err() == nil {
+		msgs, errs := b.api.Events(ctx, events.ListOptions{Filters: f})
+		if err := b.reconcile(ctx); err == nil {
+			backoff = 50 * time.Millisecond
+			if !connected {
+				b.log.Info("docker engine answers again")
+			}
+			connected = true
+		}
+	stream:
+		for {
+			select {
+			case m := <-msgs:
+				b.markDead(m.Actor.ID)
+			case err := <-errs:
+				if ctx.Err() == nil && connected {
+					b.log.Warn("docker event stream ended; reconnecting", "err", err)
+				}
+				connected = false
+				break stream
+			}
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(backoff):
+		}
+		backoff = min(backoff*2, 2*time.Second)
+	}
+}
+
+// reconcile marks every live container the engine no longer runs as dead.
+func (b *Backend) reconcile(ctx context.Context) error {
+	list, err := b.api.ContainerList(ctx, container.ListOptions{Filters: filters.NewArgs(filters.Arg("label", labelOwner+"="+b.cfg.InvokerID))})
+	if err != nil {
+		return fmt.Errorf("list containers: %w", err)
+	}
+	running := make(map[string]bool, len(list))
+	for _, c := range list {
+		running[c.ID] = true
+	}
+	b.mu.Lock()
+	var gone []string
+	for id, c := range b.live {
+		if !running[id] && c.started.Load() {
+			gone = append(gone, id)
+		}
+	}
+	b.mu.Unlock()
+	for _, id := range gone {
+		b.markDead(id)
+	}
+	return nil
+}
+
+func (b *Backend) markDead(id string) {
+	b.mu.Lock()
+	c := b.live[id]
+	b.mu.Unlock()
+	if c != nil && !c.dead.Swap(true) {
+		b.log.Info("action container stopped", "container", short(id))
+	}
 }
 
 // Name is "docker".
@@ -126,6 +211,9 @@ func (b *Backend) Create(ctx context.Context, spec invoker.Spec) (invoker.Contai
 			CPUShares:  int64(spec.MemoryMB) * 1024 / 256, // 256 MB = one default share
 		},
 	}, nil, nil, "")
+	if errdefs.IsNotFound(err) {
+		return nil, &invoker.ImageError{Image: image, Err: err}
+	}
 	if err != nil {
 		return nil, fmt.Errorf("create container from %s: %w", image, err)
 	}
@@ -143,6 +231,7 @@ func (b *Backend) start(ctx context.Context, c *dockerContainer) error {
 	if err := b.api.ContainerStart(ctx, c.id, container.StartOptions{}); err != nil {
 		return fmt.Errorf("start container %s: %w", short(c.id), err)
 	}
+	c.started.Store(true)
 	info, err := b.api.ContainerInspect(ctx, c.id)
 	if err != nil {
 		return fmt.Errorf("inspect container %s: %w", short(c.id), err)
@@ -205,6 +294,8 @@ func (b *Backend) removeOrphans(ctx context.Context) error {
 
 // Close removes every container of this backend.
 func (b *Backend) Close(ctx context.Context) error {
+	b.stopWatch()
+	b.watching.Wait()
 	b.mu.Lock()
 	all := make([]*dockerContainer, 0, len(b.live))
 	for _, c := range b.live {
@@ -224,7 +315,12 @@ type dockerContainer struct {
 	backend *Backend
 	logs    *invoker.LogCollector
 	once    sync.Once
+	started atomic.Bool // the engine started it (reconcile may judge it)
+	dead    atomic.Bool // it stopped on its own
 }
+
+// Alive reports false once the engine reported the container stopped.
+func (c *dockerContainer) Alive() bool { return !c.dead.Load() }
 
 func (c *dockerContainer) ID() string                  { return short(c.id) }
 func (c *dockerContainer) URL() string                 { return c.url }

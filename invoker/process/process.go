@@ -122,6 +122,16 @@ func (c *container) Logs() *invoker.LogCollector  { return c.logs }
 func (c *container) Pause(context.Context) error  { return c.signal(syscall.SIGSTOP) }
 func (c *container) Resume(context.Context) error { return c.signal(syscall.SIGCONT) }
 
+// Alive reports false once the action's launcher has exited.
+func (c *container) Alive() bool {
+	select {
+	case <-c.proxy.Exited():
+		return false
+	default:
+		return true
+	}
+}
+
 // signal sends sig to the launcher's process group; before init there is
 // no launcher and nothing to do.
 func (c *container) signal(sig syscall.Signal) error {

@@ -182,7 +182,7 @@ func startServer(t *testing.T, bin string) *server {
 	}
 	defer logFile.Close() // the child keeps its own descriptor
 
-	cmd := exec.Command(bin, "serve", "--addr", addr, "--data", dataDir)
+	cmd := exec.Command(bin, "serve", "--addr", addr, "--data", dataDir, "--invoker", "process")
 	cmd.Env = env
 	// A file, not a buffer: no copying goroutine that action processes
 	// inheriting the descriptor could hold open. Own process group, so that
