@@ -99,9 +99,14 @@ ensure_compat_npm() {
 # STARTED_PIDS, and export the address its internal/testenv helper reads.
 
 STARTED_PIDS=()
+STARTED_DOCKERD=0
 
 stop_services() {
 	local pid
+	if [[ $STARTED_DOCKERD -eq 1 ]]; then
+		# The dockerd restart test replaces the dockerd this script started.
+		as_root pkill -x dockerd 2>/dev/null || true
+	fi
 	for pid in "${STARTED_PIDS[@]}"; do
 		kill "$pid" 2>/dev/null || true
 	done
@@ -129,6 +134,7 @@ start_dockerd() {
 		sudo -n dockerd >"$logfile" 2>&1 &
 	fi
 	STARTED_PIDS+=("$!")
+	STARTED_DOCKERD=1
 	local i
 	for ((i = 0; i < 600; i++)); do # a bounded poll: at most 60 s
 		if docker version >/dev/null 2>&1; then
@@ -182,6 +188,21 @@ main() {
 	go vet ./... || vet_status=$?
 	log "go test -count=1 -timeout $GO_TEST_TIMEOUT ${args[*]}"
 	go test -count=1 -timeout "$GO_TEST_TIMEOUT" "${args[@]}" || test_status=$?
+
+	# The dockerd restart test stops the engine under every other Docker
+	# test, so it runs alone, last, and only on a dockerd this script owns
+	# (never on a developer's own engine).
+	if [[ $test_status -eq 0 && ${#args[@]} -eq 1 && ${args[0]} == ./... ]]; then
+		if [[ $STARTED_DOCKERD -eq 1 ]]; then
+			log "go test -run TestDockerdRestart ./server/ (restarts dockerd)"
+			WISP_TEST_DOCKERD_RESTART=1 go test -count=1 -timeout 10m -run '^TestDockerdRestart$' ./server/ || test_status=$?
+		elif [[ -n "${CI:-}" ]]; then
+			log "CI: the dockerd restart test needs the dockerd this script starts, but one was already running"
+			test_status=1
+		else
+			log "skipping the dockerd restart test: dockerd was not started by this script"
+		fi
+	fi
 
 	if [[ $test_status -ne 0 ]]; then
 		log "go test failed (exit $test_status)"

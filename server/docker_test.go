@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -292,4 +293,64 @@ def main(args):
 	if n != 1 {
 		t.Fatalf("%d containers served the concurrent action, want 1", n)
 	}
+}
+
+// TestDockerdRestart: a restart of dockerd stops every container; the
+// server notices (event stream + reconcile) and the next activation runs
+// in a fresh container instead of failing. It restarts the engine, so
+// scripts/test.sh runs it alone, after everything else, and only when it
+// started dockerd itself (WISP_TEST_DOCKERD_RESTART=1).
+func TestDockerdRestart(t *testing.T) {
+	if os.Getenv("WISP_TEST_DOCKERD_RESTART") != "1" {
+		t.Skip("restarts dockerd: run by scripts/test.sh on its own (WISP_TEST_DOCKERD_RESTART=1)")
+	}
+	srv, c := startDocker(t, func(cfg *Config) { cfg.Pool.PauseGrace = 5 * time.Millisecond })
+	createAction(t, c, "hello", "nodejs:20", `function main() { return {pid: process.pid} }`, nil)
+	if act := invoke(t, c, "hello", nil); !act.Response.Success {
+		t.Fatalf("before the restart: %+v", act.Response)
+	}
+	waitFor(t, "the container to be paused", func() bool {
+		cs := srv.Invoker().Pool().Containers()
+		return len(cs) == 1 && cs[0].Paused
+	})
+	restartDockerd(t)
+	for i := range 3 {
+		act := invoke(t, c, "hello", nil)
+		if !act.Response.Success {
+			t.Fatalf("activation %d after the restart: %+v %s", i, act.Response, mustJSON(act.Response.Result))
+		}
+		if _, cold := annotation(act, "initTime"); cold != (i == 0) {
+			t.Fatalf("activation %d after the restart: cold = %v", i, cold)
+		}
+	}
+}
+
+// restartDockerd stops dockerd (SIGTERM, as a service manager would) and
+// starts it again in its own session, logging to $TMPDIR/wisp-dockerd.log.
+func restartDockerd(t *testing.T) {
+	t.Helper()
+	if out, err := exec.Command("pkill", "-x", "dockerd").CombinedOutput(); err != nil {
+		t.Fatalf("pkill dockerd: %v %s", err, out)
+	}
+	poll := func(what string, cond func() bool) {
+		for deadline := time.Now().Add(time.Minute); !cond(); time.Sleep(50 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("timed out waiting for %s", what)
+			}
+		}
+	}
+	poll("dockerd to stop", func() bool { return exec.Command("pgrep", "-x", "dockerd").Run() != nil })
+	logf, err := os.OpenFile(filepath.Join(os.TempDir(), "wisp-dockerd.log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer logf.Close()
+	cmd := exec.Command("dockerd")
+	cmd.Stdout, cmd.Stderr = logf, logf
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start dockerd: %v", err)
+	}
+	_ = cmd.Process.Release()
+	poll("dockerd to answer", func() bool { return exec.Command("docker", "version").Run() == nil })
 }
