@@ -13,7 +13,7 @@ import (
 func BenchmarkWarmInvoke(b *testing.B) {
 	testenv.Node(b)
 	ctx := context.Background()
-	s, err := startStack(ctx, b.TempDir(), "process", "")
+	s, err := startStack(ctx, b.TempDir(), "process", "", nil)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -33,7 +33,7 @@ type stack struct {
 
 // startStack starts Wisp in dir on the given invoker backend and warms the
 // no-op action. wispBin is the wisp binary for runtime images (Docker).
-func startStack(ctx context.Context, dir, backend, wispBin string) (*stack, error) {
+func startStack(ctx context.Context, dir, backend, wispBin string, tweak func(*server.Config)) (*stack, error) {
 	cfg := server.DefaultConfig()
 	cfg.Addr = "127.0.0.1:0"
 	cfg.DataDir = dir
@@ -42,8 +42,16 @@ func startStack(ctx context.Context, dir, backend, wispBin string) (*stack, erro
 	// Keep the container warm between phases: pausing is not on the path
 	// measured here.
 	cfg.Pool.PauseGrace = time.Hour
+	cfg.Pool.StemCells = nil
+	if tweak != nil {
+		tweak(&cfg)
+	}
 	creds := entity.NewCredentials()
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	var logw io.Writer = io.Discard
+	if os.Getenv("WISP_BENCH_LOG") != "" {
+		logw = os.Stderr
+	}
+	log := slog.New(slog.NewTextHandler(logw, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	srv, err := server.Start(ctx, cfg, log, func(ctx context.Context, st store.Store) error {
 		return st.CreateSubject(ctx, entity.Subject{Namespace: "bench", UUID: creds.UUID, KeyHash: entity.HashKey(creds.Key)})
 	})
@@ -161,7 +169,19 @@ func run(ctx context.Context, n int, backend, wispBin string, w io.Writer) error
 		return err
 	}
 	defer os.RemoveAll(dir)
-	s, err := startStack(ctx, dir, backend, wispBin)
+	if err := runWarm(ctx, n, dir, backend, wispBin, w); err != nil {
+		return err
+	}
+	if backend != "docker" {
+		return nil
+	}
+	return runDocker(ctx, max(n/50, 5), wispBin, w)
+}
+
+// runWarm measures the warm invoke against a POST /run to the same
+// container.
+func runWarm(ctx context.Context, n int, dir, backend, wispBin string, w io.Writer) error {
+	s, err := startStack(ctx, dir, backend, wispBin, nil)
 	if err != nil {
 		return err
 	}

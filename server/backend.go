@@ -50,7 +50,7 @@ func (s *Server) processBackend() (invoker.Backend, error) {
 // dockerBackend connects to the engine and builds the runtime images that
 // are missing or stale from this machine's interpreters and wisp binary.
 func (s *Server) dockerBackend(ctx context.Context) (invoker.Backend, error) {
-	cfg := docker.DefaultConfig(s.invokerID())
+	cfg := docker.DefaultConfig(s.InvokerID())
 	b, err := docker.New(ctx, cfg, s.log)
 	if err != nil {
 		return nil, err
@@ -71,11 +71,11 @@ func (s *Server) dockerBackend(ctx context.Context) (invoker.Backend, error) {
 	return b, nil
 }
 
-// invokerID names this server's invoker on the Docker engine: containers
+// InvokerID names this server's invoker on the Docker engine: containers
 // carry it as a label, and a restart with the same data folder removes the
 // containers the previous run left behind, while two servers with their own
 // data folders never touch each other's.
-func (s *Server) invokerID() string {
+func (s *Server) InvokerID() string {
 	dir, err := filepath.Abs(s.cfg.DataDir)
 	if err != nil {
 		dir = s.cfg.DataDir

@@ -81,7 +81,7 @@ func engineContainers(t *testing.T, srv *Server) []string {
 		t.Fatal(err)
 	}
 	defer api.Close()
-	list, err := api.ContainerList(context.Background(), container.ListOptions{All: true, Filters: filters.NewArgs(filters.Arg("label", "wisp.invoker="+srv.invokerID()))})
+	list, err := api.ContainerList(context.Background(), container.ListOptions{All: true, Filters: filters.NewArgs(filters.Arg("label", "wisp.invoker="+srv.InvokerID()))})
 	if err != nil {
 		t.Fatal(err)
 	}
