@@ -1,8 +1,8 @@
 package main
 
 import (
-	"context"
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -198,7 +198,9 @@ func rawColdSamples(ctx context.Context, api *dclient.Client, n int) ([]time.Dur
 		if err != nil {
 			return nil, err
 		}
-		remove := func() { _ = api.ContainerRemove(context.Background(), created.ID, container.RemoveOptions{Force: true}) }
+		remove := func() {
+			_ = api.ContainerRemove(context.Background(), created.ID, container.RemoveOptions{Force: true})
+		}
 		if err := api.ContainerStart(ctx, created.ID, container.StartOptions{}); err != nil {
 			remove()
 			return nil, err
