@@ -25,7 +25,7 @@ import (
 // resume from paused against a direct cgroup thaw plus POST /run; a cold
 // start against raw engine calls (create, start, first HTTP answer, /init,
 // /run); a stem cell hit against a cold start.
-func runDocker(ctx context.Context, n int, wispBin string, w io.Writer) error {
+func runDocker(ctx context.Context, n int, backend, wispBin string, w io.Writer) error {
 	api, err := dclient.NewClientWithOpts(dclient.FromEnv, dclient.WithAPIVersionNegotiation())
 	if err != nil {
 		return err
@@ -38,7 +38,7 @@ func runDocker(ctx context.Context, n int, wispBin string, w io.Writer) error {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	s, err := startStack(ctx, dir, "docker", wispBin, func(cfg *server.Config) { cfg.Pool.PauseGrace = time.Millisecond })
+	s, err := startStack(ctx, dir, backend, wispBin, func(cfg *server.Config) { cfg.Pool.PauseGrace = time.Millisecond })
 	if err != nil {
 		return err
 	}
@@ -57,7 +57,7 @@ func runDocker(ctx context.Context, n int, wispBin string, w io.Writer) error {
 			return err
 		}
 		defer os.RemoveAll(dir)
-		s, err := startStack(ctx, dir, "docker", wispBin, func(cfg *server.Config) {
+		s, err := startStack(ctx, dir, backend, wispBin, func(cfg *server.Config) {
 			// Old revisions' containers go soon, so that memory stays free
 			// for the stem cell.
 			cfg.Pool.PauseGrace, cfg.Pool.IdleTimeout = 10*time.Millisecond, 50*time.Millisecond

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/wispio/wisp/entity"
+	"github.com/wispio/wisp/invoker"
 	"github.com/wispio/wisp/server"
 	"github.com/wispio/wisp/store"
 )
@@ -38,6 +39,9 @@ func startStack(ctx context.Context, dir, backend, wispBin string, tweak func(*s
 	cfg.Addr = "127.0.0.1:0"
 	cfg.DataDir = dir
 	cfg.Invoker = backend
+	if backend == "docker-sockets" {
+		cfg.Invoker, cfg.DockerSockets = server.BackendDocker, true
+	}
 	cfg.ProxyBinary = wispBin
 	// Keep the container warm between phases: pausing is not on the path
 	// measured here.
@@ -60,7 +64,7 @@ func startStack(ctx context.Context, dir, backend, wispBin string, tweak func(*s
 	}
 	s := &stack{
 		srv:       srv,
-		http:      &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}},
+		http:      invoker.NewHTTPClient(), // the direct path may be a unix socket
 		invokeURL: "http://" + srv.Addr() + "/api/v1/namespaces/_/actions/noop?blocking=true&result=true",
 		auth:      creds.String(),
 	}
@@ -172,10 +176,10 @@ func run(ctx context.Context, n int, backend, wispBin string, w io.Writer) error
 	if err := runWarm(ctx, n, dir, backend, wispBin, w); err != nil {
 		return err
 	}
-	if backend != "docker" {
+	if !strings.HasPrefix(backend, "docker") {
 		return nil
 	}
-	return runDocker(ctx, max(n/50, 5), wispBin, w)
+	return runDocker(ctx, max(n/50, 5), backend, wispBin, w)
 }
 
 // runWarm measures the warm invoke against a POST /run to the same

@@ -8,14 +8,15 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"strings"
 )
 
 func main() {
 	n := flag.Int("n", 2000, "calls per path")
-	backend := flag.String("invoker", "process", "invoker backend: process or docker")
+	backend := flag.String("invoker", "process", "invoker backend: process, docker, or docker-sockets (Docker with unix sockets)")
 	wispBin := flag.String("wisp", "", "wisp binary for the Docker runtime images (default: build one)")
 	flag.Parse()
-	if *backend == "docker" && *wispBin == "" {
+	if strings.HasPrefix(*backend, "docker") && *wispBin == "" {
 		dir, err := os.MkdirTemp("", "wisp-bench-bin-")
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "bench:", err)

@@ -354,3 +354,40 @@ func restartDockerd(t *testing.T) {
 	_ = cmd.Process.Release()
 	poll("dockerd to answer", func() bool { return exec.Command("docker", "version").Run() == nil })
 }
+
+// TestDockerSockets: with DockerSockets the runtime containers are reached
+// on unix sockets (no published port) through cold, warm and paused.
+func TestDockerSockets(t *testing.T) {
+	srv, c := startDocker(t, func(cfg *Config) {
+		cfg.DockerSockets = true
+		cfg.Pool.PauseGrace = 5 * time.Millisecond
+		cfg.Pool.StemCells = []invoker.StemCell{{Kind: "nodejs:20", MemoryMB: 256, Count: 1}}
+	})
+	createAction(t, c, "hello", "nodejs:20", `function main(p) { console.log("via socket"); return {ok: true} }`, nil)
+	for i := range 3 {
+		act := invoke(t, c, "hello", nil)
+		if !act.Response.Success || len(act.Logs) != 1 || !strings.HasSuffix(act.Logs[0], "via socket") {
+			t.Fatalf("activation %d = %+v, logs %q", i, act.Response, act.Logs)
+		}
+		waitFor(t, "the container to be paused", func() bool {
+			cs := srv.Invoker().Pool().Containers()
+			return len(cs) == 1 && cs[0].Paused
+		})
+	}
+	cs := srv.Invoker().Pool().Containers()
+	if !strings.HasSuffix(cs[0].URL, ".unix-socket") {
+		t.Fatalf("container URL %s is not a unix socket", cs[0].URL)
+	}
+	api, err := dclient.NewClientWithOpts(dclient.FromEnv, dclient.WithAPIVersionNegotiation())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer api.Close()
+	info, err := api.ContainerInspect(context.Background(), cs[0].ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(info.NetworkSettings.Ports) != 0 {
+		t.Fatalf("a socket-mode container publishes ports: %v", info.NetworkSettings.Ports)
+	}
+}

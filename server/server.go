@@ -34,6 +34,10 @@ type Config struct {
 	// Invoker names the backend: "process", "docker" or "auto" (the
 	// default: Docker when an engine answers).
 	Invoker string
+	// DockerSockets makes the Docker backend reach runtime containers on
+	// unix sockets in DataDir/sockets instead of ports published to
+	// 127.0.0.1 (no docker-proxy hop).
+	DockerSockets bool
 	// ProxyBinary is the wisp binary put into runtime images (Docker
 	// backend); empty means this executable.
 	ProxyBinary string

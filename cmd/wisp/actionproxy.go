@@ -4,8 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -40,12 +42,16 @@ func newActionProxyCommand() *cobra.Command {
 				return err
 			}
 			defer srv.Close()
-			hs := &http.Server{Addr: addr, Handler: srv, ReadHeaderTimeout: 10 * time.Second}
+			ln, err := listen(addr)
+			if err != nil {
+				return err
+			}
+			hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}
 			go func() {
 				<-cmd.Context().Done()
 				_ = hs.Close()
 			}()
-			if err := hs.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			if err := hs.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 				return fmt.Errorf("serve the action proxy on %s: %w", addr, err)
 			}
 			return nil
@@ -54,7 +60,31 @@ func newActionProxyCommand() *cobra.Command {
 	f := cmd.Flags()
 	f.StringVar(&runtime, "runtime", "", "runtime: nodejs or python")
 	f.StringVar(&interpreter, "interpreter", "", "interpreter path (default from PATH)")
-	f.StringVar(&addr, "addr", ":8080", "listen address")
+	f.StringVar(&addr, "addr", ":8080", "listen address: host:port, or unix:PATH for a unix socket")
 	f.StringVar(&workDir, "work-dir", "/tmp/action", "folder for the action's code")
 	return cmd
+}
+
+// listen opens addr: "unix:PATH" is a unix socket that any local user may
+// connect to (the invoker outside the container runs as another user),
+// anything else a TCP address.
+func listen(addr string) (net.Listener, error) {
+	path, ok := strings.CutPrefix(addr, "unix:")
+	if !ok {
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			return nil, fmt.Errorf("listen on %s: %w", addr, err)
+		}
+		return ln, nil
+	}
+	_ = os.Remove(path) // a socket left by an earlier run
+	ln, err := net.Listen("unix", path)
+	if err != nil {
+		return nil, fmt.Errorf("listen on %s: %w", addr, err)
+	}
+	if err := os.Chmod(path, 0o666); err != nil {
+		ln.Close()
+		return nil, fmt.Errorf("open %s to the invoker: %w", path, err)
+	}
+	return ln, nil
 }

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"os"
+	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -13,6 +15,7 @@ import (
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/events"
 	"github.com/docker/docker/api/types/filters"
+	"github.com/docker/docker/api/types/mount"
 	dclient "github.com/docker/docker/client"
 	"github.com/docker/docker/errdefs"
 	"github.com/docker/docker/pkg/stdcopy"
@@ -41,7 +44,17 @@ type Config struct {
 	User string
 	// ReadyTimeout bounds the wait for a new container's HTTP server.
 	ReadyTimeout time.Duration
+	// SocketDir, when set, switches runtime containers to unix sockets:
+	// each gets a folder of its own under SocketDir, bind-mounted at
+	// /run/wisp, where its proxy listens on proxy.sock. No port is
+	// published, so neither docker-proxy nor a port is spent on it.
+	// Blackbox images keep port 8080. SocketDir must be a path of the
+	// engine's host (it is when Wisp runs there).
+	SocketDir string
 }
+
+// socketTarget is where a container's socket folder is mounted.
+const socketTarget = "/run/wisp"
 
 // DefaultConfig returns the limits Wisp applies by default.
 func DefaultConfig(invokerID string) Config {
@@ -74,9 +87,17 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Backend, error) {
 		_ = api.Close()
 		return nil, fmt.Errorf("docker engine does not answer: %w", err)
 	}
+	if cfg.SocketDir != "" {
+		// sun_path holds 108 bytes: the folder, "/c-" and a random name,
+		// "/proxy.sock" and a NUL must fit.
+		if n := len(cfg.SocketDir) + len("/c-1234567890/proxy.sock") + 1; n > 108 {
+			_ = api.Close()
+			return nil, fmt.Errorf("socket folder %s is too long for unix socket paths (%d > 108 bytes)", cfg.SocketDir, n)
+		}
+	}
 	b := &Backend{
 		cfg: cfg, api: api, log: log, freeze: newFreezer(),
-		probe: &http.Client{Timeout: time.Second},
+		probe: probeClient(),
 		live:  map[string]*dockerContainer{},
 	}
 	if err := b.removeOrphans(ctx); err != nil {
@@ -165,6 +186,12 @@ func (b *Backend) markDead(id string) {
 	}
 }
 
+func probeClient() *http.Client {
+	c := invoker.NewHTTPClient()
+	c.Timeout = time.Second
+	return c
+}
+
 // Name is "docker".
 func (b *Backend) Name() string { return "docker" }
 
@@ -193,12 +220,13 @@ func (b *Backend) Create(ctx context.Context, spec invoker.Spec) (invoker.Contai
 	}
 	memory := int64(spec.MemoryMB) << 20
 	port := nat.Port("8080/tcp")
-	created, err := b.api.ContainerCreate(ctx, &container.Config{
+	cfg := &container.Config{
 		Image:        image,
 		User:         b.cfg.User,
 		ExposedPorts: nat.PortSet{port: {}},
 		Labels:       map[string]string{labelOwner: b.cfg.InvokerID, labelAction: spec.Action},
-	}, &container.HostConfig{
+	}
+	host := &container.HostConfig{
 		PortBindings:   nat.PortMap{port: {{HostIP: "127.0.0.1", HostPort: "0"}}},
 		ReadonlyRootfs: true,
 		Tmpfs:          map[string]string{"/tmp": "rw,nosuid,nodev,size=64m"},
@@ -210,14 +238,27 @@ func (b *Backend) Create(ctx context.Context, spec invoker.Spec) (invoker.Contai
 			PidsLimit:  &b.cfg.PidsLimit,
 			CPUShares:  int64(spec.MemoryMB) * 1024 / 256, // 256 MB = one default share
 		},
-	}, nil, nil, "")
+	}
+	var socketDir string
+	if b.cfg.SocketDir != "" && spec.Kind != "blackbox" {
+		if socketDir, err = b.socketFolder(); err != nil {
+			return nil, err
+		}
+		cfg.ExposedPorts, host.PortBindings = nil, nil
+		cfg.Cmd = []string{"--addr", "unix:" + socketTarget + "/proxy.sock"}
+		host.Mounts = []mount.Mount{{Type: mount.TypeBind, Source: socketDir, Target: socketTarget}}
+	}
+	created, err := b.api.ContainerCreate(ctx, cfg, host, nil, nil, "")
+	if err != nil && socketDir != "" {
+		_ = os.RemoveAll(socketDir)
+	}
 	if errdefs.IsNotFound(err) {
 		return nil, &invoker.ImageError{Image: image, Err: err}
 	}
 	if err != nil {
 		return nil, fmt.Errorf("create container from %s: %w", image, err)
 	}
-	c := &dockerContainer{id: created.ID, backend: b, logs: invoker.NewLogCollector()}
+	c := &dockerContainer{id: created.ID, backend: b, logs: invoker.NewLogCollector(), socketDir: socketDir}
 	b.mu.Lock()
 	b.live[c.id] = c
 	b.mu.Unlock()
@@ -236,11 +277,15 @@ func (b *Backend) start(ctx context.Context, c *dockerContainer) error {
 	if err != nil {
 		return fmt.Errorf("inspect container %s: %w", short(c.id), err)
 	}
-	bindings := info.NetworkSettings.Ports[nat.Port("8080/tcp")]
-	if len(bindings) == 0 {
-		return fmt.Errorf("container %s has no published port", short(c.id))
+	if c.socketDir != "" {
+		c.url = invoker.UnixURL(filepath.Join(c.socketDir, "proxy.sock"))
+	} else {
+		bindings := info.NetworkSettings.Ports[nat.Port("8080/tcp")]
+		if len(bindings) == 0 {
+			return fmt.Errorf("container %s has no published port", short(c.id))
+		}
+		c.url = "http://127.0.0.1:" + bindings[0].HostPort
 	}
-	c.url = "http://127.0.0.1:" + bindings[0].HostPort
 	logs, err := b.api.ContainerLogs(context.WithoutCancel(ctx), c.id, container.LogsOptions{ShowStdout: true, ShowStderr: true, Follow: true})
 	if err != nil {
 		return fmt.Errorf("attach logs of %s: %w", short(c.id), err)
@@ -273,6 +318,24 @@ func (b *Backend) waitReady(ctx context.Context, c *dockerContainer) error {
 	}
 }
 
+// socketFolder makes a fresh folder for one container's socket. The
+// container's user is not the invoker's, so the folder is open to all; its
+// parent is not listable, and its name is random.
+func (b *Backend) socketFolder() (string, error) {
+	if err := os.MkdirAll(b.cfg.SocketDir, 0o711); err != nil {
+		return "", fmt.Errorf("socket folder: %w", err)
+	}
+	dir, err := os.MkdirTemp(b.cfg.SocketDir, "c-")
+	if err != nil {
+		return "", fmt.Errorf("socket folder: %w", err)
+	}
+	if err := os.Chmod(dir, 0o777); err != nil {
+		_ = os.RemoveAll(dir)
+		return "", fmt.Errorf("socket folder: %w", err)
+	}
+	return dir, nil
+}
+
 // removeOrphans removes containers labelled with this invoker's id.
 func (b *Backend) removeOrphans(ctx context.Context) error {
 	list, err := b.api.ContainerList(ctx, container.ListOptions{All: true, Filters: filters.NewArgs(filters.Arg("label", labelOwner+"="+b.cfg.InvokerID))})
@@ -288,6 +351,12 @@ func (b *Backend) removeOrphans(ctx context.Context) error {
 	}
 	if len(list) > 0 {
 		b.log.Info("removed orphaned action containers", "count", len(list))
+	}
+	if b.cfg.SocketDir != "" {
+		stale, _ := filepath.Glob(filepath.Join(b.cfg.SocketDir, "c-*"))
+		for _, dir := range stale {
+			errs = append(errs, os.RemoveAll(dir))
+		}
 	}
 	return errors.Join(errs...)
 }
@@ -315,7 +384,8 @@ type dockerContainer struct {
 	backend *Backend
 	logs    *invoker.LogCollector
 	once    sync.Once
-	started atomic.Bool // the engine started it (reconcile may judge it)
+	socketDir string      // its socket folder on the host, in socket mode
+	started   atomic.Bool // the engine started it (reconcile may judge it)
 	dead    atomic.Bool // it stopped on its own
 }
 
@@ -360,6 +430,9 @@ func (c *dockerContainer) Destroy(ctx context.Context) error {
 		b.freeze.thaw(c.id)
 		if rerr := b.api.ContainerRemove(ctx, c.id, container.RemoveOptions{Force: true}); rerr != nil && !errdefs.IsNotFound(rerr) {
 			err = fmt.Errorf("remove container %s: %w", short(c.id), rerr)
+		}
+		if c.socketDir != "" {
+			err = errors.Join(err, os.RemoveAll(c.socketDir))
 		}
 	})
 	return err
