@@ -379,14 +379,14 @@ func (b *Backend) Close(ctx context.Context) error {
 }
 
 type dockerContainer struct {
-	id      string
-	url     string
-	backend *Backend
-	logs    *invoker.LogCollector
-	once    sync.Once
+	id        string
+	url       string
+	backend   *Backend
+	logs      *invoker.LogCollector
+	once      sync.Once
 	socketDir string      // its socket folder on the host, in socket mode
 	started   atomic.Bool // the engine started it (reconcile may judge it)
-	dead    atomic.Bool // it stopped on its own
+	dead      atomic.Bool // it stopped on its own
 }
 
 // Alive reports false once the engine reported the container stopped.
