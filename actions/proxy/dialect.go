@@ -32,9 +32,11 @@ type answer struct {
 // apache/openwhisk-runtime-nodejs (core/nodejsActionBase/src/service.js,
 // runner.js) for Node.js, and the Go "actionloop" proxy of
 // apache/openwhisk-runtime-go (openwhisk/initHandler.go, runHandler.go) that
-// apache/openwhisk-runtime-python runs with OW_LOG_INIT_ERROR=1 for Python.
+// apache/openwhisk-runtime-python runs with OW_LOG_INIT_ERROR=1 for Python
+// and, with the start error in the message, for native executables.
 type dialect struct {
-	interpreter  string // default interpreter binary
+	interpreter  string // default interpreter binary; "" for none
+	executable   bool   // the code is the executable itself (native.go)
 	launcherName string
 	launcher     string // launcher source
 	sourceFile   string // file name for inline code
@@ -107,11 +109,33 @@ var dialects = map[string]*dialect{
 		decodeError: func(err error) answer {
 			return answer{http.StatusBadRequest, "cannot decode the request: " + err.Error()}
 		},
-		initDied: "Cannot start action. Check logs for details.",
-		notDict:  "The action did not return a dictionary or array.",
-		thrown:   func(detail string) string { return "An error has occurred: " + detail },
-		badArgument: func(typ string) answer {
-			return answer{http.StatusBadRequest, "the argument must be a dictionary but has type " + typ}
-		},
+		initDied:    "Cannot start action. Check logs for details.",
+		notDict:     "The action did not return a dictionary or array.",
+		thrown:      func(detail string) string { return "An error has occurred: " + detail },
+		badArgument: pythonBadArgument,
 	},
+	RuntimeNative: {
+		executable:     true,
+		sourceFile:     nativeExec,
+		zipEntry:       nativeExec,
+		notInitialized: answer{http.StatusInternalServerError, "no action defined yet"},
+		starting:       answer{http.StatusInternalServerError, "no action defined yet"},
+		initFailed:     answer{http.StatusInternalServerError, "no action defined yet"},
+		reinitFailed:   answer{http.StatusForbidden, msgReinit},
+		initError: func(detail string, _ bool) string {
+			return "Cannot start action: " + detail
+		},
+		archiveError: "The action failed to generate or locate a binary. See logs for details.",
+		decodeError: func(err error) answer {
+			return answer{http.StatusBadRequest, "cannot decode the request: " + err.Error()}
+		},
+		initDied:    "Cannot start action. Check logs for details.",
+		notDict:     "The action did not return a dictionary or array.",
+		thrown:      func(detail string) string { return "An error has occurred: " + detail },
+		badArgument: pythonBadArgument,
+	},
+}
+
+func pythonBadArgument(typ string) answer {
+	return answer{http.StatusBadRequest, "the argument must be a dictionary but has type " + typ}
 }
