@@ -39,10 +39,7 @@ func TestDockerBackend(t *testing.T) {
 	if len(cold.Logs) != 1 || !strings.HasSuffix(cold.Logs[0], "stdout: hi docker") {
 		t.Fatalf("logs = %q", cold.Logs)
 	}
-	waitFor(t, "the container to be paused", func() bool {
-		cs := srv.Invoker().Pool().Containers()
-		return len(cs) == 1 && cs[0].Paused
-	})
+	waitPaused(t, srv)
 	warm := invoke(t, c, "hello", map[string]any{"name": "again"})
 	if _, ok := annotation(warm, "initTime"); ok || !warm.Response.Success {
 		t.Fatalf("the activation after a pause was not a warm one: %+v", warm)
@@ -100,10 +97,7 @@ func TestDockerNative(t *testing.T) {
 	if len(cold.Logs) != 1 || !strings.HasSuffix(cold.Logs[0], "stdout: hi docker") {
 		t.Fatalf("logs = %q", cold.Logs)
 	}
-	waitFor(t, "the container to be paused", func() bool {
-		cs := srv.Invoker().Pool().Containers()
-		return len(cs) == 1 && cs[0].Paused
-	})
+	waitPaused(t, srv)
 	warm := invoke(t, c, "hello", map[string]any{"name": "again"})
 	var r1, r2 struct{ PID int }
 	_ = json.Unmarshal(cold.Response.Result, &r1)

@@ -35,10 +35,7 @@ func TestNativeProcessBackend(t *testing.T) {
 	if len(cold.Logs) != 1 || !strings.HasSuffix(cold.Logs[0], "stdout: hi from sh") {
 		t.Fatalf("logs = %q", cold.Logs)
 	}
-	waitFor(t, "the container to be paused", func() bool {
-		cs := srv.Invoker().Pool().Containers()
-		return len(cs) == 1 && cs[0].Paused
-	})
+	waitPaused(t, srv)
 	warm := invoke(t, c, "sh", nil)
 	var r1, r2 struct{ PID int }
 	_ = json.Unmarshal(cold.Response.Result, &r1)
