@@ -32,6 +32,7 @@ func DefaultKinds() *Kinds {
 	return NewKinds([]Runtime{
 		{Kind: "nodejs:20", Default: true, Image: "wisp/action-nodejs-v20"},
 		{Kind: "python:3", Default: true, Image: "wisp/action-python-v3"},
+		{Kind: "native", Default: true, Image: "wisp/action-native"},
 	})
 }
 

@@ -91,6 +91,8 @@ func TestErrors(t *testing.T) {
 		{"bad name", "PUT", "/api/v1/namespaces/_/actions/-a", nodeAction, &f.auth, 400, "name"},
 		{"bad limit", "PUT", "/api/v1/namespaces/_/actions/a", `{"exec":{"kind":"nodejs:20","code":"x"},"limits":{"memory":1024}}`, &f.auth, 400, "limits.memory"},
 		{"code too large", "PUT", "/api/v1/namespaces/_/actions/a", big, &f.auth, 413, "exec.code"},
+		{"native without code", "PUT", "/api/v1/namespaces/_/actions/a", `{"exec":{"kind":"native"}}`, &f.auth, 400, `exec.code: is missing for kind "native"`},
+		{"native text code", "PUT", "/api/v1/namespaces/_/actions/a", `{"exec":{"kind":"native","code":"#!/bin/sh"}}`, &f.auth, 400, `exec.binary: kind "native" needs binary code`},
 		{"exists", "PUT", "/api/v1/namespaces/_/actions/exists", nodeAction, &f.auth, 409, "resource already exists"},
 		{"bad overwrite", "PUT", "/api/v1/namespaces/_/actions/a?overwrite=maybe", nodeAction, &f.auth, 400, "overwrite"},
 		{"limit too large", "GET", "/api/v1/namespaces/_/actions?limit=201", "", &f.auth, 400, "limit"},

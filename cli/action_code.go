@@ -105,7 +105,7 @@ func (f *actionFlags) exec(artifact string, update bool, namespace string) (*cli
 			return nil, fmt.Errorf("read action code: %w", err)
 		}
 		exec.Code = string(code)
-		if binaryExtensions[ext] {
+		if binaryExtensions[ext] || family(f.kind) == "native" { // native code is an executable
 			exec.Code, exec.Binary = base64.StdEncoding.EncodeToString(code), true
 		}
 	}
@@ -124,6 +124,13 @@ func (f *actionFlags) exec(artifact string, update bool, namespace string) (*cli
 		return nil, usageError{"Java actions require --main to specify the fully-qualified name of the main class"}
 	}
 	return exec, nil
+}
+
+// family is the lower-case part of a kind before the colon ("nodejs" of
+// "nodejs:20").
+func family(kind string) string {
+	f, _, _ := strings.Cut(kind, ":")
+	return strings.ToLower(f)
 }
 
 // sequenceExec qualifies each comma-separated component with namespace.
@@ -151,7 +158,7 @@ func saveCode(act *client.Action, filename string) (string, error) {
 	if act.Exec == nil {
 		return "", errors.New("the server returned no code for the action")
 	}
-	runtime := strings.ToLower(strings.SplitN(act.Exec.Kind, ":", 2)[0])
+	runtime := family(act.Exec.Kind)
 	switch {
 	case runtime == "sequence":
 		return "", errors.New("cannot save action sequences")
@@ -166,8 +173,11 @@ func saveCode(act *client.Action, filename string) (string, error) {
 			return "", fmt.Errorf("decode action code: %w", err)
 		}
 		code, ext = decoded, ".zip"
-		if runtime == "java" {
+		switch {
+		case runtime == "java":
 			ext = ".jar"
+		case runtime == "native" && !strings.HasPrefix(string(decoded), "PK\x03\x04"):
+			ext = "" // the executable itself
 		}
 	}
 	if filename == "" {

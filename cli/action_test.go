@@ -59,6 +59,7 @@ func inDir(t *testing.T, files map[string]string) string {
 func TestActionCreateAndUpdate(t *testing.T) {
 	zip := "PK\x03\x04 not really a zip \x00\xff"
 	zipB64 := base64.StdEncoding.EncodeToString([]byte(zip))
+	elf := "\x7fELF an executable \x00\xff"
 	tests := []cliCase{
 		{
 			name: "create infers the kind from .js",
@@ -89,6 +90,14 @@ func TestActionCreateAndUpdate(t *testing.T) {
 				body:   `{"namespace":"_","name":"app","exec":{"kind":"nodejs:20","code":"` + zipB64 + `","binary":true}}`,
 				status: 200, reply: `{}`}},
 			stdout: "ok: created action app\n",
+		},
+		{
+			name: "native code goes base64 with binary set",
+			args: []string{"action", "create", "tool", "tool", "--kind", "native"},
+			script: []exchange{{method: "PUT", path: "/api/v1/namespaces/_/actions/tool", query: "overwrite=false",
+				body:   `{"namespace":"_","name":"tool","exec":{"kind":"native","code":"` + base64.StdEncoding.EncodeToString([]byte(elf)) + `","binary":true}}`,
+				status: 200, reply: `{}`}},
+			stdout: "ok: created action tool\n",
 		},
 		{
 			name:    "a zip needs a kind",
@@ -176,7 +185,7 @@ func TestActionCreateAndUpdate(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			inDir(t, map[string]string{
 				"hello.js": helloJS, "hello.py": "def main(a):\n  return a\n", "hello.txt": "x",
-				"app.zip": zip, "params.json": `{"greeting": "hi", "name": "ignored"}`,
+				"app.zip": zip, "params.json": `{"greeting": "hi", "name": "ignored"}`, "tool": elf,
 			})
 			tt.run(t)
 		})
@@ -284,6 +293,7 @@ func TestActionGetSave(t *testing.T) {
 	}{
 		{"code", `{"name":"hello","exec":{"kind":"nodejs:20","code":"let x = 1"}}`, "hello.js", "let x = 1", []string{"--save"}},
 		{"binary", `{"name":"hello","exec":{"kind":"python:3","binary":true,"code":"` + base64.StdEncoding.EncodeToString(zip) + `"}}`, "hello.zip", string(zip), []string{"--save"}},
+		{"native executable", `{"name":"hello","exec":{"kind":"native","binary":true,"code":"` + base64.StdEncoding.EncodeToString([]byte("\x7fELF")) + `"}}`, "hello", "\x7fELF", []string{"--save"}},
 		{"save as", `{"name":"hello","exec":{"kind":"nodejs:20","code":"let y"}}`, "out.txt", "let y", []string{"--save-as", "out.txt"}},
 	}
 	for _, tt := range tests {

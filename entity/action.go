@@ -17,10 +17,12 @@ type Exec struct {
 	Components []string `json:"components,omitempty"`
 }
 
-// Blackbox and Sequence are the exec kinds that carry no runtime.
+// Blackbox and Sequence are the exec kinds that carry no runtime; Native
+// is the kind whose code is an executable.
 const (
 	KindBlackbox = "blackbox"
 	KindSequence = "sequence"
+	KindNative   = "native"
 )
 
 // Action is an OpenWhisk action as stored and as returned by the API.
@@ -202,6 +204,9 @@ func buildExec(p *ExecPatch, ns string, lim SystemLimits, resolve KindResolver) 
 			return Exec{}, Invalid("exec.code", "binary code must be base64: %v", err)
 		}
 		e.Binary = true
+	}
+	if family, _, _ := strings.Cut(e.Kind, ":"); family == KindNative && !e.Binary {
+		return Exec{}, Invalid("exec.binary", "kind %q needs binary code: base64 of an executable, or of a zip with the executable exec at its root", p.Kind)
 	}
 	if e.Main != "" {
 		if err := validateMain(e.Main); err != nil {

@@ -13,6 +13,8 @@ func resolveTest(kind string) (string, bool) {
 		return "nodejs:20", true
 	case "python:3":
 		return "python:3", true
+	case "native", "native:default":
+		return "native", true
 	}
 	return "", false
 }
@@ -84,6 +86,9 @@ func TestBuildActionErrors(t *testing.T) {
 		{"concurrency zero", ActionPut{Exec: &ExecPatch{Kind: "nodejs:20", Code: ptr("x")}, Limits: &ActionLimitsPatch{Concurrency: ptr(0)}}, "limits.concurrency", false},
 		{"duplicate parameter", ActionPut{Exec: &ExecPatch{Kind: "nodejs:20", Code: ptr(zip)}, Parameters: Params{{Key: "a", Value: json.RawMessage(`1`)}, {Key: "a", Value: json.RawMessage(`1`)}}}, "parameters", false},
 		{"name mismatch", ActionPut{Name: "other", Exec: &ExecPatch{Kind: "nodejs:20", Code: ptr("x")}}, "name", false},
+		{"native without code", ActionPut{Exec: &ExecPatch{Kind: "native"}}, "exec.code", false},
+		{"native text code", ActionPut{Exec: &ExecPatch{Kind: "native:default", Code: ptr("#!/bin/sh")}}, "exec.binary", false},
+		{"native code not base64", ActionPut{Exec: &ExecPatch{Kind: "native", Code: ptr("#!/bin/sh"), Binary: ptr(true)}}, "exec.code", false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -96,6 +101,23 @@ func TestBuildActionErrors(t *testing.T) {
 				t.Fatalf("error = %+v, want field %q tooLarge=%v", fe, tt.field, tt.tooLarge)
 			}
 		})
+	}
+}
+
+func TestBuildActionNative(t *testing.T) {
+	exe := base64.StdEncoding.EncodeToString([]byte("\x7fELF an executable"))
+	zip := base64.StdEncoding.EncodeToString([]byte("PK\x03\x04 a zip with exec"))
+	for _, p := range []ExecPatch{
+		{Kind: "native", Code: &exe, Binary: ptr(true)},
+		{Kind: "native:default", Code: &zip},
+	} {
+		a, err := BuildAction(FQN{Namespace: "ns", Name: "a"}, &ActionPut{Exec: &p}, nil, DefaultSystemLimits(), resolveTest, 0)
+		if err != nil {
+			t.Fatalf("%s: %v", p.Kind, err)
+		}
+		if a.Exec.Kind != "native" || !a.Exec.Binary || a.Exec.Code != *p.Code {
+			t.Fatalf("%s: exec = %+v", p.Kind, a.Exec)
+		}
 	}
 }
 

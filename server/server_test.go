@@ -100,10 +100,7 @@ func TestColdWarmPausedResumed(t *testing.T) {
 		t.Fatalf("logs = %q", cold.Logs)
 	}
 
-	waitFor(t, "the container to be paused", func() bool {
-		cs := srv.Invoker().Pool().Containers()
-		return len(cs) == 1 && cs[0].Paused
-	})
+	waitPaused(t, srv)
 	warm := invoke(t, c, "echo", map[string]any{"n": 2})
 	if _, ok := annotation(warm, "initTime"); ok {
 		t.Fatal("a warm activation has an initTime annotation")
@@ -208,6 +205,15 @@ func TestNonBlockingInvokeIsRecorded(t *testing.T) {
 	if !act.Response.Success || act.Name != "echo" || act.Namespace != "test" {
 		t.Fatalf("activation = %+v", act)
 	}
+}
+
+// waitPaused waits until the pool holds one container, paused.
+func waitPaused(t testing.TB, srv *Server) {
+	t.Helper()
+	waitFor(t, "the container to be paused", func() bool {
+		cs := srv.Invoker().Pool().Containers()
+		return len(cs) == 1 && cs[0].Paused
+	})
 }
 
 // waitFor polls cond until it holds, failing the test after 10 seconds.

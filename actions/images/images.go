@@ -30,8 +30,11 @@ const labelHash = "wisp.runtime.hash"
 type Runtime struct {
 	Kind        string // "nodejs:20"
 	Image       string // "wisp/action-nodejs-v20"
-	Proxy       string // "nodejs" or "python"
-	Interpreter string // "node" or "python3", looked up in PATH
+	Proxy       string // "nodejs", "python" or "native"
+	Interpreter string // "node" or "python3", looked up in PATH; "" for none
+	// Files are more host files copied, with the libraries they load (the C
+	// library of the native image).
+	Files []string
 	// Trees are folders copied whole (a Python standard library).
 	Trees []string
 }
@@ -39,14 +42,14 @@ type Runtime struct {
 // Ensure builds the image of r unless an image with the same content hash
 // exists. wispBin is the wisp binary that runs the action proxy.
 func Ensure(ctx context.Context, api *dclient.Client, r Runtime, wispBin string) error {
-	interp, err := exec.LookPath(r.Interpreter)
+	interp, err := findInterpreter(r.Interpreter)
 	if err != nil {
-		return fmt.Errorf("runtime %s: %s not found: %w", r.Kind, r.Interpreter, err)
-	}
-	if interp, err = filepath.EvalSymlinks(interp); err != nil {
 		return fmt.Errorf("runtime %s: %w", r.Kind, err)
 	}
-	bins := []string{interp, wispBin}
+	bins := append([]string{wispBin}, r.Files...)
+	if interp != "" {
+		bins = append(bins, interp)
+	}
 	for _, t := range r.Trees {
 		libs, err := filepath.Glob(filepath.Join(t, "lib-dynload", "*.so"))
 		if err != nil {
@@ -58,7 +61,11 @@ func Ensure(ctx context.Context, api *dclient.Client, r Runtime, wispBin string)
 	if err != nil {
 		return fmt.Errorf("runtime %s: %w", r.Kind, err)
 	}
-	dockerfile := fmt.Sprintf("FROM scratch\nCOPY . /\nENV PATH=/usr/local/bin:/usr/bin:/bin LANG=C.UTF-8\nENTRYPOINT [\"/wisp\", \"action-proxy\", \"--runtime\", %q, \"--interpreter\", %q]\n", r.Proxy, interp)
+	entry := fmt.Sprintf(`"/wisp", "action-proxy", "--runtime", %q`, r.Proxy)
+	if interp != "" {
+		entry += fmt.Sprintf(`, "--interpreter", %q`, interp)
+	}
+	dockerfile := "FROM scratch\nCOPY . /\nENV PATH=/usr/local/bin:/usr/bin:/bin LANG=C.UTF-8\nENTRYPOINT [" + entry + "]\n"
 	hash, err := contentHash(dockerfile, files, r.Trees, wispBin)
 	if err != nil {
 		return fmt.Errorf("runtime %s: %w", r.Kind, err)
@@ -90,6 +97,18 @@ func Ensure(ctx context.Context, api *dclient.Client, r Runtime, wispBin string)
 		_, _ = api.ImageRemove(ctx, previous, image.RemoveOptions{})
 	}
 	return nil
+}
+
+// findInterpreter resolves name in PATH and its links; "" for none.
+func findInterpreter(name string) (string, error) {
+	if name == "" {
+		return "", nil
+	}
+	path, err := exec.LookPath(name)
+	if err != nil {
+		return "", fmt.Errorf("%s not found: %w", name, err)
+	}
+	return filepath.EvalSymlinks(path)
 }
 
 // buildResult reads the engine's build stream and returns its error, if any.
@@ -233,4 +252,51 @@ func PythonRuntime(kind, image, python string) (Runtime, bool) {
 		return Runtime{}, false
 	}
 	return Runtime{Kind: kind, Image: image, Proxy: "python", Interpreter: python, Trees: []string{strings.TrimSpace(string(out))}}, true
+}
+
+// NativeRuntime describes the native image: the wisp binary and this
+// machine's C library, found by ldd on shell (a dynamically linked program,
+// /bin/sh): its dynamic loader, libc and the small libraries glibc once
+// split off (libm, libpthread, libdl, librt), so that dynamically linked C
+// programs built here run too. False when shell shows no C library.
+func NativeRuntime(kind, image, shell string) (Runtime, bool) {
+	libc := cLibrary(shell)
+	if len(libc) == 0 {
+		return Runtime{}, false
+	}
+	return Runtime{Kind: kind, Image: image, Proxy: "native", Files: libc}, true
+}
+
+// cLibrary lists the loader and the C library files shell loads, and the
+// libraries beside libc that glibc programs may link.
+func cLibrary(shell string) []string {
+	out, err := exec.Command("ldd", shell).Output()
+	if err != nil {
+		return nil
+	}
+	var files []string
+	sc := bufio.NewScanner(bytes.NewReader(out))
+	for sc.Scan() {
+		for _, f := range strings.Fields(sc.Text()) {
+			base := filepath.Base(f)
+			if !strings.HasPrefix(f, "/") || !(strings.HasPrefix(base, "ld-") || strings.HasPrefix(base, "libc.")) {
+				continue
+			}
+			files = append(files, f)
+			if !strings.HasPrefix(base, "libc.") {
+				continue
+			}
+			for _, sib := range []string{"libm.so.6", "libpthread.so.0", "libdl.so.2", "librt.so.1"} {
+				if p := filepath.Join(filepath.Dir(f), sib); fileExists(p) {
+					files = append(files, p)
+				}
+			}
+		}
+	}
+	return files
+}
+
+func fileExists(p string) bool {
+	st, err := os.Stat(p)
+	return err == nil && st.Mode().IsRegular()
 }

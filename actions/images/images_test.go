@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -112,5 +113,24 @@ func TestPythonRuntimeImage(t *testing.T) {
 	}
 	if lines, complete := c.Logs().Collect(ctx); !complete || len(lines) != 1 {
 		t.Fatalf("logs = %q complete=%v", lines, complete)
+	}
+}
+
+// TestNativeRuntime checks that the native image gets the host's dynamic
+// loader and C library, and no interpreter.
+func TestNativeRuntime(t *testing.T) {
+	rt, ok := images.NativeRuntime("native", "wisp-test/action-native", "/bin/sh")
+	testenv.Require(t, "a dynamically linked /bin/sh", ok, "ldd /bin/sh shows no C library")
+	var loader, libc bool
+	for _, f := range rt.Files {
+		base := filepath.Base(f)
+		loader = loader || strings.HasPrefix(base, "ld-")
+		libc = libc || strings.HasPrefix(base, "libc.")
+	}
+	if !loader || !libc || rt.Interpreter != "" || rt.Proxy != "native" {
+		t.Fatalf("native runtime = %+v, want the loader and libc and no interpreter", rt)
+	}
+	if _, ok := images.NativeRuntime("native", "x", "/nonexistent/sh"); ok {
+		t.Fatal("NativeRuntime found a C library without a shell")
 	}
 }

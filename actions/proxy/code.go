@@ -13,6 +13,7 @@ import (
 	"path"
 	"path/filepath"
 	"strings"
+	"syscall"
 )
 
 // initRequest is the body of POST /init.
@@ -81,7 +82,9 @@ type zipLimits struct {
 // unzip extracts the archive into dir, which must exist and be empty. It
 // refuses entries that would land outside dir, skips symbolic links and
 // special files, and stops at the limits, counting bytes actually written.
-func unzip(data []byte, dir string, lim zipLimits) error {
+// The entry named executable (a relative path; "" for none) is written as
+// writeExecutable does.
+func unzip(data []byte, dir string, lim zipLimits, executable string) error {
 	zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
 	if err != nil && !errors.Is(err, zip.ErrInsecurePath) {
 		return fmt.Errorf("read zip: %w", err)
@@ -106,7 +109,7 @@ func unzip(data []byte, dir string, lim zipLimits) error {
 				return fmt.Errorf("unzip %s: %w", f.Name, err)
 			}
 		case mode.IsRegular():
-			n, err := extractFile(f, target, remaining)
+			n, err := extractFile(f, target, remaining, rel == filepath.FromSlash(executable))
 			if err != nil {
 				return fmt.Errorf("unzip %s: %w", f.Name, err)
 			}
@@ -136,8 +139,9 @@ func safeZipPath(name string) (string, error) {
 	return filepath.FromSlash(clean), nil
 }
 
-// extractFile writes one regular entry, at most budget bytes.
-func extractFile(f *zip.File, target string, budget int64) (int64, error) {
+// extractFile writes one regular entry, at most budget bytes; an executable
+// is written as writeExecutable does.
+func extractFile(f *zip.File, target string, budget int64, executable bool) (int64, error) {
 	if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
 		return 0, err
 	}
@@ -147,6 +151,11 @@ func extractFile(f *zip.File, target string, budget int64) (int64, error) {
 	}
 	defer rc.Close()
 	perm := f.Mode().Perm()&0o755 | 0o600
+	if executable {
+		perm = 0o755
+		syscall.ForkLock.RLock()
+		defer syscall.ForkLock.RUnlock()
+	}
 	out, err := os.OpenFile(target, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, perm)
 	if err != nil {
 		return 0, err
@@ -164,24 +173,66 @@ func extractFile(f *zip.File, target string, budget int64) (int64, error) {
 	return n, nil
 }
 
+// writeExecutable writes a file to be executed, mode 0755. It holds off
+// forks meanwhile: a child forked while the file is open for writing would
+// hold it open until it execs, and starting the file then fails with "text
+// file busy" (ETXTBSY; golang.org/issue/22315).
+func writeExecutable(path string, data []byte) error {
+	syscall.ForkLock.RLock()
+	defer syscall.ForkLock.RUnlock()
+	out, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o755)
+	if err != nil {
+		return err
+	}
+	_, err = out.Write(data)
+	if cerr := out.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// missingEntryError reports an archive without the file the runtime starts.
+type missingEntryError struct{ name string }
+
+func (e *missingEntryError) Error() string {
+	return "the zip has no file named " + e.name + " at its root"
+}
+
 // writeCode puts the action's code in the empty directory dir and returns the
 // entry the launcher loads: the source file, or for a zip the directory
-// (Node.js) or its __main__.py (Python).
+// (Node.js) or its __main__.py (Python). For the native runtime the entry is
+// the executable exec, the code itself or the zip's exec, which must exist.
 func writeCode(d *dialect, dir string, data []byte, isZip bool, lim zipLimits) (string, error) {
 	if !isZip {
 		entry := filepath.Join(dir, d.sourceFile)
-		if err := os.WriteFile(entry, data, 0o644); err != nil {
+		var err error
+		if d.executable {
+			err = writeExecutable(entry, data)
+		} else {
+			err = os.WriteFile(entry, data, 0o644)
+		}
+		if err != nil {
 			return "", fmt.Errorf("write action source: %w", err)
 		}
 		return entry, nil
 	}
-	if err := unzip(data, dir, lim); err != nil {
+	var executable string
+	if d.executable {
+		executable = d.zipEntry
+	}
+	if err := unzip(data, dir, lim, executable); err != nil {
 		return "", err
 	}
 	if d.zipEntry == "" {
 		return dir, nil
 	}
-	return filepath.Join(dir, d.zipEntry), nil
+	entry := filepath.Join(dir, d.zipEntry)
+	if d.executable {
+		if st, err := os.Stat(entry); err != nil || !st.Mode().IsRegular() {
+			return "", &missingEntryError{d.zipEntry}
+		}
+	}
+	return entry, nil
 }
 
 // resetDir makes dir exist and be empty.

@@ -75,7 +75,7 @@ func TestUnzip(t *testing.T) {
 			if err := os.Mkdir(dir, 0o755); err != nil {
 				t.Fatal(err)
 			}
-			err := unzip(makeZip(t, tc.entries...), dir, lim)
+			err := unzip(makeZip(t, tc.entries...), dir, lim, "")
 			if tc.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
 					t.Fatalf("unzip: %v, want an error containing %q", err, tc.wantErr)
@@ -100,7 +100,7 @@ func TestUnzip(t *testing.T) {
 func TestUnzipKeepsExecutableBit(t *testing.T) {
 	dir := t.TempDir()
 	data := makeZip(t, zipEntry{name: "run.sh", content: "#!/bin/sh\n", mode: 0o4755})
-	if err := unzip(data, dir, zipLimits{maxBytes: 1 << 20, maxFiles: 10}); err != nil {
+	if err := unzip(data, dir, zipLimits{maxBytes: 1 << 20, maxFiles: 10}, ""); err != nil {
 		t.Fatal(err)
 	}
 	fi, err := os.Stat(filepath.Join(dir, "run.sh"))

@@ -32,9 +32,11 @@ type answer struct {
 // apache/openwhisk-runtime-nodejs (core/nodejsActionBase/src/service.js,
 // runner.js) for Node.js, and the Go "actionloop" proxy of
 // apache/openwhisk-runtime-go (openwhisk/initHandler.go, runHandler.go) that
-// apache/openwhisk-runtime-python runs with OW_LOG_INIT_ERROR=1 for Python.
+// apache/openwhisk-runtime-python runs with OW_LOG_INIT_ERROR=1 for Python
+// and, with the start error in the message, for native executables.
 type dialect struct {
-	interpreter  string // default interpreter binary
+	interpreter  string // default interpreter binary; "" for none
+	executable   bool   // the code is the executable itself (native.go)
 	launcherName string
 	launcher     string // launcher source
 	sourceFile   string // file name for inline code
@@ -86,32 +88,51 @@ var dialects = map[string]*dialect{
 			return answer{http.StatusForbidden, fmt.Sprintf("Internal system error: the argument must be a dictionary but has type '%s'.", typ)}
 		},
 	},
-	RuntimePython: {
-		interpreter:    "python3",
-		launcherName:   "launcher.py",
-		launcher:       launcherPy,
-		sourceFile:     "__main__.py",
-		zipEntry:       "__main__.py",
-		extraEnv:       []string{"PYTHONIOENCODING=UTF-8", "PYTHONDONTWRITEBYTECODE=1"},
-		notInitialized: answer{http.StatusInternalServerError, "no action defined yet"},
-		starting:       answer{http.StatusInternalServerError, "no action defined yet"},
-		initFailed:     answer{http.StatusInternalServerError, "no action defined yet"},
-		reinitFailed:   answer{http.StatusForbidden, msgReinit},
+	RuntimePython: withActionLoopAnswers(dialect{
+		interpreter:  "python3",
+		launcherName: "launcher.py",
+		launcher:     launcherPy,
+		sourceFile:   "__main__.py",
+		zipEntry:     "__main__.py",
+		extraEnv:     []string{"PYTHONIOENCODING=UTF-8", "PYTHONDONTWRITEBYTECODE=1"},
 		initError: func(_ string, compile bool) string {
 			if compile {
-				return "The action failed to generate or locate a binary. See logs for details."
+				return msgNoBinary
 			}
-			return "Cannot start action. Check logs for details."
+			return msgCannotStart
 		},
-		archiveError: "The action failed to generate or locate a binary. See logs for details.",
-		decodeError: func(err error) answer {
-			return answer{http.StatusBadRequest, "cannot decode the request: " + err.Error()}
+	}),
+	RuntimeNative: withActionLoopAnswers(dialect{
+		executable: true,
+		sourceFile: nativeExec,
+		zipEntry:   nativeExec,
+		initError: func(detail string, _ bool) string {
+			return "Cannot start action: " + detail
 		},
-		initDied: "Cannot start action. Check logs for details.",
-		notDict:  "The action did not return a dictionary or array.",
-		thrown:   func(detail string) string { return "An error has occurred: " + detail },
-		badArgument: func(typ string) answer {
-			return answer{http.StatusBadRequest, "the argument must be a dictionary but has type " + typ}
-		},
-	},
+	}),
+}
+
+// Texts of the actionloop proxy (with OW_LOG_INIT_ERROR=1).
+const (
+	msgNoBinary    = "The action failed to generate or locate a binary. See logs for details."
+	msgCannotStart = "Cannot start action. Check logs for details."
+)
+
+// withActionLoopAnswers completes d with the answers of the actionloop
+// proxy, which the Python and native runtimes share.
+func withActionLoopAnswers(d dialect) *dialect {
+	notReady := answer{http.StatusInternalServerError, "no action defined yet"}
+	d.notInitialized, d.starting, d.initFailed = notReady, notReady, notReady
+	d.reinitFailed = answer{http.StatusForbidden, msgReinit}
+	d.archiveError = msgNoBinary
+	d.decodeError = func(err error) answer {
+		return answer{http.StatusBadRequest, "cannot decode the request: " + err.Error()}
+	}
+	d.initDied = msgCannotStart
+	d.notDict = "The action did not return a dictionary or array."
+	d.thrown = func(detail string) string { return "An error has occurred: " + detail }
+	d.badArgument = func(typ string) answer {
+		return answer{http.StatusBadRequest, "the argument must be a dictionary but has type " + typ}
+	}
+	return &d
 }

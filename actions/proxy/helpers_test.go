@@ -21,6 +21,9 @@ import (
 func requireInterpreter(tb testing.TB, runtime string) {
 	tb.Helper()
 	name := dialects[runtime].interpreter
+	if name == "" { // native
+		return
+	}
 	if _, err := exec.LookPath(name); err != nil {
 		if os.Getenv("WISP_REQUIRE_SERVICES") == "1" {
 			tb.Fatalf("%s is required (WISP_REQUIRE_SERVICES=1): %v", name, err)

@@ -88,12 +88,15 @@ func (s *Server) launch(ctx context.Context, v *initValue) answer {
 	}
 	entry, err := s.prepareFiles(data, isZip)
 	if err != nil {
-		s.stderr.write([]byte(err.Error() + "\n"))
-		s.writeSentinels()
+		s.logInitError(err)
+		if _, ok := errors.AsType[*missingEntryError](err); ok {
+			return answer{http.StatusBadGateway, s.d.initError(err.Error(), true)}
+		}
 		return answer{http.StatusBadGateway, s.d.archiveError}
 	}
 	l, err := s.startLauncher(entry, v.Main, s.launcherEnv(v.Env))
 	if err != nil {
+		s.logInitError(err)
 		return answer{http.StatusBadGateway, s.d.initError(err.Error(), false)}
 	}
 	s.mu.Lock()
@@ -114,6 +117,13 @@ func (s *Server) launch(ctx context.Context, v *initValue) answer {
 		s.transition(stateReady, stateDead)
 	}()
 	return a
+}
+
+// logInitError writes an init failure the proxy found itself to the action's
+// stderr, then the sentinels, as a launcher does for the errors it finds.
+func (s *Server) logInitError(err error) {
+	s.stderr.write([]byte(err.Error() + "\n"))
+	s.writeSentinels()
 }
 
 // awaitAck waits for the launcher's first line on fd 3.
@@ -148,8 +158,10 @@ func (s *Server) awaitAck(ctx context.Context, l *launcher) answer {
 
 // prepareFiles writes the launcher and the action's code into WorkDir.
 func (s *Server) prepareFiles(data []byte, isZip bool) (string, error) {
-	if err := os.WriteFile(s.launcherPath(), []byte(s.d.launcher), 0o644); err != nil {
-		return "", fmt.Errorf("write launcher: %w", err)
+	if p := s.launcherPath(); p != "" {
+		if err := os.WriteFile(p, []byte(s.d.launcher), 0o644); err != nil {
+			return "", fmt.Errorf("write launcher: %w", err)
+		}
 	}
 	if err := resetDir(s.codeDir()); err != nil {
 		return "", fmt.Errorf("create code directory: %w", err)

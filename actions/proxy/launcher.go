@@ -68,65 +68,110 @@ type pipes struct {
 	stdin          io.WriteCloser
 	results        io.ReadCloser
 	stdout, stderr io.ReadCloser
+	extra          []io.Closer // more to close when the launcher stops
+}
+
+// osPipes are the two ends of the four pipes of a child process: stdin,
+// fd 3, stdout and stderr, in that order.
+type osPipes struct {
+	parent, child [4]*os.File
+}
+
+// newOSPipes makes the pipes; the parent writes stdin and reads the others.
+func newOSPipes() (*osPipes, error) {
+	var p osPipes
+	for i := range p.parent {
+		r, w, err := os.Pipe()
+		if err != nil {
+			p.close()
+			return nil, err
+		}
+		if i == 0 {
+			p.parent[i], p.child[i] = w, r
+		} else {
+			p.parent[i], p.child[i] = r, w
+		}
+	}
+	return &p, nil
+}
+
+// close closes every end still open.
+func (p *osPipes) close() {
+	for i := range p.parent {
+		p.closeChild(i)
+		if p.parent[i] != nil {
+			p.parent[i].Close()
+		}
+	}
+}
+
+// closeChild closes the child's ends i..., once the child has them.
+func (p *osPipes) closeChild(i ...int) {
+	for _, i := range i {
+		if p.child[i] != nil {
+			p.child[i].Close()
+			p.child[i] = nil
+		}
+	}
+}
+
+// command is a child process with the pipes as its stdin, fd 3, stdout and
+// stderr, in its own process group.
+func (p *osPipes) command(path string, args []string, dir string, env []string) *exec.Cmd {
+	return &exec.Cmd{
+		Path:        path,
+		Args:        args,
+		Dir:         dir,
+		Env:         env,
+		Stdin:       p.child[0],
+		Stdout:      p.child[2],
+		Stderr:      p.child[3],
+		ExtraFiles:  []*os.File{p.child[1]},
+		SysProcAttr: sysProcAttr(),
+	}
 }
 
 // startLauncher starts the interpreter on the launcher file with the given
-// entry and main, in its own process group.
+// entry and main, in its own process group; for the native runtime it
+// starts the action's executable.
 func (s *Server) startLauncher(entry, main string, env []string) (*launcher, error) {
-	var parent, child [4]*os.File // stdin, fd 3, stdout, stderr
-	closeAll := func(fs []*os.File) {
-		for _, f := range fs {
-			if f != nil {
-				f.Close()
-			}
-		}
+	if s.d.executable {
+		return s.startNative(entry, env)
 	}
-	for i := range parent {
-		r, w, err := os.Pipe()
-		if err != nil {
-			closeAll(parent[:])
-			closeAll(child[:])
-			return nil, fmt.Errorf("start launcher: pipe: %w", err)
-		}
-		if i == 0 {
-			parent[i], child[i] = w, r
-		} else {
-			parent[i], child[i] = r, w
-		}
-	}
-	cmd := &exec.Cmd{
-		Path:        s.interp,
-		Args:        []string{s.interp, s.launcherPath(), entry, main},
-		Dir:         s.codeDir(),
-		Env:         env,
-		Stdin:       child[0],
-		Stdout:      child[2],
-		Stderr:      child[3],
-		ExtraFiles:  []*os.File{child[1]},
-		SysProcAttr: sysProcAttr(),
-	}
-	err := cmd.Start()
-	closeAll(child[:])
+	p, err := newOSPipes()
 	if err != nil {
-		closeAll(parent[:])
+		return nil, fmt.Errorf("start launcher: pipe: %w", err)
+	}
+	cmd := p.command(s.interp, []string{s.interp, s.launcherPath(), entry, main}, s.codeDir(), env)
+	err = cmd.Start()
+	p.closeChild(0, 1, 2, 3)
+	if err != nil {
+		p.close()
 		return nil, fmt.Errorf("start launcher %s: %w", s.interp, err)
 	}
-	l := s.newLauncher(cmd.Process.Pid, pipes{parent[0], parent[1], parent[2], parent[3]})
-	go func() {
-		var err error
-		if waitUntilExited(l.pid) {
-			killGroup(l.pid) // whatever the action left behind in its group
-			err = cmd.Wait()
-		} else {
-			err = cmd.Wait()
-			killGroup(l.pid)
-		}
-		if l.acked.Load() && !l.stopping.Load() {
-			l.log.Warn("launcher exited", "pid", l.pid, "err", err)
-		}
-		close(l.exited)
-	}()
+	l := s.newLauncher(cmd.Process.Pid, pipes{p.parent[0], p.parent[1], p.parent[2], p.parent[3], nil})
+	go l.watch(cmd)
 	return l, nil
+}
+
+// watch reaps the process, kills what the action left behind in its group,
+// closes onExit and then l.exited.
+func (l *launcher) watch(cmd *exec.Cmd, onExit ...io.Closer) {
+	var err error
+	if waitUntilExited(l.pid) {
+		killGroup(l.pid)
+		err = cmd.Wait()
+	} else {
+		err = cmd.Wait()
+		killGroup(l.pid)
+	}
+	for _, c := range onExit {
+		c.Close()
+	}
+	if l.acked.Load() && !l.stopping.Load() {
+		l.log.Warn("launcher exited", "pid", l.pid, "err", err)
+	}
+	close(l.exited)
 }
 
 // newLauncher wires the protocol to p and starts the goroutines that read
@@ -141,7 +186,7 @@ func (s *Server) newLauncher(pid int, p pipes) *launcher {
 		gone:    make(chan struct{}),
 		ack:     make(chan *[]byte, 1),
 		stdin:   p.stdin,
-		closers: []io.Closer{p.stdin, p.results, p.stdout, p.stderr},
+		closers: append([]io.Closer{p.stdin, p.results, p.stdout, p.stderr}, p.extra...),
 		pending: make(map[uint64]chan reply),
 	}
 	if !s.d.concurrent {

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // Sentinel is the line the launcher writes to stdout and stderr after each
@@ -22,6 +23,9 @@ const Sentinel = "XXX_THE_END_OF_A_WHISK_ACTIVATION_XXX"
 const (
 	RuntimeNodeJS = "nodejs"
 	RuntimePython = "python"
+	// RuntimeNative runs the action's own executable, which speaks
+	// OpenWhisk's ActionLoop protocol (see native.go).
+	RuntimeNative = "native"
 )
 
 // Defaults for the Config limits.
@@ -31,12 +35,13 @@ const (
 	DefaultMaxBodyBytes  = 64 << 20
 )
 
-// RuntimeForKind maps an exec kind ("nodejs:20", "python:3", "nodejs") to the
-// runtime that runs it; it reports false for kinds the proxy cannot run.
+// RuntimeForKind maps an exec kind ("nodejs:20", "python:3", "nodejs",
+// "native") to the runtime that runs it; it reports false for kinds the proxy
+// cannot run.
 func RuntimeForKind(kind string) (string, bool) {
 	family, _, _ := strings.Cut(kind, ":")
 	switch family {
-	case RuntimeNodeJS, RuntimePython:
+	case RuntimeNodeJS, RuntimePython, RuntimeNative:
 		return family, true
 	}
 	return "", false
@@ -44,7 +49,7 @@ func RuntimeForKind(kind string) (string, bool) {
 
 // Config configures one Server, that is one action container.
 type Config struct {
-	// Runtime is RuntimeNodeJS or RuntimePython.
+	// Runtime is RuntimeNodeJS, RuntimePython or RuntimeNative.
 	Runtime string
 	// WorkDir is a private directory for the action's code and the launcher;
 	// it is created if missing. Close removes what the Server wrote (all of
@@ -55,10 +60,12 @@ type Config struct {
 	// Write (lines over 64 KiB arrive in pieces). Nil discards.
 	Stdout, Stderr io.Writer
 	// NodePath and PythonPath name the interpreters; defaults "node" and
-	// "python3", looked up in PATH.
+	// "python3", looked up in PATH. The native runtime needs neither.
 	NodePath, PythonPath string
 	// Env is the launcher's base environment; default PATH (the parent's),
 	// HOME=WorkDir and LANG=C.UTF-8. The parent's environment is not passed on.
+	// For the native runtime, OW_WAIT_FOR_ACK set non-empty here or in the
+	// /init env makes the proxy wait for the executable's {"ok":true}.
 	Env []string
 	// Logger receives the proxy's own diagnostics; nil discards them.
 	Logger *slog.Logger
@@ -84,7 +91,8 @@ const (
 )
 
 // Server answers the OpenWhisk action-container protocol (POST /init,
-// POST /run) for one action, which it runs in a launcher child process.
+// POST /run) for one action, which it runs in a launcher child process (or,
+// for the native runtime, as the action's own executable).
 // It is safe for concurrent use.
 type Server struct {
 	cfg     Config
@@ -92,6 +100,9 @@ type Server struct {
 	interp  string // absolute interpreter path
 	log     *slog.Logger
 	created bool // WorkDir was created by New
+	// startGrace is how long a native executable that sends no
+	// acknowledgement must run to count as started (nativeStartGrace).
+	startGrace time.Duration
 
 	mu    sync.Mutex   // guards state changes and l
 	state atomic.Int32 // a state; written under mu, read without it on the hot path
@@ -118,18 +129,9 @@ func New(cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("new proxy: work dir: %w", err)
 	}
 	cfg.WorkDir = wd
-	interp := cfg.NodePath
-	if cfg.Runtime == RuntimePython {
-		interp = cfg.PythonPath
-	}
-	if interp == "" {
-		interp = d.interpreter
-	}
-	if interp, err = exec.LookPath(interp); err != nil {
-		return nil, fmt.Errorf("new proxy: find %s interpreter: %w", cfg.Runtime, err)
-	}
-	if interp, err = filepath.Abs(interp); err != nil {
-		return nil, fmt.Errorf("new proxy: interpreter path: %w", err)
+	interp, err := findInterpreter(cfg, d)
+	if err != nil {
+		return nil, err
 	}
 	_, statErr := os.Stat(wd)
 	if err := os.MkdirAll(wd, 0o700); err != nil {
@@ -137,16 +139,40 @@ func New(cfg Config) (*Server, error) {
 	}
 	setDefaults(&cfg)
 	s := &Server{
-		cfg:     cfg,
-		d:       d,
-		interp:  interp,
-		log:     cfg.Logger.With("runtime", cfg.Runtime),
-		created: errors.Is(statErr, os.ErrNotExist),
-		stdout:  &logStream{w: cfg.Stdout},
-		stderr:  &logStream{w: cfg.Stderr},
+		cfg:        cfg,
+		d:          d,
+		interp:     interp,
+		log:        cfg.Logger.With("runtime", cfg.Runtime),
+		created:    errors.Is(statErr, os.ErrNotExist),
+		startGrace: nativeStartGrace,
+		stdout:     &logStream{w: cfg.Stdout},
+		stderr:     &logStream{w: cfg.Stderr},
 	}
 	s.bufs.New = func() any { b := make([]byte, 0, 4096); return &b }
 	return s, nil
+}
+
+// findInterpreter resolves the runtime's interpreter to an absolute path; ""
+// for the native runtime, which has none.
+func findInterpreter(cfg Config, d *dialect) (string, error) {
+	if d.interpreter == "" {
+		return "", nil
+	}
+	interp := cfg.NodePath
+	if cfg.Runtime == RuntimePython {
+		interp = cfg.PythonPath
+	}
+	if interp == "" {
+		interp = d.interpreter
+	}
+	interp, err := exec.LookPath(interp)
+	if err != nil {
+		return "", fmt.Errorf("new proxy: find %s interpreter: %w", cfg.Runtime, err)
+	}
+	if interp, err = filepath.Abs(interp); err != nil {
+		return "", fmt.Errorf("new proxy: interpreter path: %w", err)
+	}
+	return interp, nil
 }
 
 func setDefaults(cfg *Config) {
@@ -247,6 +273,9 @@ func (s *Server) removeFiles() error {
 	}
 	var errs []error
 	for _, p := range []string{s.codeDir(), s.launcherPath()} {
+		if p == "" {
+			continue
+		}
 		if err := os.RemoveAll(p); err != nil {
 			errs = append(errs, fmt.Errorf("close proxy: remove %s: %w", p, err))
 		}
@@ -254,5 +283,12 @@ func (s *Server) removeFiles() error {
 	return errors.Join(errs...)
 }
 
-func (s *Server) codeDir() string      { return filepath.Join(s.cfg.WorkDir, "action") }
-func (s *Server) launcherPath() string { return filepath.Join(s.cfg.WorkDir, s.d.launcherName) }
+func (s *Server) codeDir() string { return filepath.Join(s.cfg.WorkDir, "action") }
+
+// launcherPath is where the launcher is written; "" when there is none.
+func (s *Server) launcherPath() string {
+	if s.d.launcherName == "" {
+		return ""
+	}
+	return filepath.Join(s.cfg.WorkDir, s.d.launcherName)
+}

@@ -237,6 +237,8 @@ func TestRuntimeForKind(t *testing.T) {
 		{"nodejs", RuntimeNodeJS, true},
 		{"python:3", RuntimePython, true},
 		{"python:3.11", RuntimePython, true},
+		{"native", RuntimeNative, true},
+		{"native:default", RuntimeNative, true},
 		{"blackbox", "", false},
 		{"sequence", "", false},
 		{"", "", false},

@@ -34,8 +34,9 @@ func newActionProxyCommand() *cobra.Command {
 				cfg.NodePath = interpreter
 			case proxy.RuntimePython:
 				cfg.PythonPath = interpreter
+			case proxy.RuntimeNative:
 			default:
-				return fmt.Errorf("--runtime: unknown runtime %q (nodejs, python)", runtime)
+				return fmt.Errorf("--runtime: unknown runtime %q (nodejs, python, native)", runtime)
 			}
 			srv, err := proxy.New(cfg)
 			if err != nil {
@@ -58,7 +59,7 @@ func newActionProxyCommand() *cobra.Command {
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&runtime, "runtime", "", "runtime: nodejs or python")
+	f.StringVar(&runtime, "runtime", "", "runtime: nodejs, python or native")
 	f.StringVar(&interpreter, "interpreter", "", "interpreter path (default from PATH)")
 	f.StringVar(&addr, "addr", ":8080", "listen address: host:port, or unix:PATH for a unix socket")
 	f.StringVar(&workDir, "work-dir", "/tmp/action", "folder for the action's code")

@@ -229,7 +229,7 @@ func (b *Backend) Create(ctx context.Context, spec invoker.Spec) (invoker.Contai
 	host := &container.HostConfig{
 		PortBindings:   nat.PortMap{port: {{HostIP: "127.0.0.1", HostPort: "0"}}},
 		ReadonlyRootfs: true,
-		Tmpfs:          map[string]string{"/tmp": "rw,nosuid,nodev,size=64m"},
+		Tmpfs:          map[string]string{"/tmp": "rw,exec,nosuid,nodev,size=64m"}, // exec: native actions run their code from here (noexec is Docker's default)
 		CapDrop:        []string{"ALL"},
 		SecurityOpt:    []string{"no-new-privileges"},
 		Resources: container.Resources{

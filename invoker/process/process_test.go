@@ -3,6 +3,7 @@ package process
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -101,6 +102,46 @@ func waitState(t *testing.T, pid int, what string, ok func(string) bool) {
 		}
 		time.Sleep(time.Millisecond)
 	}
+}
+
+// TestNativeShellScript runs a native action that is a #!/bin/sh script
+// speaking ActionLoop, as an executable upload (binary, base64).
+func TestNativeShellScript(t *testing.T) {
+	b, err := New(Config{Dir: t.TempDir()}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close(context.Background())
+	c, err := b.Create(context.Background(), invoker.Spec{Kind: "native", MemoryMB: 128, Action: "/ns/sh"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	script := "#!/bin/sh\nwhile read -r line; do\n  echo \"got $line\"\n  echo \"{\\\"pid\\\": $$}\" >&3\ndone\n"
+	code := base64.StdEncoding.EncodeToString([]byte(script))
+	if status, body := post(t, c.URL()+"/init", map[string]any{"value": map[string]any{"code": code, "binary": true}}); status != 200 {
+		t.Fatalf("init = %d %s", status, body)
+	}
+	var pids [2]int
+	for i := range pids {
+		c.Logs().Start(-1)
+		status, body := post(t, c.URL()+"/run", map[string]any{"value": map[string]any{"i": i}})
+		var r struct{ PID int }
+		if status != 200 || json.Unmarshal([]byte(body), &r) != nil || r.PID == 0 {
+			t.Fatalf("run %d = %d %s", i, status, body)
+		}
+		pids[i] = r.PID
+		lines, complete := c.Logs().Collect(context.Background())
+		if want := fmt.Sprintf(`stdout: got {"value":{"i":%d}}`, i); !complete || len(lines) != 1 || !strings.HasSuffix(lines[0], want) {
+			t.Fatalf("logs = %q complete=%v, want one line ending %q", lines, complete, want)
+		}
+	}
+	if pids[0] != pids[1] {
+		t.Fatalf("the second activation ran in process %d, not %d", pids[1], pids[0])
+	}
+	if err := c.Destroy(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	waitState(t, pids[0], "the destroyed script to go", func(st string) bool { return st == "gone" || st == "Z" })
 }
 
 func TestUnsupportedKind(t *testing.T) {
