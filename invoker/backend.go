@@ -29,6 +29,9 @@ type Spec struct {
 	MemoryMB int
 	// Action names the action, for labels and logs only.
 	Action string
+	// NoNetwork cuts the container off every network (the action's
+	// annotation "network": false); the invoker still reaches it.
+	NoNetwork bool
 }
 
 // Backend makes action containers.

@@ -192,6 +192,9 @@ func (inv *Invoker) runInContainer(ctx context.Context, m *routing.Invocation, a
 	defer cancel()
 	key := m.Action.Namespace + "/" + m.Action.Path() + "@" + rev
 	spec := Spec{Kind: action.Exec.Kind, Image: action.Exec.Image, MemoryMB: action.Limits.Memory, Action: m.Action.String()}
+	if v, ok := action.Annotations.Get("network"); ok && string(v) == "false" {
+		spec.NoNetwork = true
+	}
 	slot, cold, err := inv.pool.Acquire(ctx, key, spec, action.Limits.Concurrency)
 	if err != nil {
 		if ctx.Err() != nil {

@@ -348,9 +348,10 @@ func deleteSlot(slots []*Slot, s *Slot) []*Slot {
 
 // takeStemLocked hands a ready stem cell of spec's kind and memory to the
 // action key, or returns nil. Blackbox actions bring their own image and
-// never match.
+// actions without network need a container made without one: they never
+// match.
 func (p *Pool) takeStemLocked(key string, spec Spec, concurrency int) *Slot {
-	if spec.Kind == "blackbox" {
+	if spec.Kind == "blackbox" || spec.NoNetwork {
 		return nil
 	}
 	cell := StemCell{Kind: spec.Kind, MemoryMB: spec.MemoryMB}

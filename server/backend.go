@@ -51,13 +51,11 @@ func (s *Server) processBackend() (invoker.Backend, error) {
 // are missing or stale from this machine's interpreters and wisp binary.
 func (s *Server) dockerBackend(ctx context.Context) (invoker.Backend, error) {
 	cfg := docker.DefaultConfig(s.InvokerID())
-	if s.cfg.DockerSockets {
-		dir, err := filepath.Abs(filepath.Join(s.cfg.DataDir, "sockets"))
-		if err != nil {
-			return nil, fmt.Errorf("socket folder: %w", err)
-		}
-		cfg.SocketDir = dir
+	dir, err := filepath.Abs(filepath.Join(s.cfg.DataDir, "sockets"))
+	if err != nil {
+		return nil, fmt.Errorf("socket folder: %w", err)
 	}
+	cfg.SocketDir, cfg.Sockets = dir, s.cfg.DockerSockets
 	b, err := docker.New(ctx, cfg, s.log)
 	if err != nil {
 		return nil, err

@@ -375,6 +375,22 @@ def main(args):
 	if n != 1 {
 		t.Fatalf("%d containers served the concurrent action, want 1", n)
 	}
+
+	// An action without network runs on a socket (even in port mode),
+	// cut off from the net: it sees only the loopback interface.
+	_, _, err = c.PutAction(context.Background(), &client.Action{
+		Name:        "offline",
+		Exec:        &client.Exec{Kind: "nodejs:20", Code: `const os = require('os'); function main() { return {ifaces: Object.keys(os.networkInterfaces())} }`},
+		Annotations: []client.KeyValue{{Key: "network", Value: false}},
+	}, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	offline := invoke(t, c, "offline", nil)
+	if got := string(mustJSON(offline.Response.Result)); !offline.Response.Success || got != `{"ifaces":["lo"]}` {
+		t.Fatalf("offline activation = %+v %s", offline.Response, got)
+	}
+
 }
 
 // TestDockerdRestart: a restart of dockerd stops every container; the

@@ -44,13 +44,17 @@ type Config struct {
 	User string
 	// ReadyTimeout bounds the wait for a new container's HTTP server.
 	ReadyTimeout time.Duration
-	// SocketDir, when set, switches runtime containers to unix sockets:
-	// each gets a folder of its own under SocketDir, bind-mounted at
+	// SocketDir holds the unix sockets of runtime containers reached that
+	// way: each gets a folder of its own under SocketDir, bind-mounted at
 	// /run/wisp, where its proxy listens on proxy.sock. No port is
-	// published, so neither docker-proxy nor a port is spent on it.
-	// Blackbox images keep port 8080. SocketDir must be a path of the
-	// engine's host (it is when Wisp runs there).
+	// published, so neither docker-proxy nor a port is spent on it. It
+	// must be a path of the engine's host (it is when Wisp runs there).
+	// Containers without network always use a socket; empty SocketDir
+	// means those cannot run.
 	SocketDir string
+	// Sockets reaches every runtime container on a socket. Blackbox
+	// images keep port 8080.
+	Sockets bool
 }
 
 // socketTarget is where a container's socket folder is mounted.
@@ -91,8 +95,13 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Backend, error) {
 		// sun_path holds 108 bytes: the folder, "/c-" and a random name,
 		// "/proxy.sock" and a NUL must fit.
 		if n := len(cfg.SocketDir) + len("/c-1234567890/proxy.sock") + 1; n > 108 {
-			_ = api.Close()
-			return nil, fmt.Errorf("socket folder %s is too long for unix socket paths (%d > 108 bytes)", cfg.SocketDir, n)
+			err := fmt.Errorf("socket folder %s is too long for unix socket paths (%d > 108 bytes)", cfg.SocketDir, n)
+			if cfg.Sockets {
+				_ = api.Close()
+				return nil, err
+			}
+			log.Warn("actions without network cannot run", "err", err)
+			cfg.SocketDir = ""
 		}
 	}
 	b := &Backend{
@@ -239,8 +248,14 @@ func (b *Backend) Create(ctx context.Context, spec invoker.Spec) (invoker.Contai
 			CPUShares:  int64(spec.MemoryMB) * 1024 / 256, // 256 MB = one default share
 		},
 	}
+	if spec.NoNetwork {
+		if spec.Kind == "blackbox" || b.cfg.SocketDir == "" {
+			return nil, fmt.Errorf("%s: an action without network (annotation network: false) needs a runtime kind and a socket folder", spec.Action)
+		}
+		host.NetworkMode = "none"
+	}
 	var socketDir string
-	if b.cfg.SocketDir != "" && spec.Kind != "blackbox" {
+	if (b.cfg.Sockets || spec.NoNetwork) && spec.Kind != "blackbox" {
 		if socketDir, err = b.socketFolder(); err != nil {
 			return nil, err
 		}
