@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/wispio/wisp/actions/builtin"
 	"github.com/wispio/wisp/entity"
 	"github.com/wispio/wisp/store"
 )
@@ -31,6 +32,19 @@ type Package struct {
 	Dir         string
 	// Descriptions describe the actions by name.
 	Descriptions map[string]string
+	// Builtins are the package's actions implemented in Go (feed actions,
+	// system actions); their handlers are registered with the invoker.
+	Builtins []Builtin
+}
+
+// Builtin is a catalogue action whose code is a Go handler.
+type Builtin struct {
+	Name        string
+	Handler     string // the builtin.Registry key
+	Description string
+	// Feed marks a feed action (annotation feed: true), invoked with
+	// lifecycleEvent CREATE, READ, UPDATE, PAUSE, UNPAUSE or DELETE.
+	Feed bool
 }
 
 // Packages returns the packages Wisp ships.
@@ -95,6 +109,19 @@ func (in *Installer) installPackage(ctx context.Context, p Package) error {
 		}
 		in.log.Info("installed catalogue package", "package", fqn.String())
 	}
+	for _, b := range p.Builtins {
+		af := entity.FQN{Namespace: SystemNamespace, Package: p.Name, Name: b.Name}
+		ann := entity.Params{}.Set("description", b.Description)
+		if b.Feed {
+			ann = ann.Set("feed", true)
+		}
+		if err := in.installAction(ctx, af, builtin.Kind, b.Handler, ann); err != nil {
+			return err
+		}
+	}
+	if p.Dir == "" {
+		return nil
+	}
 	files, err := p.Files.ReadDir(p.Dir)
 	if err != nil {
 		return fmt.Errorf("install package %s: read embedded actions: %w", fqn, err)
@@ -109,26 +136,35 @@ func (in *Installer) installPackage(ctx context.Context, p Package) error {
 			return fmt.Errorf("install package %s: read %s: %w", fqn, f.Name(), err)
 		}
 		af := entity.FQN{Namespace: SystemNamespace, Package: p.Name, Name: name}
-		if err := in.installAction(ctx, af, string(code), p.Descriptions[name]); err != nil {
+		ann := entity.Params{}.Set("description", p.Descriptions[name])
+		if err := in.installAction(ctx, af, "nodejs:default", string(code), ann); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func (in *Installer) installAction(ctx context.Context, f entity.FQN, code, description string) error {
+func (in *Installer) installAction(ctx context.Context, f entity.FQN, kind, code string, annotations entity.Params) error {
 	existing, rev, err := store.GetDoc[entity.Action](ctx, in.store, f.Namespace, store.Actions, f.Path())
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return fmt.Errorf("install action %s: %w", f, err)
 	}
-	if existing != nil && existing.Exec.Code == code && sameValue(existing.Annotations, "description", description) {
+	if existing != nil && existing.Exec.Code == code && sameAnnotations(existing.Annotations, annotations) {
 		return nil
 	}
 	req := &entity.ActionPut{
-		Exec:        &entity.ExecPatch{Kind: "nodejs:default", Code: &code},
-		Annotations: entity.Params{}.Set("description", description),
+		Exec:        &entity.ExecPatch{Kind: kind, Code: &code},
+		Annotations: annotations,
 	}
-	a, err := entity.BuildAction(f, req, existing, in.limits, in.kinds, time.Now().UnixMilli())
+	// Only the catalogue may make builtin actions: the API's kinds do not
+	// include them.
+	kinds := func(k string) (string, bool) {
+		if k == builtin.Kind {
+			return k, true
+		}
+		return in.kinds(k)
+	}
+	a, err := entity.BuildAction(f, req, existing, in.limits, kinds, time.Now().UnixMilli())
 	if err != nil {
 		return fmt.Errorf("install action %s: %w", f, err)
 	}
@@ -137,6 +173,18 @@ func (in *Installer) installAction(ctx context.Context, f entity.FQN, code, desc
 	}
 	in.log.Info("installed catalogue action", "action", f.String(), "version", a.Version)
 	return nil
+}
+
+// sameAnnotations reports whether got holds every annotation of want with
+// the same value.
+func sameAnnotations(got, want entity.Params) bool {
+	for _, kv := range want {
+		v, ok := got.Get(kv.Key)
+		if !ok || string(v) != string(kv.Value) {
+			return false
+		}
+	}
+	return true
 }
 
 func sameValue(p entity.Params, key, want string) bool {

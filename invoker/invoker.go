@@ -6,12 +6,14 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"strconv"
 	"sync"
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill/message"
 
+	"github.com/wispio/wisp/actions/builtin"
 	"github.com/wispio/wisp/entity"
 	"github.com/wispio/wisp/routing"
 	"github.com/wispio/wisp/store"
@@ -25,6 +27,9 @@ type Config struct {
 	Limits entity.SystemLimits
 	// APIHost is handed to actions as __OW_API_HOST.
 	APIHost string
+	// Builtins are the Go handlers of builtin actions (catalogue feed and
+	// system actions), by the name in their code.
+	Builtins builtin.Registry
 }
 
 // ActivationSink stores finished activations; the invoker never waits for
@@ -147,7 +152,12 @@ func (inv *Invoker) execute(ctx context.Context, m *routing.Invocation) *entity.
 	if m.CausedBy != "" {
 		annotations = annotations.Set("causedBy", m.CausedBy)
 	}
-	r := inv.runInContainer(ctx, m, action, rev, start)
+	var r runResult
+	if action.Exec.Kind == builtin.Kind {
+		r = inv.runBuiltin(ctx, m, action, start)
+	} else {
+		r = inv.runInContainer(ctx, m, action, rev, start)
+	}
 	if r.initTime > 0 {
 		annotations = annotations.Set("initTime", r.initTime.Milliseconds())
 	}
@@ -252,6 +262,32 @@ func (inv *Invoker) runInContainer(ctx context.Context, m *routing.Invocation, a
 		inv.pool.Release(slot, complete && res.response.StatusCode < entity.StatusDeveloperError)
 	}
 	return res
+}
+
+// runBuiltin calls a builtin action's Go handler, with the action's
+// timeout; no container is involved.
+func (inv *Invoker) runBuiltin(ctx context.Context, m *routing.Invocation, action *entity.Action, start time.Time) runResult {
+	fn := inv.cfg.Builtins[action.Exec.Code]
+	if fn == nil {
+		inv.log.Error("no handler for a builtin action", "action", m.Action.String(), "handler", action.Exec.Code)
+		return runResult{response: entity.ErrorResponse(entity.StatusWhiskError, "The action's builtin handler is not available on this invoker.")}
+	}
+	timeout := action.Limits.TimeoutDuration()
+	ctx, cancel := context.WithDeadline(ctx, start.Add(timeout))
+	defer cancel()
+	params := m.Params
+	if len(params) == 0 {
+		params = json.RawMessage("{}")
+	}
+	result, err := fn(ctx, builtin.Call{Namespace: m.Subject, Action: m.Action.String(), ActivationID: m.ActivationID, Params: params})
+	switch {
+	case ctx.Err() == context.DeadlineExceeded:
+		return runResult{response: timedOut(timeout, false), timedOut: true}
+	case err != nil:
+		msg, _ := json.Marshal(map[string]string{"error": err.Error()})
+		return runResult{response: entity.NewResponse(entity.StatusApplicationError, msg)}
+	}
+	return runResult{response: entity.ResponseFromRun(http.StatusOK, result, inv.cfg.Limits.ResultSize)}
 }
 
 // collectBriefly gathers what a failed container printed, waiting only a
