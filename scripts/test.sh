@@ -113,6 +113,9 @@ stop_services() {
 	for pid in "${STARTED_PIDS[@]}"; do
 		wait "$pid" 2>/dev/null || true
 	done
+	if [[ -n $SERVICE_TMP ]]; then
+		rm -rf "$SERVICE_TMP"
+	fi
 }
 trap stop_services EXIT
 
@@ -146,17 +149,84 @@ start_dockerd() {
 	die "dockerd did not answer within 60 s"
 }
 
-# TODO(connectors/mqtt): Debian mosquitto; `mosquitto -p PORT` bound to
-# 127.0.0.1; export its address for testenv.Mosquitto(t).
-start_mosquitto() { :; }
+SERVICES_DIR="test/services"
+SERVICE_TMP=""
 
-# TODO(cluster roles): Debian nats-server; `nats-server -js -a 127.0.0.1 -p PORT
-# -sd DIR`; export its URL for testenv.NATS(t).
-start_nats() { :; }
+# free_port prints a TCP port nothing listens on now.
+free_port() {
+	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
+}
 
-# TODO(store/couchdb, connectors/couchdb): npm pouchdb-server, in memory, on
-# 127.0.0.1; export its URL for testenv.CouchDB(t).
-start_pouchdb() { :; }
+# wait_port waits (bounded: at most 30 s) until 127.0.0.1:$1 accepts a
+# connection, failing with the tail of log $3 when it does not.
+wait_port() {
+	local port="$1" name="$2" logfile="$3" i
+	for ((i = 0; i < 300; i++)); do
+		if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+			return
+		fi
+		sleep 0.1
+	done
+	tail -n 20 "$logfile" >&2 || true
+	die "$name did not listen on 127.0.0.1:$port within 30 s"
+}
+
+service_tmp() {
+	if [[ -z $SERVICE_TMP ]]; then
+		SERVICE_TMP="$(mktemp -d "${TMPDIR:-/tmp}/wisp-services.XXXXXX")"
+	fi
+}
+
+# start_mosquitto: Debian's mosquitto on a free loopback port, anonymous
+# clients allowed, in-memory; testenv.Mosquitto(t) reads WISP_TEST_MQTT.
+start_mosquitto() {
+	have mosquitto || [[ -x /usr/sbin/mosquitto ]] || apt_install mosquitto
+	local bin port
+	bin="$(command -v mosquitto || echo /usr/sbin/mosquitto)"
+	service_tmp
+	port="$(free_port)"
+	printf 'listener %s 127.0.0.1\nallow_anonymous true\npersistence false\n' "$port" >"$SERVICE_TMP/mosquitto.conf"
+	log "starting mosquitto on 127.0.0.1:$port"
+	"$bin" -c "$SERVICE_TMP/mosquitto.conf" >"$SERVICE_TMP/mosquitto.log" 2>&1 &
+	STARTED_PIDS+=("$!")
+	wait_port "$port" mosquitto "$SERVICE_TMP/mosquitto.log"
+	export WISP_TEST_MQTT="tcp://127.0.0.1:$port"
+}
+
+# start_nats: Debian's nats-server with JetStream on a free loopback port;
+# testenv.NATS(t) reads WISP_TEST_NATS.
+start_nats() {
+	have nats-server || [[ -x /usr/sbin/nats-server ]] || apt_install nats-server
+	local bin port
+	bin="$(command -v nats-server || echo /usr/sbin/nats-server)"
+	service_tmp
+	port="$(free_port)"
+	log "starting nats-server (JetStream) on 127.0.0.1:$port"
+	"$bin" -js -a 127.0.0.1 -p "$port" -sd "$SERVICE_TMP/nats" >"$SERVICE_TMP/nats.log" 2>&1 &
+	STARTED_PIDS+=("$!")
+	wait_port "$port" nats-server "$SERVICE_TMP/nats.log"
+	export WISP_TEST_NATS="nats://127.0.0.1:$port"
+}
+
+# start_pouchdb: npm pouchdb-server (pinned in test/services), in memory, on
+# a free loopback port; testenv.CouchDB(t) reads WISP_TEST_COUCHDB.
+start_pouchdb() {
+	local stamp="$SERVICES_DIR/node_modules/.wisp-installed" want port
+	want="$({ cat "$SERVICES_DIR/package.json" "$SERVICES_DIR/package-lock.json"; node --version; } | sha256sum | cut -d' ' -f1)"
+	if [[ ! -f $stamp || "$(cat "$stamp")" != "$want" ]]; then
+		log "npm ci in $SERVICES_DIR"
+		(cd "$SERVICES_DIR" && npm ci --no-audit --no-fund --loglevel=error </dev/null)
+		printf '%s\n' "$want" >"$stamp"
+	fi
+	service_tmp
+	port="$(free_port)"
+	log "starting pouchdb-server on 127.0.0.1:$port"
+	# It writes config.json and log.txt into its working folder.
+	(cd "$SERVICE_TMP" && exec "$ROOT/$SERVICES_DIR/node_modules/.bin/pouchdb-server" --in-memory --host 127.0.0.1 --port "$port" >pouchdb.log 2>&1) &
+	STARTED_PIDS+=("$!")
+	wait_port "$port" pouchdb-server "$SERVICE_TMP/pouchdb.log"
+	export WISP_TEST_COUCHDB="http://127.0.0.1:$port"
+}
 
 # ---------------------------------------------------------------------- main
 

@@ -123,3 +123,25 @@ func Docker(t testing.TB) {
 	out, err := commandOutput(path, "version", "--format", "{{.Server.APIVersion}}")
 	Require(t, "docker engine", err == nil && out != "", fmt.Sprintf("docker engine does not answer (%v); start dockerd", err))
 }
+
+// serviceURL returns the address scripts/test.sh exported in env for a
+// service it started, or fails (WISP_REQUIRE_SERVICES=1) or skips.
+func serviceURL(t testing.TB, what, env string) string {
+	t.Helper()
+	u := os.Getenv(env)
+	Require(t, what, u != "", fmt.Sprintf("%s is not set: run the tests with scripts/test.sh (make test), which starts %s", env, what))
+	return u
+}
+
+// Mosquitto returns the URL (tcp://127.0.0.1:PORT) of the Mosquitto broker
+// scripts/test.sh started: anonymous clients allowed, nothing persisted.
+func Mosquitto(t testing.TB) string { return serviceURL(t, "mosquitto", "WISP_TEST_MQTT") }
+
+// CouchDB returns the URL (http://127.0.0.1:PORT) of the CouchDB-protocol
+// server (pouchdb-server, in memory, no credentials) scripts/test.sh
+// started. Tests make databases of their own, with unique names.
+func CouchDB(t testing.TB) string { return serviceURL(t, "pouchdb-server", "WISP_TEST_COUCHDB") }
+
+// NATS returns the URL (nats://127.0.0.1:PORT) of the nats-server with
+// JetStream scripts/test.sh started. Tests use streams of their own.
+func NATS(t testing.TB) string { return serviceURL(t, "nats-server", "WISP_TEST_NATS") }
