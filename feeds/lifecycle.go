@@ -329,9 +329,9 @@ func (m *Manager) updateFeed(ctx context.Context, req *request) (any, error) {
 	if old.Status == StatusPaused {
 		return e.ack(), nil
 	}
-	if err := e.startFeed(); err != nil {
-		startErr := err
-		if err := e.save(ctx, func(doc *record) { doc.Params = old.Params }); err == nil {
+	if startErr := e.startFeed(); startErr != nil {
+		err := e.save(ctx, func(doc *record) { doc.Params = old.Params })
+		if err == nil {
 			err = e.startFeed()
 		}
 		if err != nil {

@@ -50,6 +50,9 @@ func (p *fakeProvider) Start(_ context.Context, reg Registration, sink Sink) (Fe
 	if p.startErr != nil {
 		return nil, p.startErr
 	}
+	if string(reg.Params["topic"]) == `"unreachable"` {
+		return nil, errors.New("topic: unreachable")
+	}
 	p.mu.Lock()
 	p.started = append(p.started, reg)
 	p.mu.Unlock()
@@ -256,6 +259,19 @@ func TestLifecycle(t *testing.T) {
 	feed = h.nextFeed()
 	if string(feed.reg.Params["topic"]) != `"u"` || string(feed.reg.Params["password"]) != `"hunter2"` {
 		t.Errorf("UPDATE params = %v", feed.reg.Params)
+	}
+
+	// An UPDATE whose feed does not start puts the old parameters back.
+	if _, err := h.call("ns", map[string]any{"lifecycleEvent": "UPDATE", "triggerName": "/ns/T", "topic": "unreachable"}); err == nil || !strings.Contains(err.Error(), "topic: unreachable") {
+		t.Fatalf("UPDATE with a feed that cannot start: %v", err)
+	}
+	<-feed.stopped
+	feed = h.nextFeed()
+	if string(feed.reg.Params["topic"]) != `"u"` {
+		t.Errorf("after a failed UPDATE the feed runs with %v", feed.reg.Params)
+	}
+	if got := h.mustCall("ns", map[string]any{"lifecycleEvent": "READ", "triggerName": "/ns/T"})["config"].(map[string]any)["topic"]; got != "u" {
+		t.Errorf("READ after a failed UPDATE: topic %v", got)
 	}
 
 	h.mustCall("ns", map[string]any{"lifecycleEvent": "DELETE", "triggerName": "/ns/T"})
