@@ -65,22 +65,32 @@ func (a *app) entityPutCmd(collection, noun string, update bool) *cobra.Command 
 		if err := checkArgs(pos, 1, 1, "A "+noun+" name is required."); err != nil {
 			return err
 		}
-		body, err := a.entityBody(f, pairs)
+		body, params, err := a.entityBody(f, pairs)
 		if err != nil {
 			return err
+		}
+		if collection == client.Triggers {
+			switch {
+			case !update && f.feed != "":
+				return a.createFeedTrigger(ctx, pos[0], f.feed, body, params.object())
+			case update && len(params.keys) > 0:
+				if done, err := a.updateFeedTrigger(ctx, pos[0], params.object()); done || err != nil {
+					return err
+				}
+			}
 		}
 		return a.put(ctx, collection, noun, done, pos[0], body, update)
 	})
 }
 
-func (a *app) entityBody(f *entityFlags, pairs map[string][]pair) (*client.EntityPut, error) {
+func (a *app) entityBody(f *entityFlags, pairs map[string][]pair) (*client.EntityPut, *keyValues, error) {
 	params, err := a.collect(f.paramFile, pairs[paramFlag])
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	annotations, err := a.collect(f.annotationFile, pairs[annotationFlag])
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if f.feed != "" {
 		feed, _ := json.Marshal(f.feed) // a string always marshals
@@ -94,9 +104,9 @@ func (a *app) entityBody(f *entityFlags, pairs map[string][]pair) (*client.Entit
 	case "no", "false":
 		body.Publish = boolPtr(false)
 	default:
-		return nil, usageError{fmt.Sprintf("--shared takes yes or no, not %q", f.shared)}
+		return nil, nil, usageError{fmt.Sprintf("--shared takes yes or no, not %q", f.shared)}
 	}
-	return body, nil
+	return body, params, nil
 }
 
 func boolPtr(b bool) *bool { return &b }
@@ -132,7 +142,7 @@ func (a *app) packageBindCmd() *cobra.Command {
 		if err := checkArgs(pos, 2, 2, "A package name and binding name are required."); err != nil {
 			return err
 		}
-		body, err := a.entityBody(f, pairs)
+		body, _, err := a.entityBody(f, pairs)
 		if err != nil {
 			return err
 		}
@@ -244,11 +254,16 @@ func (a *app) entityGetCmd(collection, noun string) *cobra.Command {
 			if err := checkArgs(args, 1, 1, "A "+noun+" name is required."); err != nil {
 				return err
 			}
-			c, _, err := a.client()
+			c, s, err := a.client()
 			if err != nil {
 				return err
 			}
-			resp, err := c.Get(ctx, collection, args[0], nil)
+			var t client.Trigger
+			var into any
+			if collection == client.Triggers {
+				into = &t
+			}
+			resp, err := c.Get(ctx, collection, args[0], into)
 			if err != nil {
 				return err
 			}
@@ -258,6 +273,9 @@ func (a *app) entityGetCmd(collection, noun string) *cobra.Command {
 			}
 			fmt.Fprintf(a.out, "ok: got %s %s\n", noun, args[0])
 			a.printJSON(resp.Body)
+			if collection == client.Triggers {
+				a.printFeedStatus(ctx, c, s.Auth, args[0], t.Annotations)
+			}
 			return nil
 		})
 }
@@ -268,9 +286,12 @@ func (a *app) entityDeleteCmd(collection, noun string) *cobra.Command {
 			if err := checkArgs(args, 1, 1, "A "+noun+" name is required."); err != nil {
 				return err
 			}
-			c, _, err := a.client()
+			c, s, err := a.client()
 			if err != nil {
 				return err
+			}
+			if collection == client.Triggers {
+				a.deleteTriggerFeed(ctx, c, s.Auth, args[0])
 			}
 			resp, err := c.Delete(ctx, collection, args[0])
 			if err != nil {

@@ -2,21 +2,85 @@ package cli
 
 import "testing"
 
+// feedTrigger is a trigger wired to the alarms feed, as the server answers.
+const feedTrigger = `{"name":"t1","annotations":[{"key":"feed","value":"/whisk.system/alarms/alarm"}]}`
+
+// feedBody is the body wsk sends a feed action: the user's parameters
+// (a JSON object's inside, or "") and the lifecycle parameters.
+func feedBody(params, event string) string {
+	if params != "" {
+		params += ","
+	}
+	return `{` + params + `"lifecycleEvent":"` + event + `","triggerName":"/_/t1","authKey":"` + testAuth + `"}`
+}
+
 func TestTriggerRulePackageCommands(t *testing.T) {
 	ok := `{"namespace":"guest","name":"x"}`
 	tests := []cliCase{
 		{
 			name: "trigger create with parameters and a feed",
 			args: []string{"trigger", "create", "t1", "-p", "a", "1", "--feed", "/whisk.system/alarms/alarm"},
-			script: []exchange{{method: "PUT", path: "/api/v1/namespaces/_/triggers/t1", query: "overwrite=false",
-				body: `{"name":"t1","parameters":[{"key":"a","value":1}],"annotations":[{"key":"feed","value":"/whisk.system/alarms/alarm"}]}`, status: 200, reply: ok}},
-			stdout: "ok: created trigger t1\n",
+			script: []exchange{
+				{method: "PUT", path: "/api/v1/namespaces/_/triggers/t1", query: "overwrite=false",
+					body: `{"name":"t1","annotations":[{"key":"feed","value":"/whisk.system/alarms/alarm"}]}`, status: 200, reply: ok},
+				{method: "POST", path: "/api/v1/namespaces/whisk.system/actions/alarms/alarm", query: "blocking=true&result=false",
+					body: feedBody(`"a":1`, "CREATE"), status: 200, reply: `{"activationId":"f1","response":{"success":true,"result":{"ok":true}}}`},
+			},
+			stdout: "ok: invoked /whisk.system/alarms/alarm with id f1\nok: created trigger t1\n",
 		},
 		{
-			name:   "trigger update",
-			args:   []string{"trigger", "update", "t1", "-p", "a", "2"},
-			script: []exchange{{method: "PUT", path: "/api/v1/namespaces/_/triggers/t1", query: "overwrite=true", body: `{"name":"t1","parameters":[{"key":"a","value":2}]}`, status: 200, reply: ok}},
+			name: "trigger create whose feed refuses deletes the trigger",
+			args: []string{"trigger", "create", "t1", "-p", "cron", "x", "--feed", "/whisk.system/alarms/alarm"},
+			script: []exchange{
+				{method: "PUT", path: "/api/v1/namespaces/_/triggers/t1", query: "overwrite=false",
+					body: `{"name":"t1","annotations":[{"key":"feed","value":"/whisk.system/alarms/alarm"}]}`, status: 200, reply: ok},
+				{method: "POST", path: "/api/v1/namespaces/whisk.system/actions/alarms/alarm", query: "blocking=true&result=false",
+					body: feedBody(`"cron":"x"`, "CREATE"), status: 502,
+					reply: `{"activationId":"f2","response":{"status":"application error","success":false,"result":{"error":"cron: pattern \"x\" is not valid"}}}`},
+				{method: "DELETE", path: "/api/v1/namespaces/_/triggers/t1", status: 200, reply: ok},
+			},
+			stderr:  "error: Unable to create trigger 't1': Unable to configure feed '/whisk.system/alarms/alarm': the action returned an error: cron: pattern \"x\" is not valid\n",
+			wantErr: true,
+		},
+		{
+			name: "trigger update",
+			args: []string{"trigger", "update", "t1", "-p", "a", "2"},
+			script: []exchange{
+				{method: "GET", path: "/api/v1/namespaces/_/triggers/t1", status: 200, reply: ok},
+				{method: "PUT", path: "/api/v1/namespaces/_/triggers/t1", query: "overwrite=true", body: `{"name":"t1","parameters":[{"key":"a","value":2}]}`, status: 200, reply: ok},
+			},
 			stdout: "ok: updated trigger t1\n",
+		},
+		{
+			name: "trigger update of a feed trigger updates the feed",
+			args: []string{"trigger", "update", "t1", "-p", "a", "2"},
+			script: []exchange{
+				{method: "GET", path: "/api/v1/namespaces/_/triggers/t1", status: 200, reply: feedTrigger},
+				{method: "POST", path: "/api/v1/namespaces/whisk.system/actions/alarms/alarm", query: "blocking=true&result=false",
+					body: feedBody(`"a":2`, "UPDATE"), status: 200, reply: `{"activationId":"f3","response":{"success":true,"result":{"ok":true}}}`},
+			},
+			stdout: "ok: invoked /whisk.system/alarms/alarm with id f3\nok: updated trigger t1\n",
+		},
+		{
+			name: "trigger delete of a feed trigger deletes the feed first",
+			args: []string{"trigger", "delete", "t1"},
+			script: []exchange{
+				{method: "GET", path: "/api/v1/namespaces/_/triggers/t1", status: 200, reply: feedTrigger},
+				{method: "POST", path: "/api/v1/namespaces/whisk.system/actions/alarms/alarm", query: "blocking=true&result=false",
+					body: feedBody("", "DELETE"), status: 200, reply: `{"activationId":"f4","response":{"success":true,"result":{"ok":true}}}`},
+				{method: "DELETE", path: "/api/v1/namespaces/_/triggers/t1", status: 200, reply: ok},
+			},
+			stdout: "ok: deleted trigger t1\n",
+		},
+		{
+			name: "trigger get of a feed trigger shows the feed's state",
+			args: []string{"trigger", "get", "t1"},
+			script: []exchange{
+				{method: "GET", path: "/api/v1/namespaces/_/triggers/t1", status: 200, reply: feedTrigger},
+				{method: "POST", path: "/api/v1/namespaces/whisk.system/actions/alarms/alarm", query: "blocking=true&result=false",
+					body: feedBody("", "READ"), status: 200, reply: `{"activationId":"f5","response":{"success":true,"result":{"status":"active"}}}`},
+			},
+			stdout: "ok: got trigger t1\n{\n    \"name\": \"t1\",\n    \"annotations\": [\n        {\n            \"key\": \"feed\",\n            \"value\": \"/whisk.system/alarms/alarm\"\n        }\n    ]\n}\nfeed /whisk.system/alarms/alarm:\n{\n    \"status\": \"active\"\n}\n",
 		},
 		{
 			name:   "trigger fire",
@@ -91,9 +155,12 @@ func TestTriggerRulePackageCommands(t *testing.T) {
 			stdout: "packages\n" + pad("/whisk.system/utils", 70) + " shared\n",
 		},
 		{
-			name:   "trigger delete",
-			args:   []string{"trigger", "delete", "t1"},
-			script: []exchange{{method: "DELETE", path: "/api/v1/namespaces/_/triggers/t1", status: 200, reply: ok}},
+			name: "trigger delete",
+			args: []string{"trigger", "delete", "t1"},
+			script: []exchange{
+				{method: "GET", path: "/api/v1/namespaces/_/triggers/t1", status: 200, reply: ok},
+				{method: "DELETE", path: "/api/v1/namespaces/_/triggers/t1", status: 200, reply: ok},
+			},
 			stdout: "ok: deleted trigger t1\n",
 		},
 		{

@@ -1,23 +1,3 @@
-// Package feeds is the feed manager: it connects triggers to the outside
-// world through providers (package connectors/<name>), following
-// OpenWhisk's feed contract.
-//
-// A feed is a catalogue action, /whisk.system/<provider>/<feed>, of the
-// builtin kind: the Manager is its handler. A client wires a trigger to a
-// feed as `wsk trigger create T --feed F -p ...` does: it creates the
-// trigger (annotation feed: F), then invokes F with lifecycleEvent CREATE,
-// triggerName (/ns/T) and authKey, plus the user's parameters. The
-// Manager validates the parameters with the provider, persists the
-// Registration and starts the provider's Feed; READ answers the
-// registration's state and last error; UPDATE, PAUSE, UNPAUSE and DELETE
-// do what they say. After a restart every persisted registration starts
-// again from its cursor.
-//
-// Delivery: a provider hands each event to its Sink, which persists it
-// (and the source cursor after it) before returning, so the provider may
-// acknowledge the source only once the event is safe. The Manager then
-// fires the trigger, retrying with backoff while firing fails, in order per
-// trigger, and deletes the event once fired: at least once end to end.
 package feeds
 
 import (
@@ -41,6 +21,9 @@ const (
 	StatusActive = "active" // delivering events
 	StatusPaused = "paused" // PAUSE: registered, not delivering
 	StatusFailed = "failed" // the source is lost; the provider keeps retrying
+	// StatusFinished: the feed ended on its own (Sink.Done: a once alarm
+	// fired, maxTriggers or stopDate reached); it is not started again.
+	StatusFinished = "finished"
 )
 
 // Registration is one trigger's subscription to a feed, as persisted.
@@ -56,7 +39,8 @@ type Registration struct {
 	// Params are the user's parameters (lifecycleEvent, triggerName and
 	// authKey removed).
 	Params map[string]json.RawMessage `json:"params"`
-	// Status is StatusActive, StatusPaused or StatusFailed; LastError
+	// Status is StatusActive, StatusPaused, StatusFailed or
+	// StatusFinished; LastError
 	// says why a feed failed or last failed.
 	Status    string `json:"status"`
 	LastError string `json:"lastError,omitempty"`

@@ -18,6 +18,7 @@ import (
 
 	"github.com/wispio/wisp/api"
 	"github.com/wispio/wisp/catalog"
+	"github.com/wispio/wisp/feeds"
 	"github.com/wispio/wisp/invoker"
 	"github.com/wispio/wisp/routing"
 	"github.com/wispio/wisp/store"
@@ -69,6 +70,7 @@ type Server struct {
 	invoker   *invoker.Invoker
 	activator *routing.Activator
 	firer     *routing.Firer
+	feeds     *feeds.Manager
 	http      *http.Server
 	listener  net.Listener
 	errs      chan error
@@ -127,10 +129,16 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger, setup func(context
 
 func (s *Server) start(ctx context.Context) error {
 	kinds := s.cfg.API.Kinds.Resolve
-	if err := s.checkStemCells(); err != nil {
+	var err error
+	if err = s.checkStemCells(); err != nil {
 		return err
 	}
-	if err := catalog.NewInstaller(s.store, s.cfg.API.Limits, kinds, s.log).Install(ctx, catalog.Packages()); err != nil {
+	s.feeds, err = feeds.New(feeds.DefaultConfig(), s.store, s.log, feedProviders(s.log)...)
+	if err != nil {
+		return err
+	}
+	packages := append(catalog.Packages(), s.feeds.Packages()...)
+	if err := catalog.NewInstaller(s.store, s.cfg.API.Limits, kinds, s.log).Install(ctx, packages); err != nil {
 		return err
 	}
 	backend, err := s.newBackend(ctx)
@@ -147,10 +155,11 @@ func (s *Server) start(ctx context.Context) error {
 		return fmt.Errorf("addr: listen on %s: %w", s.cfg.Addr, err)
 	}
 	s.invoker = invoker.New(invoker.Config{
-		ID:      "invoker0",
-		Pool:    s.cfg.Pool,
-		Limits:  s.cfg.API.Limits,
-		APIHost: "http://" + s.listener.Addr().String(),
+		ID:       "invoker0",
+		Pool:     s.cfg.Pool,
+		Limits:   s.cfg.API.Limits,
+		APIHost:  "http://" + s.listener.Addr().String(),
+		Builtins: s.feeds.Builtins(),
 	}, backend, s.store, s.store, bus, s.log)
 	s.invoker.Subscribe(s.router, bus)
 	ctrl := routing.NewController("controller0", bus, routing.NewBalancer("invoker0"), s.log)
@@ -186,7 +195,11 @@ func (s *Server) wireTriggers(ctx context.Context, handler *api.Server, activato
 	triggers, rules := index.Len()
 	s.log.Info("rule index loaded", "triggers", triggers, "rules", rules)
 	s.firer = routing.NewFirer(index, activator, s.store, s.log)
-	handler.UseTriggers(routing.NewTriggers(s.store, index, activator.Resolver().CheckRuleAction, s.cfg.API.Limits), s.firer)
+	writer := routing.NewTriggers(s.store, index, activator.Resolver().CheckRuleAction, s.cfg.API.Limits)
+	handler.UseTriggers(writer, s.firer)
+	if err := s.feeds.Start(ctx, s.firer, writer); err != nil {
+		return fmt.Errorf("start feeds: %w", err)
+	}
 	return nil
 }
 
@@ -222,6 +235,11 @@ func (s *Server) Close(ctx context.Context) error {
 		}
 	} else if s.listener != nil {
 		_ = s.listener.Close()
+	}
+	if s.feeds != nil {
+		if err := s.feeds.Close(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("stop feeds: %w", err))
+		}
 	}
 	if s.activator != nil {
 		if err := s.activator.Close(ctx); err != nil {

@@ -27,6 +27,10 @@ const (
 	Triggers Collection = "triggers"
 	Rules    Collection = "rules"
 	Packages Collection = "packages"
+	// Feeds holds the feed registrations (package feeds) and FeedEvents
+	// their outbox of events not yet fired, both in namespace whisk.system.
+	Feeds      Collection = "feeds"
+	FeedEvents Collection = "feedevents"
 )
 
 // Record is one stored entity document.

@@ -1,0 +1,507 @@
+package feeds
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/cenkalti/backoff/v5"
+
+	"github.com/wispio/wisp/entity"
+	"github.com/wispio/wisp/routing"
+	"github.com/wispio/wisp/store"
+)
+
+// record is a registration as stored: the contract's Registration plus the
+// key that the fires hand to actions annotated provide-api-key. Neither
+// Params nor AuthKey is ever logged or answered by READ unredacted.
+type record struct {
+	Registration
+	AuthKey string `json:"authKey,omitempty"`
+}
+
+// outboxEvent is one delivered event waiting to be fired.
+type outboxEvent struct {
+	// Trigger is the registration key, namespace/trigger.
+	Trigger string          `json:"trigger"`
+	Seq     uint64          `json:"seq"`
+	Payload json.RawMessage `json:"payload"`
+	// Cursor is the source position after this event ("" keeps the
+	// previous one): the newest pending event's cursor wins over the
+	// registration's at a restart.
+	Cursor  string `json:"cursor,omitempty"`
+	Created int64  `json:"created"`
+}
+
+// key orders a trigger's events by sequence in the store.
+func (ev outboxEvent) key() string { return fmt.Sprintf("%s/%020d", ev.Trigger, ev.Seq) }
+
+// entry is one registered trigger: its registration, running feed and
+// outbox worker.
+type entry struct {
+	m        *Manager
+	fqn      entity.FQN
+	key      string
+	provider Provider // nil when the provider is not in this server
+
+	// op serialises lifecycle operations on this trigger (start, stop,
+	// update, delete). It is held while a Feed starts or stops, so Sink
+	// methods never take it.
+	op   sync.Mutex
+	feed Feed  // guarded by op
+	sink *sink // guarded by op
+
+	// mu guards the fields below. It is held during a store write of the
+	// registration or of an event, never while calling a provider or
+	// firing.
+	mu      sync.Mutex
+	doc     record
+	rev     string
+	queue   []outboxEvent
+	nextSeq uint64
+	cursor  string // the newest delivered cursor (persisted in its event)
+	removed bool
+	// finish is set by Sink.Done; the worker acts once the queue drains.
+	finish *bool
+
+	wake    chan struct{} // buffered(1): an event is queued or finish set
+	stop    chan struct{} // closed to stop the worker
+	stopped chan struct{} // closed when the worker has exited
+	working bool          // the worker was started; guarded by op
+}
+
+func (m *Manager) newEntry(fqn entity.FQN, p Provider, doc record, rev string, pending []outboxEvent) *entry {
+	e := &entry{
+		m: m, fqn: fqn, key: registrationKey(fqn), provider: p, doc: doc, rev: rev,
+		queue: pending, nextSeq: 1, cursor: doc.Cursor,
+		wake: make(chan struct{}, 1), stop: make(chan struct{}), stopped: make(chan struct{}),
+	}
+	for _, ev := range pending {
+		e.nextSeq = ev.Seq + 1
+		if ev.Cursor != "" {
+			e.cursor = ev.Cursor
+		}
+	}
+	return e
+}
+
+// sink is the Sink of one started Feed.
+type sink struct {
+	e       *entry
+	stopped atomic.Bool
+}
+
+var _ Sink = (*sink)(nil)
+
+func (s *sink) Deliver(ctx context.Context, ev Event) error {
+	if s.stopped.Load() {
+		return fmt.Errorf("deliver to the feed of %s: the feed is stopped", s.e.fqn)
+	}
+	return s.e.deliver(ctx, ev)
+}
+
+func (s *sink) Report(err error) {
+	if s.stopped.Load() {
+		return
+	}
+	if err != nil {
+		s.e.setFailed(err)
+		return
+	}
+	s.e.setHealthy()
+}
+
+func (s *sink) Done(deleteTrigger bool) {
+	if s.stopped.Load() {
+		return
+	}
+	e := s.e
+	e.mu.Lock()
+	e.finish = &deleteTrigger
+	e.mu.Unlock()
+	e.signal()
+}
+
+// deliver persists ev in the outbox, then queues it for the worker.
+func (e *entry) deliver(ctx context.Context, ev Event) error {
+	var obj map[string]json.RawMessage
+	if err := json.Unmarshal(ev.Payload, &obj); err != nil || obj == nil {
+		return fmt.Errorf("deliver to the feed of %s: the payload is not a JSON object", e.fqn)
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.removed {
+		return fmt.Errorf("deliver to the feed of %s: the feed is deleted", e.fqn)
+	}
+	out := outboxEvent{Trigger: e.key, Seq: e.nextSeq, Payload: ev.Payload, Cursor: ev.Cursor, Created: time.Now().UnixMilli()}
+	if _, err := store.PutDoc(ctx, e.m.store, SystemNamespace, store.FeedEvents, out.key(), "", out); err != nil {
+		return fmt.Errorf("deliver to the feed of %s: store the event: %w", e.fqn, err)
+	}
+	e.nextSeq++
+	e.queue = append(e.queue, out)
+	if ev.Cursor != "" {
+		e.cursor = ev.Cursor
+	}
+	e.signal()
+	return nil
+}
+
+func (e *entry) signal() {
+	select {
+	case e.wake <- struct{}{}:
+	default:
+	}
+}
+
+// saveLocked writes the registration; e.mu is held.
+func (e *entry) saveLocked(ctx context.Context) error {
+	e.doc.Updated = time.Now().UnixMilli()
+	rev, err := store.PutDoc(ctx, e.m.store, SystemNamespace, store.Feeds, e.key, e.rev, e.doc)
+	if err != nil {
+		return fmt.Errorf("save the feed registration of %s: %w", e.fqn, err)
+	}
+	e.rev = rev
+	return nil
+}
+
+// update changes the registration with fn and saves it when fn reports a
+// change.
+func (e *entry) update(fn func(doc *record) bool) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.removed || !fn(&e.doc) {
+		return
+	}
+	if err := e.saveLocked(context.WithoutCancel(e.m.runCtx)); err != nil {
+		e.m.log.Error("feed state not saved", "trigger", e.fqn.String(), "err", err)
+	}
+}
+
+func (e *entry) setFailed(err error) {
+	msg := err.Error()
+	e.update(func(doc *record) bool {
+		if doc.Status == StatusPaused || doc.Status == StatusFinished {
+			return false
+		}
+		changed := doc.Status != StatusFailed || doc.LastError != msg
+		doc.Status, doc.LastError = StatusFailed, msg
+		return changed
+	})
+}
+
+func (e *entry) setHealthy() {
+	e.update(func(doc *record) bool {
+		if doc.Status != StatusFailed {
+			return false
+		}
+		doc.Status = StatusActive
+		return true
+	})
+}
+
+// setFireError records why firing failed; the status stays (the source is
+// fine), READ shows it.
+func (e *entry) setFireError(err error) {
+	msg := "fire: " + err.Error()
+	e.update(func(doc *record) bool {
+		changed := doc.LastError != msg
+		doc.LastError = msg
+		return changed
+	})
+}
+
+// snapshot is the registration handed to Provider.Start: the cursor is
+// the newest delivered one.
+func (e *entry) snapshot() Registration {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	reg := e.doc.Registration
+	reg.Cursor = e.cursor
+	reg.Params = cloneParams(reg.Params)
+	return reg
+}
+
+// startFeed starts the provider's feed; op is held.
+func (e *entry) startFeed() error {
+	if e.feed != nil {
+		return nil
+	}
+	if e.provider == nil {
+		return fmt.Errorf("provider %q is not available in this server", e.doc.Provider)
+	}
+	s := &sink{e: e}
+	f, err := e.provider.Start(e.m.runCtx, e.snapshot(), s)
+	if err != nil {
+		s.stopped.Store(true)
+		return err
+	}
+	e.feed, e.sink = f, s
+	return nil
+}
+
+// startIfWanted starts a loaded feed unless it was paused, deleted or
+// stopped meanwhile.
+func (e *entry) startIfWanted() error {
+	e.op.Lock()
+	defer e.op.Unlock()
+	e.mu.Lock()
+	wanted := !e.removed && (e.doc.Status == StatusActive || e.doc.Status == StatusFailed)
+	e.mu.Unlock()
+	if !wanted || e.m.runCtx.Err() != nil {
+		return nil
+	}
+	if err := e.startFeed(); err != nil {
+		return err
+	}
+	e.setHealthy()
+	return nil
+}
+
+// stopFeed stops the running feed, if any; op is held.
+func (e *entry) stopFeed(ctx context.Context) error {
+	if e.feed == nil {
+		return nil
+	}
+	err := e.feed.Stop(ctx)
+	e.sink.stopped.Store(true)
+	e.feed, e.sink = nil, nil
+	if err != nil {
+		return fmt.Errorf("stop the feed of %s: %w", e.fqn, err)
+	}
+	return nil
+}
+
+func (e *entry) startWorker() {
+	e.working = true
+	go e.work()
+}
+
+// stopWorker stops the outbox worker and waits for it; op is held.
+func (e *entry) stopWorker() {
+	if !e.working {
+		return
+	}
+	select {
+	case <-e.stop:
+	default:
+		close(e.stop)
+	}
+	<-e.stopped
+}
+
+// work fires the queued events in order, then acts on Sink.Done once the
+// queue is empty.
+func (e *entry) work() {
+	defer close(e.stopped)
+	for {
+		select {
+		case <-e.stop:
+			return
+		default:
+		}
+		e.mu.Lock()
+		var ev *outboxEvent
+		if len(e.queue) > 0 {
+			ev = &e.queue[0]
+		}
+		finish := e.finish
+		if ev == nil {
+			e.finish = nil
+		}
+		e.mu.Unlock()
+		if ev == nil {
+			if finish != nil {
+				e.m.finish(e, *finish)
+			}
+			select {
+			case <-e.wake:
+				continue
+			case <-e.stop:
+				return
+			}
+		}
+		if !e.fire(*ev) {
+			return
+		}
+	}
+}
+
+// fire fires ev until it succeeds (true) or the worker is stopped (false),
+// then removes it from the outbox.
+func (e *entry) fire(ev outboxEvent) bool {
+	var b *backoff.ExponentialBackOff
+	for {
+		err := e.fireOnce(ev)
+		if err == nil {
+			break
+		}
+		if errors.Is(err, store.ErrNotFound) {
+			e.triggerGone()
+			return true
+		}
+		e.m.log.Warn("firing a feed's trigger failed; retrying", "trigger", e.fqn.String(), "seq", ev.Seq, "err", err)
+		e.setFireError(err)
+		if b == nil {
+			b = e.m.backoff()
+		}
+		t := time.NewTimer(b.NextBackOff())
+		select {
+		case <-t.C:
+		case <-e.stop:
+			t.Stop()
+			return false
+		}
+	}
+	e.fired(ev)
+	return true
+}
+
+func (e *entry) fireOnce(ev outboxEvent) error {
+	payload, err := entity.ParamsFromObject("payload", ev.Payload)
+	if err != nil {
+		return err
+	}
+	e.mu.Lock()
+	key := e.doc.AuthKey
+	e.mu.Unlock()
+	_, err = e.m.firer.Fire(e.m.runCtx, routing.FireRequest{
+		Trigger: e.fqn, Subject: e.fqn.Namespace, APIKey: key, Payload: payload,
+		TransactionID: entity.NewActivationID(),
+	})
+	return err
+}
+
+// fired removes ev from the queue and the outbox; when the queue drains,
+// the registration takes the newest cursor first, so that a restart never
+// goes back before ev.
+func (e *entry) fired(ev outboxEvent) {
+	ctx := context.WithoutCancel(e.m.runCtx)
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if len(e.queue) > 0 && e.queue[0].Seq == ev.Seq {
+		e.queue = e.queue[1:]
+	}
+	if len(e.queue) == 0 && e.cursor != e.doc.Cursor && !e.removed {
+		e.doc.Cursor = e.cursor
+		if err := e.saveLocked(ctx); err != nil {
+			e.m.log.Error("feed cursor not saved; the event stays in the outbox", "trigger", e.fqn.String(), "err", err)
+			return
+		}
+	}
+	e.m.deleteEvent(ctx, ev)
+}
+
+// triggerGone handles a fire of a trigger that no longer exists (deleted
+// without DELETE): the pending events are dropped, the feed stops and the
+// registration stays, failed, until DELETE or a new CREATE.
+func (e *entry) triggerGone() {
+	ctx := context.WithoutCancel(e.m.runCtx)
+	e.mu.Lock()
+	dropped := e.queue
+	e.queue = nil
+	e.doc.Status = StatusFailed
+	e.doc.LastError = fmt.Sprintf("trigger %s does not exist any more; the feed is stopped (delete it, or create the trigger and the feed again)", e.fqn)
+	if !e.removed {
+		if err := e.saveLocked(ctx); err != nil {
+			e.m.log.Error("feed state not saved", "trigger", e.fqn.String(), "err", err)
+		}
+	}
+	e.mu.Unlock()
+	for _, ev := range dropped {
+		e.m.deleteEvent(ctx, ev)
+	}
+	e.m.log.Warn("feed stopped: its trigger is gone", "trigger", e.fqn.String(), "dropped", len(dropped))
+	e.m.background(func() {
+		e.op.Lock()
+		defer e.op.Unlock()
+		if err := e.stopFeed(ctx); err != nil {
+			e.m.log.Error("stop feed", "trigger", e.fqn.String(), "err", err)
+		}
+	})
+}
+
+// finish acts on Sink.Done once the events are fired: the feed stops and
+// the registration is finished, or (deleteTrigger) removed with its
+// trigger. It runs in the background: the worker must not wait for op.
+func (m *Manager) finish(e *entry, deleteTrigger bool) {
+	m.background(func() {
+		ctx := context.WithoutCancel(m.runCtx)
+		e.op.Lock()
+		defer e.op.Unlock()
+		if err := e.stopFeed(ctx); err != nil {
+			m.log.Error("stop finished feed", "trigger", e.fqn.String(), "err", err)
+		}
+		if !deleteTrigger {
+			e.update(func(doc *record) bool {
+				doc.Status = StatusFinished
+				return true
+			})
+			m.log.Info("feed finished", "trigger", e.fqn.String())
+			return
+		}
+		if m.runCtx.Err() != nil {
+			return // closing: the next start finishes it
+		}
+		if _, err := m.triggers.DeleteTrigger(ctx, e.fqn); err != nil && !errors.Is(err, store.ErrNotFound) {
+			m.log.Error("delete trigger after fire", "trigger", e.fqn.String(), "err", err)
+			e.setFailed(fmt.Errorf("delete the trigger after fire: %w", err))
+			return
+		}
+		if err := m.remove(ctx, e); err != nil {
+			m.log.Error("remove finished feed", "trigger", e.fqn.String(), "err", err)
+		}
+		m.log.Info("feed finished; trigger deleted", "trigger", e.fqn.String())
+	})
+}
+
+// remove stops e and deletes its registration and pending events; op is
+// held.
+func (m *Manager) remove(ctx context.Context, e *entry) error {
+	if err := e.stopFeed(ctx); err != nil {
+		m.log.Error("stop feed", "trigger", e.fqn.String(), "err", err)
+	}
+	e.stopWorker()
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, ev := range e.queue {
+		m.deleteEvent(ctx, ev)
+	}
+	e.queue = nil
+	if err := m.store.Delete(ctx, SystemNamespace, store.Feeds, e.key, ""); err != nil && !errors.Is(err, store.ErrNotFound) {
+		return fmt.Errorf("delete the feed registration of %s: %w", e.fqn, err)
+	}
+	e.removed = true
+	m.mu.Lock()
+	if m.entries[e.key] == e {
+		delete(m.entries, e.key)
+	}
+	m.mu.Unlock()
+	return nil
+}
+
+// background runs fn in a goroutine that Close waits for.
+func (m *Manager) background(fn func()) {
+	m.wg.Add(1)
+	go func() {
+		defer m.wg.Done()
+		fn()
+	}()
+}
+
+func (m *Manager) backoff() *backoff.ExponentialBackOff {
+	b := backoff.NewExponentialBackOff()
+	b.InitialInterval, b.MaxInterval = m.cfg.RetryMin, m.cfg.RetryMax
+	return b
+}
+
+func cloneParams(p map[string]json.RawMessage) map[string]json.RawMessage {
+	out := make(map[string]json.RawMessage, len(p))
+	for k, v := range p {
+		out[k] = v
+	}
+	return out
+}

@@ -1,0 +1,274 @@
+package feeds
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/wispio/wisp/actions/builtin"
+	"github.com/wispio/wisp/catalog"
+	"github.com/wispio/wisp/entity"
+	"github.com/wispio/wisp/routing"
+	"github.com/wispio/wisp/store"
+)
+
+// SystemNamespace holds the registrations (store.Feeds, keyed "ns/trigger")
+// and the outbox (store.FeedEvents, keyed "ns/trigger/sequence").
+const SystemNamespace = catalog.SystemNamespace
+
+// Firer fires a trigger; routing.Firer is the implementation.
+type Firer interface {
+	Fire(ctx context.Context, req routing.FireRequest) (*routing.FireResult, error)
+}
+
+// TriggerDeleter removes a trigger (deleteAfterFire); routing.Triggers is
+// the implementation, which keeps the rule index in step.
+type TriggerDeleter interface {
+	DeleteTrigger(ctx context.Context, fqn entity.FQN) (*entity.Trigger, error)
+}
+
+// Described is implemented by providers that describe their catalogue
+// package and its feed actions.
+type Described interface {
+	Description() string
+	FeedDescription(feed string) string
+}
+
+// Config tunes the Manager.
+type Config struct {
+	// RetryMin and RetryMax bound the exponential backoff between attempts
+	// to fire a trigger and to restart a feed whose Start failed.
+	RetryMin, RetryMax time.Duration
+}
+
+// DefaultConfig returns the defaults of `wisp serve`.
+func DefaultConfig() Config {
+	return Config{RetryMin: 200 * time.Millisecond, RetryMax: 30 * time.Second}
+}
+
+// Manager runs the feeds of every provider; see the package doc.
+type Manager struct {
+	cfg       Config
+	store     store.Store
+	log       *slog.Logger
+	providers map[string]Provider // read-only after New
+	names     []string            // provider names in order
+
+	// runCtx lives from Start to Close: feeds and workers run under it.
+	runCtx context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup // background finishers and restarters
+
+	mu       sync.Mutex // guards entries, firer, triggers, started, closed
+	entries  map[string]*entry
+	firer    Firer
+	triggers TriggerDeleter
+	started  bool
+	closed   bool
+}
+
+// New returns a Manager over st for providers; Start it to serve.
+func New(cfg Config, st store.Store, log *slog.Logger, providers ...Provider) (*Manager, error) {
+	m := &Manager{cfg: cfg, store: st, log: log, providers: map[string]Provider{}, entries: map[string]*entry{}}
+	for _, p := range providers {
+		if _, dup := m.providers[p.Name()]; dup {
+			return nil, fmt.Errorf("feeds: two providers named %q", p.Name())
+		}
+		m.providers[p.Name()] = p
+		m.names = append(m.names, p.Name())
+	}
+	m.runCtx, m.cancel = context.WithCancel(context.Background())
+	return m, nil
+}
+
+// HandlerName is the builtin handler of a feed action.
+func HandlerName(provider, feed string) string { return "feeds/" + provider + "/" + feed }
+
+// Builtins returns the handlers of every provider's feed actions.
+func (m *Manager) Builtins() builtin.Registry {
+	reg := builtin.Registry{}
+	for _, name := range m.names {
+		p := m.providers[name]
+		for _, feed := range p.Feeds() {
+			reg[HandlerName(name, feed)] = m.handler(p, feed)
+		}
+	}
+	return reg
+}
+
+// Packages returns a catalogue package per provider, with its feed actions.
+func (m *Manager) Packages() []catalog.Package {
+	var pkgs []catalog.Package
+	for _, name := range m.names {
+		p := m.providers[name]
+		pkg := catalog.Package{Name: name, Description: name + " feeds"}
+		d, described := p.(Described)
+		if described {
+			pkg.Description = d.Description()
+		}
+		for _, feed := range p.Feeds() {
+			b := catalog.Builtin{Name: feed, Handler: HandlerName(name, feed), Feed: true}
+			if described {
+				b.Description = d.FeedDescription(feed)
+			}
+			pkg.Builtins = append(pkg.Builtins, b)
+		}
+		pkgs = append(pkgs, pkg)
+	}
+	return pkgs
+}
+
+// Start loads every registration, fires the events left in the outbox and
+// starts the feeds that were running. firer fires triggers; triggers
+// deletes them for deleteAfterFire.
+func (m *Manager) Start(ctx context.Context, firer Firer, triggers TriggerDeleter) error {
+	m.mu.Lock()
+	if m.started {
+		m.mu.Unlock()
+		return errors.New("feeds: started twice")
+	}
+	m.firer, m.triggers, m.started = firer, triggers, true
+	m.mu.Unlock()
+
+	recs, err := m.store.List(ctx, SystemNamespace, store.Feeds, store.ListOptions{})
+	if err != nil {
+		return fmt.Errorf("load feed registrations: %w", err)
+	}
+	pending, err := m.loadOutbox(ctx)
+	if err != nil {
+		return err
+	}
+	for _, rec := range recs {
+		var doc record
+		if err := json.Unmarshal(rec.Doc, &doc); err != nil {
+			m.log.Error("skip an unreadable feed registration", "key", rec.Name, "err", err)
+			continue
+		}
+		fqn, err := parseKey(rec.Name)
+		if err != nil {
+			m.log.Error("skip a feed registration with a bad key", "key", rec.Name, "err", err)
+			continue
+		}
+		e := m.newEntry(fqn, m.providers[doc.Provider], doc, rec.Rev, pending[rec.Name])
+		delete(pending, rec.Name)
+		e.startWorker()
+		m.mu.Lock()
+		m.entries[rec.Name] = e
+		m.mu.Unlock()
+		if e.provider == nil {
+			e.setFailed(fmt.Errorf("provider %q is not available in this server", doc.Provider))
+			continue
+		}
+		if doc.Status == StatusActive || doc.Status == StatusFailed {
+			m.restart(e)
+		}
+	}
+	for key, evs := range pending {
+		m.log.Warn("drop outbox events of a trigger without feed registration", "trigger", key, "events", len(evs))
+		for _, ev := range evs {
+			m.deleteEvent(ctx, ev)
+		}
+	}
+	m.log.Info("feeds started", "registrations", len(recs), "providers", strings.Join(m.names, ","))
+	return nil
+}
+
+// loadOutbox reads the pending events, grouped by registration key, in
+// sequence order.
+func (m *Manager) loadOutbox(ctx context.Context) (map[string][]outboxEvent, error) {
+	recs, err := m.store.List(ctx, SystemNamespace, store.FeedEvents, store.ListOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("load feed outbox: %w", err)
+	}
+	out := map[string][]outboxEvent{}
+	for _, rec := range recs {
+		var ev outboxEvent
+		if err := json.Unmarshal(rec.Doc, &ev); err != nil {
+			m.log.Error("drop an unreadable outbox event", "key", rec.Name, "err", err)
+			_ = m.store.Delete(ctx, SystemNamespace, store.FeedEvents, rec.Name, "")
+			continue
+		}
+		key := ev.Trigger
+		out[key] = append(out[key], ev)
+	}
+	for _, evs := range out {
+		sort.Slice(evs, func(i, j int) bool { return evs[i].Seq < evs[j].Seq })
+	}
+	return out, nil
+}
+
+// restart starts a loaded feed, retrying with backoff in the background
+// while its Start fails (a broker down at boot).
+func (m *Manager) restart(e *entry) {
+	m.wg.Add(1)
+	go func() {
+		defer m.wg.Done()
+		b := m.backoff()
+		for {
+			err := e.startIfWanted()
+			if err == nil {
+				return
+			}
+			e.setFailed(fmt.Errorf("restart: %w", err))
+			m.log.Warn("feed restart failed", "trigger", e.fqn.String(), "err", err)
+			select {
+			case <-m.runCtx.Done():
+				return
+			case <-time.After(b.NextBackOff()):
+			}
+		}
+	}()
+}
+
+// Close stops every feed and worker; registrations and pending events
+// stay for the next Start.
+func (m *Manager) Close(ctx context.Context) error {
+	m.mu.Lock()
+	m.closed = true
+	entries := make([]*entry, 0, len(m.entries))
+	for _, e := range m.entries {
+		entries = append(entries, e)
+	}
+	m.mu.Unlock()
+	m.cancel()
+	var errs []error
+	for _, e := range entries {
+		e.op.Lock()
+		if err := e.stopFeed(ctx); err != nil {
+			errs = append(errs, err)
+		}
+		e.stopWorker()
+		e.op.Unlock()
+	}
+	m.wg.Wait()
+	return errors.Join(errs...)
+}
+
+func (m *Manager) lookup(key string) *entry {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.entries[key]
+}
+
+func (m *Manager) deleteEvent(ctx context.Context, ev outboxEvent) {
+	if err := m.store.Delete(ctx, SystemNamespace, store.FeedEvents, ev.key(), ""); err != nil && !errors.Is(err, store.ErrNotFound) {
+		m.log.Error("delete a fired feed event", "trigger", ev.Trigger, "seq", ev.Seq, "err", err)
+	}
+}
+
+// registrationKey is the store key of a trigger's registration.
+func registrationKey(fqn entity.FQN) string { return fqn.Namespace + "/" + fqn.Name }
+
+func parseKey(key string) (entity.FQN, error) {
+	ns, name, ok := strings.Cut(key, "/")
+	if !ok {
+		return entity.FQN{}, fmt.Errorf("feed registration key %q is not namespace/trigger", key)
+	}
+	return entity.FQN{Namespace: ns, Name: name}, nil
+}
