@@ -475,3 +475,40 @@ func TestWebActionBinaryResponse(t *testing.T) {
 		t.Fatalf("the answer is no PNG: %v", err)
 	}
 }
+
+// BenchmarkWebAction compares a warm web action GET with the REST API's
+// blocking invoke (?blocking=true&result=true) of the same Node.js action on
+// the process backend, one request at a time: ns/op is the latency of each.
+func BenchmarkWebAction(b *testing.B) {
+	srv, ts := startTenants(b, "owner")
+	o := ts["owner"]
+	o.action(b, "noop", `function main(p) { return {body: "ok"} }`, nil, webExport)
+	httpc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 4}}
+	do := func(b *testing.B, req *http.Request) {
+		resp, err := httpc.Do(req)
+		if err != nil {
+			b.Fatal(err)
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			b.Fatalf("%s %s = %d", req.Method, req.URL, resp.StatusCode)
+		}
+	}
+	webURL := "http://" + srv.Addr() + "/api/v1/web/owner/default/noop.http"
+	invokeURL := "http://" + srv.Addr() + "/api/v1/namespaces/_/actions/noop?blocking=true&result=true"
+	b.Run("web", func(b *testing.B) {
+		for b.Loop() {
+			req, _ := http.NewRequest(http.MethodGet, webURL, nil)
+			do(b, req)
+		}
+	})
+	b.Run("invoke", func(b *testing.B) {
+		for b.Loop() {
+			req, _ := http.NewRequest(http.MethodPost, invokeURL, strings.NewReader("{}"))
+			req.SetBasicAuth(o.creds.UUID, o.creds.Key)
+			req.Header.Set("Content-Type", "application/json")
+			do(b, req)
+		}
+	})
+}
