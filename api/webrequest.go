@@ -97,7 +97,7 @@ func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, erro
 func webArguments(r *http.Request, body []byte, raw bool, path string, caller *identity) (*webArgs, error) {
 	args := &webArgs{context: entity.Params{
 		{Key: owMethod, Value: jsonString(strings.ToLower(r.Method))},
-		{Key: owHeaders, Value: requestHeaders(r)},
+		{Key: owHeaders, Value: requestHeaders(r, caller != nil)},
 		{Key: owPath, Value: jsonString(path)},
 	}}
 	if caller != nil {
@@ -168,10 +168,16 @@ func opaqueBody(mediaType string, body []byte) json.RawMessage {
 }
 
 // requestHeaders are the request's headers with lower-case names, several
-// values of one name joined by ", ", plus host.
-func requestHeaders(r *http.Request) json.RawMessage {
+// values of one name joined by ", ", plus host. Authorization is left out
+// when it carried a valid Wisp key (verified), which must not reach
+// another namespace's code; any other Authorization passes, for actions
+// that authenticate their callers themselves.
+func requestHeaders(r *http.Request, verified bool) json.RawMessage {
 	h := make(map[string]string, len(r.Header)+1)
 	for k, vs := range r.Header {
+		if verified && k == "Authorization" {
+			continue
+		}
 		h[strings.ToLower(k)] = strings.Join(vs, ", ")
 	}
 	if r.Host != "" {

@@ -256,7 +256,11 @@ func TestWebActionRequestArguments(t *testing.T) {
 	})
 	t.Run("another namespace's key makes __ow_user", func(t *testing.T) {
 		m := response(t, web(t, srv, webCall{path: "owner/default/args.json", auth: ts["other"]}))
-		if m["__ow_user"] != "other" {
+		if hs, _ := m["__ow_headers"].(map[string]any); m["__ow_user"] != "other" || hs["authorization"] != nil {
+			t.Fatalf("arguments = %v", m)
+		}
+		m = response(t, web(t, srv, webCall{path: "owner/default/args.json", header: map[string]string{"Authorization": "Bearer tok"}}))
+		if hs, _ := m["__ow_headers"].(map[string]any); m["__ow_user"] != nil || hs["authorization"] != "Bearer tok" {
 			t.Fatalf("arguments = %v", m)
 		}
 		bad := &tenant{creds: ts["other"].creds}
