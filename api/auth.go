@@ -1,7 +1,9 @@
 package api
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"sync"
 	"time"
@@ -23,8 +25,11 @@ type authenticator struct {
 	store store.Store
 	ttl   time.Duration
 
-	mu    sync.RWMutex // guards cache
+	mu    sync.RWMutex // guards cache and byNamespace
 	cache map[string]cachedSubject
+	// byNamespace caches subjects looked up by namespace (web actions name
+	// their owner's namespace, not a key).
+	byNamespace map[string]cachedSubject
 }
 
 type cachedSubject struct {
@@ -33,7 +38,7 @@ type cachedSubject struct {
 }
 
 func newAuthenticator(st store.Store, ttl time.Duration) *authenticator {
-	return &authenticator{store: st, ttl: ttl, cache: map[string]cachedSubject{}}
+	return &authenticator{store: st, ttl: ttl, cache: map[string]cachedSubject{}, byNamespace: map[string]cachedSubject{}}
 }
 
 func (a *authenticator) authenticate(r *http.Request) (identity, error) {
@@ -62,6 +67,26 @@ func (a *authenticator) authenticate(r *http.Request) (identity, error) {
 		return identity{}, newError(http.StatusUnauthorized, msgBadAuth)
 	}
 	return identity{Namespace: c.subject.Namespace, Key: uuid + ":" + key}, nil
+}
+
+// owner returns the subject of namespace ns, cached like verified keys;
+// store.ErrNotFound when there is none.
+func (a *authenticator) owner(ctx context.Context, ns string) (entity.Subject, error) {
+	now := time.Now()
+	a.mu.RLock()
+	c, hit := a.byNamespace[ns]
+	a.mu.RUnlock()
+	if hit && now.Before(c.expires) {
+		return c.subject, nil
+	}
+	subj, err := a.store.Subject(ctx, ns)
+	if err != nil {
+		return entity.Subject{}, fmt.Errorf("subject of namespace %s: %w", ns, err)
+	}
+	a.mu.Lock()
+	a.byNamespace[ns] = cachedSubject{subject: subj, expires: now.Add(a.ttl)}
+	a.mu.Unlock()
+	return subj, nil
 }
 
 // namespace resolves the {ns} path segment for the caller: "_" is the

@@ -72,6 +72,7 @@ func (s *Server) routes() {
 	s.handle("DELETE /api/v1/namespaces/{ns}/actions/{name...}", s.deleteAction)
 	s.handle("POST /api/v1/namespaces/{ns}/actions/{name...}", s.invokeAction)
 	s.packageRoutes()
+	s.webRoutes()
 	s.handle("GET /api/v1/namespaces/{ns}/triggers", s.listTriggers)
 	s.handle("GET /api/v1/namespaces/{ns}/triggers/{$}", s.listTriggers)
 	s.handle("GET /api/v1/namespaces/{ns}/triggers/{name}", s.getTrigger)

@@ -19,6 +19,7 @@ func (a *app) actionCmd() *cobra.Command {
 // actionPutCmd is "action create" or, with update, "action update".
 func (a *app) actionPutCmd(update bool) *cobra.Command {
 	f := &actionFlags{}
+	wf := &webFlags{}
 	cmd := &cobra.Command{Use: "create ACTION_NAME ACTION", Short: "create a new action", DisableFlagParsing: true}
 	required, done := "An action name and code artifact are required.", "created"
 	if update {
@@ -26,6 +27,7 @@ func (a *app) actionPutCmd(update bool) *cobra.Command {
 		required, done = "An action name is required. A code artifact is optional.", "updated"
 	}
 	f.register(cmd)
+	wf.register(cmd)
 	return a.leaf(cmd, func(ctx context.Context, cmd *cobra.Command, args []string) error {
 		pos, pairs, err := parseFlags(cmd, args)
 		if err != nil {
@@ -59,6 +61,17 @@ func (a *app) actionPutCmd(update bool) *cobra.Command {
 			return err
 		}
 		action.Parameters, action.Annotations = params.list(), annotations.list()
+		if wf.set(cmd) {
+			var existing client.KeyValues
+			if update {
+				if existing, err = currentAnnotations(ctx, c, qn.String()); err != nil {
+					return err
+				}
+			}
+			if action.Annotations, err = wf.annotations(cmd, existing, annotations); err != nil {
+				return err
+			}
+		}
 		_, resp, err := c.PutAction(ctx, action, update)
 		if err != nil {
 			return err

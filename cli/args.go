@@ -106,6 +106,20 @@ func (kv *keyValues) set(key string, value json.RawMessage) {
 	kv.values[key] = value
 }
 
+// unset removes key.
+func (kv *keyValues) unset(key string) {
+	if _, ok := kv.values[key]; !ok {
+		return
+	}
+	delete(kv.values, key)
+	for i, k := range kv.keys {
+		if k == key {
+			kv.keys = append(kv.keys[:i], kv.keys[i+1:]...)
+			break
+		}
+	}
+}
+
 // list renders the pairs as OpenWhisk's [{key, value}] list, nil when empty.
 func (kv *keyValues) list() client.KeyValues {
 	var out client.KeyValues

@@ -91,6 +91,23 @@ type Request struct {
 // ErrStillRunning when it did not end in time; store.ErrNotFound when the
 // action does not exist; *ForbiddenError when req.Subject may not invoke it.
 func (a *Activator) Activate(ctx context.Context, req Request) (string, *entity.Activation, error) {
+	if req.Subject == "" {
+		req.Subject = req.Action.Namespace
+	}
+	res, err := a.resolver.Action(ctx, req.Subject, req.Action)
+	if err != nil {
+		if req.ActivationID == "" {
+			req.ActivationID = entity.NewActivationID()
+		}
+		return req.ActivationID, nil, fmt.Errorf("activate %s: %w", req.Action, err)
+	}
+	return a.ActivateResolved(ctx, req, res)
+}
+
+// ActivateResolved is Activate for an action the caller already resolved
+// for req.Subject with Resolver().Action (web actions inspect its
+// annotations first); it saves a second resolution.
+func (a *Activator) ActivateResolved(ctx context.Context, req Request, res *Resolved) (string, *entity.Activation, error) {
 	if req.ActivationID == "" {
 		req.ActivationID = entity.NewActivationID()
 	}
@@ -99,10 +116,6 @@ func (a *Activator) Activate(ctx context.Context, req Request) (string, *entity.
 	}
 	if req.Subject == "" {
 		req.Subject = req.Action.Namespace
-	}
-	res, err := a.resolver.Action(ctx, req.Subject, req.Action)
-	if err != nil {
-		return req.ActivationID, nil, fmt.Errorf("activate %s: %w", req.Action, err)
 	}
 	if isComposition(res.Action) {
 		act, err := a.startComposition(ctx, req, res)
