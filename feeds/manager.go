@@ -40,6 +40,23 @@ type Described interface {
 	FeedDescription(feed string) string
 }
 
+// Action is a system action a provider adds to its catalogue package
+// (mqtt publish, couchdb read): a builtin action that is not a feed.
+type Action struct {
+	Name        string
+	Description string
+	Func        builtin.Func
+}
+
+// WithActions is implemented by providers that add system actions to
+// their catalogue package.
+type WithActions interface {
+	Actions() []Action
+}
+
+// actionHandler is the builtin handler name of a provider's system action.
+func actionHandler(provider, action string) string { return "actions/" + provider + "/" + action }
+
 // Config tunes the Manager.
 type Config struct {
 	// RetryMin and RetryMax bound the exponential backoff between attempts
@@ -98,6 +115,11 @@ func (m *Manager) Builtins() builtin.Registry {
 		for _, feed := range p.Feeds() {
 			reg[HandlerName(name, feed)] = m.handler(p, feed)
 		}
+		if wa, ok := p.(WithActions); ok {
+			for _, a := range wa.Actions() {
+				reg[actionHandler(name, a.Name)] = a.Func
+			}
+		}
 	}
 	return reg
 }
@@ -118,6 +140,11 @@ func (m *Manager) Packages() []catalog.Package {
 				b.Description = d.FeedDescription(feed)
 			}
 			pkg.Builtins = append(pkg.Builtins, b)
+		}
+		if wa, ok := p.(WithActions); ok {
+			for _, a := range wa.Actions() {
+				pkg.Builtins = append(pkg.Builtins, catalog.Builtin{Name: a.Name, Handler: actionHandler(name, a.Name), Description: a.Description})
+			}
 		}
 		pkgs = append(pkgs, pkg)
 	}
