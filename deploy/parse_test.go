@@ -376,3 +376,25 @@ project:
 		})
 	}
 }
+
+// FuzzParse feeds arbitrary manifests to the parser: it must return a
+// project or Errors, never panic.
+func FuzzParse(f *testing.F) {
+	f.Add([]byte("packages:\n  p:\n    actions:\n      a:\n        function: hello.js\n"))
+	f.Add([]byte("project:\n  name: x\n  packages:\n    p:\n      triggers:\n        t: {feed: f, inputs: {a: 1}}\n      rules:\n        r: {trigger: t, action: a}\n"))
+	f.Add([]byte("packages:\n  p:\n    sequences:\n      s:\n        actions: [a, b]\n    actions:\n      a: &x {function: hello.js, inputs: {k: {type: integer, value: $N}}}\n      b: *x\n"))
+	dir, err := filepath.Abs("testdata/parse")
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		p, err := Parse(data, Options{Dir: dir, Env: env(map[string]string{"N": "1"}), Name: "fuzz"})
+		var errs Errors
+		if err != nil && !errors.As(err, &errs) {
+			t.Fatalf("error of type %T: %v", err, err)
+		}
+		if err == nil && p == nil {
+			t.Fatal("no project and no error")
+		}
+	})
+}
