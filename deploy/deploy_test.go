@@ -68,7 +68,10 @@ project:
           runtime: nodejs:default
       sequences:
         quote:
-          actions: price, label
+          actions: price, label, tools/echo
+      dependencies:
+        tools:
+          location: /whisk.system/utils
       triggers:
         order:
           inputs:
@@ -105,6 +108,7 @@ func TestRoundTrip(t *testing.T) {
 	plan := e.deploy(p)
 	if got, want := diff(plan), `project shop in namespace dep
 + package shop
++ package tools
 + action shop/price
 + action shop/label
 + action feed
@@ -112,7 +116,7 @@ func TestRoundTrip(t *testing.T) {
 + trigger order
 + trigger tick
 + rule quote-orders
-plan: 8 to create, 0 to update, 0 to delete, 0 unchanged
+plan: 9 to create, 0 to update, 0 to delete, 0 unchanged
 `; got != want {
 		t.Errorf("plan:\n%s\nwant:\n%s", got, want)
 	}

@@ -91,6 +91,7 @@ type resolver struct {
 	project  *Project
 	actions  map[string]bool // manifest actions and sequences, [pkg/]name
 	triggers map[string]bool
+	bindings map[string]bool // packages the manifest binds (dependencies)
 	external []externalRef
 	errs     Errors
 }
@@ -103,8 +104,11 @@ type externalRef struct {
 }
 
 func newResolver(ns string, p *Project) *resolver {
-	r := &resolver{ns: ns, project: p, actions: map[string]bool{}, triggers: map[string]bool{}}
+	r := &resolver{ns: ns, project: p, actions: map[string]bool{}, triggers: map[string]bool{}, bindings: map[string]bool{}}
 	for _, pkg := range p.Packages {
+		if pkg.Bind != "" {
+			r.bindings[pkg.Name] = true
+		}
 		for _, a := range pkg.Actions {
 			r.actions[pkg.qualify(a.Name)] = true
 		}
@@ -140,6 +144,11 @@ func (r *resolver) action(pkg *Package, name string, at origin) (fqn, local stri
 	}
 	if qn.Namespace == r.ns && r.actions[qn.Entity()] {
 		return qn.String(), qn.Entity(), true
+	}
+	if qn.Namespace == r.ns && r.bindings[qn.Package] {
+		// an action of a binding the manifest creates: the bound package is
+		// checked, the binding comes first (packages do)
+		return qn.String(), "", true
 	}
 	r.external = append(r.external, externalRef{origin: at, collection: "actions", fqn: qn.String()})
 	return qn.String(), "", true
