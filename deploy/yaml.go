@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"math"
 	"regexp"
-	"strconv"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -232,18 +231,4 @@ func (r *reader) scalar(n *yaml.Node, path string) (any, bool) {
 		return f, true
 	}
 	return r.subst(n, path)
-}
-
-// integer reads a whole number, also from a string after substitution.
-func (r *reader) integer(e entry) (int64, bool) {
-	s, ok := r.str(e)
-	if !ok {
-		return 0, false
-	}
-	i, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
-	if err != nil {
-		r.errorf(e.value, e.path, "must be a whole number, not %q", s)
-		return 0, false
-	}
-	return i, true
 }
