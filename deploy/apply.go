@@ -16,7 +16,8 @@ type ApplyError struct {
 	Failed Change // the step that failed
 	Err    error
 	// Done are the steps that took effect before the failure and still
-	// stand: updates and deletes (created entities are rolled back).
+	// stand: updates and deletes, and creates when a delete failed (deletes
+	// run once everything else is in place, so nothing is rolled back then).
 	Done []Change
 	// RolledBack are the entities this run created and deleted again.
 	RolledBack []Change
@@ -78,6 +79,11 @@ func (d *Deployer) Apply(ctx context.Context, plan *Plan) ([]Change, error) {
 		}
 		if err != nil {
 			ae := &ApplyError{Failed: ch, Err: err, Done: done}
+			if ch.Op == Delete {
+				// the new state is complete; an old entity failed to go
+				ae.Done = append(created, done...)
+				return nil, ae
+			}
 			d.rollback(ctx, plan.Namespace, created, ae)
 			return nil, ae
 		}
