@@ -62,7 +62,8 @@ func (a *app) root() *cobra.Command {
 	pf.BoolVarP(&a.insecure, "insecure", "i", false, "bypass certificate checking")
 	pf.BoolVar(&a.json, "json", false, "print the JSON the server returned")
 	root.AddCommand(a.propertyCmd(), a.actionCmd(), a.activationCmd(), a.namespaceCmd(),
-		a.triggerCmd(), a.ruleCmd(), a.packageCmd(), a.listAllCmd())
+		a.triggerCmd(), a.ruleCmd(), a.packageCmd(), a.listAllCmd(),
+		a.deployCmd(), a.undeployCmd())
 	return root
 }
 

@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/wispio/wisp/internal/testenv"
 )
 
 // TestWispCLI drives the `wisp` CLI against a real `wisp serve` the way a
@@ -40,6 +42,8 @@ func TestWispCLI(t *testing.T) {
 	}
 	hello := write("hello.js", `function main(p) { console.log("greeting", p.name); return {greeting: "Hello " + p.name + p.suffix} }`)
 	py := write("add.py", "def main(a):\n    return {'sum': a['x'] + a['y']}\n")
+	example := filepath.Join(testenv.RepoRoot(t), "examples", "hello-events", "manifest.yaml")
+	badManifest := write("bad.yaml", "project:\n  name: bad\n  packages:\n    p:\n      actions:\n        a:\n          function: hello.js\n          runtime: nodejs:99\n")
 
 	steps := []struct {
 		args   []string
@@ -88,6 +92,14 @@ func TestWispCLI(t *testing.T) {
 		{[]string{"action", "delete", "chain"}, true, []string{"ok: deleted action chain"}},
 		{[]string{"action", "delete", "hello"}, true, []string{"ok: deleted action hello"}},
 		{[]string{"action", "invoke", "hello"}, false, []string{"The requested resource does not exist."}},
+		{[]string{"deploy", "-m", example, "--plan"}, true, []string{"+ package hello-events", "+ sequence hello-events/welcome", "+ rule welcome-visitors", "plan: 6 to create, 0 to update, 0 to delete, 0 unchanged"}},
+		{[]string{"action", "list"}, true, nil},
+		{[]string{"deploy", "-m", example}, true, []string{"ok: deployed project hello-events"}},
+		{[]string{"deploy", "-m", example}, true, []string{"plan: 0 to create, 0 to update, 0 to delete, 6 unchanged", "ok: project hello-events is up to date"}},
+		{[]string{"action", "invoke", "hello-events/welcome", "-p", "name", "Ada", "-p", "place", "Paris", "-r"}, true, []string{`"text": "HELLO ADA! WELCOME TO PARIS."`}},
+		{[]string{"trigger", "fire", "visitor-arrived", "-p", "name", "Ada"}, true, []string{"ok: triggered /_/visitor-arrived with id"}},
+		{[]string{"deploy", "-m", badManifest}, false, []string{`project.packages.p.actions.a.runtime: unknown kind "nodejs:99"`, "(line 8)"}},
+		{[]string{"undeploy", "-m", example}, true, []string{"- rule welcome-visitors", "- package hello-events", "ok: undeployed project hello-events"}},
 		{[]string{"--auth", "nope:wrong", "action", "list"}, false, []string{"The supplied authentication is invalid"}},
 	}
 	for _, s := range steps {
