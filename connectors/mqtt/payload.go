@@ -44,7 +44,7 @@ func (m *Message) encodePayload(body []byte, format string) {
 		m.PayloadBase64 = base64.StdEncoding.EncodeToString(body)
 		return
 	case FormatAuto, FormatJSON:
-		if json.Valid(body) {
+		if isText && json.Valid(body) {
 			m.Payload = json.RawMessage(body)
 			return
 		}

@@ -92,4 +92,3 @@ func messageParam(params map[string]json.RawMessage) ([]byte, error) {
 	}
 	return b.Bytes(), nil
 }
-
