@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"sync"
 
 	mochi "github.com/mochi-mqtt/server/v2"
 	"github.com/mochi-mqtt/server/v2/hooks/auth"
@@ -23,8 +24,10 @@ type Config struct {
 
 // Broker is a running embedded broker.
 type Broker struct {
-	server *mochi.Server
-	addr   net.Addr
+	server    *mochi.Server
+	addr      net.Addr
+	closeOnce sync.Once
+	closeErr  error // set by the first Close
 }
 
 // Start listens on cfg.Addr and serves MQTT until Close.
@@ -62,12 +65,15 @@ func (b *Broker) Addr() net.Addr { return b.addr }
 // tcp://HOST:PORT.
 func (b *Broker) URL() string { return "tcp://" + b.addr.String() }
 
-// Close disconnects every client and stops listening.
+// Close disconnects every client and stops listening. Later calls do
+// nothing.
 func (b *Broker) Close() error {
-	if err := b.server.Close(); err != nil {
-		return fmt.Errorf("mqtt: close the embedded broker: %w", err)
-	}
-	return nil
+	b.closeOnce.Do(func() {
+		if err := b.server.Close(); err != nil {
+			b.closeErr = fmt.Errorf("mqtt: close the embedded broker: %w", err)
+		}
+	})
+	return b.closeErr
 }
 
 // authHook returns the hook that lets clients in: everyone, or the
