@@ -306,3 +306,41 @@ func TestFeedDeliverFailure(t *testing.T) {
 		t.Errorf("got %s, want third (nothing delivered twice)", m.Payload)
 	}
 }
+
+// TestFeedTopicChangeAndForget: a feed restarted with another topic (an
+// UPDATE) ignores what its kept session still gets on the old one; after
+// Forget the session and its queued messages are gone.
+func TestFeedTopicChangeAndForget(t *testing.T) {
+	url := testenv.Mosquitto(t)
+	base := uniqueTopic(t)
+	p := testProvider()
+	pub := publisher(t, url)
+	const trigger = "/guest/changing"
+
+	sink := newFakeSink()
+	f := startFeed(t, p, trigger, map[string]any{"url": url, "topic": base + "/old"}, sink)
+	if err := f.Stop(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	newParams := map[string]any{"url": url, "topic": base + "/new"}
+	f = startFeed(t, p, trigger, newParams, sink)
+	publish(t, pub, base+"/old", 1, false, []byte(`"old"`))
+	publish(t, pub, base+"/new", 1, false, []byte(`"new"`))
+	if m := sink.next(t); m.Topic != base+"/new" {
+		t.Errorf("after the topic change got a message on %s, want only %s/new", m.Topic, base)
+	}
+
+	if err := f.Stop(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	reg := feeds.Registration{Trigger: trigger, Provider: ProviderName, Feed: MessagesFeed, Params: rawParams(t, newParams)}
+	if err := p.Forget(context.Background(), reg); err != nil {
+		t.Fatalf("Forget: %v", err)
+	}
+	publish(t, pub, base+"/new", 1, false, []byte(`"while forgotten"`))
+	startFeed(t, p, trigger, newParams, sink)
+	publish(t, pub, base+"/new", 1, false, []byte(`"after"`))
+	if m := sink.next(t); string(m.Payload) != `"after"` {
+		t.Errorf("after Forget the restarted feed got %s first, want only what was published after it started", m.Payload)
+	}
+}

@@ -123,6 +123,32 @@ func (p *Provider) Start(ctx context.Context, reg feeds.Registration, sink feeds
 	return f, nil
 }
 
+// Forget discards reg's session at the broker: it connects once with the
+// feed's client id and a clean session, which drops the subscription and
+// the messages queued for it. Stop keeps the session (a restart resumes
+// it); after DELETE the feed manager calls Forget, where it knows it (an
+// optional method beside feeds.Provider), so that a deleted trigger
+// leaves nothing queuing at the broker. Stop the feed first: a running
+// feed would be disconnected by the broker.
+func (p *Provider) Forget(ctx context.Context, reg feeds.Registration) error {
+	fp, err := parseFeedParams(reg.Params)
+	if err != nil {
+		return err
+	}
+	clientID := fp.ClientID
+	if clientID == "" {
+		clientID = DefaultClientID(reg.Trigger)
+	}
+	ctx, cancel := context.WithTimeout(ctx, p.cfg.ConnectTimeout)
+	defer cancel()
+	c := paho.NewClient(p.clientOptions(fp.conn, clientID)) // clean session
+	if err := wait(ctx, c.Connect()); err != nil {
+		return fmt.Errorf("forget the mqtt session of %s at %s: %w", reg.Trigger, fp.URL, connectError(err))
+	}
+	c.Disconnect(0)
+	return nil
+}
+
 // DefaultClientID is the client id of a trigger's feed when the user gives
 // none: stable across restarts (the broker keeps the session under it) and
 // at most 23 characters, the limit of MQTT 3.1 brokers.
