@@ -109,7 +109,7 @@ func uniqueTopic(t *testing.T) string {
 	return "wisp-test/" + t.Name() + "/" + hex.EncodeToString(b)
 }
 
-func rawParams(t *testing.T, params map[string]any) map[string]json.RawMessage {
+func rawParams(t testing.TB, params map[string]any) map[string]json.RawMessage {
 	t.Helper()
 	out := make(map[string]json.RawMessage, len(params))
 	for k, v := range params {
