@@ -38,7 +38,7 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*Broker, error) {
 	if err != nil {
 		return nil, fmt.Errorf("mqtt: listen on %s: %w", cfg.Addr, err)
 	}
-	server := mochi.New(&mochi.Options{InlineClient: false, Logger: log})
+	server := mochi.New(&mochi.Options{InlineClient: false, Logger: slog.New(warnOnly{log.Handler()})})
 	if err := server.AddHook(authHook(cfg.Users)); err != nil {
 		_ = ln.Close()
 		return nil, fmt.Errorf("mqtt: add the auth hook: %w", err)
@@ -97,3 +97,17 @@ func isLoopback(a net.Addr) bool {
 	tcp, ok := a.(*net.TCPAddr)
 	return ok && tcp.IP.IsLoopback()
 }
+
+// warnOnly passes on mochi's warnings and errors only: its info lines
+// (hook added, listener attached, started) repeat what Start logs.
+type warnOnly struct{ slog.Handler }
+
+func (h warnOnly) Enabled(ctx context.Context, l slog.Level) bool {
+	return l >= slog.LevelWarn && h.Handler.Enabled(ctx, l)
+}
+
+func (h warnOnly) WithAttrs(attrs []slog.Attr) slog.Handler {
+	return warnOnly{h.Handler.WithAttrs(attrs)}
+}
+
+func (h warnOnly) WithGroup(name string) slog.Handler { return warnOnly{h.Handler.WithGroup(name)} }
