@@ -396,8 +396,18 @@ func (m *Manager) delete(ctx context.Context, req *request) (any, error) {
 	e.op.Lock()
 	defer e.op.Unlock()
 	a := e.ack()
+	e.mu.Lock()
+	reg := e.doc.Registration
+	e.mu.Unlock()
 	if err := m.remove(context.WithoutCancel(ctx), e); err != nil {
 		return nil, err
+	}
+	if f, ok := e.provider.(Forgetter); ok {
+		// The registration is gone; what the source keeps for it (a broker
+		// session, a webhook) goes too, best effort.
+		if err := f.Forget(context.WithoutCancel(ctx), reg); err != nil {
+			m.log.Warn("feed deleted; its source kept state", "trigger", req.trigger.String(), "err", err)
+		}
 	}
 	a.Status = "deleted"
 	m.log.Info("feed deleted", "trigger", req.trigger.String())

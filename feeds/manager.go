@@ -40,6 +40,13 @@ type Described interface {
 	FeedDescription(feed string) string
 }
 
+// Forgetter is implemented by providers whose source keeps state for a
+// registration beyond its Feed (an MQTT broker's persistent session, a
+// repository webhook): DELETE calls Forget after stopping the feed.
+type Forgetter interface {
+	Forget(ctx context.Context, reg Registration) error
+}
+
 // Action is a system action a provider adds to its catalogue package
 // (mqtt publish, couchdb read): a builtin action that is not a feed.
 type Action struct {

@@ -4,6 +4,7 @@ import (
 	"log/slog"
 
 	"github.com/wispio/wisp/connectors/alarms"
+	"github.com/wispio/wisp/connectors/mqtt"
 	"github.com/wispio/wisp/feeds"
 )
 
@@ -13,5 +14,6 @@ import (
 func feedProviders(log *slog.Logger) []feeds.Provider {
 	return []feeds.Provider{
 		alarms.New(alarms.Config{}, log.With("provider", "alarms")),
+		mqtt.New(mqtt.DefaultConfig(), log.With("provider", "mqtt")),
 	}
 }

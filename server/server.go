@@ -18,6 +18,7 @@ import (
 
 	"github.com/wispio/wisp/api"
 	"github.com/wispio/wisp/catalog"
+	"github.com/wispio/wisp/connectors/mqtt/broker"
 	"github.com/wispio/wisp/feeds"
 	"github.com/wispio/wisp/invoker"
 	"github.com/wispio/wisp/routing"
@@ -48,6 +49,9 @@ type Config struct {
 	API api.Config
 	// StoreWait is how long to wait for another process holding the store.
 	StoreWait time.Duration
+	// MQTT, when not empty, is the listen address (host:port) of the
+	// embedded MQTT broker, open to anonymous clients; empty runs none.
+	MQTT string
 }
 
 // DefaultConfig returns the defaults of `wisp serve`.
@@ -75,6 +79,7 @@ type Server struct {
 	listener  net.Listener
 	errs      chan error
 	cancel    context.CancelFunc
+	mqtt      *broker.Broker // nil without Config.MQTT
 }
 
 // OpenStore opens the embedded store of a data folder.
@@ -141,6 +146,13 @@ func (s *Server) start(ctx context.Context) error {
 	if err := catalog.NewInstaller(s.store, s.cfg.API.Limits, kinds, s.log).Install(ctx, packages); err != nil {
 		return err
 	}
+	if s.cfg.MQTT != "" {
+		mb, err := broker.Start(ctx, broker.Config{Addr: s.cfg.MQTT}, s.log)
+		if err != nil {
+			return err
+		}
+		s.mqtt = mb
+	}
 	backend, err := s.newBackend(ctx)
 	if err != nil {
 		return err
@@ -206,6 +218,15 @@ func (s *Server) wireTriggers(ctx context.Context, handler *api.Server, activato
 // Firer is the process's trigger firer (for tests, benchmarks and feeds).
 func (s *Server) Firer() *routing.Firer { return s.firer }
 
+// MQTTAddr is the address of the embedded MQTT broker, "" when there is
+// none.
+func (s *Server) MQTTAddr() string {
+	if s.mqtt == nil {
+		return ""
+	}
+	return s.mqtt.Addr().String()
+}
+
 // Addr is the address the API listens on.
 func (s *Server) Addr() string { return s.listener.Addr().String() }
 
@@ -249,6 +270,11 @@ func (s *Server) Close(ctx context.Context) error {
 	if s.invoker != nil {
 		if err := s.invoker.Close(ctx); err != nil {
 			errs = append(errs, fmt.Errorf("shut down invoker: %w", err))
+		}
+	}
+	if s.mqtt != nil {
+		if err := s.mqtt.Close(); err != nil {
+			errs = append(errs, err)
 		}
 	}
 	if s.cancel != nil {
