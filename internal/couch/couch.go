@@ -1,13 +1,10 @@
-// Package couch opens kivik clients the way every Wisp part that talks to
-// CouchDB needs them: HTTP compression off in both directions (a
-// CouchDB-compatible server may buffer a gzipped continuous feed), HTTP
-// Basic credentials from the URL or given apart, and errors that say what
-// the server answered without repeating a password. It keeps no state.
 package couch
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -17,15 +14,21 @@ import (
 	kcouch "github.com/go-kivik/kivik/v4/couchdb" // registers the "couch" driver
 )
 
-// Credentials authenticate with HTTP Basic auth; empty means anonymous.
-type Credentials struct {
+// Options configure Connect.
+type Options struct {
+	// Username and Password authenticate with HTTP Basic auth; empty
+	// means the URL's credentials, or none.
 	Username, Password string
+	// IdleTimeout, when set, fails a connection on which nothing arrives
+	// for that long (a continuous feed's heartbeats must come faster): a
+	// server or network that died silently is noticed.
+	IdleTimeout time.Duration
 }
 
 // Connect returns a client of the server at rawURL (http or https; the
-// couchdb:// and couchdbs:// schemes stand for them). Credentials in the
-// URL are used unless creds names a user. It does not contact the server.
-func Connect(rawURL string, creds Credentials) (*kivik.Client, error) {
+// couchdb:// and couchdbs:// schemes stand for them). It does not contact
+// the server.
+func Connect(rawURL string, opts Options) (*kivik.Client, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil {
 		return nil, fmt.Errorf("url: %w", errors.Unwrap(err))
@@ -42,22 +45,32 @@ func Connect(rawURL string, creds Credentials) (*kivik.Client, error) {
 	if u.Host == "" {
 		return nil, fmt.Errorf("url %s: no host", Redact(rawURL))
 	}
-	if creds.Username == "" && u.User != nil {
-		creds.Username = u.User.Username()
-		creds.Password, _ = u.User.Password()
+	if opts.Username == "" && u.User != nil {
+		opts.Username = u.User.Username()
+		opts.Password, _ = u.User.Password()
 	}
 	u.User = nil
 	transport := http.DefaultTransport.(*http.Transport).Clone()
 	transport.DisableCompression = true // no Accept-Encoding: gzip
 	transport.ResponseHeaderTimeout = time.Minute
-	opts := []kivik.Option{
+	if opts.IdleTimeout > 0 {
+		dialer := &net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}
+		transport.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+			conn, err := dialer.DialContext(ctx, network, addr)
+			if err != nil {
+				return nil, err
+			}
+			return &idleConn{Conn: conn, timeout: opts.IdleTimeout}, nil
+		}
+	}
+	kopts := []kivik.Option{
 		kcouch.OptionHTTPClient(&http.Client{Transport: transport}),
 		kcouch.OptionNoRequestCompression(),
 	}
-	if creds.Username != "" {
-		opts = append(opts, kcouch.BasicAuth(creds.Username, creds.Password))
+	if opts.Username != "" {
+		kopts = append(kopts, kcouch.BasicAuth(opts.Username, opts.Password))
 	}
-	c, err := kivik.New("couch", u.String(), opts...)
+	c, err := kivik.New("couch", u.String(), kopts...)
 	if err != nil {
 		return nil, fmt.Errorf("connect to %s: %w", u.Redacted(), err)
 	}
@@ -79,3 +92,16 @@ func Redact(rawURL string) string {
 // Status returns the HTTP status of a kivik error: 0 for nil, 500 when
 // the server gave none (a network failure also reads 500 or 502).
 func Status(err error) int { return kivik.HTTPStatus(err) }
+
+// idleConn fails a Read that waits longer than timeout.
+type idleConn struct {
+	net.Conn
+	timeout time.Duration
+}
+
+func (c *idleConn) Read(p []byte) (int, error) {
+	if err := c.Conn.SetReadDeadline(time.Now().Add(c.timeout)); err != nil {
+		return 0, err
+	}
+	return c.Conn.Read(p)
+}

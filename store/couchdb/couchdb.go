@@ -50,7 +50,7 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 	if opts.Prefix == "" {
 		opts.Prefix = DefaultPrefix
 	}
-	client, err := couch.Connect(url, couch.Credentials{})
+	client, err := couch.Connect(url, couch.Options{})
 	if err != nil {
 		return nil, fmt.Errorf("open couchdb store: %w", err)
 	}

@@ -39,7 +39,7 @@ func uniquePrefix() string {
 }
 
 func dropDatabases(t testing.TB, url, prefix string) {
-	client, err := couch.Connect(url, couch.Credentials{})
+	client, err := couch.Connect(url, couch.Options{})
 	if err != nil {
 		t.Errorf("drop databases: %v", err)
 		return
