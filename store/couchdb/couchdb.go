@@ -1,10 +1,12 @@
 package couchdb
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"net/http"
+	neturl "net/url"
 	"reflect"
 	"strings"
 
@@ -43,12 +45,19 @@ type Store struct {
 
 var _ store.Store = (*Store)(nil)
 
-// Open connects to the server at url (http://user:pass@host:5984; the
+// Open connects to the server at rawURL (http://user:pass@host:5984; the
 // couchdb:// scheme means http://) and creates the databases and the
-// activation views when missing.
-func Open(ctx context.Context, url string, opts Options) (*Store, error) {
-	if opts.Prefix == "" {
-		opts.Prefix = DefaultPrefix
+// activation views when missing. A query parameter prefix
+// (couchdb://host:5984/?prefix=team1_) sets Options.Prefix when that is
+// empty.
+func Open(ctx context.Context, rawURL string, opts Options) (*Store, error) {
+	url, prefix, err := splitPrefix(rawURL)
+	if err != nil {
+		return nil, fmt.Errorf("open couchdb store: %w", err)
+	}
+	opts.Prefix = cmp.Or(opts.Prefix, prefix, DefaultPrefix)
+	if !validPrefix(opts.Prefix) {
+		return nil, fmt.Errorf("open couchdb store: prefix %q: database names start with a lowercase letter and hold only a-z, 0-9 and _$()+-", opts.Prefix)
 	}
 	client, err := couch.Connect(url, couch.Options{})
 	if err != nil {
@@ -70,6 +79,33 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 		return nil, errors.Join(fmt.Errorf("open couchdb store at %s: %w", s.url, err), client.Close())
 	}
 	return s, nil
+}
+
+// splitPrefix takes the prefix query parameter out of rawURL.
+func splitPrefix(rawURL string) (string, string, error) {
+	u, err := neturl.Parse(rawURL)
+	if err != nil {
+		return "", "", fmt.Errorf("url %s: %w", couch.Redact(rawURL), errors.Unwrap(err))
+	}
+	q := u.Query()
+	prefix := q.Get("prefix")
+	q.Del("prefix")
+	u.RawQuery = q.Encode()
+	return u.String(), prefix, nil
+}
+
+// validPrefix tells whether names made of prefix are CouchDB database
+// names.
+func validPrefix(prefix string) bool {
+	for i, r := range prefix {
+		switch {
+		case r >= 'a' && r <= 'z':
+		case i > 0 && (r >= '0' && r <= '9' || strings.ContainsRune("_$()+-", r)):
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 // ensureDB creates a database unless it exists (another process may

@@ -71,7 +71,7 @@ func TestReopen(t *testing.T) {
 	}
 
 	prefix := s.entities.Name()[:len(s.entities.Name())-len(entitiesDB)]
-	s2, err := Open(ctx, url, Options{Prefix: prefix})
+	s2, err := Open(ctx, url+"/?prefix="+prefix, Options{}) // the prefix as the URL gives it
 	if err != nil {
 		t.Fatalf("second Open of the same databases: %v", err)
 	}
@@ -99,10 +99,11 @@ func TestOpenErrors(t *testing.T) {
 		{"NoHost", "http://", "no host"},
 		{"Unreachable", "http://127.0.0.1:1", "127.0.0.1:1"},
 		{"BadCredentials", strings.Replace(url, "://", "://nobody:s3cret@", 1), "nobody:xxxxx@"},
+		{"BadPrefix", url + "/?prefix=Wisp", `prefix "Wisp"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s, err := Open(t.Context(), tt.url, Options{Prefix: uniquePrefix()})
+			s, err := Open(t.Context(), tt.url, Options{})
 			if err == nil {
 				s.Close()
 				t.Fatal("Open succeeded")
