@@ -182,13 +182,13 @@ func mapStatus(err error) error {
 	return err
 }
 
-// checkPart rejects an empty id part, one holding the separator, or one
-// CouchDB would take for a reserved id.
-func checkPart(what, v string) error {
+// checkPart rejects an empty id part or, when it may not hold one, a part
+// holding the separator '/'.
+func checkPart(what, v string, slashOK bool) error {
 	switch {
 	case v == "":
 		return fmt.Errorf("%s is missing", what)
-	case strings.IndexByte(v, '/') >= 0 && what != "name":
+	case !slashOK && strings.IndexByte(v, '/') >= 0:
 		return fmt.Errorf("%s %q contains '/'", what, v)
 	}
 	return nil

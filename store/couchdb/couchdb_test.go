@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"strings"
 	"testing"
 
@@ -129,6 +130,38 @@ func TestPrefixEnd(t *testing.T) {
 	for _, tt := range tests {
 		if got := prefixEnd(tt.prefix); got != tt.want {
 			t.Errorf("prefixEnd(%q) = %q, want %q", tt.prefix, got, tt.want)
+		}
+	}
+}
+
+func TestRejectsBadKeys(t *testing.T) {
+	s := open(t, testenv.CouchDB(t))
+	defer s.Close()
+	ctx := t.Context()
+	for _, r := range []store.Record{
+		{Namespace: "", Collection: store.Actions, Name: "a"},
+		{Namespace: "ns", Collection: store.Actions, Name: ""},
+		{Namespace: "ns", Collection: "", Name: "a"},
+		{Namespace: "n/s", Collection: store.Actions, Name: "a"},
+	} {
+		key := r.Namespace + "|" + string(r.Collection) + "|" + r.Name
+		if _, err := s.Put(ctx, store.Record{Namespace: r.Namespace, Collection: r.Collection, Name: r.Name, Doc: []byte(`{}`)}); err == nil {
+			t.Errorf("Put %q accepted", key)
+		}
+		if _, err := s.Get(ctx, r.Namespace, r.Collection, r.Name); err == nil || errors.Is(err, store.ErrNotFound) {
+			t.Errorf("Get %q: %v, want a key error", key, err)
+		}
+	}
+	if _, err := s.Put(ctx, store.Record{Namespace: "ns", Collection: store.Actions, Name: "a", Doc: []byte(`{`)}); err == nil {
+		t.Error("Put of a document that is not JSON accepted")
+	}
+	for _, a := range []*entity.Activation{
+		{ActivationID: "", Namespace: "ns", Name: "a"},
+		{ActivationID: "_design", Namespace: "ns", Name: "a"},
+		{ActivationID: "x", Namespace: "", Name: "a"},
+	} {
+		if err := s.PutActivations(ctx, []*entity.Activation{a}); err == nil {
+			t.Errorf("PutActivations of %+v accepted", a)
 		}
 	}
 }

@@ -29,19 +29,26 @@ func entityID(ns string, c store.Collection, name string) string {
 	return collectionPrefix(ns, c) + name
 }
 
-// checkEntityKey rejects key parts that would make one id pass for another.
-func checkEntityKey(ns string, c store.Collection, name string) error {
-	if err := checkPart("namespace", ns); err != nil {
+// checkEntityKey rejects key parts that would make one id pass for
+// another; an empty name is allowed only where a collection is listed.
+func checkEntityKey(ns string, c store.Collection, name string, nameOK bool) error {
+	if err := checkPart("namespace", ns, false); err != nil {
 		return err
 	}
-	if err := checkPart("collection", string(c)); err != nil {
+	if err := checkPart("collection", string(c), false); err != nil {
 		return err
 	}
-	return checkPart("name", name)
+	if nameOK {
+		return nil
+	}
+	return checkPart("name", name, true)
 }
 
 // Get returns the current record of an entity.
 func (s *Store) Get(ctx context.Context, ns string, c store.Collection, name string) (store.Record, error) {
+	if err := checkEntityKey(ns, c, name, false); err != nil {
+		return store.Record{}, fmt.Errorf("get %s/%s/%s: %w", ns, c, name, err)
+	}
 	var d entityDoc
 	if err := s.entities.Get(ctx, entityID(ns, c, name)).ScanDoc(&d); err != nil {
 		return store.Record{}, fmt.Errorf("get %s/%s/%s: %w", ns, c, name, mapStatus(err))
@@ -62,7 +69,7 @@ func (s *Store) Put(ctx context.Context, rec store.Record) (string, error) {
 }
 
 func (s *Store) put(ctx context.Context, rec store.Record) (string, error) {
-	if err := checkEntityKey(rec.Namespace, rec.Collection, rec.Name); err != nil {
+	if err := checkEntityKey(rec.Namespace, rec.Collection, rec.Name, false); err != nil {
 		return "", err
 	}
 	if !json.Valid(rec.Doc) {
@@ -128,7 +135,11 @@ func currentRev(ctx context.Context, db *kivik.DB, id string) (string, error) {
 // Delete removes an entity; see store.Store. Without a revision it deletes
 // the current one, reading it again when a writer came in between.
 func (s *Store) Delete(ctx context.Context, ns string, c store.Collection, name, rev string) error {
-	if err := s.delete(ctx, entityID(ns, c, name), rev); err != nil {
+	err := checkEntityKey(ns, c, name, false)
+	if err == nil {
+		err = s.delete(ctx, entityID(ns, c, name), rev)
+	}
+	if err != nil {
 		return fmt.Errorf("delete %s/%s/%s: %w", ns, c, name, err)
 	}
 	return nil
@@ -160,6 +171,9 @@ func (s *Store) delete(ctx context.Context, id, rev string) error {
 
 // List returns records in name order; see store.Store.
 func (s *Store) List(ctx context.Context, ns string, c store.Collection, opts store.ListOptions) ([]store.Record, error) {
+	if err := checkEntityKey(ns, c, "", true); err != nil {
+		return nil, fmt.Errorf("list %s/%s: %w", ns, c, err)
+	}
 	out := []store.Record{}
 	base := collectionPrefix(ns, c)
 	params := idRange(base + opts.Prefix)
@@ -191,6 +205,9 @@ func (s *Store) List(ctx context.Context, ns string, c store.Collection, opts st
 // Count returns how many names in a collection start with prefix: it
 // counts the ids of the range, not reading the documents.
 func (s *Store) Count(ctx context.Context, ns string, c store.Collection, prefix string) (int, error) {
+	if err := checkEntityKey(ns, c, "", true); err != nil {
+		return 0, fmt.Errorf("count %s/%s: %w", ns, c, err)
+	}
 	n := 0
 	rows := s.entities.AllDocs(ctx, kivik.Params(idRange(collectionPrefix(ns, c)+prefix)))
 	if err := scanRows(rows, func(*kivik.ResultSet) error { n++; return nil }); err != nil {
