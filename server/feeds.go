@@ -4,6 +4,7 @@ import (
 	"log/slog"
 
 	"github.com/wispio/wisp/connectors/alarms"
+	"github.com/wispio/wisp/connectors/couchdb"
 	"github.com/wispio/wisp/connectors/mqtt"
 	"github.com/wispio/wisp/feeds"
 )
@@ -15,5 +16,6 @@ func feedProviders(log *slog.Logger) []feeds.Provider {
 	return []feeds.Provider{
 		alarms.New(alarms.Config{}, log.With("provider", "alarms")),
 		mqtt.New(mqtt.DefaultConfig(), log.With("provider", "mqtt")),
+		couchdb.New(couchdb.Config{}, log.With("provider", "couchdb")),
 	}
 }

@@ -24,6 +24,7 @@ import (
 	"github.com/wispio/wisp/routing"
 	"github.com/wispio/wisp/store"
 	"github.com/wispio/wisp/store/bolt"
+	"github.com/wispio/wisp/store/couchdb"
 	"github.com/wispio/wisp/store/writebehind"
 )
 
@@ -52,6 +53,10 @@ type Config struct {
 	// MQTT, when not empty, is the listen address (host:port) of the
 	// embedded MQTT broker, open to anonymous clients; empty runs none.
 	MQTT string
+	// StoreURL, when set, names a shared CouchDB store
+	// (couchdb://user:pass@host:5984 or http://...) used instead of the
+	// embedded one in DataDir.
+	StoreURL string
 }
 
 // DefaultConfig returns the defaults of `wisp serve`.
@@ -94,6 +99,15 @@ func OpenStore(dataDir string, wait time.Duration) (*bolt.Store, error) {
 	return st, nil
 }
 
+// openStore opens the store cfg names: CouchDB at StoreURL, else the
+// embedded store of DataDir.
+func openStore(ctx context.Context, cfg Config) (store.Store, error) {
+	if cfg.StoreURL == "" {
+		return OpenStore(cfg.DataDir, cfg.StoreWait)
+	}
+	return couchdb.Open(ctx, cfg.StoreURL, couchdb.Options{})
+}
+
 // checkStemCells resolves the stem cells' kinds ("nodejs" → "nodejs:20")
 // and checks their memory against the action limits.
 func (s *Server) checkStemCells() error {
@@ -116,7 +130,7 @@ func (s *Server) checkStemCells() error {
 // not nil, runs on the store before anything else starts (first-start
 // provisioning).
 func Start(ctx context.Context, cfg Config, log *slog.Logger, setup func(context.Context, store.Store) error) (*Server, error) {
-	st, err := OpenStore(cfg.DataDir, cfg.StoreWait)
+	st, err := openStore(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}
