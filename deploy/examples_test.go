@@ -3,11 +3,14 @@ package deploy_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"maps"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	paho "github.com/eclipse/paho.mqtt.golang"
 	"github.com/wispio/wisp/catalog"
 	"github.com/wispio/wisp/client"
 	"github.com/wispio/wisp/deploy"
@@ -167,4 +170,93 @@ func remarshal(t *testing.T, in, out any) {
 	if err != nil {
 		t.Fatalf("decode %v: %v", in, err)
 	}
+}
+
+// TestExampleIoTMQTT deploys examples/iot-mqtt against the real Mosquitto,
+// publishes a reading below the limit and then one above it as a device
+// would, and expects one alert, the second's: the first reading's threshold
+// ended its sequence with an error. Undeploy removes everything, the MQTT
+// feed's registration included.
+func TestExampleIoTMQTT(t *testing.T) {
+	broker := testenv.Mosquitto(t)
+	e := start(t)
+	manifest := filepath.Join(testenv.RepoRoot(t), "examples", "iot-mqtt", "manifest.yaml")
+	p, err := deploy.Load(manifest, "", lookup(map[string]string{"MQTT_URL": broker}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.deploy(p)
+
+	device := mqttClient(t, broker, "example-device")
+	alerts := make(chan paho.Message, 10)
+	if tok := device.Subscribe("alerts/temperature", 1, func(_ paho.Client, m paho.Message) { alerts <- m }); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+		t.Fatalf("subscribe to the alerts: %v", tok.Error())
+	}
+	for _, r := range []struct{ topic, body string }{
+		{"sensors/kitchen/temperature", `{"celsius": 21.5}`},
+		{"sensors/attic/temperature", `{"celsius": 35}`},
+	} {
+		if tok := device.Publish(r.topic, 1, false, r.body); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+			t.Fatalf("publish %s: %v", r.topic, tok.Error())
+		}
+	}
+
+	var alert map[string]any
+	select {
+	case m := <-alerts:
+		if err := json.Unmarshal(m.Payload(), &alert); err != nil {
+			t.Fatalf("alert %q: %v", m.Payload(), err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("no alert on alerts/temperature within 30 s")
+	}
+	if alert["sensor"] != "attic" || alert["celsius"] != 35.0 || alert["limit"] != 30.0 {
+		t.Errorf("alert = %v, want the attic's", alert)
+	}
+
+	// Both readings ran the sequence; the kitchen's stopped at threshold.
+	var seqs []client.Activation
+	e.waitFor("both readings to run check-temperature", func() bool {
+		seqs = e.activationsOf("iot-mqtt/check-temperature")
+		return len(seqs) == 2
+	})
+	outcome := map[string]string{} // sensor → how its sequence ended
+	for _, act := range seqs {
+		var r struct{ Error, Topic string }
+		_ = json.Unmarshal(act.Response.Result, &r)
+		switch {
+		case !act.Response.Success && strings.HasPrefix(r.Error, "below the limit: kitchen at 21.5 °C"):
+			outcome["kitchen"] = fmt.Sprintf("stopped after %d component(s)", len(act.Logs))
+		case act.Response.Success && r.Topic == "alerts/temperature":
+			outcome["attic"] = fmt.Sprintf("published after %d component(s)", len(act.Logs))
+		default:
+			t.Errorf("unexpected sequence activation: %s %s", act.Response.Status, act.Response.Result)
+		}
+	}
+	want := map[string]string{"kitchen": "stopped after 1 component(s)", "attic": "published after 2 component(s)"}
+	if !maps.Equal(outcome, want) {
+		t.Errorf("sequences = %v, want %v", outcome, want)
+	}
+	select {
+	case m := <-alerts:
+		t.Errorf("a second alert: %s", m.Payload())
+	default:
+	}
+
+	e.undeploy("iot-mqtt")
+	if left := e.names(); len(left) != 0 {
+		t.Errorf("undeploy left %v", left)
+	}
+	e.noFeed("/whisk.system/mqtt/messages", "readings")
+}
+
+// mqttClient connects a paho client with a clean session.
+func mqttClient(t *testing.T, url, id string) paho.Client {
+	t.Helper()
+	c := paho.NewClient(paho.NewClientOptions().AddBroker(url).SetClientID(fmt.Sprintf("%s-%d", id, time.Now().UnixNano())))
+	if tok := c.Connect(); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+		t.Fatalf("connect to %s: %v", url, tok.Error())
+	}
+	t.Cleanup(func() { c.Disconnect(100) })
+	return c
 }

@@ -22,7 +22,7 @@ import (
 // env is a whole Wisp server (process backend) with namespace "dep", a
 // client and a Deployer on it.
 type env struct {
-	t   *testing.T
+	t    *testing.T
 	c    *client.Client
 	d    *deploy.Deployer
 	srv  *server.Server
