@@ -1,11 +1,21 @@
 package deploy_test
 
 import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"maps"
 	"path/filepath"
+	"strings"
 	"testing"
+	"time"
 
+	paho "github.com/eclipse/paho.mqtt.golang"
+	"github.com/wispio/wisp/catalog"
+	"github.com/wispio/wisp/client"
 	"github.com/wispio/wisp/deploy"
 	"github.com/wispio/wisp/internal/testenv"
+	"github.com/wispio/wisp/store"
 )
 
 // TestExampleHelloEvents deploys examples/hello-events as a user would, fires
@@ -37,4 +47,216 @@ func TestExampleHelloEvents(t *testing.T) {
 	if left := e.names(); len(left) != 0 {
 		t.Errorf("undeploy left %v", left)
 	}
+}
+
+// TestExampleScheduledJob deploys examples/scheduled-job: first as written
+// (03:00 Paris time: the alarm's READ shows that schedule), then with its
+// deployment file and an every-second cron, so that the cleanup runs with
+// the trigger_payload; undeploy stops the alarm and removes everything.
+func TestExampleScheduledJob(t *testing.T) {
+	e := start(t)
+	dir := filepath.Join(testenv.RepoRoot(t), "examples", "scheduled-job")
+	manifest := filepath.Join(dir, "manifest.yaml")
+	const feed = "/whisk.system/alarms/alarm"
+
+	p, err := deploy.Load(manifest, "", lookup(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.deploy(p)
+	state, err := e.feedRead(feed, "nightly")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var read struct {
+		Status string
+		Config map[string]any
+	}
+	remarshal(t, state, &read)
+	if read.Status != "active" || read.Config["cron"] != "0 3 * * *" || read.Config["timezone"] != "Europe/Paris" {
+		t.Errorf("the alarm as deployed: %v", state)
+	}
+
+	p, err = deploy.Load(manifest, filepath.Join(dir, "deployment.yaml"), lookup(map[string]string{"CRON": "* * * * * *"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.deploy(p)
+	e.waitFor("the alarm to run scheduled-job/cleanup with its payload", func() bool {
+		for _, act := range e.activationsOf("scheduled-job/cleanup") {
+			var r struct {
+				Job           string
+				OlderThanDays int
+				DryRun        bool
+			}
+			if act.Response.Success && json.Unmarshal(act.Response.Result, &r) == nil &&
+				r.Job == "purge-sessions" && r.OlderThanDays == 30 && r.DryRun &&
+				len(act.Logs) == 1 && strings.Contains(act.Logs[0], "purge-sessions: would delete the entries older than") {
+				return true
+			}
+		}
+		return false
+	})
+
+	e.undeploy("scheduled-job")
+	if left := e.names(); len(left) != 0 {
+		t.Errorf("undeploy left %v", left)
+	}
+	e.noFeed(feed, "nightly")
+}
+
+// feedRead asks a feed action for a trigger's registration (READ), as
+// wisp trigger get does; an error is the feed's answer when it has none.
+func (e *env) feedRead(feed, trigger string) (map[string]any, error) {
+	e.t.Helper()
+	params := map[string]any{"lifecycleEvent": "READ", "triggerName": "/dep/" + trigger, "authKey": e.auth}
+	inv, _, err := e.c.InvokeAction(context.Background(), feed, params, true, true)
+	if err != nil {
+		return nil, err
+	}
+	var out map[string]any
+	if err := json.Unmarshal(inv.Result, &out); err != nil {
+		e.t.Fatalf("READ of %s: %s: %v", feed, inv.Result, err)
+	}
+	return out, nil
+}
+
+// noFeed checks that the feed manager holds no registration: READ fails
+// and the store has none.
+func (e *env) noFeed(feed, trigger string) {
+	e.t.Helper()
+	if state, err := e.feedRead(feed, trigger); err == nil {
+		e.t.Errorf("READ of %s after undeploy = %v, want an error", trigger, state)
+	}
+	n, err := e.srv.Store().Count(context.Background(), catalog.SystemNamespace, store.Feeds, "")
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if n != 0 {
+		e.t.Errorf("%d feed registrations after undeploy", n)
+	}
+}
+
+// activationsOf lists the activations of an entity ("pkg/name"), newest
+// first, with results and logs.
+func (e *env) activationsOf(name string) []client.Activation {
+	e.t.Helper()
+	acts, _, err := e.c.ListActivations(context.Background(), client.ActivationListOptions{Name: name, Docs: true, Limit: 200})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return acts
+}
+
+// waitFor polls cond until it holds; it fails the test after 30 s, long
+// enough for a loaded machine, short enough for a hung feed.
+func (e *env) waitFor(what string, cond func() bool) {
+	e.t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			e.t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func remarshal(t *testing.T, in, out any) {
+	t.Helper()
+	data, err := json.Marshal(in)
+	if err == nil {
+		err = json.Unmarshal(data, out)
+	}
+	if err != nil {
+		t.Fatalf("decode %v: %v", in, err)
+	}
+}
+
+// TestExampleIoTMQTT deploys examples/iot-mqtt against the real Mosquitto,
+// publishes a reading below the limit and then one above it as a device
+// would, and expects one alert, the second's: the first reading's threshold
+// ended its sequence with an error. Undeploy removes everything, the MQTT
+// feed's registration included.
+func TestExampleIoTMQTT(t *testing.T) {
+	broker := testenv.Mosquitto(t)
+	e := start(t)
+	manifest := filepath.Join(testenv.RepoRoot(t), "examples", "iot-mqtt", "manifest.yaml")
+	p, err := deploy.Load(manifest, "", lookup(map[string]string{"MQTT_URL": broker}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.deploy(p)
+
+	device := mqttClient(t, broker, "example-device")
+	alerts := make(chan paho.Message, 10)
+	if tok := device.Subscribe("alerts/temperature", 1, func(_ paho.Client, m paho.Message) { alerts <- m }); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+		t.Fatalf("subscribe to the alerts: %v", tok.Error())
+	}
+	for _, r := range []struct{ topic, body string }{
+		{"sensors/kitchen/temperature", `{"celsius": 21.5}`},
+		{"sensors/attic/temperature", `{"celsius": 35}`},
+	} {
+		if tok := device.Publish(r.topic, 1, false, r.body); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+			t.Fatalf("publish %s: %v", r.topic, tok.Error())
+		}
+	}
+
+	var alert map[string]any
+	select {
+	case m := <-alerts:
+		if err := json.Unmarshal(m.Payload(), &alert); err != nil {
+			t.Fatalf("alert %q: %v", m.Payload(), err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("no alert on alerts/temperature within 30 s")
+	}
+	if alert["sensor"] != "attic" || alert["celsius"] != 35.0 || alert["limit"] != 30.0 {
+		t.Errorf("alert = %v, want the attic's", alert)
+	}
+
+	// Both readings ran the sequence; the kitchen's stopped at threshold.
+	var seqs []client.Activation
+	e.waitFor("both readings to run check-temperature", func() bool {
+		seqs = e.activationsOf("iot-mqtt/check-temperature")
+		return len(seqs) == 2
+	})
+	outcome := map[string]string{} // sensor → how its sequence ended
+	for _, act := range seqs {
+		var r struct{ Error, Topic string }
+		_ = json.Unmarshal(act.Response.Result, &r)
+		switch {
+		case !act.Response.Success && strings.HasPrefix(r.Error, "below the limit: kitchen at 21.5 °C"):
+			outcome["kitchen"] = fmt.Sprintf("stopped after %d component(s)", len(act.Logs))
+		case act.Response.Success && r.Topic == "alerts/temperature":
+			outcome["attic"] = fmt.Sprintf("published after %d component(s)", len(act.Logs))
+		default:
+			t.Errorf("unexpected sequence activation: %s %s", act.Response.Status, act.Response.Result)
+		}
+	}
+	want := map[string]string{"kitchen": "stopped after 1 component(s)", "attic": "published after 2 component(s)"}
+	if !maps.Equal(outcome, want) {
+		t.Errorf("sequences = %v, want %v", outcome, want)
+	}
+	select {
+	case m := <-alerts:
+		t.Errorf("a second alert: %s", m.Payload())
+	default:
+	}
+
+	e.undeploy("iot-mqtt")
+	if left := e.names(); len(left) != 0 {
+		t.Errorf("undeploy left %v", left)
+	}
+	e.noFeed("/whisk.system/mqtt/messages", "readings")
+}
+
+// mqttClient connects a paho client with a clean session.
+func mqttClient(t *testing.T, url, id string) paho.Client {
+	t.Helper()
+	c := paho.NewClient(paho.NewClientOptions().AddBroker(url).SetClientID(fmt.Sprintf("%s-%d", id, time.Now().UnixNano())))
+	if tok := c.Connect(); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+		t.Fatalf("connect to %s: %v", url, tok.Error())
+	}
+	t.Cleanup(func() { c.Disconnect(100) })
+	return c
 }

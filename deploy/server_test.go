@@ -22,10 +22,12 @@ import (
 // env is a whole Wisp server (process backend) with namespace "dep", a
 // client and a Deployer on it.
 type env struct {
-	t   *testing.T
-	c   *client.Client
-	d   *deploy.Deployer
-	dir string // a folder for manifests and code
+	t    *testing.T
+	c    *client.Client
+	d    *deploy.Deployer
+	srv  *server.Server
+	auth string // the namespace's key, as feed actions want it
+	dir  string // a folder for manifests and code
 }
 
 func start(t *testing.T) *env {
@@ -52,7 +54,8 @@ func start(t *testing.T) *env {
 		}
 	})
 	c := client.New(client.Config{APIHost: "http://" + srv.Addr(), Auth: creds.String()})
-	return &env{t: t, c: c, d: deploy.New(c, creds.String(), slog.New(slog.NewTextHandler(io.Discard, nil))), dir: t.TempDir()}
+	return &env{t: t, c: c, d: deploy.New(c, creds.String(), slog.New(slog.NewTextHandler(io.Discard, nil))),
+		srv: srv, auth: creds.String(), dir: t.TempDir()}
 }
 
 // write puts a file into the env's folder and returns its path.
