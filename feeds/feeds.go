@@ -137,6 +137,13 @@ type HTTPProvider interface {
 	HTTPHandler() http.Handler
 }
 
+// Endpointer is implemented by providers whose feeds have a URL that the
+// outside world posts to (a Slack app's request URL): CREATE, UPDATE and
+// READ answer it as "endpoint".
+type Endpointer interface {
+	Endpoint(reg Registration) string
+}
+
 // HookPath is the path under which a provider's HTTP handler is mounted,
 // "/hooks/<provider>/".
 func HookPath(provider string) string { return "/hooks/" + provider + "/" }

@@ -134,6 +134,8 @@ type ack struct {
 	Trigger string `json:"trigger"`
 	Feed    string `json:"feed,omitempty"`
 	Status  string `json:"status,omitempty"`
+	// Endpoint is the URL that the source posts to (Endpointer).
+	Endpoint string `json:"endpoint,omitempty"`
 	// Warning says what DELETE could not undo at the source.
 	Warning string `json:"warning,omitempty"`
 }
@@ -141,7 +143,16 @@ type ack struct {
 func (e *entry) ack() ack {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	return ack{OK: true, Trigger: e.fqn.String(), Feed: feedName(e.doc.Registration), Status: e.doc.Status}
+	return ack{OK: true, Trigger: e.fqn.String(), Feed: feedName(e.doc.Registration), Status: e.doc.Status, Endpoint: e.endpointLocked()}
+}
+
+// endpointLocked is the feed's Endpoint, if its provider has one; e.mu is
+// held.
+func (e *entry) endpointLocked() string {
+	if ep, ok := e.provider.(Endpointer); ok {
+		return ep.Endpoint(e.doc.Registration)
+	}
+	return ""
 }
 
 func feedName(r Registration) string {
@@ -283,6 +294,7 @@ type ReadAnswer struct {
 	Feed      string                     `json:"feed"`
 	Status    string                     `json:"status"`
 	LastError string                     `json:"lastError,omitempty"`
+	Endpoint  string                     `json:"endpoint,omitempty"`
 	Config    map[string]json.RawMessage `json:"config"`
 	Pending   int                        `json:"pending"`
 	Created   int64                      `json:"created"`
@@ -299,7 +311,7 @@ func (m *Manager) read(req *request) (any, error) {
 	defer e.mu.Unlock()
 	return ReadAnswer{
 		Trigger: e.fqn.String(), Feed: feedName(e.doc.Registration), Status: e.doc.Status,
-		LastError: e.doc.LastError, Config: Redacted(e.doc.Params), Pending: len(e.queue),
+		LastError: e.doc.LastError, Endpoint: e.endpointLocked(), Config: Redacted(e.doc.Params), Pending: len(e.queue),
 		Created: e.doc.Created, Updated: e.doc.Updated,
 	}, nil
 }

@@ -50,6 +50,7 @@ var (
 	_ feeds.Registerer   = (*Provider)(nil)
 	_ feeds.HTTPProvider = (*Provider)(nil)
 	_ feeds.Described    = (*Provider)(nil)
+	_ feeds.Endpointer   = (*Provider)(nil)
 )
 
 // New returns the GitHub provider; the API URL must parse.
@@ -114,6 +115,15 @@ func (p *Provider) client(token string) *gh.Client {
 // HookURL is where GitHub posts a feed's deliveries.
 func (p *Provider) HookURL(id string) string {
 	return p.cfg.PublicURL + feeds.HookPath(p.Name()) + id
+}
+
+// Endpoint is the feed's hook URL, as registered at GitHub.
+func (p *Provider) Endpoint(reg feeds.Registration) string {
+	st, err := parseState(reg.State)
+	if err != nil || st == nil {
+		return ""
+	}
+	return p.HookURL(st.ID)
 }
 
 // Register creates the repository webhook (CREATE) or changes it
