@@ -260,3 +260,17 @@ func mqttClient(t *testing.T, url, id string) paho.Client {
 	t.Cleanup(func() { c.Disconnect(100) })
 	return c
 }
+
+// TestExampleSlackChatbotLoads checks examples/slack-chatbot: a feed
+// trigger, a binding of /whisk.system/slack and a sequence through its
+// post action. (server/hooks_test.go drives the same path end to end.)
+func TestExampleSlackChatbotLoads(t *testing.T) {
+	manifest := filepath.Join(testenv.RepoRoot(t), "examples", "slack-chatbot", "manifest.yaml")
+	p, err := deploy.Load(manifest, "", lookup(map[string]string{"SLACK_SIGNING_SECRET": "s", "SLACK_BOT_TOKEN": "xoxb-1"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p == nil {
+		t.Fatal("no project")
+	}
+}

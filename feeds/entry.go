@@ -65,6 +65,8 @@ type entry struct {
 	nextSeq uint64
 	cursor  string // the newest delivered cursor (persisted in its event)
 	removed bool
+	// unregistered is set once the provider's Unregister ran.
+	unregistered bool
 	// finish is set by Sink.Done; the worker acts once the queue drains.
 	finish *bool
 
@@ -451,20 +453,23 @@ func (m *Manager) finish(e *entry, deleteTrigger bool) {
 			e.setFailed(fmt.Errorf("delete the trigger after fire: %w", err))
 			return
 		}
-		if err := m.remove(ctx, e); err != nil {
+		if _, err := m.remove(ctx, e); err != nil {
 			m.log.Error("remove finished feed", "trigger", e.fqn.String(), "err", err)
 		}
 		m.log.Info("feed finished; trigger deleted", "trigger", e.fqn.String())
 	})
 }
 
-// remove stops e and deletes its registration and pending events; op is
-// held.
-func (m *Manager) remove(ctx context.Context, e *entry) error {
+// remove stops e, undoes what its provider set up at the source
+// (Registerer) and deletes its registration and pending events; op is
+// held. unregErr says why the source could not be cleaned up: it does not
+// keep the registration.
+func (m *Manager) remove(ctx context.Context, e *entry) (unregErr, err error) {
 	if err := e.stopFeed(ctx); err != nil {
 		m.log.Error("stop feed", "trigger", e.fqn.String(), "err", err)
 	}
 	e.stopWorker()
+	unregErr = m.unregister(ctx, e)
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	for _, ev := range e.queue {
@@ -472,7 +477,7 @@ func (m *Manager) remove(ctx context.Context, e *entry) error {
 	}
 	e.queue = nil
 	if err := m.store.Delete(ctx, SystemNamespace, store.Feeds, e.key, ""); err != nil && !errors.Is(err, store.ErrNotFound) {
-		return fmt.Errorf("delete the feed registration of %s: %w", e.fqn, err)
+		return unregErr, fmt.Errorf("delete the feed registration of %s: %w", e.fqn, err)
 	}
 	e.removed = true
 	m.mu.Lock()
@@ -480,6 +485,25 @@ func (m *Manager) remove(ctx context.Context, e *entry) error {
 		delete(m.entries, e.key)
 	}
 	m.mu.Unlock()
+	return unregErr, nil
+}
+
+// unregister calls the provider's Unregister for e's registration, once;
+// a failure is logged and returned.
+func (m *Manager) unregister(ctx context.Context, e *entry) error {
+	r, ok := e.provider.(Registerer)
+	e.mu.Lock()
+	reg := e.doc.Registration
+	done := e.unregistered
+	e.unregistered = true
+	e.mu.Unlock()
+	if !ok || done {
+		return nil
+	}
+	if err := r.Unregister(ctx, reg); err != nil {
+		m.log.Warn("feed source not cleaned up", "trigger", e.fqn.String(), "err", err)
+		return err
+	}
 	return nil
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"net/http"
 )
 
 // Lifecycle events a feed action receives in its lifecycleEvent parameter.
@@ -48,6 +49,10 @@ type Registration struct {
 	// sequence, the time of the last alarm), saved with every event so that
 	// a restart resumes after the last event delivered.
 	Cursor string `json:"cursor,omitempty"`
+	// State is what a Registerer set up at the source on CREATE (a
+	// webhook's id and secret), as it returned it; it is persisted with the
+	// registration and never shown by READ.
+	State json.RawMessage `json:"state,omitempty"`
 	// Created and Updated are Unix milliseconds.
 	Created int64 `json:"created"`
 	Updated int64 `json:"updated"`
@@ -104,6 +109,44 @@ type Feed interface {
 	// delivered stay delivered.
 	Stop(ctx context.Context) error
 }
+
+// Registerer is implemented by providers that set something up at the
+// source when a feed is created (a GitHub repository webhook) and tear it
+// down when it is deleted. Start, by contrast, runs at every (re)start.
+type Registerer interface {
+	// Register runs on CREATE and UPDATE, after Validate and before the
+	// registration is stored and started. On UPDATE, reg.State is the
+	// previous state (nil on CREATE), for the provider to change what it
+	// set up rather than add another. The answer becomes reg.State. An
+	// error is shown to the user (it names the parameter, repeats no
+	// secret) and nothing is stored.
+	Register(ctx context.Context, reg Registration) (state json.RawMessage, err error)
+	// Unregister undoes Register: on DELETE, when a CREATE fails after
+	// Register, and when a finished or failed registration is replaced.
+	// Something already gone at the source is not an error. An error does
+	// not keep the registration: DELETE removes it and answers with a
+	// warning.
+	Unregister(ctx context.Context, reg Registration) error
+}
+
+// HTTPProvider is implemented by providers that receive their events over
+// HTTP (GitHub webhooks, Slack's Events API). The server mounts the
+// handler at HookPath(Name()), outside the API's authentication: the
+// handler authenticates every request itself (signatures).
+type HTTPProvider interface {
+	HTTPHandler() http.Handler
+}
+
+// Endpointer is implemented by providers whose feeds have a URL that the
+// outside world posts to (a Slack app's request URL): CREATE, UPDATE and
+// READ answer it as "endpoint".
+type Endpointer interface {
+	Endpoint(reg Registration) string
+}
+
+// HookPath is the path under which a provider's HTTP handler is mounted,
+// "/hooks/<provider>/".
+func HookPath(provider string) string { return "/hooks/" + provider + "/" }
 
 // ErrInvalid marks an error in the user's parameters (a 400-class
 // problem, shown as is).

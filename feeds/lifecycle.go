@@ -134,12 +134,25 @@ type ack struct {
 	Trigger string `json:"trigger"`
 	Feed    string `json:"feed,omitempty"`
 	Status  string `json:"status,omitempty"`
+	// Endpoint is the URL that the source posts to (Endpointer).
+	Endpoint string `json:"endpoint,omitempty"`
+	// Warning says what DELETE could not undo at the source.
+	Warning string `json:"warning,omitempty"`
 }
 
 func (e *entry) ack() ack {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	return ack{OK: true, Trigger: e.fqn.String(), Feed: feedName(e.doc.Registration), Status: e.doc.Status}
+	return ack{OK: true, Trigger: e.fqn.String(), Feed: feedName(e.doc.Registration), Status: e.doc.Status, Endpoint: e.endpointLocked()}
+}
+
+// endpointLocked is the feed's Endpoint, if its provider has one; e.mu is
+// held.
+func (e *entry) endpointLocked() string {
+	if ep, ok := e.provider.(Endpointer); ok {
+		return ep.Endpoint(e.doc.Registration)
+	}
+	return ""
 }
 
 func feedName(r Registration) string {
@@ -169,8 +182,20 @@ func (m *Manager) create(ctx context.Context, p Provider, feed string, req *requ
 		return nil, err
 	}
 	defer e.op.Unlock()
+	if r, ok := p.(Registerer); ok {
+		state, err := r.Register(ctx, doc.Registration)
+		if err != nil {
+			m.unclaim(e)
+			return nil, err
+		}
+		doc.State = state
+		e.mu.Lock()
+		e.doc.State = state
+		e.mu.Unlock()
+	}
 	rev, err := store.PutDoc(ctx, m.store, SystemNamespace, store.Feeds, e.key, "", doc)
 	if err != nil {
+		_ = m.unregister(context.WithoutCancel(ctx), e)
 		m.unclaim(e)
 		return nil, fmt.Errorf("store the feed registration of %s: %w", req.trigger, err)
 	}
@@ -179,7 +204,7 @@ func (m *Manager) create(ctx context.Context, p Provider, feed string, req *requ
 	e.mu.Unlock()
 	e.startWorker()
 	if err := e.startFeed(); err != nil {
-		if rerr := m.remove(context.WithoutCancel(ctx), e); rerr != nil {
+		if _, rerr := m.remove(context.WithoutCancel(ctx), e); rerr != nil {
 			m.log.Error("undo a failed feed CREATE", "trigger", req.trigger.String(), "err", rerr)
 		}
 		return nil, err
@@ -211,7 +236,7 @@ func (m *Manager) claim(ctx context.Context, trigger entity.FQN, p Provider, doc
 			old.op.Unlock()
 			return nil, builtin.Errorf("triggerName: trigger %s already has a feed (%s); delete it first, or send UPDATE", trigger, name)
 		}
-		err := m.remove(ctx, old)
+		_, err := m.remove(ctx, old)
 		old.op.Unlock()
 		if err != nil {
 			return nil, err
@@ -269,6 +294,7 @@ type ReadAnswer struct {
 	Feed      string                     `json:"feed"`
 	Status    string                     `json:"status"`
 	LastError string                     `json:"lastError,omitempty"`
+	Endpoint  string                     `json:"endpoint,omitempty"`
 	Config    map[string]json.RawMessage `json:"config"`
 	Pending   int                        `json:"pending"`
 	Created   int64                      `json:"created"`
@@ -285,7 +311,7 @@ func (m *Manager) read(req *request) (any, error) {
 	defer e.mu.Unlock()
 	return ReadAnswer{
 		Trigger: e.fqn.String(), Feed: feedName(e.doc.Registration), Status: e.doc.Status,
-		LastError: e.doc.LastError, Config: Redacted(e.doc.Params), Pending: len(e.queue),
+		LastError: e.doc.LastError, Endpoint: e.endpointLocked(), Config: Redacted(e.doc.Params), Pending: len(e.queue),
 		Created: e.doc.Created, Updated: e.doc.Updated,
 	}, nil
 }
@@ -315,11 +341,19 @@ func (m *Manager) updateFeed(ctx context.Context, req *request) (any, error) {
 	if err := e.provider.Validate(ctx, old.Feed, merged); err != nil {
 		return nil, err
 	}
+	state := old.State
+	if r, ok := e.provider.(Registerer); ok {
+		reg := old.Registration
+		reg.Params = merged
+		if state, err = r.Register(ctx, reg); err != nil {
+			return nil, err
+		}
+	}
 	if err := e.stopFeed(ctx); err != nil {
 		return nil, err
 	}
 	if err := e.save(ctx, func(doc *record) {
-		doc.Params = merged
+		doc.Params, doc.State = merged, state
 		if doc.Status != StatusPaused {
 			doc.Status, doc.LastError = StatusActive, ""
 		}
@@ -399,7 +433,8 @@ func (m *Manager) delete(ctx context.Context, req *request) (any, error) {
 	e.mu.Lock()
 	reg := e.doc.Registration
 	e.mu.Unlock()
-	if err := m.remove(context.WithoutCancel(ctx), e); err != nil {
+	unregErr, err := m.remove(context.WithoutCancel(ctx), e)
+	if err != nil {
 		return nil, err
 	}
 	if f, ok := e.provider.(Forgetter); ok {
@@ -410,6 +445,9 @@ func (m *Manager) delete(ctx context.Context, req *request) (any, error) {
 		}
 	}
 	a.Status = "deleted"
+	if unregErr != nil {
+		a.Warning = "the source was not cleaned up: " + unregErr.Error()
+	}
 	m.log.Info("feed deleted", "trigger", req.trigger.String())
 	return a, nil
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"sort"
 	"strings"
 	"sync"
@@ -156,6 +157,24 @@ func (m *Manager) Packages() []catalog.Package {
 		pkgs = append(pkgs, pkg)
 	}
 	return pkgs
+}
+
+// Hooks returns the HTTP handler of the providers that receive events
+// over HTTP (HTTPProvider), each under HookPath(name); nil when none does.
+// It is mounted outside the API's authentication.
+func (m *Manager) Hooks() http.Handler {
+	mux := http.NewServeMux()
+	n := 0
+	for _, name := range m.names {
+		if hp, ok := m.providers[name].(HTTPProvider); ok {
+			mux.Handle(HookPath(name), hp.HTTPHandler())
+			n++
+		}
+	}
+	if n == 0 {
+		return nil
+	}
+	return mux
 }
 
 // Start loads every registration, fires the events left in the outbox and

@@ -2,20 +2,55 @@ package server
 
 import (
 	"log/slog"
+	"strings"
 
 	"github.com/wispio/wisp/connectors/alarms"
 	"github.com/wispio/wisp/connectors/couchdb"
+	"github.com/wispio/wisp/connectors/github"
 	"github.com/wispio/wisp/connectors/mqtt"
+	"github.com/wispio/wisp/connectors/slack"
 	"github.com/wispio/wisp/feeds"
 )
 
+// HooksConfig configures the providers that receive events over HTTP
+// (GitHub webhooks, Slack's Events API) and call outside APIs.
+type HooksConfig struct {
+	// PublicURL is Wisp's base URL as GitHub and Slack reach it
+	// (https://wisp.example.com); "" means http://<listen address>, fit
+	// for tests and for a local GitHub Enterprise only.
+	PublicURL string
+	// GitHubAPIURL is the GitHub REST API base; "" means api.github.com.
+	// GitHub Enterprise Server: https://HOST/api/v3/.
+	GitHubAPIURL string
+	// SlackAPIURL is the Slack Web API base; "" means https://slack.com/api/.
+	SlackAPIURL string
+}
+
 // feedProviders lists the feed providers this server runs; each becomes a
 // catalogue package /whisk.system/<name> with its feed actions. Add a
-// connector (mqtt, couchdb...) here.
-func feedProviders(log *slog.Logger) []feeds.Provider {
+// connector (mqtt, couchdb...) here. publicURL is the base of hook URLs.
+func feedProviders(cfg HooksConfig, publicURL string, log *slog.Logger) ([]feeds.Provider, error) {
+	gh, err := github.New(github.Config{APIURL: cfg.GitHubAPIURL, PublicURL: publicURL}, log.With("provider", "github"))
+	if err != nil {
+		return nil, err
+	}
+	sl, err := slack.New(slack.Config{APIURL: cfg.SlackAPIURL, PublicURL: publicURL}, log.With("provider", "slack"))
+	if err != nil {
+		return nil, err
+	}
 	return []feeds.Provider{
 		alarms.New(alarms.Config{}, log.With("provider", "alarms")),
 		mqtt.New(mqtt.DefaultConfig(), log.With("provider", "mqtt")),
 		couchdb.New(couchdb.Config{}, log.With("provider", "couchdb")),
+		gh,
+		sl,
+	}, nil
+}
+
+// publicURL is the configured public URL or the listen address's.
+func publicURL(cfg HooksConfig, addr string) string {
+	if cfg.PublicURL != "" {
+		return strings.TrimSuffix(cfg.PublicURL, "/")
 	}
+	return "http://" + addr
 }

@@ -48,6 +48,8 @@ type Config struct {
 	Pool invoker.PoolConfig
 	// API configures the REST API.
 	API api.Config
+	// Hooks configures the webhook providers (GitHub, Slack).
+	Hooks HooksConfig
 	// StoreWait is how long to wait for another process holding the store.
 	StoreWait time.Duration
 	// MQTT, when not empty, is the listen address (host:port) of the
@@ -152,7 +154,15 @@ func (s *Server) start(ctx context.Context) error {
 	if err = s.checkStemCells(); err != nil {
 		return err
 	}
-	s.feeds, err = feeds.New(feeds.DefaultConfig(), s.store, s.log, feedProviders(s.log)...)
+	s.listener, err = net.Listen("tcp", s.cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("addr: listen on %s: %w", s.cfg.Addr, err)
+	}
+	providers, err := feedProviders(s.cfg.Hooks, publicURL(s.cfg.Hooks, s.listener.Addr().String()), s.log)
+	if err != nil {
+		return err
+	}
+	s.feeds, err = feeds.New(feeds.DefaultConfig(), s.store, s.log, providers...)
 	if err != nil {
 		return err
 	}
@@ -175,10 +185,6 @@ func (s *Server) start(ctx context.Context) error {
 	s.router, err = message.NewRouter(message.RouterConfig{CloseTimeout: 10 * time.Second}, watermill.NopLogger{})
 	if err != nil {
 		return fmt.Errorf("create bus router: %w", err)
-	}
-	s.listener, err = net.Listen("tcp", s.cfg.Addr)
-	if err != nil {
-		return fmt.Errorf("addr: listen on %s: %w", s.cfg.Addr, err)
 	}
 	s.invoker = invoker.New(invoker.Config{
 		ID:       "invoker0",
@@ -204,7 +210,14 @@ func (s *Server) start(ctx context.Context) error {
 	if err := s.wireTriggers(ctx, handler, s.activator); err != nil {
 		return err
 	}
-	s.http = &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
+	var root http.Handler = handler
+	if hooks := s.feeds.Hooks(); hooks != nil {
+		mux := http.NewServeMux()
+		mux.Handle("/hooks/", hooks) // outside the API's auth: each hook checks its signature
+		mux.Handle("/", handler)
+		root = mux
+	}
+	s.http = &http.Server{Handler: root, ReadHeaderTimeout: 10 * time.Second}
 	go func() { s.errs <- s.http.Serve(s.listener) }()
 	s.log.Info("wisp is serving", "addr", s.Addr(), "data", s.cfg.DataDir, "invoker", backend.Name())
 	return nil

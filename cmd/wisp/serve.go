@@ -46,6 +46,9 @@ func newServeCommand() *cobra.Command {
 	f.DurationVar(&cfg.Pool.IdleTimeout, "idle-timeout", cfg.Pool.IdleTimeout, "idle time before a container is removed")
 	f.Var(stemCellsFlag{&cfg.Pool.StemCells}, "stem-cells", "prewarmed containers: KIND:MEMORY_MB:COUNT, comma separated, or none")
 	f.StringVar(&cfg.MQTT, "mqtt", cfg.MQTT, "also run an MQTT broker on this address (host:port, e.g. 127.0.0.1:1883), open to anonymous clients; empty runs none")
+	f.StringVar(&cfg.Hooks.PublicURL, "public-url", cfg.Hooks.PublicURL, "Wisp's base URL as GitHub and Slack reach it, for webhook URLs (default http://ADDR)")
+	f.StringVar(&cfg.Hooks.GitHubAPIURL, "github-api-url", cfg.Hooks.GitHubAPIURL, "GitHub REST API base (default https://api.github.com/; GitHub Enterprise: https://HOST/api/v3/)")
+	f.StringVar(&cfg.Hooks.SlackAPIURL, "slack-api-url", cfg.Hooks.SlackAPIURL, "Slack Web API base (default https://slack.com/api/)")
 	f.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	return cmd
 }

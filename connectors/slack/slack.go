@@ -1,0 +1,232 @@
+package slack
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/slack-go/slack"
+
+	"github.com/wispio/wisp/feeds"
+)
+
+// FeedEvents is the feed action, /whisk.system/slack/events.
+const FeedEvents = "events"
+
+// Config configures the provider.
+type Config struct {
+	// APIURL is the Slack Web API base; "" means https://slack.com/api/.
+	APIURL string
+	// PublicURL is Wisp's base URL as Slack reaches it.
+	PublicURL string
+	// MaxBody bounds a request body; 0 means 1 MiB.
+	MaxBody int64
+	// RecentEvents is how many event ids a feed remembers to drop Slack's
+	// retries; 0 means 100.
+	RecentEvents int
+	// HTTPClient makes the API calls; nil means one with a 30 s timeout.
+	HTTPClient *http.Client
+}
+
+// Provider is the Slack provider.
+type Provider struct {
+	cfg Config
+	log *slog.Logger
+
+	mu    sync.RWMutex     // guards hooks
+	hooks map[string]*hook // running feeds by hook id
+}
+
+var (
+	_ feeds.Provider     = (*Provider)(nil)
+	_ feeds.Registerer   = (*Provider)(nil)
+	_ feeds.HTTPProvider = (*Provider)(nil)
+	_ feeds.WithActions  = (*Provider)(nil)
+	_ feeds.Endpointer   = (*Provider)(nil)
+)
+
+// New returns the Slack provider.
+func New(cfg Config, log *slog.Logger) (*Provider, error) {
+	if cfg.APIURL != "" {
+		u, err := url.Parse(cfg.APIURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") {
+			return nil, fmt.Errorf("slack api url: %q is not an http(s) URL", cfg.APIURL)
+		}
+		cfg.APIURL = strings.TrimSuffix(cfg.APIURL, "/") + "/"
+	}
+	if cfg.MaxBody <= 0 {
+		cfg.MaxBody = 1 << 20
+	}
+	if cfg.RecentEvents <= 0 {
+		cfg.RecentEvents = 100
+	}
+	if cfg.HTTPClient == nil {
+		cfg.HTTPClient = &http.Client{Timeout: 30 * time.Second}
+	}
+	cfg.PublicURL = strings.TrimSuffix(cfg.PublicURL, "/")
+	return &Provider{cfg: cfg, log: log, hooks: map[string]*hook{}}, nil
+}
+
+// Name is the catalogue package, /whisk.system/slack.
+func (p *Provider) Name() string { return "slack" }
+
+// Feeds lists the feed actions.
+func (p *Provider) Feeds() []string { return []string{FeedEvents} }
+
+// Description describes the catalogue package.
+func (p *Provider) Description() string {
+	return "Package which contains actions and feeds to interact with Slack"
+}
+
+// FeedDescription describes a feed action.
+func (p *Provider) FeedDescription(string) string {
+	return "Fire trigger on Slack events, slash commands and interactions (parameters: signingSecret, token)"
+}
+
+func (p *Provider) api(token string) *slack.Client {
+	opts := []slack.Option{slack.OptionHTTPClient(p.cfg.HTTPClient)}
+	if p.cfg.APIURL != "" {
+		opts = append(opts, slack.OptionAPIURL(p.cfg.APIURL))
+	}
+	return slack.New(token, opts...)
+}
+
+// feedParams are the events feed's parameters.
+type feedParams struct {
+	signingSecret string
+	token         string // optional bot token, checked with auth.test
+}
+
+func parseFeedParams(p map[string]json.RawMessage) (feedParams, error) {
+	var out feedParams
+	for key, dst := range map[string]*string{"signingSecret": &out.signingSecret, "token": &out.token} {
+		raw, ok := p[key]
+		if !ok {
+			continue
+		}
+		if err := json.Unmarshal(raw, dst); err != nil {
+			return out, fmt.Errorf("%s: must be a string", key)
+		}
+		*dst = strings.TrimSpace(*dst)
+	}
+	if out.signingSecret == "" {
+		return out, errors.New("signingSecret: missing; the Signing Secret of the Slack app (Basic Information page)")
+	}
+	return out, nil
+}
+
+// Validate checks the parameters; a token is checked with auth.test.
+func (p *Provider) Validate(ctx context.Context, _ string, params map[string]json.RawMessage) error {
+	prm, err := parseFeedParams(params)
+	if err != nil {
+		return err
+	}
+	if p.cfg.PublicURL == "" {
+		return errors.New("this server has no public URL for Slack to post to (wisp serve --public-url)")
+	}
+	if prm.token != "" {
+		if _, err := p.api(prm.token).AuthTestContext(ctx); err != nil {
+			return fmt.Errorf("token: Slack refused it (auth.test: %s)", slackError(err))
+		}
+	}
+	return nil
+}
+
+// state is the feed's hook id, kept in the registration's State.
+type state struct {
+	ID string `json:"id"`
+}
+
+func parseState(raw json.RawMessage) (state, error) {
+	var st state
+	if len(raw) > 0 {
+		if err := json.Unmarshal(raw, &st); err != nil {
+			return st, fmt.Errorf("the registration's hook state is unreadable: %w", err)
+		}
+	}
+	return st, nil
+}
+
+// Register makes the hook id on CREATE and keeps it on UPDATE, so that
+// the Slack app's request URL stays valid.
+func (p *Provider) Register(_ context.Context, reg feeds.Registration) (json.RawMessage, error) {
+	st, err := parseState(reg.State)
+	if err != nil {
+		return nil, err
+	}
+	if st.ID == "" {
+		st.ID = rand.Text()
+	}
+	return json.Marshal(st)
+}
+
+// Unregister has nothing to undo at Slack: the app's request URL simply
+// answers 404 from now on.
+func (p *Provider) Unregister(context.Context, feeds.Registration) error { return nil }
+
+// Endpoint is the URL to paste into the Slack app (Event Subscriptions,
+// Slash Commands, Interactivity).
+func (p *Provider) Endpoint(reg feeds.Registration) string {
+	st, err := parseState(reg.State)
+	if err != nil || st.ID == "" {
+		return ""
+	}
+	return p.cfg.PublicURL + feeds.HookPath(p.Name()) + st.ID
+}
+
+// Start serves the feed's hook URL until the Feed stops.
+func (p *Provider) Start(_ context.Context, reg feeds.Registration, sink feeds.Sink) (feeds.Feed, error) {
+	prm, err := parseFeedParams(reg.Params)
+	if err != nil {
+		return nil, err
+	}
+	st, err := parseState(reg.State)
+	if err != nil {
+		return nil, err
+	}
+	if st.ID == "" {
+		return nil, fmt.Errorf("the registration of %s has no hook id; create the feed again", reg.Trigger)
+	}
+	h := &hook{id: st.ID, trigger: reg.Trigger, secret: prm.signingSecret, sink: sink, max: p.cfg.RecentEvents}
+	if reg.Cursor != "" {
+		if err := json.Unmarshal([]byte(reg.Cursor), &h.recent); err != nil {
+			p.log.Warn("unreadable recent events; starting afresh", "trigger", reg.Trigger, "err", err)
+		}
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if _, dup := p.hooks[st.ID]; dup {
+		return nil, fmt.Errorf("the hook of %s is already running", reg.Trigger)
+	}
+	p.hooks[st.ID] = h
+	return &feed{p: p, h: h}, nil
+}
+
+type feed struct {
+	p *Provider
+	h *hook
+}
+
+// Stop stops serving the hook URL (404 until the feed starts again).
+func (f *feed) Stop(context.Context) error {
+	f.p.mu.Lock()
+	defer f.p.mu.Unlock()
+	if f.p.hooks[f.h.id] == f.h {
+		delete(f.p.hooks, f.h.id)
+	}
+	return nil
+}
+
+func (p *Provider) lookup(id string) *hook {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	return p.hooks[id]
+}
