@@ -130,6 +130,9 @@ func (s *sink) Done(deleteTrigger bool) {
 
 // deliver persists ev in the outbox, then queues it for the worker.
 func (e *entry) deliver(ctx context.Context, ev Event) error {
+	if ev.Payload == nil && ev.Cursor != "" {
+		return e.checkpoint(ctx, ev.Cursor)
+	}
 	var obj map[string]json.RawMessage
 	if err := json.Unmarshal(ev.Payload, &obj); err != nil || obj == nil {
 		return fmt.Errorf("deliver to the feed of %s: the payload is not a JSON object", e.fqn)
@@ -150,6 +153,23 @@ func (e *entry) deliver(ctx context.Context, ev Event) error {
 	}
 	e.signal()
 	return nil
+}
+
+// checkpoint records a source position with no event (a feed that starts
+// at "now" pins it): saved at once when nothing is pending, else when the
+// queue drains, as event cursors are.
+func (e *entry) checkpoint(ctx context.Context, cursor string) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.removed {
+		return fmt.Errorf("checkpoint the feed of %s: the feed is deleted", e.fqn)
+	}
+	e.cursor = cursor
+	if len(e.queue) > 0 {
+		return nil
+	}
+	e.doc.Cursor = cursor
+	return e.saveLocked(ctx)
 }
 
 func (e *entry) signal() {

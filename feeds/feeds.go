@@ -63,7 +63,10 @@ type Event struct {
 	// Payload is the trigger's fire payload, a JSON object.
 	Payload json.RawMessage
 	// Cursor is the source position just after this event ("" keeps the
-	// previous one); it is persisted together with the event.
+	// previous one); it is persisted together with the event. An Event
+	// with no Payload and a Cursor only records the position (a feed that
+	// starts at "now" pins it, so that a restart before its first event
+	// misses nothing).
 	Cursor string
 }
 

@@ -33,6 +33,8 @@ type fakeSink struct {
 	reports chan error
 	mu      sync.Mutex
 	fail    func(feeds.Event) bool
+	// checkpoints are the cursor-only deliveries (the pinned "now").
+	checkpoints []string
 }
 
 func newSink() *fakeSink {
@@ -40,6 +42,12 @@ func newSink() *fakeSink {
 }
 
 func (s *fakeSink) Deliver(_ context.Context, ev feeds.Event) error {
+	if ev.Payload == nil { // a checkpoint of the pinned "now"
+		s.mu.Lock()
+		s.checkpoints = append(s.checkpoints, ev.Cursor)
+		s.mu.Unlock()
+		return nil
+	}
 	s.mu.Lock()
 	fail := s.fail != nil && s.fail(ev)
 	s.mu.Unlock()

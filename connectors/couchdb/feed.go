@@ -130,6 +130,11 @@ func (f *changesFeed) pinNow(ctx context.Context) error {
 		return fmt.Errorf("read the update sequence of %s: %w", f.cfg.dbname, explain(f.cfg.server, err))
 	}
 	f.cursor = stats.UpdateSeq
+	// Persist the pinned position: a restart before the first change then
+	// resumes here instead of at a new "now".
+	if err := f.sink.Deliver(ctx, feeds.Event{Cursor: f.cursor}); err != nil {
+		return fmt.Errorf("checkpoint the update sequence of %s: %w", f.cfg.dbname, err)
+	}
 	return nil
 }
 
