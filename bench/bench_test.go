@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"strings"
 	"testing"
 
 	"github.com/wispio/wisp/internal/testenv"
@@ -45,6 +46,24 @@ func TestHarness(t *testing.T) {
 	var out testWriter
 	if err := run(context.Background(), 40, "process", "", &out); err != nil {
 		t.Fatal(err)
+	}
+	t.Log(string(out))
+}
+
+// TestFeedHarness runs the feed latency mode briefly on the real
+// Mosquitto and pouchdb-server so that it stays working: every event must
+// start the action and reach the direct follower.
+func TestFeedHarness(t *testing.T) {
+	testenv.Node(t)
+	broker, couch := testenv.Mosquitto(t), testenv.CouchDB(t)
+	var out testWriter
+	if err := runFeeds(context.Background(), 20, broker, couch, &out); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"MQTT publish → action start", "CouchDB write → action start"} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("no %q table in:\n%s", want, out)
+		}
 	}
 	t.Log(string(out))
 }

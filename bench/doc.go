@@ -5,6 +5,10 @@
 // to the same warm action proxy. It prints median, p90 and p99 of both and
 // their ratio and difference.
 //
+// With -feeds it measures instead feed event → action start (MQTT publish,
+// CouchDB write) against the broker's or database's own delivery of the
+// same events; see feeds.go for the method.
+//
 // Run it with `make bench` (also runs the Go benchmarks) or
 // `go run ./bench -n 2000`.
 package main

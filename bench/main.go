@@ -15,7 +15,19 @@ func main() {
 	n := flag.Int("n", 2000, "calls per path")
 	backend := flag.String("invoker", "process", "invoker backend: process, docker, or docker-sockets (Docker with unix sockets)")
 	wispBin := flag.String("wisp", "", "wisp binary for the Docker runtime images (default: build one)")
+	feedsMode := flag.Bool("feeds", false, "measure feed event → action start (MQTT, CouchDB) instead, on the process backend")
+	mqttURL := flag.String("mqtt", os.Getenv("WISP_TEST_MQTT"), "with -feeds: MQTT broker URL (default $WISP_TEST_MQTT; empty skips MQTT)")
+	couchURL := flag.String("couchdb", os.Getenv("WISP_TEST_COUCHDB"), "with -feeds: CouchDB server URL (default $WISP_TEST_COUCHDB; empty skips CouchDB)")
 	flag.Parse()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	if *feedsMode {
+		if err := runFeeds(ctx, *n, *mqttURL, *couchURL, os.Stdout); err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if strings.HasPrefix(*backend, "docker") && *wispBin == "" {
 		dir, err := os.MkdirTemp("", "wisp-bench-bin-")
 		if err != nil {
@@ -29,8 +41,6 @@ func main() {
 			os.Exit(1)
 		}
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	defer stop()
 	if err := run(ctx, *n, *backend, *wispBin, os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)

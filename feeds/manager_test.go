@@ -109,7 +109,7 @@ func (f *fakeTriggers) DeleteTrigger(_ context.Context, fqn entity.FQN) (*entity
 }
 
 type harness struct {
-	t        *testing.T
+	t        testing.TB
 	store    store.Store
 	provider *fakeProvider
 	firer    *fakeFirer
@@ -118,9 +118,11 @@ type harness struct {
 	handler  builtin.Func
 }
 
-func openStore(t *testing.T) store.Store {
+func openStore(t testing.TB) store.Store { return openStoreWith(t, bolt.Options{NoSync: true}) }
+
+func openStoreWith(t testing.TB, opts bolt.Options) store.Store {
 	t.Helper()
-	st, err := bolt.Open(filepath.Join(t.TempDir(), "wisp.db"), bolt.Options{NoSync: true})
+	st, err := bolt.Open(filepath.Join(t.TempDir(), "wisp.db"), opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -128,7 +130,7 @@ func openStore(t *testing.T) store.Store {
 	return st
 }
 
-func newHarness(t *testing.T, st store.Store) *harness {
+func newHarness(t testing.TB, st store.Store) *harness {
 	t.Helper()
 	h := &harness{t: t, store: st, provider: newFakeProvider(), firer: newFakeFirer(), triggers: &fakeTriggers{deleted: make(chan entity.FQN, 4)}}
 	m, err := New(Config{RetryMin: time.Millisecond, RetryMax: 5 * time.Millisecond}, st, slog.New(slog.NewTextHandler(io.Discard, nil)), h.provider)
