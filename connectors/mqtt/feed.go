@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -24,6 +25,8 @@ type feed struct {
 	log      *slog.Logger
 	cancel   context.CancelFunc
 	done     chan struct{} // closed when run returns
+	ready    chan struct{} // closed once the first subscription stands
+	readyMu  sync.Once
 }
 
 // Stop ends the feed and waits for its goroutine (or ctx).
@@ -91,6 +94,7 @@ func (f *feed) session(ctx context.Context) (healthy bool, err error) {
 		return false, err
 	}
 	f.log.Debug("mqtt feed subscribed", "topic", f.params.Topic, "qos", f.params.QoS)
+	f.readyMu.Do(func() { close(f.ready) })
 	f.sink.Report(nil)
 	select {
 	case <-ctx.Done():

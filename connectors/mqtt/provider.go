@@ -118,8 +118,20 @@ func (p *Provider) Start(ctx context.Context, reg feeds.Registration, sink feeds
 		log:      p.log.With("trigger", reg.Trigger, "clientId", clientID),
 		cancel:   cancel,
 		done:     make(chan struct{}),
+		ready:    make(chan struct{}),
 	}
 	go f.run(runCtx)
+	// Answer CREATE once the broker holds the subscription (the session
+	// queues from then on), so that a message published right after CREATE
+	// is not lost; a broker that does not answer in time is reported and
+	// retried by run.
+	t := time.NewTimer(p.cfg.ConnectTimeout)
+	defer t.Stop()
+	select {
+	case <-f.ready:
+	case <-t.C:
+	case <-ctx.Done():
+	}
 	return f, nil
 }
 
