@@ -26,6 +26,7 @@ import (
 	"github.com/wispio/wisp/store/bolt"
 	"github.com/wispio/wisp/store/couchdb"
 	"github.com/wispio/wisp/store/writebehind"
+	"github.com/wispio/wisp/throttle"
 )
 
 // Config configures a single-process Wisp.
@@ -57,6 +58,9 @@ type Config struct {
 	// (couchdb://user:pass@host:5984 or http://...) used instead of the
 	// embedded one in DataDir.
 	StoreURL string
+	// Throttles are the namespaces' default limits (0 = unlimited); a
+	// namespace's own limits, stored with its subject, win.
+	Throttles throttle.Limits
 }
 
 // DefaultConfig returns the defaults of `wisp serve`.
@@ -67,6 +71,7 @@ func DefaultConfig() Config {
 		Pool:      invoker.DefaultPoolConfig(),
 		API:       api.DefaultConfig(),
 		StoreWait: time.Second,
+		Throttles: throttle.OpenWhiskLimits(),
 	}
 }
 
@@ -85,6 +90,7 @@ type Server struct {
 	errs      chan error
 	cancel    context.CancelFunc
 	mqtt      *broker.Broker // nil without Config.MQTT
+	throttle  *throttle.Throttle
 }
 
 // OpenStore opens the embedded store of a data folder.
@@ -167,6 +173,10 @@ func (s *Server) start(ctx context.Context) error {
 		}
 		s.mqtt = mb
 	}
+	if err := s.cfg.Throttles.Validate(); err != nil {
+		return err
+	}
+	s.throttle = throttle.New(throttle.Config{Defaults: s.cfg.Throttles, OverrideTTL: s.cfg.API.AuthCacheTTL}, s.store, s.log)
 	backend, err := s.newBackend(ctx)
 	if err != nil {
 		return err
@@ -188,7 +198,7 @@ func (s *Server) start(ctx context.Context) error {
 		Builtins: s.feeds.Builtins(),
 	}, backend, s.store, s.store, bus, s.log)
 	s.invoker.Subscribe(s.router, bus)
-	ctrl := routing.NewController("controller0", bus, routing.NewBalancer("invoker0"), s.log)
+	ctrl := routing.NewController("controller0", bus, routing.NewBalancer("invoker0"), s.throttle, s.log)
 	ctrl.HandleCompletions(s.router, bus)
 
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))

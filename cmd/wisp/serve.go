@@ -46,6 +46,9 @@ func newServeCommand() *cobra.Command {
 	f.DurationVar(&cfg.Pool.IdleTimeout, "idle-timeout", cfg.Pool.IdleTimeout, "idle time before a container is removed")
 	f.Var(stemCellsFlag{&cfg.Pool.StemCells}, "stem-cells", "prewarmed containers: KIND:MEMORY_MB:COUNT, comma separated, or none")
 	f.StringVar(&cfg.MQTT, "mqtt", cfg.MQTT, "also run an MQTT broker on this address (host:port, e.g. 127.0.0.1:1883), open to anonymous clients; empty runs none")
+	f.IntVar(&cfg.Throttles.InvocationsPerMinute, "throttle-invocations-per-minute", cfg.Throttles.InvocationsPerMinute, "default limit of action invocations per namespace and minute; 0 is unlimited")
+	f.IntVar(&cfg.Throttles.ConcurrentInvocations, "throttle-concurrent", cfg.Throttles.ConcurrentInvocations, "default limit of activations in flight per namespace; 0 is unlimited")
+	f.IntVar(&cfg.Throttles.FiresPerMinute, "throttle-fires-per-minute", cfg.Throttles.FiresPerMinute, "default limit of trigger fires per namespace and minute; 0 is unlimited")
 	f.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	return cmd
 }
