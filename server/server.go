@@ -61,6 +61,9 @@ type Config struct {
 	// Throttles are the namespaces' default limits (0 = unlimited); a
 	// namespace's own limits, stored with its subject, win.
 	Throttles throttle.Limits
+	// ThrottleClock is the throttles' clock; nil is time.Now (tests move
+	// it to the next minute).
+	ThrottleClock func() time.Time
 }
 
 // DefaultConfig returns the defaults of `wisp serve`.
@@ -176,7 +179,7 @@ func (s *Server) start(ctx context.Context) error {
 	if err := s.cfg.Throttles.Validate(); err != nil {
 		return err
 	}
-	s.throttle = throttle.New(throttle.Config{Defaults: s.cfg.Throttles, OverrideTTL: s.cfg.API.AuthCacheTTL}, s.store, s.log)
+	s.throttle = throttle.New(throttle.Config{Defaults: s.cfg.Throttles, OverrideTTL: s.cfg.API.AuthCacheTTL, Now: s.cfg.ThrottleClock}, s.store, s.log)
 	backend, err := s.newBackend(ctx)
 	if err != nil {
 		return err
