@@ -41,7 +41,7 @@ func newFixture(t *testing.T) *fixture {
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	cfg := DefaultConfig()
 	cfg.Limits.CodeSize = 1000
-	ctrl := routing.NewController("c", gochannel.NewGoChannel(gochannel.Config{}, watermill.NopLogger{}), routing.NewBalancer(), log)
+	ctrl := routing.NewController("c", gochannel.NewGoChannel(gochannel.Config{}, watermill.NopLogger{}), routing.NewBalancer(), nil, log)
 	f.srv = httptest.NewServer(New(cfg, st, routing.NewActivator(st, ctrl), log))
 	t.Cleanup(f.srv.Close)
 	return f

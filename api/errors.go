@@ -8,6 +8,7 @@ import (
 	"github.com/wispio/wisp/entity"
 	"github.com/wispio/wisp/routing"
 	"github.com/wispio/wisp/store"
+	"github.com/wispio/wisp/throttle"
 )
 
 // Messages OpenWhisk answers with.
@@ -43,9 +44,12 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	var ae *apiError
 	var mbe *http.MaxBytesError
 	var forbidden *routing.ForbiddenError
+	var throttled *throttle.Error
 	switch fe, isField := entity.AsFieldError(err); {
 	case errors.As(err, &ae):
 		status, msg = ae.status, ae.msg
+	case errors.As(err, &throttled):
+		status, msg = http.StatusTooManyRequests, throttled.Error()
 	case errors.As(err, &forbidden):
 		status, msg = http.StatusForbidden, forbidden.Error()
 	case errors.Is(err, entity.ErrPackageCannotBecomeBinding):

@@ -17,6 +17,7 @@ import (
 	"github.com/wispio/wisp/invoker"
 	"github.com/wispio/wisp/server"
 	"github.com/wispio/wisp/store"
+	"github.com/wispio/wisp/throttle"
 )
 
 // noopJS is the action measured: it does no work of its own.
@@ -47,6 +48,8 @@ func startStack(ctx context.Context, dir, backend, wispBin string, tweak func(*s
 	// measured here.
 	cfg.Pool.PauseGrace = time.Hour
 	cfg.Pool.StemCells = nil
+	// The benchmarks invoke thousands of times a minute: no throttles.
+	cfg.Throttles = throttle.Limits{}
 	if tweak != nil {
 		tweak(&cfg)
 	}

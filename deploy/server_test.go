@@ -17,6 +17,7 @@ import (
 	"github.com/wispio/wisp/internal/testenv"
 	"github.com/wispio/wisp/server"
 	"github.com/wispio/wisp/store"
+	"github.com/wispio/wisp/throttle"
 )
 
 // env is a whole Wisp server (process backend) with namespace "dep", a
@@ -38,6 +39,7 @@ func start(t *testing.T) *env {
 	cfg.Addr = "127.0.0.1:0"
 	cfg.DataDir = t.TempDir()
 	cfg.Pool.StemCells = nil
+	cfg.Throttles = throttle.Limits{}
 	creds := entity.NewCredentials()
 	log := slog.New(slog.DiscardHandler)
 	srv, err := server.Start(context.Background(), cfg, log, func(ctx context.Context, st store.Store) error {

@@ -16,6 +16,8 @@ type Subject struct {
 	UUID      string `json:"uuid"`
 	KeyHash   string `json:"keyHash"`
 	Created   int64  `json:"created"`
+	// Limits are the namespace's own throttles; nil keeps the server's.
+	Limits *NamespaceLimits `json:"limits,omitempty"`
 }
 
 // Credentials is the uuid:key pair clients send with Basic auth.
@@ -60,4 +62,35 @@ func HashKey(key string) string {
 // Matches reports whether key is this subject's key, in constant time.
 func (s *Subject) Matches(key string) bool {
 	return subtle.ConstantTimeCompare([]byte(HashKey(key)), []byte(s.KeyHash)) == 1
+}
+
+// NamespaceLimits are a namespace's own throttles, overriding the server's
+// defaults; a nil field keeps the default. Zero means unlimited. OpenWhisk
+// keeps the same three in the namespace's limits document.
+type NamespaceLimits struct {
+	InvocationsPerMinute  *int `json:"invocationsPerMinute,omitempty"`
+	ConcurrentInvocations *int `json:"concurrentInvocations,omitempty"`
+	FiresPerMinute        *int `json:"firesPerMinute,omitempty"`
+}
+
+// Validate checks that every set limit is zero or positive.
+func (l *NamespaceLimits) Validate() error {
+	for _, f := range []struct {
+		name string
+		v    *int
+	}{
+		{"invocationsPerMinute", l.InvocationsPerMinute},
+		{"concurrentInvocations", l.ConcurrentInvocations},
+		{"firesPerMinute", l.FiresPerMinute},
+	} {
+		if f.v != nil && *f.v < 0 {
+			return Invalid("limits."+f.name, "must be 0 (unlimited) or more")
+		}
+	}
+	return nil
+}
+
+// IsZero reports whether no limit is set.
+func (l *NamespaceLimits) IsZero() bool {
+	return l == nil || (l.InvocationsPerMinute == nil && l.ConcurrentInvocations == nil && l.FiresPerMinute == nil)
 }

@@ -8,6 +8,8 @@ import (
 	"io"
 	"log/slog"
 	"path/filepath"
+	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -18,6 +20,7 @@ import (
 	"github.com/wispio/wisp/routing"
 	"github.com/wispio/wisp/store"
 	"github.com/wispio/wisp/store/bolt"
+	"github.com/wispio/wisp/throttle"
 )
 
 // fakeProvider is a Provider whose feeds the test drives through their
@@ -79,6 +82,8 @@ type fakeFirer struct {
 	failures int   // attempts left to fail
 	err      error // what they fail with
 	attempts int
+	// throttle, when set, is checked first, as routing.Firer does.
+	throttle *throttle.Throttle
 	fired    []string // payload "n" values, in order
 	notify   chan string
 }
@@ -89,6 +94,11 @@ func (f *fakeFirer) Fire(_ context.Context, req routing.FireRequest) (*routing.F
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.attempts++
+	if f.throttle != nil {
+		if err := f.throttle.CheckFire(context.Background(), req.Subject); err != nil {
+			return nil, fmt.Errorf("fire trigger %s: %w", req.Trigger, err)
+		}
+	}
 	if f.failures != 0 {
 		f.failures--
 		return nil, f.err
@@ -503,5 +513,52 @@ func TestRedacted(t *testing.T) {
 	}
 	if string(out["topic"]) != `"a/b"` || string(out["plainURL"]) != `"http://host/x"` || !strings.Contains(string(out["url"]), "user:xxxxx@host") {
 		t.Errorf("redacted too much: %s", b)
+	}
+}
+
+// TestThrottledFireIsRetried checks that a fire refused by the namespace's
+// fires-per-minute limit is retried with backoff, not dropped, and goes
+// through, in order, once the next minute starts.
+func TestThrottledFireIsRetried(t *testing.T) {
+	h := newHarness(t, openStore(t))
+	h.trigger("ns", "T")
+	var mu sync.Mutex
+	now := time.Date(2024, 5, 1, 12, 0, 5, 0, time.UTC)
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	h.firer.throttle = throttle.New(throttle.Config{Defaults: throttle.Limits{FiresPerMinute: 2}, Now: clock}, nil, nil)
+	h.start()
+	feed := h.create("ns", "/ns/T")
+	for i := 1; i <= 4; i++ {
+		if err := feed.sink.Deliver(context.Background(), event(i, "")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h.waitFired("1", "2")
+	// The third fire is refused, again and again, until the minute ends.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		h.firer.mu.Lock()
+		attempts := h.firer.attempts
+		h.firer.mu.Unlock()
+		if attempts >= 5 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d fire attempts: the throttled fire is not retried", attempts)
+		}
+		runtime.Gosched()
+	}
+	read := h.mustCall("ns", map[string]any{"lifecycleEvent": "READ", "triggerName": "/ns/T"})
+	if want := "Too many requests in the last minute"; !strings.Contains(fmt.Sprint(read["lastError"]), want) {
+		t.Errorf("READ lastError = %v, want the throttle's refusal", read["lastError"])
+	}
+	mu.Lock()
+	now = now.Add(time.Minute)
+	mu.Unlock()
+	h.waitFired("3", "4")
+	h.firer.mu.Lock()
+	defer h.firer.mu.Unlock()
+	if want := []string{"1", "2", "3", "4"}; !slices.Equal(h.firer.fired, want) {
+		t.Fatalf("fired %v, want %v: each event once, in order", h.firer.fired, want)
 	}
 }

@@ -89,19 +89,24 @@ type Request struct {
 // Activate starts the activation. It returns the activation id and, when
 // req.Wait is positive and the activation ended in time, its record;
 // ErrStillRunning when it did not end in time; store.ErrNotFound when the
-// action does not exist; *ForbiddenError when req.Subject may not invoke it.
+// action does not exist; *ForbiddenError when req.Subject may not invoke it;
+// *throttle.Error when req.Subject is over its invocation limits (checked
+// first, as OpenWhisk does; a sequence counts once).
 func (a *Activator) Activate(ctx context.Context, req Request) (string, *entity.Activation, error) {
 	if req.Subject == "" {
 		req.Subject = req.Action.Namespace
 	}
+	if req.ActivationID == "" {
+		req.ActivationID = entity.NewActivationID()
+	}
+	if err := a.checkThrottle(ctx, req); err != nil {
+		return req.ActivationID, nil, err
+	}
 	res, err := a.resolver.Action(ctx, req.Subject, req.Action)
 	if err != nil {
-		if req.ActivationID == "" {
-			req.ActivationID = entity.NewActivationID()
-		}
 		return req.ActivationID, nil, fmt.Errorf("activate %s: %w", req.Action, err)
 	}
-	return a.ActivateResolved(ctx, req, res)
+	return a.activateResolved(ctx, req, res)
 }
 
 // ActivateResolved is Activate for an action the caller already resolved
@@ -111,11 +116,28 @@ func (a *Activator) ActivateResolved(ctx context.Context, req Request, res *Reso
 	if req.ActivationID == "" {
 		req.ActivationID = entity.NewActivationID()
 	}
-	if req.Accepted.IsZero() {
-		req.Accepted = time.Now()
-	}
 	if req.Subject == "" {
 		req.Subject = req.Action.Namespace
+	}
+	if err := a.checkThrottle(ctx, req); err != nil {
+		return req.ActivationID, nil, err
+	}
+	return a.activateResolved(ctx, req, res)
+}
+
+func (a *Activator) checkThrottle(ctx context.Context, req Request) error {
+	if a.ctrl.throttle == nil {
+		return nil
+	}
+	if err := a.ctrl.throttle.CheckInvoke(ctx, req.Subject); err != nil {
+		return fmt.Errorf("activate %s: %w", req.Action, err)
+	}
+	return nil
+}
+
+func (a *Activator) activateResolved(ctx context.Context, req Request, res *Resolved) (string, *entity.Activation, error) {
+	if req.Accepted.IsZero() {
+		req.Accepted = time.Now()
 	}
 	if isComposition(res.Action) {
 		act, err := a.startComposition(ctx, req, res)

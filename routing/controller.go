@@ -12,6 +12,7 @@ import (
 	"github.com/ThreeDotsLabs/watermill/message"
 
 	"github.com/wispio/wisp/entity"
+	"github.com/wispio/wisp/throttle"
 )
 
 // ErrNoInvoker means no healthy invoker can take the invocation.
@@ -22,21 +23,36 @@ var ErrNoInvoker = errors.New("no invoker is available")
 var ErrStillRunning = errors.New("the activation is still running")
 
 // Controller publishes invocations and delivers completions to the blocking
-// callers waiting for them.
+// callers waiting for them. With a throttle it also counts each namespace's
+// activations in flight, from publish to completion, blocking or not.
 type Controller struct {
 	id        string
 	publisher message.Publisher
 	balancer  *Balancer
+	throttle  *throttle.Throttle // nil: no throttles
 	log       *slog.Logger
 
-	mu      sync.Mutex // guards waiters
-	waiters map[string]chan *entity.Activation
+	mu sync.Mutex // guards pending
+	// pending are the activations whose completion this controller awaits:
+	// those of blocking callers and, with a throttle, every one it published.
+	pending map[string]pending
+}
+
+// pending is an activation awaiting its completion.
+type pending struct {
+	// ch receives the activation; nil when no caller waits (non-blocking,
+	// or the caller gave up).
+	ch chan *entity.Activation
+	// namespace is the throttled namespace; "" when not counted.
+	namespace string
 }
 
 // NewController returns a controller with the given id, publishing on pub.
-// Register its completion handler on a router with HandleCompletions.
-func NewController(id string, pub message.Publisher, b *Balancer, log *slog.Logger) *Controller {
-	return &Controller{id: id, publisher: pub, balancer: b, log: log, waiters: map[string]chan *entity.Activation{}}
+// th, when not nil, has the controller count activations in flight and the
+// activator check the namespaces' limits. Register its completion handler
+// on a router with HandleCompletions.
+func NewController(id string, pub message.Publisher, b *Balancer, th *throttle.Throttle, log *slog.Logger) *Controller {
+	return &Controller{id: id, publisher: pub, balancer: b, throttle: th, log: log, pending: map[string]pending{}}
 }
 
 // ID is the controller's id, the suffix of its completions topic.
@@ -54,11 +70,17 @@ func (c *Controller) onCompletion(msg *message.Message) error {
 		return nil
 	}
 	c.mu.Lock()
-	ch, ok := c.waiters[comp.Activation.ActivationID]
-	delete(c.waiters, comp.Activation.ActivationID)
+	p, ok := c.pending[comp.Activation.ActivationID]
+	delete(c.pending, comp.Activation.ActivationID)
+	if ok && p.namespace != "" {
+		c.throttle.Finished(p.namespace) // with the entry, never apart from it
+	}
 	c.mu.Unlock()
-	if ok {
-		ch <- comp.Activation // buffered: never blocks
+	if !ok {
+		return nil // a redelivered completion, or one of another run
+	}
+	if p.ch != nil {
+		p.ch <- comp.Activation // buffered: never blocks
 	}
 	return nil
 }
@@ -72,22 +94,28 @@ func (c *Controller) Invoke(ctx context.Context, inv *Invocation, wait time.Dura
 	if !ok {
 		return nil, ErrNoInvoker
 	}
-	var ch chan *entity.Activation
+	var p pending
 	if wait > 0 {
+		p.ch = make(chan *entity.Activation, 1)
+	}
+	if c.throttle != nil {
+		p.namespace = inv.Subject
+		c.throttle.Started(p.namespace)
+	}
+	if p.ch != nil || p.namespace != "" {
 		inv.ReplyTo = c.id
-		ch = make(chan *entity.Activation, 1)
 		c.mu.Lock()
-		c.waiters[inv.ActivationID] = ch
+		c.pending[inv.ActivationID] = p
 		c.mu.Unlock()
 	}
 	payload, err := json.Marshal(inv)
 	if err != nil {
-		c.forget(inv.ActivationID)
+		c.abandon(inv.ActivationID)
 		return nil, fmt.Errorf("encode invocation %s: %w", inv.ActivationID, err)
 	}
 	msg := message.NewMessage(inv.ActivationID, payload)
 	if err := c.publisher.Publish(InvokerTopic(invoker), msg); err != nil {
-		c.forget(inv.ActivationID)
+		c.abandon(inv.ActivationID)
 		return nil, fmt.Errorf("publish invocation %s to %s: %w", inv.ActivationID, invoker, err)
 	}
 	if wait <= 0 {
@@ -96,7 +124,7 @@ func (c *Controller) Invoke(ctx context.Context, inv *Invocation, wait time.Dura
 	timer := time.NewTimer(wait)
 	defer timer.Stop()
 	select {
-	case act := <-ch:
+	case act := <-p.ch:
 		return act, nil
 	case <-timer.C:
 		c.forget(inv.ActivationID)
@@ -107,8 +135,26 @@ func (c *Controller) Invoke(ctx context.Context, inv *Invocation, wait time.Dura
 	}
 }
 
+// forget stops waiting for activation id; a counted activation stays in
+// flight until its completion arrives.
 func (c *Controller) forget(id string) {
 	c.mu.Lock()
-	delete(c.waiters, id)
+	if p, ok := c.pending[id]; ok {
+		if p.namespace == "" {
+			delete(c.pending, id)
+		} else {
+			c.pending[id] = pending{namespace: p.namespace}
+		}
+	}
+	c.mu.Unlock()
+}
+
+// abandon drops an activation that was never published.
+func (c *Controller) abandon(id string) {
+	c.mu.Lock()
+	if p, ok := c.pending[id]; ok && p.namespace != "" {
+		c.throttle.Finished(p.namespace)
+	}
+	delete(c.pending, id)
 	c.mu.Unlock()
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"runtime"
 	"testing"
 	"time"
 
@@ -14,19 +15,26 @@ import (
 	"github.com/ThreeDotsLabs/watermill/pubsub/gochannel"
 
 	"github.com/wispio/wisp/entity"
+	"github.com/wispio/wisp/throttle"
 )
 
 // startBus runs a router with the controller's completion handler and an
 // echo invoker that completes every invocation it receives unless its
 // activation id is in hold.
 func startBus(t *testing.T, hold map[string]bool) (*Controller, <-chan *Invocation) {
+	return startThrottledBus(t, hold, nil)
+}
+
+// startThrottledBus is startBus with a controller counting activations in
+// flight on th.
+func startThrottledBus(t *testing.T, hold map[string]bool, th *throttle.Throttle) (*Controller, <-chan *Invocation) {
 	t.Helper()
 	bus := gochannel.NewGoChannel(gochannel.Config{OutputChannelBuffer: 16}, watermill.NopLogger{})
 	r, err := message.NewRouter(message.RouterConfig{}, watermill.NopLogger{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctrl := NewController("c1", bus, NewBalancer("i1"), slog.New(slog.NewTextHandler(io.Discard, nil)))
+	ctrl := NewController("c1", bus, NewBalancer("i1"), th, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	ctrl.HandleCompletions(r, bus)
 	seen := make(chan *Invocation, 16)
 	r.AddConsumerHandler("echo-invoker", InvokerTopic("i1"), bus, func(msg *message.Message) error {
@@ -87,15 +95,73 @@ func TestControllerBlockingTimesOut(t *testing.T) {
 		t.Fatalf("err = %v, want ErrStillRunning", err)
 	}
 	ctrl.mu.Lock()
-	n := len(ctrl.waiters)
+	n := len(ctrl.pending)
 	ctrl.mu.Unlock()
 	if n != 0 {
 		t.Fatalf("%d waiters left behind", n)
 	}
 }
 
+// TestControllerCountsInFlight checks that with a throttle every published
+// activation is in flight until its completion arrives, whether the caller
+// waits, does not wait, or gives up waiting.
+func TestControllerCountsInFlight(t *testing.T) {
+	tests := []struct {
+		name string
+		wait time.Duration
+		hold bool
+	}{
+		{"Blocking", time.Minute, false},
+		{"NonBlocking", 0, false},
+		{"NonBlockingHeld", 0, true},
+		{"BlockingTimesOut", 10 * time.Millisecond, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			id := entity.NewActivationID()
+			th := throttle.New(throttle.Config{}, nil, nil)
+			ctrl, seen := startThrottledBus(t, map[string]bool{id: tt.hold}, th)
+			_, err := ctrl.Invoke(t.Context(), &Invocation{ActivationID: id, Subject: "alice", Action: entity.FQN{Namespace: "ns", Name: "a"}}, tt.wait)
+			if err != nil && !errors.Is(err, ErrStillRunning) {
+				t.Fatal(err)
+			}
+			if got := <-seen; got.ReplyTo != "c1" {
+				t.Fatalf("replyTo = %q: the invoker would not report the completion", got.ReplyTo)
+			}
+			if tt.hold {
+				if n := th.InFlight("alice"); n != 1 {
+					t.Fatalf("held activation: %d in flight, want 1", n)
+				}
+				act := &entity.Activation{ActivationID: id, Namespace: "alice"}
+				b, _ := json.Marshal(Completion{Activation: act})
+				if err := ctrl.onCompletion(message.NewMessage(id, b)); err != nil {
+					t.Fatal(err)
+				}
+				// A redelivered completion must not count twice.
+				if err := ctrl.onCompletion(message.NewMessage(id, b)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			// The completion is handled on the router's goroutine: wait
+			// for the pending entry to go.
+			for {
+				ctrl.mu.Lock()
+				n := len(ctrl.pending)
+				ctrl.mu.Unlock()
+				if n == 0 {
+					break
+				}
+				runtime.Gosched()
+			}
+			if n := th.InFlight("alice"); n != 0 {
+				t.Fatalf("%d in flight after the completion, want 0", n)
+			}
+		})
+	}
+}
+
 func TestControllerNoInvoker(t *testing.T) {
-	ctrl := NewController("c", gochannel.NewGoChannel(gochannel.Config{}, watermill.NopLogger{}), NewBalancer(), slog.New(slog.NewTextHandler(io.Discard, nil)))
+	ctrl := NewController("c", gochannel.NewGoChannel(gochannel.Config{}, watermill.NopLogger{}), NewBalancer(), nil, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	_, err := ctrl.Invoke(context.Background(), &Invocation{ActivationID: "x"}, time.Second)
 	if !errors.Is(err, ErrNoInvoker) {
 		t.Fatalf("err = %v", err)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/wispio/wisp/entity"
 	"github.com/wispio/wisp/store"
+	"github.com/wispio/wisp/throttle"
 )
 
 // ActivationSink stores activation records without waiting for them to be
@@ -71,10 +72,16 @@ type FireResult struct {
 
 // Fire fires a trigger. It returns nil and no error when the trigger has no
 // active rule (nothing runs and nothing is recorded, as in OpenWhisk), and
-// an error wrapping store.ErrNotFound when there is no such trigger. The
+// an error wrapping store.ErrNotFound when there is no such trigger, a
+// *throttle.Error when req.Subject is over its fires per minute. The
 // actions are started, not awaited; once accepted, a fire completes even
 // when ctx ends.
 func (f *Firer) Fire(ctx context.Context, req FireRequest) (*FireResult, error) {
+	if th := f.activator.ctrl.throttle; th != nil {
+		if err := th.CheckFire(ctx, req.Subject); err != nil {
+			return nil, fmt.Errorf("fire trigger %s: %w", req.Trigger, err)
+		}
+	}
 	entry, ok := f.index.Lookup(req.Trigger)
 	if !ok {
 		return nil, fmt.Errorf("fire trigger %s: %w", req.Trigger, store.ErrNotFound)
@@ -120,11 +127,16 @@ func (f *Firer) activate(ctx context.Context, req FireRequest, r IndexedRule, ar
 		Action: r.Action, Subject: req.Subject, APIKey: req.APIKey, Payload: args,
 		Cause: cause, TransactionID: req.TransactionID, Accepted: accepted,
 	})
+	var throttled *throttle.Error
 	switch {
 	case err == nil:
 		res.StatusCode, res.Success, res.ActivationID = entity.StatusSuccess, true, actID
 	case errors.Is(err, store.ErrNotFound):
 		res.StatusCode, res.Error = entity.StatusApplicationError, "The requested resource does not exist."
+	case errors.As(err, &throttled):
+		// OpenWhisk's rules invoke through its API, where a 429 is an
+		// application error carrying the refusal's message.
+		res.StatusCode, res.Error = entity.StatusApplicationError, throttled.Error()
 	case errors.Is(err, ErrNoInvoker):
 		res.StatusCode, res.Error = entity.StatusWhiskError, "No invokers available."
 	default:

@@ -26,6 +26,7 @@ import (
 	"github.com/wispio/wisp/store/bolt"
 	"github.com/wispio/wisp/store/couchdb"
 	"github.com/wispio/wisp/store/writebehind"
+	"github.com/wispio/wisp/throttle"
 )
 
 // Config configures a single-process Wisp.
@@ -59,6 +60,12 @@ type Config struct {
 	// (couchdb://user:pass@host:5984 or http://...) used instead of the
 	// embedded one in DataDir.
 	StoreURL string
+	// Throttles are the namespaces' default limits (0 = unlimited); a
+	// namespace's own limits, stored with its subject, win.
+	Throttles throttle.Limits
+	// ThrottleClock is the throttles' clock; nil is time.Now (tests move
+	// it to the next minute).
+	ThrottleClock func() time.Time
 }
 
 // DefaultConfig returns the defaults of `wisp serve`.
@@ -69,6 +76,7 @@ func DefaultConfig() Config {
 		Pool:      invoker.DefaultPoolConfig(),
 		API:       api.DefaultConfig(),
 		StoreWait: time.Second,
+		Throttles: throttle.OpenWhiskLimits(),
 	}
 }
 
@@ -87,6 +95,7 @@ type Server struct {
 	errs      chan error
 	cancel    context.CancelFunc
 	mqtt      *broker.Broker // nil without Config.MQTT
+	throttle  *throttle.Throttle
 }
 
 // OpenStore opens the embedded store of a data folder.
@@ -177,6 +186,10 @@ func (s *Server) start(ctx context.Context) error {
 		}
 		s.mqtt = mb
 	}
+	if err := s.cfg.Throttles.Validate(); err != nil {
+		return err
+	}
+	s.throttle = throttle.New(throttle.Config{Defaults: s.cfg.Throttles, OverrideTTL: s.cfg.API.AuthCacheTTL, Now: s.cfg.ThrottleClock}, s.store, s.log)
 	backend, err := s.newBackend(ctx)
 	if err != nil {
 		return err
@@ -194,7 +207,7 @@ func (s *Server) start(ctx context.Context) error {
 		Builtins: s.feeds.Builtins(),
 	}, backend, s.store, s.store, bus, s.log)
 	s.invoker.Subscribe(s.router, bus)
-	ctrl := routing.NewController("controller0", bus, routing.NewBalancer("invoker0"), s.log)
+	ctrl := routing.NewController("controller0", bus, routing.NewBalancer("invoker0"), s.throttle, s.log)
 	ctrl.HandleCompletions(s.router, bus)
 
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))

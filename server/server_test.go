@@ -17,6 +17,7 @@ import (
 	"github.com/wispio/wisp/entity"
 	"github.com/wispio/wisp/internal/testenv"
 	"github.com/wispio/wisp/store"
+	"github.com/wispio/wisp/throttle"
 )
 
 // startServer runs a whole single-process Wisp on a loopback port with a
@@ -28,6 +29,7 @@ func startServer(t testing.TB, tweak func(*Config)) (*Server, *client.Client) {
 	cfg.Invoker = BackendProcess // tests that want Docker say so
 	cfg.Addr = "127.0.0.1:0"
 	cfg.DataDir = t.TempDir()
+	cfg.Throttles = throttle.Limits{} // tests invoke far more than 60 times a minute; throttle tests set them
 	if tweak != nil {
 		tweak(&cfg)
 	}

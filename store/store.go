@@ -103,6 +103,9 @@ type Store interface {
 	// DeleteSubject removes a namespace's subject (not its entities);
 	// ErrNotFound when there is none.
 	DeleteSubject(ctx context.Context, namespace string) error
+	// SetSubjectLimits replaces a namespace's own throttles (nil clears
+	// them); ErrNotFound when there is no such namespace.
+	SetSubjectLimits(ctx context.Context, namespace string, limits *entity.NamespaceLimits) error
 
 	Close() error
 }

@@ -21,22 +21,29 @@ func newAdminCommand() *cobra.Command {
 	var data string
 	admin.PersistentFlags().StringVar(&data, "data", defaultDataDir(), "data folder of the server")
 	user := &cobra.Command{Use: "user", Short: "Manage namespaces and their keys"}
+	create := &cobra.Command{
+		Use:   "create NAME",
+		Short: "Create a namespace; prints its uuid:key as the last line",
+		Args:  cobra.ExactArgs(1),
+	}
+	createLimits := addLimitFlags(create)
+	create.RunE = func(cmd *cobra.Command, args []string) error {
+		limits, err := createLimits(cmd, nil)
+		if err != nil {
+			return err
+		}
+		return withStore(data, func(st store.Store) error {
+			creds, err := createSubject(cmd.Context(), st, args[0], limits)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "ok: created namespace %s\n%s\n", args[0], creds)
+			return nil
+		})
+	}
 	user.AddCommand(
-		&cobra.Command{
-			Use:   "create NAME",
-			Short: "Create a namespace; prints its uuid:key as the last line",
-			Args:  cobra.ExactArgs(1),
-			RunE: func(cmd *cobra.Command, args []string) error {
-				return withStore(data, func(st store.Store) error {
-					creds, err := createSubject(cmd.Context(), st, args[0])
-					if err != nil {
-						return err
-					}
-					fmt.Fprintf(cmd.OutOrStdout(), "ok: created namespace %s\n%s\n", args[0], creds)
-					return nil
-				})
-			},
-		},
+		create,
+		newLimitsCommand(&data),
 		&cobra.Command{
 			Use:   "list",
 			Short: "List namespaces",
@@ -83,13 +90,14 @@ func withStore(data string, fn func(store.Store) error) error {
 }
 
 // createSubject creates namespace name with fresh credentials.
-func createSubject(ctx context.Context, st store.Store, name string) (entity.Credentials, error) {
+func createSubject(ctx context.Context, st store.Store, name string, limits *entity.NamespaceLimits) (entity.Credentials, error) {
 	if err := entity.ValidateName("namespace", name); err != nil {
 		return entity.Credentials{}, err
 	}
 	creds := entity.NewCredentials()
 	err := st.CreateSubject(ctx, entity.Subject{
 		Namespace: name, UUID: creds.UUID, KeyHash: entity.HashKey(creds.Key), Created: time.Now().UnixMilli(),
+		Limits: limits,
 	})
 	if errors.Is(err, store.ErrConflict) {
 		return entity.Credentials{}, fmt.Errorf("namespace %q already exists", name)
@@ -110,7 +118,7 @@ func ensureGuest(ctx context.Context, st store.Store, addr string, out io.Writer
 	if len(subs) > 0 {
 		return nil
 	}
-	creds, err := createSubject(ctx, st, "guest")
+	creds, err := createSubject(ctx, st, "guest", nil)
 	if err != nil {
 		return err
 	}

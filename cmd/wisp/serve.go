@@ -49,6 +49,9 @@ func newServeCommand() *cobra.Command {
 	f.StringVar(&cfg.Hooks.PublicURL, "public-url", cfg.Hooks.PublicURL, "Wisp's base URL as GitHub and Slack reach it, for webhook URLs (default http://ADDR)")
 	f.StringVar(&cfg.Hooks.GitHubAPIURL, "github-api-url", cfg.Hooks.GitHubAPIURL, "GitHub REST API base (default https://api.github.com/; GitHub Enterprise: https://HOST/api/v3/)")
 	f.StringVar(&cfg.Hooks.SlackAPIURL, "slack-api-url", cfg.Hooks.SlackAPIURL, "Slack Web API base (default https://slack.com/api/)")
+	f.IntVar(&cfg.Throttles.InvocationsPerMinute, "throttle-invocations-per-minute", cfg.Throttles.InvocationsPerMinute, "default limit of action invocations per namespace and minute; 0 is unlimited")
+	f.IntVar(&cfg.Throttles.ConcurrentInvocations, "throttle-concurrent", cfg.Throttles.ConcurrentInvocations, "default limit of activations in flight per namespace; 0 is unlimited")
+	f.IntVar(&cfg.Throttles.FiresPerMinute, "throttle-fires-per-minute", cfg.Throttles.FiresPerMinute, "default limit of trigger fires per namespace and minute; 0 is unlimited")
 	f.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	return cmd
 }

@@ -138,3 +138,26 @@ func (s *Store) DeleteSubject(ctx context.Context, namespace string) error {
 	}
 	return nil
 }
+
+// SetSubjectLimits replaces a namespace's own throttles.
+func (s *Store) SetSubjectLimits(ctx context.Context, namespace string, limits *entity.NamespaceLimits) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("set limits of %s: %w", namespace, err)
+	}
+	err := s.db.Update(func(tx *bbolt.Tx) error {
+		var sub entity.Subject
+		if err := getSubject(tx, []byte(namespace), &sub); err != nil {
+			return err
+		}
+		sub.Limits = limits
+		doc, err := json.Marshal(sub)
+		if err != nil {
+			return fmt.Errorf("encode: %w", err)
+		}
+		return tx.Bucket(bucketSubjects).Put([]byte(namespace), doc)
+	})
+	if err != nil {
+		return fmt.Errorf("set limits of %s: %w", namespace, err)
+	}
+	return nil
+}

@@ -141,3 +141,19 @@ func (s *Store) deleteSubject(ctx context.Context, namespace string) error {
 	}
 	return nil
 }
+
+// SetSubjectLimits replaces a namespace's own throttles; a concurrent
+// change of the subject answers store.ErrConflict.
+func (s *Store) SetSubjectLimits(ctx context.Context, namespace string, limits *entity.NamespaceLimits) error {
+	var d subjectDoc
+	id := subjectIDPrefix + namespace
+	err := s.subjects.Get(ctx, id).ScanDoc(&d)
+	if err == nil {
+		d.Limits = limits
+		_, err = s.subjects.Put(ctx, id, d)
+	}
+	if err != nil {
+		return fmt.Errorf("set limits of %s: %w", namespace, mapStatus(err))
+	}
+	return nil
+}

@@ -117,4 +117,38 @@ func testSubjects(t *testing.T, open opener) {
 		// Namespace and uuid are free again.
 		mustCreateSubject(t, s, subject("alice", "u-alice"))
 	})
+	t.Run("SetLimits", func(t *testing.T) {
+		s := open(t)
+		mustCreateSubject(t, s, subject("alice", "u-alice"))
+		zero, sixty := 0, 60
+		limits := &entity.NamespaceLimits{InvocationsPerMinute: &sixty, FiresPerMinute: &zero}
+		if err := s.SetSubjectLimits(t.Context(), "alice", limits); err != nil {
+			t.Fatal(err)
+		}
+		for name, get := range map[string]func() (entity.Subject, error){
+			"Subject":       func() (entity.Subject, error) { return s.Subject(t.Context(), "alice") },
+			"SubjectByUUID": func() (entity.Subject, error) { return s.SubjectByUUID(t.Context(), "u-alice") },
+		} {
+			got, err := get()
+			if err != nil {
+				t.Fatalf("%s: %v", name, err)
+			}
+			l := got.Limits
+			if l == nil || l.InvocationsPerMinute == nil || *l.InvocationsPerMinute != 60 ||
+				l.FiresPerMinute == nil || *l.FiresPerMinute != 0 || l.ConcurrentInvocations != nil {
+				t.Errorf("%s limits = %+v, want invocationsPerMinute 60, firesPerMinute 0, concurrentInvocations unset", name, l)
+			}
+			if got.KeyHash != subject("alice", "u-alice").KeyHash {
+				t.Errorf("%s: setting limits changed the key", name)
+			}
+		}
+		if err := s.SetSubjectLimits(t.Context(), "alice", nil); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := s.Subject(t.Context(), "alice"); err != nil || got != subject("alice", "u-alice") {
+			t.Errorf("Subject after clearing limits = %+v, %v", got, err)
+		}
+		err := s.SetSubjectLimits(t.Context(), "bob", limits)
+		wantErr(t, "SetSubjectLimits of a missing namespace", err, store.ErrNotFound)
+	})
 }

@@ -182,7 +182,8 @@ func startServer(t *testing.T, bin string) *server {
 	}
 	defer logFile.Close() // the child keeps its own descriptor
 
-	cmd := exec.Command(bin, "serve", "--addr", addr, "--data", dataDir, "--invoker", "process")
+	cmd := exec.Command(bin, "serve", "--addr", addr, "--data", dataDir, "--invoker", "process",
+		"--throttle-invocations-per-minute", "0", "--throttle-concurrent", "0", "--throttle-fires-per-minute", "0")
 	cmd.Env = env
 	// A file, not a buffer: no copying goroutine that action processes
 	// inheriting the descriptor could hold open. Own process group, so that
