@@ -1,10 +1,13 @@
 package deploy_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"maps"
+	"net/http"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -273,4 +276,80 @@ func TestExampleSlackChatbotLoads(t *testing.T) {
 	if p == nil {
 		t.Fatal("no project")
 	}
+}
+
+// TestExampleCouchDBChanges deploys examples/couchdb-changes on
+// pouchdb-server, writes a document into the followed database as an
+// application would, and waits for its enriched copy in <db>-enriched.
+// Undeploy removes everything, the changes feed's registration included.
+func TestExampleCouchDBChanges(t *testing.T) {
+	couch := testenv.CouchDB(t)
+	db := fmt.Sprintf("wisp-example-%d", time.Now().UnixNano())
+	for _, name := range []string{db, db + "-enriched"} {
+		if code, body := couchDo(t, http.MethodPut, couch+"/"+name, nil); code != http.StatusCreated {
+			t.Fatalf("create database %s: %d %s", name, code, body)
+		}
+	}
+	e := start(t)
+	manifest := filepath.Join(testenv.RepoRoot(t), "examples", "couchdb-changes", "manifest.yaml")
+	p, err := deploy.Load(manifest, "", lookup(map[string]string{"COUCHDB_URL": couch, "COUCHDB_DB": db}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.deploy(p)
+
+	if code, body := couchDo(t, http.MethodPut, couch+"/"+db+"/attic", map[string]any{"celsius": 35, "sensor": "attic"}); code != http.StatusCreated {
+		t.Fatalf("write the reading: %d %s", code, body)
+	}
+	var enriched map[string]any
+	e.waitFor("the enriched copy of attic", func() bool {
+		code, body := couchDo(t, http.MethodGet, couch+"/"+db+"-enriched/attic", nil)
+		return code == http.StatusOK && json.Unmarshal(body, &enriched) == nil
+	})
+	for k, want := range map[string]any{"celsius": 35.0, "sensor": "attic", "fahrenheit": 95.0, "enriched": true} {
+		if enriched[k] != want {
+			t.Errorf("enriched[%q] = %v, want %v (doc %v)", k, enriched[k], want, enriched)
+		}
+	}
+	if rev, _ := enriched["sourceRev"].(string); !strings.HasPrefix(rev, "1-") {
+		t.Errorf("sourceRev = %v, want the source's first revision", enriched["sourceRev"])
+	}
+	if seqs := e.activationsOf("couchdb-changes/enrich-change"); len(seqs) != 1 || !seqs[0].Response.Success {
+		t.Errorf("enrich-change ran %d time(s), want once, successfully: %v", len(seqs), seqs)
+	}
+
+	e.undeploy("couchdb-changes")
+	if left := e.names(); len(left) != 0 {
+		t.Errorf("undeploy left %v", left)
+	}
+	e.noFeed("/whisk.system/couchdb/changes", "doc-changed")
+}
+
+// couchDo sends a request with a JSON body (nil for none) to CouchDB and
+// returns the status and the body.
+func couchDo(t *testing.T, method, url string, body any) (int, []byte) {
+	t.Helper()
+	var in io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		in = bytes.NewReader(b)
+	}
+	req, err := http.NewRequest(method, url, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, url, err)
+	}
+	defer resp.Body.Close()
+	out, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("%s %s: read the answer: %v", method, url, err)
+	}
+	return resp.StatusCode, out
 }
