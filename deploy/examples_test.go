@@ -3,13 +3,20 @@ package deploy_test
 import (
 	"bytes"
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
 	"maps"
 	"net/http"
+	"net/http/httptest"
+	"os"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -18,6 +25,7 @@ import (
 	"github.com/wispio/wisp/client"
 	"github.com/wispio/wisp/deploy"
 	"github.com/wispio/wisp/internal/testenv"
+	"github.com/wispio/wisp/server"
 	"github.com/wispio/wisp/store"
 )
 
@@ -352,4 +360,154 @@ func couchDo(t *testing.T, method, url string, body any) (int, []byte) {
 		t.Fatalf("%s %s: read the answer: %v", method, url, err)
 	}
 	return resp.StatusCode, out
+}
+
+// TestExampleGitHubPush deploys examples/github-push against a fake GitHub
+// API, delivers the push events GitHub would send to the webhook the feed
+// created there (signed with its secret), and reads the summaries. Undeploy
+// deletes the webhook at GitHub and everything in Wisp.
+func TestExampleGitHubPush(t *testing.T) {
+	github := &fakeGitHub{}
+	api := httptest.NewServer(github)
+	t.Cleanup(api.Close)
+	e := start(t, func(c *server.Config) { c.Hooks.GitHubAPIURL = api.URL })
+	manifest := filepath.Join(testenv.RepoRoot(t), "examples", "github-push", "manifest.yaml")
+	p, err := deploy.Load(manifest, "", lookup(map[string]string{"GITHUB_USER": "Codertocat", "GITHUB_REPO": "Hello-World", "GITHUB_TOKEN": "ghp_EXAMPLE"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.deploy(p)
+
+	created := github.find("POST", "/repos/Codertocat/Hello-World/hooks")
+	if created == nil {
+		t.Fatalf("no webhook created: %v", github.seen())
+	}
+	var hook struct {
+		Events []string
+		Config struct{ URL, Secret string }
+	}
+	remarshal(t, created.body, &hook)
+	if hook.Config.URL == "" || hook.Config.Secret == "" || !slices.Equal(hook.Events, []string{"push"}) {
+		t.Fatalf("webhook = %v", created.body)
+	}
+	if created.auth != "Bearer ghp_EXAMPLE" && created.auth != "token ghp_EXAMPLE" {
+		t.Errorf("webhook created with Authorization %q, want the token", created.auth)
+	}
+
+	// GitHub's example push (a tag, no commits), then the same with two
+	// commits on main.
+	tagPush, err := os.ReadFile(filepath.Join(testenv.RepoRoot(t), "connectors", "github", "testdata", "push.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ev map[string]any
+	if err := json.Unmarshal(tagPush, &ev); err != nil {
+		t.Fatal(err)
+	}
+	ev["ref"] = "refs/heads/main"
+	ev["commits"] = []map[string]any{{"id": "a1", "message": "one"}, {"id": "b2", "message": "two"}}
+	branchPush, err := json.Marshal(ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, body := range [][]byte{tagPush, branchPush} {
+		req, _ := http.NewRequest(http.MethodPost, hook.Config.URL, bytes.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("X-GitHub-Event", "push")
+		req.Header.Set("X-GitHub-Delivery", fmt.Sprintf("delivery-%d", i))
+		mac := hmac.New(sha256.New, []byte(hook.Config.Secret))
+		mac.Write(body)
+		req.Header.Set("X-Hub-Signature-256", "sha256="+hex.EncodeToString(mac.Sum(nil)))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("delivery %d = %s %s", i, resp.Status, out)
+		}
+	}
+
+	want := map[string]bool{
+		"Codertocat pushed 0 commits to tag simple-tag of Codertocat/Hello-World": false,
+		"Codertocat pushed 2 commits to branch main of Codertocat/Hello-World":    false,
+	}
+	e.waitFor("both pushes summarised", func() bool {
+		acts := e.activationsOf("github-push/summarise")
+		for _, act := range acts {
+			var r struct {
+				Text, Repository, Pusher string
+				Commits                  int
+			}
+			if act.Response.Success && json.Unmarshal(act.Response.Result, &r) == nil &&
+				r.Repository == "Codertocat/Hello-World" && r.Pusher == "Codertocat" &&
+				len(act.Logs) == 1 && strings.HasSuffix(act.Logs[0], r.Text) {
+				if _, ok := want[r.Text]; ok {
+					want[r.Text] = true
+				}
+			}
+		}
+		return len(acts) == 2 && want["Codertocat pushed 0 commits to tag simple-tag of Codertocat/Hello-World"] &&
+			want["Codertocat pushed 2 commits to branch main of Codertocat/Hello-World"]
+	})
+
+	e.undeploy("github-push")
+	if left := e.names(); len(left) != 0 {
+		t.Errorf("undeploy left %v", left)
+	}
+	e.noFeed("/whisk.system/github/webhook", "pushed")
+	if github.find("DELETE", "/repos/Codertocat/Hello-World/hooks/7") == nil {
+		t.Errorf("the webhook was not deleted at GitHub: %v", github.seen())
+	}
+}
+
+// fakeGitHub records the calls of GitHub's REST API: creating a webhook
+// answers it with id 7, anything else 204.
+type fakeGitHub struct {
+	mu    sync.Mutex
+	calls []githubCall
+}
+
+type githubCall struct {
+	method, path, auth string
+	body               map[string]any
+}
+
+func (f *fakeGitHub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	var body map[string]any
+	_ = json.NewDecoder(r.Body).Decode(&body)
+	f.mu.Lock()
+	f.calls = append(f.calls, githubCall{r.Method, r.URL.Path, r.Header.Get("Authorization"), body})
+	f.mu.Unlock()
+	if r.Method != http.MethodPost {
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
+	body["id"] = 7
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusCreated)
+	_ = json.NewEncoder(w).Encode(body)
+}
+
+func (f *fakeGitHub) find(method, path string) *githubCall {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for i := range f.calls {
+		if f.calls[i].method == method && f.calls[i].path == path {
+			return &f.calls[i]
+		}
+	}
+	return nil
+}
+
+// seen lists the calls as "METHOD path" for failure messages.
+func (f *fakeGitHub) seen() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []string
+	for _, c := range f.calls {
+		out = append(out, c.method+" "+c.path)
+	}
+	return out
 }

@@ -31,7 +31,8 @@ type env struct {
 	dir  string // a folder for manifests and code
 }
 
-func start(t *testing.T) *env {
+// start runs a server with the tweaks applied to its configuration.
+func start(t *testing.T, tweaks ...func(*server.Config)) *env {
 	t.Helper()
 	testenv.Node(t)
 	cfg := server.DefaultConfig()
@@ -40,6 +41,9 @@ func start(t *testing.T) *env {
 	cfg.DataDir = t.TempDir()
 	cfg.Pool.StemCells = nil
 	cfg.Throttles = throttle.Limits{}
+	for _, tweak := range tweaks {
+		tweak(&cfg)
+	}
 	creds := entity.NewCredentials()
 	log := slog.New(slog.DiscardHandler)
 	srv, err := server.Start(context.Background(), cfg, log, func(ctx context.Context, st store.Store) error {
