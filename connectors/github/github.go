@@ -10,11 +10,11 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 	"time"
 
 	gh "github.com/google/go-github/v84/github"
 
+	"github.com/wispio/wisp/connectors/hookfeed"
 	"github.com/wispio/wisp/feeds"
 )
 
@@ -41,8 +41,7 @@ type Provider struct {
 	api *url.URL
 	log *slog.Logger
 
-	mu    sync.RWMutex     // guards hooks
-	hooks map[string]*hook // running feeds by hook id
+	hooks hookfeed.Set[hook] // running feeds by hook id
 }
 
 var (
@@ -65,7 +64,7 @@ func New(cfg Config, log *slog.Logger) (*Provider, error) {
 		cfg.HTTPClient = &http.Client{Timeout: 30 * time.Second}
 	}
 	cfg.PublicURL = strings.TrimSuffix(cfg.PublicURL, "/")
-	p := &Provider{cfg: cfg, log: log, hooks: map[string]*hook{}}
+	p := &Provider{cfg: cfg, log: log}
 	if cfg.APIURL != "" {
 		u, err := url.Parse(strings.TrimSuffix(cfg.APIURL, "/") + "/")
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") {
@@ -227,24 +226,17 @@ func (p *Provider) Start(_ context.Context, reg feeds.Registration, sink feeds.S
 	if st == nil || st.ID == "" || st.Secret == "" {
 		return nil, fmt.Errorf("the registration of %s has no webhook; create the feed again", reg.Trigger)
 	}
-	h := &hook{
-		id: st.ID, trigger: reg.Trigger, secret: []byte(st.Secret), sink: sink,
-		events: map[string]bool{}, max: p.cfg.RecentDeliveries,
+	deliveries, err := hookfeed.NewDeliveries(sink, p.cfg.RecentDeliveries, reg.Cursor)
+	if err != nil {
+		p.log.Warn("starting with no recent deliveries", "trigger", reg.Trigger, "err", err)
 	}
+	h := &hook{id: st.ID, trigger: reg.Trigger, secret: []byte(st.Secret), events: map[string]bool{}, deliveries: deliveries}
 	for _, e := range prm.events {
 		h.events[e] = true
 	}
-	if reg.Cursor != "" {
-		if err := json.Unmarshal([]byte(reg.Cursor), &h.recent); err != nil {
-			p.log.Warn("unreadable recent deliveries; starting afresh", "trigger", reg.Trigger, "err", err)
-		}
+	if err := p.hooks.Add(st.ID, h); err != nil {
+		return nil, fmt.Errorf("the webhook of %s: %w", reg.Trigger, err)
 	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if _, dup := p.hooks[st.ID]; dup {
-		return nil, fmt.Errorf("the webhook of %s is already running", reg.Trigger)
-	}
-	p.hooks[st.ID] = h
 	return &feed{p: p, h: h}, nil
 }
 
@@ -256,16 +248,8 @@ type feed struct {
 // Stop stops serving the hook URL: deliveries answer 404 until the feed
 // starts again.
 func (f *feed) Stop(context.Context) error {
-	f.p.mu.Lock()
-	defer f.p.mu.Unlock()
-	if f.p.hooks[f.h.id] == f.h {
-		delete(f.p.hooks, f.h.id)
-	}
+	f.p.hooks.Remove(f.h.id, f.h)
 	return nil
 }
 
-func (p *Provider) lookup(id string) *hook {
-	p.mu.RLock()
-	defer p.mu.RUnlock()
-	return p.hooks[id]
-}
+func (p *Provider) lookup(id string) *hook { return p.hooks.Lookup(id) }

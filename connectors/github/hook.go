@@ -7,12 +7,11 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
-	"slices"
 	"strings"
-	"sync"
 
 	gh "github.com/google/go-github/v84/github"
 
+	"github.com/wispio/wisp/connectors/hookfeed"
 	"github.com/wispio/wisp/feeds"
 )
 
@@ -21,13 +20,7 @@ type hook struct {
 	id, trigger string
 	secret      []byte
 	events      map[string]bool // "*" means every event
-	sink        feeds.Sink
-	max         int
-
-	// mu serialises deliveries of this feed and guards recent: the
-	// delivery ids fired, oldest first, at most max.
-	mu     sync.Mutex
-	recent []string
+	deliveries  *hookfeed.Deliveries
 }
 
 func (h *hook) wants(event string) bool { return h.events["*"] || h.events[event] }
@@ -96,25 +89,17 @@ func (p *Provider) serveHook(w http.ResponseWriter, r *http.Request) {
 // deliver hands the event to the Sink unless its delivery id was fired
 // before; the ids travel in the cursor, stored with the event.
 func (h *hook) deliver(w http.ResponseWriter, r *http.Request, p *Provider, event, delivery string, payload []byte) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if slices.Contains(h.recent, delivery) {
-		answer(w, http.StatusOK, "duplicate", delivery)
-		return
-	}
-	recent := append(slices.Clone(h.recent), delivery)
-	if len(recent) > h.max {
-		recent = recent[len(recent)-h.max:]
-	}
-	cursor, _ := json.Marshal(recent)
-	if err := h.sink.Deliver(r.Context(), feeds.Event{Payload: payload, Cursor: string(cursor)}); err != nil {
+	duplicate, err := h.deliveries.Deliver(r.Context(), delivery, payload)
+	switch {
+	case err != nil:
 		p.log.Error("github delivery not stored", "trigger", h.trigger, "delivery", delivery, "err", err)
 		answer(w, http.StatusServiceUnavailable, "error", "the event could not be stored; redeliver it")
-		return
+	case duplicate:
+		answer(w, http.StatusOK, "duplicate", delivery)
+	default:
+		p.log.Debug("github event delivered", "trigger", h.trigger, "event", event, "delivery", delivery)
+		answer(w, http.StatusOK, "delivery", delivery)
 	}
-	h.recent = recent
-	p.log.Debug("github event delivered", "trigger", h.trigger, "event", event, "delivery", delivery)
-	answer(w, http.StatusOK, "delivery", delivery)
 }
 
 // eventBody extracts the event JSON from a delivery of content type json

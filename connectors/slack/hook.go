@@ -7,12 +7,11 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
-	"slices"
-	"sync"
 
 	"github.com/slack-go/slack"
 	"github.com/slack-go/slack/slackevents"
 
+	"github.com/wispio/wisp/connectors/hookfeed"
 	"github.com/wispio/wisp/feeds"
 )
 
@@ -20,13 +19,8 @@ import (
 type hook struct {
 	id, trigger string
 	secret      string
-	sink        feeds.Sink
-	max         int
-
-	// mu serialises deliveries of this feed and guards recent: the ids
-	// (event_id, trigger_id) fired, oldest first, at most max.
-	mu     sync.Mutex
-	recent []string
+	// deliveries fires at most once per id (event_id, trigger_id).
+	deliveries *hookfeed.Deliveries
 }
 
 // HTTPHandler serves POST /hooks/slack/{id}.
@@ -169,28 +163,16 @@ func (p *Provider) serveForm(w http.ResponseWriter, r *http.Request, h *hook, bo
 // deliver fires payload (without Slack's verification token) unless id
 // was fired before; the recent ids travel in the cursor.
 func (h *hook) deliver(w http.ResponseWriter, r *http.Request, p *Provider, id string, payload []byte) {
-	payload = withoutToken(payload)
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if id != "" && slices.Contains(h.recent, id) {
-		answer(w, http.StatusOK, map[string]any{"duplicate": id})
-		return
-	}
-	recent := h.recent
-	if id != "" {
-		recent = append(slices.Clone(h.recent), id)
-		if len(recent) > h.max {
-			recent = recent[len(recent)-h.max:]
-		}
-	}
-	cursor, _ := json.Marshal(recent)
-	if err := h.sink.Deliver(r.Context(), feeds.Event{Payload: payload, Cursor: string(cursor)}); err != nil {
+	duplicate, err := h.deliveries.Deliver(r.Context(), id, withoutToken(payload))
+	switch {
+	case err != nil:
 		p.log.Error("slack event not stored", "trigger", h.trigger, "id", id, "err", err)
 		answer(w, http.StatusServiceUnavailable, map[string]any{"error": "the event could not be stored"})
-		return
+	case duplicate:
+		answer(w, http.StatusOK, map[string]any{"duplicate": id})
+	default:
+		w.WriteHeader(http.StatusOK) // an empty 200: Slack shows nothing for a slash command
 	}
-	h.recent = recent
-	w.WriteHeader(http.StatusOK) // an empty 200: Slack shows nothing for a slash command
 }
 
 // withoutToken drops Slack's deprecated verification token, a credential,

@@ -10,11 +10,11 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/slack-go/slack"
 
+	"github.com/wispio/wisp/connectors/hookfeed"
 	"github.com/wispio/wisp/feeds"
 )
 
@@ -41,8 +41,7 @@ type Provider struct {
 	cfg Config
 	log *slog.Logger
 
-	mu    sync.RWMutex     // guards hooks
-	hooks map[string]*hook // running feeds by hook id
+	hooks hookfeed.Set[hook] // running feeds by hook id
 }
 
 var (
@@ -72,7 +71,7 @@ func New(cfg Config, log *slog.Logger) (*Provider, error) {
 		cfg.HTTPClient = &http.Client{Timeout: 30 * time.Second}
 	}
 	cfg.PublicURL = strings.TrimSuffix(cfg.PublicURL, "/")
-	return &Provider{cfg: cfg, log: log, hooks: map[string]*hook{}}, nil
+	return &Provider{cfg: cfg, log: log}, nil
 }
 
 // Name is the catalogue package, /whisk.system/slack.
@@ -195,18 +194,14 @@ func (p *Provider) Start(_ context.Context, reg feeds.Registration, sink feeds.S
 	if st.ID == "" {
 		return nil, fmt.Errorf("the registration of %s has no hook id; create the feed again", reg.Trigger)
 	}
-	h := &hook{id: st.ID, trigger: reg.Trigger, secret: prm.signingSecret, sink: sink, max: p.cfg.RecentEvents}
-	if reg.Cursor != "" {
-		if err := json.Unmarshal([]byte(reg.Cursor), &h.recent); err != nil {
-			p.log.Warn("unreadable recent events; starting afresh", "trigger", reg.Trigger, "err", err)
-		}
+	deliveries, err := hookfeed.NewDeliveries(sink, p.cfg.RecentEvents, reg.Cursor)
+	if err != nil {
+		p.log.Warn("starting with no recent events", "trigger", reg.Trigger, "err", err)
 	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if _, dup := p.hooks[st.ID]; dup {
-		return nil, fmt.Errorf("the hook of %s is already running", reg.Trigger)
+	h := &hook{id: st.ID, trigger: reg.Trigger, secret: prm.signingSecret, deliveries: deliveries}
+	if err := p.hooks.Add(st.ID, h); err != nil {
+		return nil, fmt.Errorf("the hook of %s: %w", reg.Trigger, err)
 	}
-	p.hooks[st.ID] = h
 	return &feed{p: p, h: h}, nil
 }
 
@@ -217,16 +212,8 @@ type feed struct {
 
 // Stop stops serving the hook URL (404 until the feed starts again).
 func (f *feed) Stop(context.Context) error {
-	f.p.mu.Lock()
-	defer f.p.mu.Unlock()
-	if f.p.hooks[f.h.id] == f.h {
-		delete(f.p.hooks, f.h.id)
-	}
+	f.p.hooks.Remove(f.h.id, f.h)
 	return nil
 }
 
-func (p *Provider) lookup(id string) *hook {
-	p.mu.RLock()
-	defer p.mu.RUnlock()
-	return p.hooks[id]
-}
+func (p *Provider) lookup(id string) *hook { return p.hooks.Lookup(id) }

@@ -118,7 +118,7 @@ func TestHookRequests(t *testing.T) {
 	p := newProvider(t, "")
 	sink, _ := startFeed(t, p)
 	var path string
-	for id := range p.hooks {
+	for _, id := range p.hooks.IDs() {
 		path = "/hooks/slack/" + id
 	}
 	now := time.Now()
@@ -201,7 +201,7 @@ func TestHookStoreFailureIsRetryable(t *testing.T) {
 	p := newProvider(t, "")
 	sink, f := startFeed(t, p)
 	var path string
-	for id := range p.hooks {
+	for _, id := range p.hooks.IDs() {
 		path = "/hooks/slack/" + id
 	}
 	body := fixture(t, "event_callback.message.json")
@@ -368,7 +368,7 @@ func FuzzHook(f *testing.F) {
 	p := newProvider(f, "")
 	startFeed(f, p)
 	var path string
-	for id := range p.hooks {
+	for _, id := range p.hooks.IDs() {
 		path = "/hooks/slack/" + id
 	}
 	f.Fuzz(func(t *testing.T, ct string, body []byte) {

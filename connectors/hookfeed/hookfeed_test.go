@@ -1,0 +1,86 @@
+package hookfeed
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	"github.com/wispio/wisp/feeds"
+)
+
+type sink struct {
+	events []feeds.Event
+	fail   bool
+}
+
+func (s *sink) Deliver(_ context.Context, ev feeds.Event) error {
+	if s.fail {
+		return errors.New("store down")
+	}
+	s.events = append(s.events, ev)
+	return nil
+}
+func (s *sink) Report(error) {}
+func (s *sink) Done(bool)    {}
+
+func TestDeliveries(t *testing.T) {
+	s := &sink{}
+	d, err := NewDeliveries(s, 2, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	steps := []struct {
+		id        string
+		fail      bool
+		wantDup   bool
+		wantErr   bool
+		wantCount int // events delivered so far
+	}{
+		{id: "a", wantCount: 1},
+		{id: "a", wantDup: true, wantCount: 1},
+		{id: "", wantCount: 2}, // no id: never a duplicate
+		{id: "", wantCount: 3},
+		{id: "b", fail: true, wantErr: true, wantCount: 3}, // not stored: not remembered
+		{id: "b", wantCount: 4},
+		{id: "c", wantCount: 5}, // "a" falls out of the last 2
+		{id: "a", wantCount: 6},
+		{id: "c", wantDup: true, wantCount: 6},
+	}
+	for i, st := range steps {
+		s.fail = st.fail
+		dup, err := d.Deliver(context.Background(), st.id, []byte(`{}`))
+		if dup != st.wantDup || (err != nil) != st.wantErr || len(s.events) != st.wantCount {
+			t.Fatalf("step %d (%s): dup %v err %v events %d", i, st.id, dup, err, len(s.events))
+		}
+	}
+	// A restart from the last cursor remembers the recent ids.
+	again, err := NewDeliveries(s, 2, s.events[len(s.events)-1].Cursor)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if dup, _ := again.Deliver(context.Background(), "a", []byte(`{}`)); !dup {
+		t.Fatal("a restarted hook fired a recent delivery again")
+	}
+	if _, err := NewDeliveries(s, 2, "not json"); err == nil {
+		t.Fatal("an unreadable cursor was accepted")
+	}
+}
+
+func TestSet(t *testing.T) {
+	var s Set[int]
+	one, two := new(int), new(int)
+	if err := s.Add("x", one); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Add("x", two); err == nil {
+		t.Fatal("two hooks at one id")
+	}
+	s.Remove("x", two) // not the hook at x: no effect
+	if s.Lookup("x") != one || len(s.IDs()) != 1 {
+		t.Fatal("Remove of another hook removed the running one")
+	}
+	s.Remove("x", one)
+	if s.Lookup("x") != nil {
+		t.Fatal("the hook is still there")
+	}
+}
