@@ -234,22 +234,11 @@ func (p *Provider) Start(_ context.Context, reg feeds.Registration, sink feeds.S
 	for _, e := range prm.events {
 		h.events[e] = true
 	}
-	if err := p.hooks.Add(st.ID, h); err != nil {
+	f, err := p.hooks.Run(st.ID, h)
+	if err != nil {
 		return nil, fmt.Errorf("the webhook of %s: %w", reg.Trigger, err)
 	}
-	return &feed{p: p, h: h}, nil
-}
-
-type feed struct {
-	p *Provider
-	h *hook
-}
-
-// Stop stops serving the hook URL: deliveries answer 404 until the feed
-// starts again.
-func (f *feed) Stop(context.Context) error {
-	f.p.hooks.Remove(f.h.id, f.h)
-	return nil
+	return f, nil
 }
 
 func (p *Provider) lookup(id string) *hook { return p.hooks.Lookup(id) }

@@ -35,6 +35,26 @@ func (s *Set[H]) Add(id string, h *H) error {
 	return nil
 }
 
+// Run adds h at id and returns the running feed: its Stop removes h, so
+// that the hook's URL answers 404 until the feed starts again.
+func (s *Set[H]) Run(id string, h *H) (feeds.Feed, error) {
+	if err := s.Add(id, h); err != nil {
+		return nil, err
+	}
+	return running[H]{s: s, id: id, h: h}, nil
+}
+
+type running[H any] struct {
+	s  *Set[H]
+	id string
+	h  *H
+}
+
+func (r running[H]) Stop(context.Context) error {
+	r.s.Remove(r.id, r.h)
+	return nil
+}
+
 // Remove unregisters h, if it is still the hook at id.
 func (s *Set[H]) Remove(id string, h *H) {
 	s.mu.Lock()

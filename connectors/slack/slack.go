@@ -199,21 +199,11 @@ func (p *Provider) Start(_ context.Context, reg feeds.Registration, sink feeds.S
 		p.log.Warn("starting with no recent events", "trigger", reg.Trigger, "err", err)
 	}
 	h := &hook{id: st.ID, trigger: reg.Trigger, secret: prm.signingSecret, deliveries: deliveries}
-	if err := p.hooks.Add(st.ID, h); err != nil {
+	f, err := p.hooks.Run(st.ID, h)
+	if err != nil {
 		return nil, fmt.Errorf("the hook of %s: %w", reg.Trigger, err)
 	}
-	return &feed{p: p, h: h}, nil
-}
-
-type feed struct {
-	p *Provider
-	h *hook
-}
-
-// Stop stops serving the hook URL (404 until the feed starts again).
-func (f *feed) Stop(context.Context) error {
-	f.p.hooks.Remove(f.h.id, f.h)
-	return nil
+	return f, nil
 }
 
 func (p *Provider) lookup(id string) *hook { return p.hooks.Lookup(id) }
