@@ -15,6 +15,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -272,18 +273,151 @@ func mqttClient(t *testing.T, url, id string) paho.Client {
 	return c
 }
 
-// TestExampleSlackChatbotLoads checks examples/slack-chatbot: a feed
-// trigger, a binding of /whisk.system/slack and a sequence through its
-// post action. (server/hooks_test.go drives the same path end to end.)
-func TestExampleSlackChatbotLoads(t *testing.T) {
+// TestExampleSlackChatbot deploys examples/slack-chatbot against a fake
+// Slack Web API, posts a signed message event to the feed's endpoint as
+// Slack would, and expects the reply in the message's thread through
+// chat.postMessage with the bot token. A bot's message and the bot's own
+// reply get no answer. Undeploy removes everything, the feed included.
+func TestExampleSlackChatbot(t *testing.T) {
+	slackAPI := &fakeSlack{}
+	api := httptest.NewServer(slackAPI)
+	t.Cleanup(api.Close)
+	e := start(t, func(c *server.Config) { c.Hooks.SlackAPIURL = api.URL + "/api/" })
+	const secret, token = "8f742231b10e8888abcd99yyyzzz85a5", "xoxb-EXAMPLE"
 	manifest := filepath.Join(testenv.RepoRoot(t), "examples", "slack-chatbot", "manifest.yaml")
-	p, err := deploy.Load(manifest, "", lookup(map[string]string{"SLACK_SIGNING_SECRET": "s", "SLACK_BOT_TOKEN": "xoxb-1"}))
+	p, err := deploy.Load(manifest, "", lookup(map[string]string{"SLACK_SIGNING_SECRET": secret, "SLACK_BOT_TOKEN": token}))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p == nil {
-		t.Fatal("no project")
+	e.deploy(p)
+	state, err := e.feedRead("/whisk.system/slack/events", "slack-message")
+	if err != nil {
+		t.Fatal(err)
 	}
+	endpoint, _ := state["endpoint"].(string)
+	if !strings.Contains(endpoint, "/hooks/slack/") {
+		t.Fatalf("READ of the feed = %v, want its endpoint", state)
+	}
+
+	raw, err := os.ReadFile(filepath.Join(testenv.RepoRoot(t), "connectors", "slack", "testdata", "event_callback.message.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Slack's example message, then a bot's message and the bot's own
+	// reply in the thread, each with its own event_id.
+	events := []struct {
+		id    string
+		tweak map[string]any
+	}{
+		{"Ev123ABC456", nil},
+		{"EvBOT1", map[string]any{"subtype": "bot_message", "bot_id": "B999", "text": "hello from a bot"}},
+		{"EvBOT2", map[string]any{"bot_id": "B123", "user": "UBOT", "text": "Hello <@U123ABC456>!", "thread_ts": "1355517523.000005", "ts": "1355517524.000001"}},
+	}
+	for _, ev := range events {
+		var cb map[string]any
+		if err := json.Unmarshal(raw, &cb); err != nil {
+			t.Fatal(err)
+		}
+		cb["event_id"] = ev.id
+		inner := cb["event"].(map[string]any)
+		maps.Copy(inner, ev.tweak)
+		body, err := json.Marshal(cb)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ts := strconv.FormatInt(time.Now().Unix(), 10)
+		mac := hmac.New(sha256.New, []byte(secret))
+		mac.Write([]byte("v0:" + ts + ":"))
+		mac.Write(body)
+		req, _ := http.NewRequest(http.MethodPost, endpoint, bytes.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("X-Slack-Request-Timestamp", ts)
+		req.Header.Set("X-Slack-Signature", "v0="+hex.EncodeToString(mac.Sum(nil)))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("event %s = %s %s", ev.id, resp.Status, out)
+		}
+	}
+
+	// All three ran the sequence: the user's message to the post, the
+	// bots' stopped at reply.
+	e.waitFor("the three events to run slack-chatbot/chatbot", func() bool {
+		return len(e.activationsOf("slack-chatbot/chatbot")) == 3
+	})
+	answered, stopped := 0, 0
+	for _, act := range e.activationsOf("slack-chatbot/chatbot") {
+		var r struct {
+			OK    bool
+			Error string
+		}
+		_ = json.Unmarshal(act.Response.Result, &r)
+		switch {
+		case act.Response.Success && r.OK:
+			answered++
+		case !act.Response.Success && strings.HasPrefix(r.Error, "not a user message"):
+			stopped++
+		default:
+			t.Errorf("unexpected sequence activation: %s %s", act.Response.Status, act.Response.Result)
+		}
+		if strings.Contains(string(act.Response.Result), token) {
+			t.Errorf("the bot token is in an activation result: %s", act.Response.Result)
+		}
+	}
+	if answered != 1 || stopped != 2 {
+		t.Errorf("%d answered and %d stopped, want 1 and 2", answered, stopped)
+	}
+	posts := slackAPI.posts()
+	if len(posts) != 1 {
+		t.Fatalf("chat.postMessage calls = %v, want one", posts)
+	}
+	want := map[string]string{"channel": "C123ABC456", "thread_ts": "1355517523.000005", "text": "Hello <@U123ABC456>!", "token": token}
+	if !maps.Equal(posts[0], want) {
+		t.Errorf("chat.postMessage = %v, want %v", posts[0], want)
+	}
+
+	e.undeploy("slack-chatbot")
+	if left := e.names(); len(left) != 0 {
+		t.Errorf("undeploy left %v", left)
+	}
+	e.noFeed("/whisk.system/slack/events", "slack-message")
+}
+
+// fakeSlack answers the Slack Web API's chat.postMessage and records its
+// calls (channel, thread_ts, text and the token, from the form or the
+// Authorization header); any other method is unknown_method.
+type fakeSlack struct {
+	mu    sync.Mutex
+	calls []map[string]string
+}
+
+func (f *fakeSlack) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	if r.URL.Path != "/api/chat.postMessage" || r.ParseForm() != nil {
+		_ = json.NewEncoder(w).Encode(map[string]any{"ok": false, "error": "unknown_method"})
+		return
+	}
+	call := map[string]string{"token": r.PostForm.Get("token")}
+	if auth, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok {
+		call["token"] = auth
+	}
+	for _, k := range []string{"channel", "thread_ts", "text"} {
+		call[k] = r.PostForm.Get(k)
+	}
+	f.mu.Lock()
+	f.calls = append(f.calls, call)
+	f.mu.Unlock()
+	_ = json.NewEncoder(w).Encode(map[string]any{"ok": true, "channel": call["channel"], "ts": "1355517524.000001"})
+}
+
+func (f *fakeSlack) posts() []map[string]string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.calls)
 }
 
 // TestExampleCouchDBChanges deploys examples/couchdb-changes on
