@@ -16,14 +16,14 @@ func (a *app) triggerCmd() *cobra.Command {
 	return a.group("trigger", "work with triggers",
 		a.entityPutCmd(client.Triggers, "trigger", false), a.entityPutCmd(client.Triggers, "trigger", true),
 		a.triggerFireCmd(),
-		a.entityGetCmd(client.Triggers, "trigger"), a.entityDeleteCmd(client.Triggers, "trigger"),
+		a.entityGetCmd(client.Triggers, "trigger", a.printTriggerFeed), a.entityDeleteCmd(client.Triggers, "trigger", a.deleteTriggerFeed),
 		a.entityListCmd(client.Triggers, "triggers"))
 }
 
 func (a *app) ruleCmd() *cobra.Command {
 	return a.group("rule", "work with rules",
 		a.rulePutCmd(false), a.rulePutCmd(true), a.ruleStatusCmd("enable", "active"), a.ruleStatusCmd("disable", "inactive"),
-		a.entityGetCmd(client.Rules, "rule"), a.entityDeleteCmd(client.Rules, "rule"),
+		a.entityGetCmd(client.Rules, "rule", nil), a.entityDeleteCmd(client.Rules, "rule", nil),
 		a.entityListCmd(client.Rules, "rules"))
 }
 
@@ -31,7 +31,7 @@ func (a *app) packageCmd() *cobra.Command {
 	return a.group("package", "work with packages",
 		a.entityPutCmd(client.Packages, "package", false), a.entityPutCmd(client.Packages, "package", true),
 		a.packageBindCmd(),
-		a.entityGetCmd(client.Packages, "package"), a.entityDeleteCmd(client.Packages, "package"),
+		a.entityGetCmd(client.Packages, "package", nil), a.entityDeleteCmd(client.Packages, "package", nil),
 		a.entityListCmd(client.Packages, "packages"))
 }
 
@@ -248,7 +248,9 @@ func (a *app) triggerFireCmd() *cobra.Command {
 	})
 }
 
-func (a *app) entityGetCmd(collection, noun string) *cobra.Command {
+// entityGetCmd gets an entity; after, when set, adds to what is printed
+// (a trigger's feed state).
+func (a *app) entityGetCmd(collection, noun string, after func(ctx context.Context, c *client.Client, auth, name string, body json.RawMessage)) *cobra.Command {
 	return a.leaf(&cobra.Command{Use: "get " + strings.ToUpper(noun) + "_NAME", Short: "get " + noun},
 		func(ctx context.Context, _ *cobra.Command, args []string) error {
 			if err := checkArgs(args, 1, 1, "A "+noun+" name is required."); err != nil {
@@ -258,12 +260,7 @@ func (a *app) entityGetCmd(collection, noun string) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			var t client.Trigger
-			var into any
-			if collection == client.Triggers {
-				into = &t
-			}
-			resp, err := c.Get(ctx, collection, args[0], into)
+			resp, err := c.Get(ctx, collection, args[0], nil)
 			if err != nil {
 				return err
 			}
@@ -273,14 +270,16 @@ func (a *app) entityGetCmd(collection, noun string) *cobra.Command {
 			}
 			fmt.Fprintf(a.out, "ok: got %s %s\n", noun, args[0])
 			a.printJSON(resp.Body)
-			if collection == client.Triggers {
-				a.printFeedStatus(ctx, c, s.Auth, args[0], t.Annotations)
+			if after != nil {
+				after(ctx, c, s.Auth, args[0], resp.Body)
 			}
 			return nil
 		})
 }
 
-func (a *app) entityDeleteCmd(collection, noun string) *cobra.Command {
+// entityDeleteCmd deletes an entity; before, when set, runs first (a
+// trigger's feed DELETE).
+func (a *app) entityDeleteCmd(collection, noun string, before func(ctx context.Context, c *client.Client, auth, name string)) *cobra.Command {
 	return a.leaf(&cobra.Command{Use: "delete " + strings.ToUpper(noun) + "_NAME", Short: "delete " + noun},
 		func(ctx context.Context, _ *cobra.Command, args []string) error {
 			if err := checkArgs(args, 1, 1, "A "+noun+" name is required."); err != nil {
@@ -290,8 +289,8 @@ func (a *app) entityDeleteCmd(collection, noun string) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if collection == client.Triggers {
-				a.deleteTriggerFeed(ctx, c, s.Auth, args[0])
+			if before != nil {
+				before(ctx, c, s.Auth, args[0])
 			}
 			resp, err := c.Delete(ctx, collection, args[0])
 			if err != nil {

@@ -141,10 +141,15 @@ func (a *app) deleteTriggerFeed(ctx context.Context, c *client.Client, auth, nam
 	}
 }
 
-// printFeedStatus shows what a feed trigger's feed answers to READ.
-func (a *app) printFeedStatus(ctx context.Context, c *client.Client, auth, name string, annotations client.KeyValues) {
+// printTriggerFeed shows what a feed trigger's feed answers to READ;
+// body is the trigger as the server sent it.
+func (a *app) printTriggerFeed(ctx context.Context, c *client.Client, auth, name string, body json.RawMessage) {
+	var t client.Trigger
+	if json.Unmarshal(body, &t) != nil {
+		return
+	}
 	var feed string
-	for _, kv := range annotations {
+	for _, kv := range t.Annotations {
 		if s, ok := kv.Value.(string); ok && kv.Key == "feed" {
 			feed = s
 		}
