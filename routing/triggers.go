@@ -48,14 +48,9 @@ func (t *Triggers) Index() *RuleIndex { return t.index }
 func (t *Triggers) PutTrigger(ctx context.Context, fqn entity.FQN, req *entity.TriggerPut, overwrite bool) (*entity.Trigger, error) {
 	t.writeMu.Lock()
 	defer t.writeMu.Unlock()
-	existing, rev, err := store.GetDoc[entity.Trigger](ctx, t.store, fqn.Namespace, store.Triggers, fqn.Name)
-	switch {
-	case errors.Is(err, store.ErrNotFound):
-		existing = nil
-	case err != nil:
+	existing, rev, err := forPut[entity.Trigger](ctx, t.store, fqn, store.Triggers, overwrite)
+	if err != nil {
 		return nil, err
-	case !overwrite:
-		return nil, ErrExists
 	}
 	tr, err := entity.BuildTrigger(fqn, req, existing, t.limits, time.Now().UnixMilli())
 	if err != nil {
@@ -107,14 +102,9 @@ func (t *Triggers) GetRule(ctx context.Context, fqn entity.FQN) (*entity.Rule, e
 func (t *Triggers) PutRule(ctx context.Context, subject string, fqn entity.FQN, req *entity.RulePut, overwrite bool) (*entity.Rule, error) {
 	t.writeMu.Lock()
 	defer t.writeMu.Unlock()
-	existing, rev, err := store.GetDoc[entity.Rule](ctx, t.store, fqn.Namespace, store.Rules, fqn.Name)
-	switch {
-	case errors.Is(err, store.ErrNotFound):
-		existing = nil
-	case err != nil:
+	existing, rev, err := forPut[entity.Rule](ctx, t.store, fqn, store.Rules, overwrite)
+	if err != nil {
 		return nil, err
-	case !overwrite:
-		return nil, ErrExists
 	}
 	r, err := entity.BuildRule(fqn, req, existing, t.limits, time.Now().UnixMilli())
 	if err != nil {
@@ -241,4 +231,19 @@ func ruleStatus(tr *entity.Trigger, rule entity.FQN) string {
 		return entity.StatusActive
 	}
 	return entity.StatusInactive
+}
+
+// forPut reads the entity a put replaces: nil and no error when there is
+// none, ErrExists when there is one and overwrite is false.
+func forPut[T any](ctx context.Context, st store.Store, fqn entity.FQN, c store.Collection, overwrite bool) (*T, string, error) {
+	existing, rev, err := store.GetDoc[T](ctx, st, fqn.Namespace, c, fqn.Name)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return nil, "", nil
+	case err != nil:
+		return nil, "", err
+	case !overwrite:
+		return nil, "", ErrExists
+	}
+	return existing, rev, nil
 }
