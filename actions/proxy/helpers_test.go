@@ -6,14 +6,16 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/wispio/wisp/internal/testenv"
 )
 
 // requireInterpreter skips the test when the runtime's interpreter is not
@@ -24,12 +26,8 @@ func requireInterpreter(tb testing.TB, runtime string) {
 	if name == "" { // native
 		return
 	}
-	if _, err := exec.LookPath(name); err != nil {
-		if os.Getenv("WISP_REQUIRE_SERVICES") == "1" {
-			tb.Fatalf("%s is required (WISP_REQUIRE_SERVICES=1): %v", name, err)
-		}
-		tb.Skipf("%s not installed: %v", name, err)
-	}
+	_, err := exec.LookPath(name)
+	testenv.Require(tb, name, err == nil, fmt.Sprint(err))
 }
 
 // logBuffer is a Config writer that keeps what it got and can report lines.
