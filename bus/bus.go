@@ -1,0 +1,76 @@
+// Package bus connects Wisp's roles. In one process they meet on
+// watermill's GoChannel; across machines on NATS JetStream through
+// watermill-nats. Both are a Bus: a watermill publisher plus subscribers for
+// the two ways Wisp consumes a topic.
+//
+//   - A queue (invoker.<id>, triggers) hands each message to one
+//     subscription of one consumer. On NATS it is a durable consumer of a
+//     work-queue stream: a message stays until it is acked, so work accepted
+//     by a process that dies is delivered again.
+//   - A broadcast (health, entities) gives every subscription the messages
+//     published after it subscribed.
+//
+// Streams are created explicitly when the bus connects (watermill's
+// JetStream subscriber does not create them), and every published message
+// carries its UUID as the JetStream message id (Nats-Msg-Id), so a publish
+// repeated within the duplicate window, such as the rule activations of a
+// fire delivered twice, is stored once.
+package bus
+
+import (
+	"context"
+	"time"
+
+	"github.com/ThreeDotsLabs/watermill/message"
+)
+
+// Topics and topic prefixes.
+const (
+	// TopicInvokerPrefix + invoker id: invocations for one invoker (queue).
+	TopicInvokerPrefix = "invoker."
+	// TopicCompletionsPrefix + controller id: finished activations for the
+	// controller waiting for them (queue).
+	TopicCompletionsPrefix = "completions."
+	// TopicTriggers: accepted trigger fires, processed by any controller
+	// (queue).
+	TopicTriggers = "triggers"
+	// TopicHealth: invokers' pings (broadcast).
+	TopicHealth = "health"
+	// TopicEntities: changes of entities the controllers index (broadcast).
+	TopicEntities = "entities"
+)
+
+// Bus is the message bus of one process.
+type Bus interface {
+	message.Publisher
+	// Queue returns a subscriber for a queue topic on behalf of the named
+	// consumer. Every Subscribe on it adds a subscription of the same
+	// consumer: on a durable bus, messages are spread over them, so a
+	// consumer subscribes n times to handle n messages at once. ackWait is
+	// how long a delivered message may stay unacked before it is delivered
+	// again (durable bus only).
+	Queue(ctx context.Context, topic, consumer string, ackWait time.Duration) (message.Subscriber, error)
+	// Broadcast returns a subscriber for broadcast topics.
+	Broadcast() message.Subscriber
+	// Durable reports whether queued messages outlive this process (NATS).
+	// A consumer of a durable bus acks a message only once its work is
+	// stored; on the in-process bus it acks on accepting the work and
+	// runs it in the background.
+	Durable() bool
+	// Close closes the bus's connections.
+	Close() error
+}
+
+// InvokerTopic is the queue an invoker consumes its invocations from.
+func InvokerTopic(invokerID string) string { return TopicInvokerPrefix + invokerID }
+
+// CompletionsTopic is the queue a controller receives completions on.
+func CompletionsTopic(controllerID string) string { return TopicCompletionsPrefix + controllerID }
+
+// NewMessage returns a message whose UUID is id, also its JetStream message
+// id for deduplication.
+func NewMessage(id string, payload []byte) *message.Message {
+	m := message.NewMessage(id, payload)
+	m.Metadata.Set(msgIDHeader, id)
+	return m
+}
