@@ -3,6 +3,7 @@ package writebehind
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"sort"
 	"sync"
@@ -24,9 +25,12 @@ type Store struct {
 	store.Store
 	log *slog.Logger
 
-	mu      sync.Mutex // guards pending, queue and closed
+	mu      sync.Mutex // guards pending, queue, waiters and closed
 	pending map[string]*entity.Activation
 	queue   []*entity.Activation
+	// waiters are the callers of Write, by a record of theirs: each
+	// learns the outcome of the batch that carried it.
+	waiters map[*entity.Activation]chan error
 	closed  bool
 	wake    chan struct{} // buffered(1): there is work; closed by Close
 	written chan struct{} // closed and replaced after each batch
@@ -36,27 +40,58 @@ type Store struct {
 
 // New wraps s and starts the background writer.
 func New(s store.Store, log *slog.Logger) *Store {
-	w := &Store{Store: s, log: log, pending: map[string]*entity.Activation{}, wake: make(chan struct{}, 1), written: make(chan struct{}), done: make(chan struct{}), closing: make(chan struct{})}
+	w := &Store{Store: s, log: log, pending: map[string]*entity.Activation{}, waiters: map[*entity.Activation]chan error{}, wake: make(chan struct{}, 1), written: make(chan struct{}), done: make(chan struct{}), closing: make(chan struct{})}
 	go w.writer()
 	return w
 }
 
 // PutActivations queues the records and returns at once.
 func (w *Store) PutActivations(_ context.Context, acts []*entity.Activation) error {
+	return w.enqueue(acts, nil)
+}
+
+// WriteActivations queues the records and returns once they are written:
+// the caller's records share their write with everyone else's (group
+// commit), and the caller learns whether the write succeeded.
+func (w *Store) WriteActivations(ctx context.Context, acts []*entity.Activation) error {
+	if len(acts) == 0 {
+		return nil
+	}
+	done := make(chan error, len(acts))
+	if err := w.enqueue(acts, done); err != nil {
+		return err
+	}
+	var errs []error
+	for range acts {
+		select {
+		case err := <-done:
+			if err != nil {
+				errs = append(errs, err)
+			}
+		case <-ctx.Done():
+			return fmt.Errorf("write activations: %w", ctx.Err())
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (w *Store) enqueue(acts []*entity.Activation, done chan error) error {
 	w.mu.Lock()
+	defer w.mu.Unlock()
 	if w.closed {
-		w.mu.Unlock()
 		return errors.New("write activations: the store is closed")
 	}
 	for _, a := range acts {
 		w.pending[a.ActivationID] = a
 		w.queue = append(w.queue, a)
+		if done != nil {
+			w.waiters[a] = done
+		}
 	}
 	select {
 	case w.wake <- struct{}{}:
 	default:
 	}
-	w.mu.Unlock()
 	return nil
 }
 
@@ -89,13 +124,19 @@ func (w *Store) drain() {
 		if n == 0 {
 			return
 		}
-		if err := w.Store.PutActivations(context.Background(), batch); err != nil {
+		err := w.Store.PutActivations(context.Background(), batch)
+		if err != nil {
 			w.log.Error("write activations", "count", len(batch), "err", err)
+			err = fmt.Errorf("write activations: %w", err)
 		}
 		w.mu.Lock()
 		for _, a := range batch {
 			if w.pending[a.ActivationID] == a {
 				delete(w.pending, a.ActivationID)
+			}
+			if done, ok := w.waiters[a]; ok {
+				done <- err // buffered for all of its caller's records
+				delete(w.waiters, a)
 			}
 		}
 		close(w.written)

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 
@@ -156,4 +157,50 @@ func TestConformance(t *testing.T) {
 		t.Cleanup(func() { _ = w.Close() })
 		return w
 	})
+}
+
+// failingStore fails every write of activations.
+type failingStore struct{ store.Store }
+
+func (failingStore) PutActivations(context.Context, []*entity.Activation) error {
+	return errors.New("disk full")
+}
+
+func TestWriteActivationsWaitsForItsWrite(t *testing.T) {
+	w, g := newStores(t)
+	defer w.Close()
+	a := act("ns", "a", 1)
+	done := make(chan error, 1)
+	go func() { done <- w.WriteActivations(context.Background(), []*entity.Activation{a}) }()
+	// A queued record is readable before the write, but the writer waits.
+	for {
+		if _, err := w.GetActivation(context.Background(), "ns", a.ActivationID); err == nil {
+			break
+		}
+	}
+	select {
+	case err := <-done:
+		t.Fatalf("WriteActivations returned %v before the store wrote the record", err)
+	default:
+	}
+	close(g.gate)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if _, err := g.Store.GetActivation(context.Background(), "ns", a.ActivationID); err != nil {
+		t.Fatalf("WriteActivations returned before the record was stored: %v", err)
+	}
+}
+
+func TestWriteActivationsReportsAFailedWrite(t *testing.T) {
+	inner, err := bolt.Open(filepath.Join(t.TempDir(), "wisp.db"), bolt.Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := New(failingStore{inner}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	defer w.Close()
+	err = w.WriteActivations(context.Background(), []*entity.Activation{act("ns", "a", 1), act("ns", "b", 2)})
+	if err == nil || !strings.Contains(err.Error(), "disk full") {
+		t.Fatalf("err = %v, want the store's failure", err)
+	}
 }
