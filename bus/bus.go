@@ -74,3 +74,7 @@ func NewMessage(id string, payload []byte) *message.Message {
 	m.Metadata.Set(msgIDHeader, id)
 	return m
 }
+
+// SetMessageID sets the JetStream message id of m, when it must differ
+// from its UUID (a message published again on purpose).
+func SetMessageID(m *message.Message, id string) { m.Metadata.Set(msgIDHeader, id) }

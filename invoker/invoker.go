@@ -9,11 +9,13 @@ import (
 	"net/http"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill/message"
 
 	"github.com/wispio/wisp/actions/builtin"
+	"github.com/wispio/wisp/bus"
 	"github.com/wispio/wisp/entity"
 	"github.com/wispio/wisp/routing"
 	"github.com/wispio/wisp/store"
@@ -35,7 +37,10 @@ type Config struct {
 // ActivationSink stores finished activations; the invoker never waits for
 // a record to be durable before answering a blocking caller.
 type ActivationSink interface {
+	// PutActivations queues the records and returns at once.
 	PutActivations(ctx context.Context, acts []*entity.Activation) error
+	// WriteActivations returns once the records are written.
+	WriteActivations(ctx context.Context, acts []*entity.Activation) error
 }
 
 // Invoker consumes invocations and runs them in its pool.
@@ -48,6 +53,7 @@ type Invoker struct {
 	client  *containerClient
 	log     *slog.Logger
 	running sync.WaitGroup // activations in progress
+	active  atomic.Int64   // activations executing now
 
 	actions *store.DocCache[entity.Action]
 }
@@ -70,25 +76,114 @@ func New(cfg Config, backend Backend, st store.Store, sink ActivationSink, pub m
 // Pool is the invoker's container pool.
 func (inv *Invoker) Pool() *Pool { return inv.pool }
 
-// Subscribe registers the invoker's consumer on r.
+// Subscribe registers the invoker's consumer of an in-process bus on r:
+// it accepts each invocation (acking it) and runs it in the background.
 func (inv *Invoker) Subscribe(r *message.Router, sub message.Subscriber) {
-	r.AddConsumerHandler("invoker-"+inv.cfg.ID, routing.InvokerTopic(inv.cfg.ID), sub, inv.onInvocation)
+	r.AddConsumerHandler("invoker-"+inv.cfg.ID, bus.InvokerTopic(inv.cfg.ID), sub, inv.onInvocation)
 }
 
 // onInvocation accepts an invocation and runs it in the background: the bus
 // delivers the next message only after this one is acknowledged.
 func (inv *Invoker) onInvocation(msg *message.Message) error {
-	m := new(routing.Invocation)
-	if err := json.Unmarshal(msg.Payload, m); err != nil {
-		inv.log.Error("drop malformed invocation", "messageId", msg.UUID, "err", err)
+	m, ok := inv.decode(msg)
+	if !ok {
 		return nil
 	}
 	inv.running.Add(1)
 	go func() {
 		defer inv.running.Done()
-		inv.Run(context.Background(), m)
+		act := inv.Run(context.Background(), m)
+		inv.queueRecord(context.Background(), act)
 	}()
 	return nil
+}
+
+func (inv *Invoker) decode(msg *message.Message) (*routing.Invocation, bool) {
+	m := new(routing.Invocation)
+	if err := json.Unmarshal(msg.Payload, m); err != nil {
+		inv.log.Error("drop malformed invocation", "messageId", msg.UUID, "err", err)
+		return nil, false
+	}
+	return m, true
+}
+
+// Consume consumes the invoker's queue on a durable bus with workers
+// activations at a time, until ctx ends. An invocation is acked only once
+// its activation record is written, so the invocations of an invoker that
+// dies are delivered again (to it when it comes back, or to another invoker
+// through the controllers' reclaim); the activation id stays, so the record
+// is still one.
+func (inv *Invoker) Consume(ctx context.Context, b bus.Bus, workers int) error {
+	topic := bus.InvokerTopic(inv.cfg.ID)
+	// A delivered invocation is due back only after the longest an
+	// activation may run.
+	ackWait := time.Duration(inv.cfg.Limits.Timeout.Max)*time.Millisecond + time.Minute
+	sub, err := b.Queue(ctx, topic, QueueConsumer(inv.cfg.ID), ackWait)
+	if err != nil {
+		return fmt.Errorf("invoker %s: %w", inv.cfg.ID, err)
+	}
+	for range max(workers, 1) {
+		msgs, err := sub.Subscribe(ctx, topic)
+		if err != nil {
+			return fmt.Errorf("invoker %s: subscribe: %w", inv.cfg.ID, err)
+		}
+		inv.running.Add(1)
+		go func() {
+			defer inv.running.Done()
+			for msg := range msgs {
+				inv.consume(msg)
+			}
+		}()
+	}
+	return nil
+}
+
+// Ping publishes the invoker's health on b every interval until ctx ends,
+// then a last ping that it is leaving. Controllers take an invoker that
+// stays silent out of their balancers.
+func (inv *Invoker) Ping(ctx context.Context, b bus.Bus, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		leaving := ctx.Err() != nil
+		st := inv.pool.Stats()
+		payload, err := json.Marshal(routing.Health{
+			Invoker: inv.cfg.ID, UserMemoryMB: inv.cfg.Pool.UserMemoryMB, UsedMB: st.UsedMB,
+			Running: int(inv.active.Load()), Leaving: leaving,
+		})
+		if err == nil {
+			err = b.Publish(bus.TopicHealth, bus.NewMessage(inv.cfg.ID+"-"+strconv.FormatInt(time.Now().UnixNano(), 36), payload))
+		}
+		if err != nil {
+			inv.log.Warn("publish health", "err", err)
+		}
+		if leaving {
+			return
+		}
+		select {
+		case <-ctx.Done():
+		case <-t.C:
+		}
+	}
+}
+
+// QueueConsumer is the name of an invoker's consumer of its queue.
+func QueueConsumer(invokerID string) string { return "invoker-" + invokerID }
+
+func (inv *Invoker) consume(msg *message.Message) {
+	m, ok := inv.decode(msg)
+	if !ok {
+		msg.Ack()
+		return
+	}
+	ctx := context.Background()
+	act := inv.Run(ctx, m)
+	if err := inv.sink.WriteActivations(ctx, []*entity.Activation{act}); err != nil {
+		inv.log.Error("store activation; the invocation is left for a redelivery", "activationId", act.ActivationID, "namespace", act.Namespace, "err", err)
+		msg.Nack()
+		return
+	}
+	msg.Ack()
 }
 
 // Close waits for running activations, then removes all containers.
@@ -102,22 +197,29 @@ func (inv *Invoker) Close(ctx context.Context) error {
 	return inv.pool.Close(ctx)
 }
 
-// Run executes one invocation to its activation record and completion.
+// Run executes one invocation to its activation record and sends the
+// completion; the caller stores the record.
 func (inv *Invoker) Run(ctx context.Context, m *routing.Invocation) *entity.Activation {
+	inv.active.Add(1)
 	act := inv.execute(ctx, m)
+	inv.active.Add(-1)
 	if m.ReplyTo != "" {
 		inv.complete(m.ReplyTo, act)
 	}
+	return act
+}
+
+// store queues the record for writing.
+func (inv *Invoker) queueRecord(ctx context.Context, act *entity.Activation) {
 	if err := inv.sink.PutActivations(ctx, []*entity.Activation{act}); err != nil {
 		inv.log.Error("store activation", "activationId", act.ActivationID, "namespace", act.Namespace, "err", err)
 	}
-	return act
 }
 
 func (inv *Invoker) complete(controller string, act *entity.Activation) {
 	payload, err := json.Marshal(routing.Completion{Activation: act})
 	if err == nil {
-		err = inv.pub.Publish(routing.CompletionsTopic(controller), message.NewMessage(act.ActivationID, payload))
+		err = inv.pub.Publish(bus.CompletionsTopic(controller), bus.NewMessage(act.ActivationID, payload))
 	}
 	if err != nil {
 		inv.log.Error("publish completion", "activationId", act.ActivationID, "err", err)

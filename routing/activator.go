@@ -160,6 +160,7 @@ func (a *Activator) invoke(ctx context.Context, req Request, res *Resolved, caus
 		Cause:         req.Cause,
 		CausedBy:      causedBy,
 		Accepted:      req.Accepted.UnixMilli(),
+		MemoryMB:      res.Action.Limits.Memory,
 	}
 	if res.Action.Annotations.IsTrue("provide-api-key") {
 		inv.APIKey = req.APIKey

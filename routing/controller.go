@@ -11,6 +11,7 @@ import (
 
 	"github.com/ThreeDotsLabs/watermill/message"
 
+	"github.com/wispio/wisp/bus"
 	"github.com/wispio/wisp/entity"
 	"github.com/wispio/wisp/throttle"
 )
@@ -33,8 +34,8 @@ type Controller struct {
 	log       *slog.Logger
 
 	mu sync.Mutex // guards pending
-	// pending are the activations whose completion this controller awaits:
-	// those of blocking callers and, with a throttle, every one it published.
+	// pending are the activations this controller published whose
+	// completion it awaits.
 	pending map[string]pending
 }
 
@@ -45,6 +46,9 @@ type pending struct {
 	ch chan *entity.Activation
 	// namespace is the throttled namespace; "" when not counted.
 	namespace string
+	// invoker and memoryMB are what the balancer counts for it.
+	invoker  string
+	memoryMB int
 }
 
 // NewController returns a controller with the given id, publishing on pub.
@@ -60,7 +64,7 @@ func (c *Controller) ID() string { return c.id }
 
 // HandleCompletions registers the completion consumer on r.
 func (c *Controller) HandleCompletions(r *message.Router, sub message.Subscriber) {
-	r.AddConsumerHandler("completions-"+c.id, CompletionsTopic(c.id), sub, c.onCompletion)
+	r.AddConsumerHandler("completions-"+c.id, bus.CompletionsTopic(c.id), sub, c.onCompletion)
 }
 
 func (c *Controller) onCompletion(msg *message.Message) error {
@@ -72,8 +76,8 @@ func (c *Controller) onCompletion(msg *message.Message) error {
 	c.mu.Lock()
 	p, ok := c.pending[comp.Activation.ActivationID]
 	delete(c.pending, comp.Activation.ActivationID)
-	if ok && p.namespace != "" {
-		c.throttle.Finished(p.namespace) // with the entry, never apart from it
+	if ok {
+		c.release(p) // with the entry, never apart from it
 	}
 	c.mu.Unlock()
 	if !ok {
@@ -90,11 +94,11 @@ func (c *Controller) onCompletion(msg *message.Message) error {
 // wait passes (ErrStillRunning). With wait zero it returns nil, nil once the
 // invocation is accepted.
 func (c *Controller) Invoke(ctx context.Context, inv *Invocation, wait time.Duration) (*entity.Activation, error) {
-	invoker, ok := c.balancer.Choose(inv.Action)
+	invoker, ok := c.balancer.Choose(inv.Action, inv.MemoryMB)
 	if !ok {
 		return nil, ErrNoInvoker
 	}
-	var p pending
+	p := pending{invoker: invoker, memoryMB: inv.MemoryMB}
 	if wait > 0 {
 		p.ch = make(chan *entity.Activation, 1)
 	}
@@ -102,19 +106,17 @@ func (c *Controller) Invoke(ctx context.Context, inv *Invocation, wait time.Dura
 		p.namespace = inv.Subject
 		c.throttle.Started(p.namespace)
 	}
-	if p.ch != nil || p.namespace != "" {
-		inv.ReplyTo = c.id
-		c.mu.Lock()
-		c.pending[inv.ActivationID] = p
-		c.mu.Unlock()
-	}
+	inv.ReplyTo = c.id
+	c.mu.Lock()
+	c.pending[inv.ActivationID] = p
+	c.mu.Unlock()
 	payload, err := json.Marshal(inv)
 	if err != nil {
 		c.abandon(inv.ActivationID)
 		return nil, fmt.Errorf("encode invocation %s: %w", inv.ActivationID, err)
 	}
-	msg := message.NewMessage(inv.ActivationID, payload)
-	if err := c.publisher.Publish(InvokerTopic(invoker), msg); err != nil {
+	msg := bus.NewMessage(inv.ActivationID, payload)
+	if err := c.publisher.Publish(bus.InvokerTopic(invoker), msg); err != nil {
 		c.abandon(inv.ActivationID)
 		return nil, fmt.Errorf("publish invocation %s to %s: %w", inv.ActivationID, invoker, err)
 	}
@@ -135,16 +137,13 @@ func (c *Controller) Invoke(ctx context.Context, inv *Invocation, wait time.Dura
 	}
 }
 
-// forget stops waiting for activation id; a counted activation stays in
-// flight until its completion arrives.
+// forget stops waiting for activation id; it stays counted in flight
+// until its completion arrives.
 func (c *Controller) forget(id string) {
 	c.mu.Lock()
 	if p, ok := c.pending[id]; ok {
-		if p.namespace == "" {
-			delete(c.pending, id)
-		} else {
-			c.pending[id] = pending{namespace: p.namespace}
-		}
+		p.ch = nil
+		c.pending[id] = p
 	}
 	c.mu.Unlock()
 }
@@ -152,9 +151,23 @@ func (c *Controller) forget(id string) {
 // abandon drops an activation that was never published.
 func (c *Controller) abandon(id string) {
 	c.mu.Lock()
-	if p, ok := c.pending[id]; ok && p.namespace != "" {
-		c.throttle.Finished(p.namespace)
+	if p, ok := c.pending[id]; ok {
+		c.release(p)
 	}
 	delete(c.pending, id)
 	c.mu.Unlock()
 }
+
+// release uncounts an activation that ended (or never started).
+func (c *Controller) release(p pending) {
+	if p.namespace != "" {
+		c.throttle.Finished(p.namespace)
+	}
+	c.balancer.Done(p.invoker, p.memoryMB)
+}
+
+// Balancer is the controller's balancer.
+func (c *Controller) Balancer() *Balancer { return c.balancer }
+
+// Publisher is the controller's bus publisher.
+func (c *Controller) Publisher() message.Publisher { return c.publisher }

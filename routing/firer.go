@@ -2,12 +2,16 @@ package routing
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
 	"time"
+
+	"github.com/ThreeDotsLabs/watermill/message"
 
 	"github.com/wispio/wisp/entity"
 	"github.com/wispio/wisp/store"
@@ -31,6 +35,9 @@ type Firer struct {
 	activator *Activator
 	sink      ActivationSink
 	log       *slog.Logger
+	// queue, when set, receives accepted fires to run on any controller
+	// (see Queue).
+	queue message.Publisher
 }
 
 // NewFirer returns a firer over index, starting actions with activator and
@@ -89,9 +96,22 @@ func (f *Firer) Fire(ctx context.Context, req FireRequest) (*FireResult, error) 
 	if entry.Active == 0 {
 		return nil, nil
 	}
-	ctx = context.WithoutCancel(ctx)
 	start := time.Now()
 	id := entity.NewActivationID()
+	if f.queue != nil {
+		return f.enqueue(req, id, start)
+	}
+	act, results := f.run(context.WithoutCancel(ctx), req, entry, id, start)
+	if err := f.sink.PutActivations(ctx, []*entity.Activation{act}); err != nil {
+		f.log.Error("store trigger activation", "activationId", id, "namespace", req.Subject, "trigger", req.Trigger.String(), "err", err)
+	}
+	return &FireResult{Activation: act, Rules: results}, nil
+}
+
+// run starts the active rules' actions of a fire and returns the trigger
+// activation and the rules' results. Each rule's activation id derives from
+// the fire's, so a fire run twice starts each action under the same id.
+func (f *Firer) run(ctx context.Context, req FireRequest, entry *TriggerEntry, id string, start time.Time) (*entity.Activation, []RuleResult) {
 	args := entry.Parameters.Merge(req.Payload)
 	results := make([]RuleResult, len(entry.Rules))
 	var wg sync.WaitGroup
@@ -113,11 +133,7 @@ func (f *Firer) Fire(ctx context.Context, req FireRequest) (*FireResult, error) 
 		}()
 	}
 	wg.Wait()
-	act := f.triggerActivation(req, entry, id, start, results)
-	if err := f.sink.PutActivations(ctx, []*entity.Activation{act}); err != nil {
-		f.log.Error("store trigger activation", "activationId", id, "namespace", req.Subject, "trigger", req.Trigger.String(), "err", err)
-	}
-	return &FireResult{Activation: act, Rules: results}, nil
+	return f.triggerActivation(req, entry, id, start, results), results
 }
 
 // activate starts one rule's action with the trigger activation as cause.
@@ -126,6 +142,7 @@ func (f *Firer) activate(ctx context.Context, req FireRequest, r IndexedRule, ar
 	actID, _, err := f.activator.Activate(ctx, Request{
 		Action: r.Action, Subject: req.Subject, APIKey: req.APIKey, Payload: args,
 		Cause: cause, TransactionID: req.TransactionID, Accepted: accepted,
+		ActivationID: ruleActivationID(cause, r.Rule),
 	})
 	var throttled *throttle.Error
 	switch {
@@ -177,3 +194,13 @@ func (f *Firer) triggerActivation(req FireRequest, e *TriggerEntry, id string, s
 
 // refString renders a name as OpenWhisk's logs do: "ns[/pkg]/name".
 func refString(f entity.FQN) string { return entity.RefOf(f).String() }
+
+// ruleActivationID is the activation id of rule's action in the fire whose
+// activation id is cause.
+func ruleActivationID(cause string, rule entity.FQN) string {
+	h := sha256.New()
+	h.Write([]byte(cause))
+	h.Write([]byte{0})
+	h.Write([]byte(rule.String()))
+	return hex.EncodeToString(h.Sum(nil)[:16])
+}

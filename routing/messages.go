@@ -6,17 +6,6 @@ import (
 	"github.com/wispio/wisp/entity"
 )
 
-// Topic names on the bus.
-const (
-	topicInvokerPrefix     = "invoker."
-	topicCompletionsPrefix = "completions."
-)
-
-// InvokerTopic is the topic an invoker consumes its invocations from.
-func InvokerTopic(invokerID string) string { return topicInvokerPrefix + invokerID }
-
-// CompletionsTopic is the topic a controller receives completions on.
-func CompletionsTopic(controllerID string) string { return topicCompletionsPrefix + controllerID }
 
 // Invocation asks an invoker to run one activation of an action. It is the
 // body of a message on an invoker topic; the message UUID is ActivationID.
@@ -46,10 +35,26 @@ type Invocation struct {
 	// Accepted is when the controller accepted the call (epoch ms), for the
 	// waitTime annotation.
 	Accepted int64 `json:"accepted"`
+	// MemoryMB is the action's memory limit, for the balancer.
+	MemoryMB int `json:"memory,omitempty"`
 }
 
 // Completion carries a finished activation back to the controller that
 // waits for it.
 type Completion struct {
 	Activation *entity.Activation `json:"activation"`
+}
+
+// Health is an invoker's ping on the health topic: that it lives and how
+// loaded it is.
+type Health struct {
+	Invoker string `json:"invoker"`
+	// UserMemoryMB is the memory budget of its containers; UsedMB what
+	// they hold now.
+	UserMemoryMB int `json:"userMemoryMB"`
+	UsedMB       int `json:"usedMB"`
+	// Running counts the activations it runs now.
+	Running int `json:"running"`
+	// Leaving is true in the last ping of an invoker shutting down.
+	Leaving bool `json:"leaving,omitempty"`
 }

@@ -3,10 +3,14 @@ package routing
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"log/slog"
 	"sort"
 	"strings"
 	"sync"
+
+	"github.com/ThreeDotsLabs/watermill/message"
 
 	"github.com/wispio/wisp/entity"
 	"github.com/wispio/wisp/store"
@@ -131,4 +135,28 @@ func (x *RuleIndex) RuleStatus(trigger, rule entity.FQN) string {
 		}
 	}
 	return entity.StatusInactive
+}
+
+// SyncIndex applies the trigger changes other controllers announce (see
+// Triggers.Announce) to x, reading each trigger again from st, until msgs
+// closes or ctx ends.
+func SyncIndex(ctx context.Context, x *RuleIndex, st store.Store, msgs <-chan *message.Message, log *slog.Logger) {
+	for msg := range msgs {
+		var f entity.FQN
+		if err := json.Unmarshal(msg.Payload, &f); err != nil {
+			log.Warn("drop malformed trigger change", "err", err)
+			msg.Ack()
+			continue
+		}
+		tr, _, err := store.GetDoc[entity.Trigger](ctx, st, f.Namespace, store.Triggers, f.Name)
+		switch {
+		case err == nil:
+			x.Put(tr)
+		case errors.Is(err, store.ErrNotFound):
+			x.Delete(f)
+		default:
+			log.Error("reload a changed trigger", "trigger", f.String(), "err", err)
+		}
+		msg.Ack()
+	}
 }

@@ -2,11 +2,16 @@ package routing
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"sync"
 	"time"
 
+	"github.com/ThreeDotsLabs/watermill/message"
+
+	"github.com/wispio/wisp/bus"
 	"github.com/wispio/wisp/entity"
 	"github.com/wispio/wisp/store"
 )
@@ -33,6 +38,23 @@ type Triggers struct {
 	// update that follows it, so the index never goes back to an older
 	// document. Writes are rare; fires never take it.
 	writeMu sync.Mutex
+	// changed, when set, learns of every trigger document written or
+	// deleted (see Announce).
+	changed func(trigger entity.FQN)
+}
+
+// Announce has t publish the name of every trigger it writes or deletes on
+// pub's entities topic, for the other controllers' indexes (SyncIndex).
+func (t *Triggers) Announce(pub message.Publisher, log *slog.Logger) {
+	t.changed = func(trigger entity.FQN) {
+		payload, err := json.Marshal(trigger)
+		if err == nil {
+			err = pub.Publish(bus.TopicEntities, bus.NewMessage(entity.NewActivationID(), payload))
+		}
+		if err != nil {
+			log.Error("announce a trigger change; other controllers learn it at their restart", "trigger", trigger.String(), "err", err)
+		}
+	}
 }
 
 // NewTriggers returns the trigger and rule writer over st and index.
@@ -77,6 +99,9 @@ func (t *Triggers) DeleteTrigger(ctx context.Context, fqn entity.FQN) (*entity.T
 		return nil, fmt.Errorf("delete trigger %s: %w", fqn, err)
 	}
 	t.index.Delete(fqn)
+	if t.changed != nil {
+		t.changed(fqn)
+	}
 	return tr, nil
 }
 
@@ -218,6 +243,9 @@ func (t *Triggers) putTrigger(ctx context.Context, tr *entity.Trigger, rev strin
 		return fmt.Errorf("store trigger %s: %w", tr.FQN(), err)
 	}
 	t.index.Put(tr)
+	if t.changed != nil {
+		t.changed(tr.FQN())
+	}
 	return nil
 }
 

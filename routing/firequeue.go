@@ -1,0 +1,65 @@
+package routing
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/ThreeDotsLabs/watermill/message"
+
+	"github.com/wispio/wisp/bus"
+	"github.com/wispio/wisp/entity"
+)
+
+// queuedFire is a fire on the triggers queue: accepted (its activation id
+// given to the caller) but not yet run.
+type queuedFire struct {
+	ActivationID string      `json:"activationId"`
+	Start        int64       `json:"start"`
+	Request      FireRequest `json:"request"`
+}
+
+// DurableSink writes activation records and returns once they are stored.
+type DurableSink interface {
+	WriteActivations(ctx context.Context, acts []*entity.Activation) error
+}
+
+// Queue makes f hand accepted fires to the triggers queue on pub (a durable
+// bus) instead of running them: Fire returns once the fire is stored there,
+// and HandleQueued, on whichever controller takes it, runs it. A fire taken
+// twice (its controller died before acking) starts its actions under the
+// same activation ids, which the bus stores once.
+func (f *Firer) Queue(pub message.Publisher) { f.queue = pub }
+
+func (f *Firer) enqueue(req FireRequest, id string, start time.Time) (*FireResult, error) {
+	payload, err := json.Marshal(queuedFire{ActivationID: id, Start: start.UnixMilli(), Request: req})
+	if err != nil {
+		return nil, fmt.Errorf("fire trigger %s: encode: %w", req.Trigger, err)
+	}
+	if err := f.queue.Publish(bus.TopicTriggers, bus.NewMessage(id, payload)); err != nil {
+		return nil, fmt.Errorf("fire trigger %s: queue the fire: %w", req.Trigger, err)
+	}
+	return &FireResult{Activation: &entity.Activation{ActivationID: id, Namespace: req.Subject, Name: req.Trigger.Name, Start: start.UnixMilli()}}, nil
+}
+
+// HandleQueued runs a fire taken from the triggers queue and writes its
+// trigger activation to sink before the message is acked (it returns nil).
+// A trigger deleted since the fire was accepted runs no rule.
+func (f *Firer) HandleQueued(ctx context.Context, msg *message.Message, sink DurableSink) error {
+	var q queuedFire
+	if err := json.Unmarshal(msg.Payload, &q); err != nil {
+		f.log.Error("drop malformed queued fire", "messageId", msg.UUID, "err", err)
+		return nil
+	}
+	entry, ok := f.index.Lookup(q.Request.Trigger)
+	if !ok {
+		f.log.Warn("queued fire of a trigger deleted since", "activationId", q.ActivationID, "trigger", q.Request.Trigger.String())
+		return nil
+	}
+	act, _ := f.run(ctx, q.Request, entry, q.ActivationID, time.UnixMilli(q.Start))
+	if err := sink.WriteActivations(ctx, []*entity.Activation{act}); err != nil {
+		return fmt.Errorf("store trigger activation %s: %w", q.ActivationID, err)
+	}
+	return nil
+}
