@@ -5,10 +5,12 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"sync/atomic"
@@ -17,7 +19,12 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"github.com/wispio/wisp/actions/builtin"
+	"github.com/wispio/wisp/entity"
 	"github.com/wispio/wisp/feeds"
+	"github.com/wispio/wisp/routing"
+	"github.com/wispio/wisp/store"
+	"github.com/wispio/wisp/store/bolt"
 )
 
 const testAppToken = "xapp-1-A123ABC456-SECRET"
@@ -344,4 +351,165 @@ func TestSocketModeValidate(t *testing.T) {
 			}
 		})
 	}
+}
+
+// firer records the event_id of each fire.
+type firer struct{ fired chan string }
+
+func (f *firer) Fire(_ context.Context, req routing.FireRequest) (*routing.FireResult, error) {
+	id, _ := req.Payload.GetString("event_id")
+	f.fired <- id
+	return &routing.FireResult{}, nil
+}
+
+type noDeleter struct{}
+
+func (noDeleter) DeleteTrigger(context.Context, entity.FQN) (*entity.Trigger, error) {
+	return nil, errors.New("not in this test")
+}
+
+// socketManager runs the Slack provider in a feeds.Manager over st.
+type socketManager struct {
+	t      *testing.T
+	m      *feeds.Manager
+	feed   builtin.Func
+	firer  *firer
+	closed bool
+}
+
+func newSocketManager(t *testing.T, st store.Store, apiURL string, fired *firer) *socketManager {
+	t.Helper()
+	m, err := feeds.New(feeds.Config{RetryMin: time.Millisecond, RetryMax: 10 * time.Millisecond}, st, slog.New(slog.NewTextHandler(io.Discard, nil)), newProvider(t, apiURL))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Start(context.Background(), fired, noDeleter{}); err != nil {
+		t.Fatal(err)
+	}
+	sm := &socketManager{t: t, m: m, feed: m.Builtins()[feeds.HandlerName("slack", FeedEvents)], firer: fired}
+	t.Cleanup(sm.close)
+	return sm
+}
+
+func (sm *socketManager) close() {
+	if !sm.closed {
+		sm.closed = true
+		_ = sm.m.Close(context.Background())
+	}
+}
+
+func (sm *socketManager) call(params map[string]any) (map[string]any, error) {
+	params["triggerName"] = "/ns/chat"
+	raw, _ := json.Marshal(params)
+	out, err := sm.feed(context.Background(), builtin.Call{Namespace: "ns", Action: "/whisk.system/slack/events", Params: raw})
+	if err != nil {
+		return nil, err
+	}
+	var answer map[string]any
+	_ = json.Unmarshal(out, &answer)
+	return answer, nil
+}
+
+func (sm *socketManager) must(event string) map[string]any {
+	sm.t.Helper()
+	a, err := sm.call(map[string]any{"lifecycleEvent": event})
+	if err != nil {
+		sm.t.Fatalf("%s: %v", event, err)
+	}
+	return a
+}
+
+func (sm *socketManager) nextFire() string {
+	sm.t.Helper()
+	select {
+	case id := <-sm.firer.fired:
+		return id
+	case <-time.After(10 * time.Second):
+		sm.t.Fatal("the trigger did not fire")
+		return ""
+	}
+}
+
+// withEventID is the events_api fixture as a new event in a new envelope.
+func withEventID(t testing.TB, id string) []byte {
+	return envelope(t, "socket_events_api.json", func(env, payload map[string]any) {
+		env["envelope_id"], payload["event_id"] = "env-"+id, id
+	})
+}
+
+// TestSocketModeFeedLifecycle runs a Socket Mode feed through the feed
+// manager: CREATE connects (a refused app token fails it, naming
+// appToken), READ hides the token, PAUSE and DELETE close the socket,
+// UNPAUSE and a server restart connect again, and a retried event fires
+// once across all of them.
+func TestSocketModeFeedLifecycle(t *testing.T) {
+	fake := newFakeSocket(t)
+	st, err := bolt.Open(filepath.Join(t.TempDir(), "wisp.db"), bolt.Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = st.Close() })
+	if _, err := store.PutDoc(context.Background(), st, "ns", store.Triggers, "chat", "", entity.Trigger{Namespace: "ns", Name: "chat"}); err != nil {
+		t.Fatal(err)
+	}
+	fired := &firer{fired: make(chan string, 16)}
+	sm := newSocketManager(t, st, fake.srv.URL+"/api/", fired)
+
+	_, err = sm.call(map[string]any{"lifecycleEvent": "CREATE", "appToken": "xapp-1-A1-WRONGSECRET"})
+	if err == nil || !strings.Contains(err.Error(), "appToken") || strings.Contains(err.Error(), "WRONGSECRET") {
+		t.Fatalf("CREATE with a refused token = %v", err)
+	}
+	created, err := sm.call(map[string]any{"lifecycleEvent": "CREATE", "appToken": testAppToken})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, has := created["endpoint"]; has {
+		t.Fatalf("CREATE answers an endpoint: %v", created)
+	}
+	conn := fake.accept(t)
+	if read := sm.must("READ"); read["config"].(map[string]any)["appToken"] != "********" || read["status"] != "active" {
+		t.Fatalf("READ = %v", read)
+	}
+
+	first := envelope(t, "socket_events_api.json", nil)
+	conn.send(first)
+	if got := conn.ack(); got != "dbdd0ef3-1543-4f94-bfb4-133d0e6c1545" {
+		t.Fatalf("ack %q", got)
+	}
+	if id := sm.nextFire(); id != "Ev123ABC456" {
+		t.Fatalf("fired %q", id)
+	}
+
+	sm.must("PAUSE")
+	conn.closed()
+	sm.must("UNPAUSE")
+	conn = fake.accept(t)
+	// The retry fires nothing: the next fire is the next event's.
+	conn.send(first)
+	conn.send(withEventID(t, "Ev2"))
+	if a, b := conn.ack(), conn.ack(); a != "dbdd0ef3-1543-4f94-bfb4-133d0e6c1545" || b != "env-Ev2" {
+		t.Fatalf("acks %q %q", a, b)
+	}
+	if id := sm.nextFire(); id != "Ev2" {
+		t.Fatalf("after UNPAUSE fired %q, want Ev2", id)
+	}
+
+	// A restart starts the feed from its stored registration.
+	sm.close()
+	conn.closed()
+	sm = newSocketManager(t, st, fake.srv.URL+"/api/", fired)
+	conn = fake.accept(t)
+	conn.send(first)
+	conn.send(withEventID(t, "Ev3"))
+	if a, b := conn.ack(), conn.ack(); a != "dbdd0ef3-1543-4f94-bfb4-133d0e6c1545" || b != "env-Ev3" {
+		t.Fatalf("acks %q %q", a, b)
+	}
+	if id := sm.nextFire(); id != "Ev3" {
+		t.Fatalf("after a restart fired %q, want Ev3", id)
+	}
+
+	if deleted := sm.must("DELETE"); deleted["status"] != "deleted" {
+		t.Fatalf("DELETE = %v", deleted)
+	}
+	conn.closed()
 }
