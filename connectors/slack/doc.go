@@ -7,6 +7,9 @@
 // SecretsVerifier: HMAC-SHA256, five-minute window on the timestamp);
 // url_verification is answered; event_callbacks, slash commands and
 // interactive payloads fire the trigger once per event_id/trigger_id.
-// Action post sends a message through an incoming webhook or
-// chat.postMessage. Socket Mode is not implemented.
+// With an app-level token (appToken, xapp-...) the feed uses Socket Mode
+// instead (socket.go): slack-go's socketmode client connects through
+// apps.connections.open, and each envelope is delivered, then acknowledged,
+// firing what the HTTP path fires for the same request. Action post sends
+// a message through an incoming webhook or chat.postMessage.
 package slack

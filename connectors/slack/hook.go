@@ -102,7 +102,7 @@ func (p *Provider) serveEvent(w http.ResponseWriter, r *http.Request, h *hook, b
 		p.log.Warn("slack rate-limits the app's events", "trigger", h.trigger)
 		answer(w, http.StatusOK, map[string]any{"ok": true})
 	case slackevents.CallbackEvent:
-		if ev.EventID == "" || !validCallback(body, ev.Event) {
+		if !validEventCallback(body, ev) {
 			answer(w, http.StatusBadRequest, map[string]any{"error": "the body is not a valid event_callback"})
 			return
 		}
@@ -110,6 +110,13 @@ func (p *Provider) serveEvent(w http.ResponseWriter, r *http.Request, h *hook, b
 	default:
 		answer(w, http.StatusAccepted, map[string]any{"ignored": "unknown request type"})
 	}
+}
+
+// validEventCallback checks an event_callback (an Events API request
+// body, or a Socket Mode events_api payload): an event_id and a valid
+// inner event.
+func validEventCallback(body []byte, ev outer) bool {
+	return ev.EventID != "" && validCallback(body, ev.Event)
 }
 
 // validCallback checks an event_callback with slack-go; an inner event
@@ -137,27 +144,44 @@ func (p *Provider) serveForm(w http.ResponseWriter, r *http.Request, h *hook, bo
 		return
 	}
 	if raw := form.Get("payload"); raw != "" {
-		var obj map[string]json.RawMessage
-		var id struct {
-			TriggerID string `json:"trigger_id"`
-		}
-		if json.Unmarshal([]byte(raw), &obj) != nil || obj == nil || json.Unmarshal([]byte(raw), &id) != nil {
+		id, ok := interactionID([]byte(raw))
+		if !ok {
 			answer(w, http.StatusBadRequest, map[string]any{"error": "payload: not a JSON object"})
 			return
 		}
-		h.deliver(w, r, p, id.TriggerID, []byte(raw))
+		h.deliver(w, r, p, id, []byte(raw))
 		return
 	}
 	if form.Get("command") == "" {
 		answer(w, http.StatusBadRequest, map[string]any{"error": "the form is neither a slash command nor an interactive payload"})
 		return
 	}
-	obj := map[string]string{}
+	fields := map[string]string{}
 	for k := range form {
-		obj[k] = form.Get(k)
+		fields[k] = form.Get(k)
 	}
-	payload, _ := json.Marshal(obj)
-	h.deliver(w, r, p, form.Get("trigger_id"), payload)
+	h.deliver(w, r, p, form.Get("trigger_id"), commandPayload(fields))
+}
+
+// interactionID checks an interactive payload (the payload form field,
+// or a Socket Mode interactive payload) and answers its trigger_id ("" if
+// it has none); ok is false when it is not a JSON object.
+func interactionID(raw []byte) (id string, ok bool) {
+	var obj map[string]json.RawMessage
+	var head struct {
+		TriggerID string `json:"trigger_id"`
+	}
+	if json.Unmarshal(raw, &obj) != nil || obj == nil || json.Unmarshal(raw, &head) != nil {
+		return "", false
+	}
+	return head.TriggerID, true
+}
+
+// commandPayload is what a slash command fires: its fields as one JSON
+// object of strings, as the form Slack posts carries them.
+func commandPayload(fields map[string]string) []byte {
+	payload, _ := json.Marshal(fields)
+	return payload
 }
 
 // deliver fires payload (without Slack's verification token) unless id

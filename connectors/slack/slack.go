@@ -87,11 +87,11 @@ func (p *Provider) Description() string {
 
 // FeedDescription describes a feed action.
 func (p *Provider) FeedDescription(string) string {
-	return "Fire trigger on Slack events, slash commands and interactions (parameters: signingSecret, token)"
+	return "Fire trigger on Slack events, slash commands and interactions (parameters: signingSecret for the Events API, or appToken for Socket Mode; token)"
 }
 
-func (p *Provider) api(token string) *slack.Client {
-	opts := []slack.Option{slack.OptionHTTPClient(p.cfg.HTTPClient)}
+func (p *Provider) api(token string, extra ...slack.Option) *slack.Client {
+	opts := append([]slack.Option{slack.OptionHTTPClient(p.cfg.HTTPClient)}, extra...)
 	if p.cfg.APIURL != "" {
 		opts = append(opts, slack.OptionAPIURL(p.cfg.APIURL))
 	}
@@ -101,12 +101,19 @@ func (p *Provider) api(token string) *slack.Client {
 // feedParams are the events feed's parameters.
 type feedParams struct {
 	signingSecret string
-	token         string // optional bot token, checked with auth.test
+	// appToken is an app-level token (xapp-...): the feed connects in
+	// Socket Mode and signingSecret is not used.
+	appToken string
+	token    string // optional bot token, checked with auth.test
 }
+
+// socketMode reports whether the feed connects to Slack over Socket Mode
+// rather than waiting for the Events API's requests.
+func (p feedParams) socketMode() bool { return p.appToken != "" }
 
 func parseFeedParams(p map[string]json.RawMessage) (feedParams, error) {
 	var out feedParams
-	for key, dst := range map[string]*string{"signingSecret": &out.signingSecret, "token": &out.token} {
+	for key, dst := range map[string]*string{"signingSecret": &out.signingSecret, "appToken": &out.appToken, "token": &out.token} {
 		raw, ok := p[key]
 		if !ok {
 			continue
@@ -116,20 +123,30 @@ func parseFeedParams(p map[string]json.RawMessage) (feedParams, error) {
 		}
 		*dst = strings.TrimSpace(*dst)
 	}
-	if out.signingSecret == "" {
-		return out, errors.New("signingSecret: missing; the Signing Secret of the Slack app (Basic Information page)")
+	switch {
+	case out.socketMode() && !strings.HasPrefix(out.appToken, "xapp-"):
+		return out, errors.New("appToken: not an app-level token (xapp-...; Basic Information, App-Level Tokens, with the connections:write scope)")
+	case !out.socketMode() && out.signingSecret == "":
+		return out, errors.New("signingSecret: missing; the Signing Secret of the Slack app (Basic Information page), or appToken for Socket Mode")
 	}
 	return out, nil
 }
 
-// Validate checks the parameters; a token is checked with auth.test.
+// Validate checks the parameters; a token is checked with auth.test, an
+// appToken with apps.connections.open (the WebSocket URL it answers is
+// left unused: Slack lets it expire).
 func (p *Provider) Validate(ctx context.Context, _ string, params map[string]json.RawMessage) error {
 	prm, err := parseFeedParams(params)
 	if err != nil {
 		return err
 	}
-	if p.cfg.PublicURL == "" {
-		return errors.New("this server has no public URL for Slack to post to (wisp serve --public-url)")
+	switch {
+	case prm.socketMode():
+		if _, _, err := p.api("", slack.OptionAppLevelToken(prm.appToken)).StartSocketModeContext(ctx); err != nil {
+			return fmt.Errorf("appToken: Slack refused it (apps.connections.open: %s)", slackError(err))
+		}
+	case p.cfg.PublicURL == "":
+		return errors.New("this server has no public URL for Slack to post to (wisp serve --public-url); or use Socket Mode with appToken")
 	}
 	if prm.token != "" {
 		if _, err := p.api(prm.token).AuthTestContext(ctx); err != nil {
@@ -172,8 +189,11 @@ func (p *Provider) Register(_ context.Context, reg feeds.Registration) (json.Raw
 func (p *Provider) Unregister(context.Context, feeds.Registration) error { return nil }
 
 // Endpoint is the URL to paste into the Slack app (Event Subscriptions,
-// Slash Commands, Interactivity).
+// Slash Commands, Interactivity); a Socket Mode feed has none.
 func (p *Provider) Endpoint(reg feeds.Registration) string {
+	if prm, err := parseFeedParams(reg.Params); err == nil && prm.socketMode() {
+		return ""
+	}
 	st, err := parseState(reg.State)
 	if err != nil || st.ID == "" {
 		return ""
@@ -181,11 +201,19 @@ func (p *Provider) Endpoint(reg feeds.Registration) string {
 	return p.cfg.PublicURL + feeds.HookPath(p.Name()) + st.ID
 }
 
-// Start serves the feed's hook URL until the Feed stops.
-func (p *Provider) Start(_ context.Context, reg feeds.Registration, sink feeds.Sink) (feeds.Feed, error) {
+// Start serves the feed's hook URL, or connects in Socket Mode, until the
+// Feed stops.
+func (p *Provider) Start(ctx context.Context, reg feeds.Registration, sink feeds.Sink) (feeds.Feed, error) {
 	prm, err := parseFeedParams(reg.Params)
 	if err != nil {
 		return nil, err
+	}
+	deliveries, err := hookfeed.NewDeliveries(sink, p.cfg.RecentEvents, reg.Cursor)
+	if err != nil {
+		p.log.Warn("starting with no recent events", "trigger", reg.Trigger, "err", err)
+	}
+	if prm.socketMode() {
+		return p.startSocket(ctx, reg.Trigger, prm, deliveries, sink), nil
 	}
 	st, err := parseState(reg.State)
 	if err != nil {
@@ -193,10 +221,6 @@ func (p *Provider) Start(_ context.Context, reg feeds.Registration, sink feeds.S
 	}
 	if st.ID == "" {
 		return nil, fmt.Errorf("the registration of %s has no hook id; create the feed again", reg.Trigger)
-	}
-	deliveries, err := hookfeed.NewDeliveries(sink, p.cfg.RecentEvents, reg.Cursor)
-	if err != nil {
-		p.log.Warn("starting with no recent events", "trigger", reg.Trigger, "err", err)
 	}
 	h := &hook{id: st.ID, trigger: reg.Trigger, secret: prm.signingSecret, deliveries: deliveries}
 	f, err := p.hooks.Run(st.ID, h)
