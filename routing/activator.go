@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/wispio/wisp/actions/builtin"
 	"github.com/wispio/wisp/entity"
 	"github.com/wispio/wisp/store"
 )
@@ -44,6 +45,9 @@ func NewActivator(st store.Store, ctrl *Controller) *Activator {
 		base: base, cancel: cancel,
 	}
 }
+
+// Controller is the activator's controller.
+func (a *Activator) Controller() *Controller { return a.ctrl }
 
 // Resolver is the activator's name resolver.
 func (a *Activator) Resolver() *Resolver { return a.resolver }
@@ -161,6 +165,7 @@ func (a *Activator) invoke(ctx context.Context, req Request, res *Resolved, caus
 		CausedBy:      causedBy,
 		Accepted:      req.Accepted.UnixMilli(),
 		MemoryMB:      res.Action.Limits.Memory,
+		Builtin:       res.Action.Exec.Kind == builtin.Kind,
 	}
 	if res.Action.Annotations.IsTrue("provide-api-key") {
 		inv.APIKey = req.APIKey

@@ -32,6 +32,8 @@ type Controller struct {
 	balancer  *Balancer
 	throttle  *throttle.Throttle // nil: no throttles
 	log       *slog.Logger
+	// builtins, when set, is the invoker of builtin actions.
+	builtins string
 
 	mu sync.Mutex // guards pending
 	// pending are the activations this controller published whose
@@ -94,9 +96,11 @@ func (c *Controller) onCompletion(msg *message.Message) error {
 // wait passes (ErrStillRunning). With wait zero it returns nil, nil once the
 // invocation is accepted.
 func (c *Controller) Invoke(ctx context.Context, inv *Invocation, wait time.Duration) (*entity.Activation, error) {
-	invoker, ok := c.balancer.Choose(inv.Action, inv.MemoryMB)
+	invoker, ok := c.builtins, inv.Builtin && c.builtins != ""
 	if !ok {
-		return nil, ErrNoInvoker
+		if invoker, ok = c.balancer.Choose(inv.Action, inv.MemoryMB); !ok {
+			return nil, ErrNoInvoker
+		}
 	}
 	p := pending{invoker: invoker, memoryMB: inv.MemoryMB}
 	if wait > 0 {
@@ -165,6 +169,10 @@ func (c *Controller) release(p pending) {
 	}
 	c.balancer.Done(p.invoker, p.memoryMB)
 }
+
+// RouteBuiltins sends the activations of builtin actions to invoker (the
+// feeds node's) instead of a balanced one.
+func (c *Controller) RouteBuiltins(invoker string) { c.builtins = invoker }
 
 // Balancer is the controller's balancer.
 func (c *Controller) Balancer() *Balancer { return c.balancer }

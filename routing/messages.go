@@ -37,6 +37,9 @@ type Invocation struct {
 	Accepted int64 `json:"accepted"`
 	// MemoryMB is the action's memory limit, for the balancer.
 	MemoryMB int `json:"memory,omitempty"`
+	// Builtin is true for an action of the builtin kind (a feed action):
+	// in a cluster it runs on the feeds node, beside the feed manager.
+	Builtin bool `json:"builtin,omitempty"`
 }
 
 // Completion carries a finished activation back to the controller that

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -14,9 +15,9 @@ import (
 
 	"github.com/ThreeDotsLabs/watermill"
 	"github.com/ThreeDotsLabs/watermill/message"
-	"github.com/ThreeDotsLabs/watermill/pubsub/gochannel"
 
 	"github.com/wispio/wisp/api"
+	"github.com/wispio/wisp/bus"
 	"github.com/wispio/wisp/catalog"
 	"github.com/wispio/wisp/connectors/mqtt/broker"
 	"github.com/wispio/wisp/feeds"
@@ -66,6 +67,8 @@ type Config struct {
 	// ThrottleClock is the throttles' clock; nil is time.Now (tests move
 	// it to the next minute).
 	ThrottleClock func() time.Time
+	// Cluster configures the roles and the bus they meet on.
+	Cluster ClusterConfig
 }
 
 // DefaultConfig returns the defaults of `wisp serve`.
@@ -77,6 +80,7 @@ func DefaultConfig() Config {
 		API:       api.DefaultConfig(),
 		StoreWait: time.Second,
 		Throttles: throttle.OpenWhiskLimits(),
+		Cluster:   DefaultClusterConfig(),
 	}
 }
 
@@ -96,6 +100,16 @@ type Server struct {
 	cancel    context.CancelFunc
 	mqtt      *broker.Broker // nil without Config.MQTT
 	throttle  *throttle.Throttle
+	bus       bus.Bus
+	runCtx    context.Context // ends at Close
+	// feedsStarted is true once the feed manager runs (feeds role).
+	feedsStarted bool
+	// builtins is the feeds node's invoker of builtin actions (durable
+	// bus, feeds role).
+	builtins *invoker.Invoker
+	watcher  *routing.Watcher
+	// stopConsume ends the consumption of durable queues.
+	stopConsume context.CancelFunc
 }
 
 // OpenStore opens the embedded store of a data folder.
@@ -159,8 +173,12 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger, setup func(context
 
 func (s *Server) start(ctx context.Context) error {
 	kinds := s.cfg.API.Kinds.Resolve
+	roles := s.cfg.Cluster.Roles.orAll()
 	var err error
 	if err = s.checkStemCells(); err != nil {
+		return err
+	}
+	if err := s.cfg.Throttles.Validate(); err != nil {
 		return err
 	}
 	s.listener, err = net.Listen("tcp", s.cfg.Addr)
@@ -175,9 +193,11 @@ func (s *Server) start(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	packages := append(catalog.Packages(), s.feeds.Packages()...)
-	if err := catalog.NewInstaller(s.store, s.cfg.API.Limits, kinds, s.log).Install(ctx, packages); err != nil {
-		return err
+	if roles.Controller {
+		packages := append(catalog.Packages(), s.feeds.Packages()...)
+		if err := catalog.NewInstaller(s.store, s.cfg.API.Limits, kinds, s.log).Install(ctx, packages); err != nil {
+			return err
+		}
 	}
 	if s.cfg.MQTT != "" {
 		mb, err := broker.Start(ctx, broker.Config{Addr: s.cfg.MQTT}, s.log)
@@ -186,61 +206,84 @@ func (s *Server) start(ctx context.Context) error {
 		}
 		s.mqtt = mb
 	}
-	if err := s.cfg.Throttles.Validate(); err != nil {
-		return err
-	}
 	s.throttle = throttle.New(throttle.Config{Defaults: s.cfg.Throttles, OverrideTTL: s.cfg.API.AuthCacheTTL, Now: s.cfg.ThrottleClock}, s.store, s.log)
-	backend, err := s.newBackend(ctx)
-	if err != nil {
+	if err := s.openBus(ctx, roles); err != nil {
 		return err
 	}
-	bus := gochannel.NewGoChannel(gochannel.Config{OutputChannelBuffer: 1024}, watermill.NopLogger{})
 	s.router, err = message.NewRouter(message.RouterConfig{CloseTimeout: 10 * time.Second}, watermill.NopLogger{})
 	if err != nil {
 		return fmt.Errorf("create bus router: %w", err)
 	}
-	s.invoker = invoker.New(invoker.Config{
-		ID:       "invoker0",
-		Pool:     s.cfg.Pool,
-		Limits:   s.cfg.API.Limits,
-		APIHost:  "http://" + s.listener.Addr().String(),
-		Builtins: s.feeds.Builtins(),
-	}, backend, s.store, s.store, bus, s.log)
-	s.invoker.Subscribe(s.router, bus)
-	ctrl := routing.NewController("controller0", bus, routing.NewBalancer("invoker0"), s.throttle, s.log)
-	ctrl.HandleCompletions(s.router, bus)
+	apiHost := "http://" + s.listener.Addr().String()
+	if roles.Invoker {
+		backend, err := s.newBackend(ctx)
+		if err != nil {
+			return err
+		}
+		s.invoker = invoker.New(invoker.Config{
+			ID: s.invokerID(), Pool: s.cfg.Pool, Limits: s.cfg.API.Limits, APIHost: apiHost, Builtins: s.feeds.Builtins(),
+		}, backend, s.store, s.store, s.bus, s.log)
+		if !s.bus.Durable() {
+			s.invoker.Subscribe(s.router, s.bus.Broadcast())
+		}
+	}
+	var ctrl *routing.Controller
+	if roles.Controller || roles.Feeds {
+		if ctrl, err = s.newController(ctx, roles); err != nil {
+			return err
+		}
+	}
 
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	s.cancel = cancel
+	s.runCtx = runCtx
 	go func() { s.errs <- s.router.Run(runCtx) }()
 	select {
 	case <-s.router.Running():
 	case err := <-s.errs:
 		return fmt.Errorf("start bus router: %w", err)
 	}
-	s.activator = routing.NewActivator(s.store, ctrl)
-	handler := api.New(s.cfg.API, s.store, s.activator, s.log)
-	if err := s.wireTriggers(ctx, handler, s.activator); err != nil {
+	if err := s.startClusterParts(runCtx, roles, apiHost); err != nil {
 		return err
 	}
-	var root http.Handler = handler
-	if hooks := s.feeds.Hooks(); hooks != nil {
-		mux := http.NewServeMux()
-		mux.Handle("/hooks/", hooks) // outside the API's auth: each hook checks its signature
-		mux.Handle("/", handler)
-		root = mux
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /ping", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		_, _ = io.WriteString(w, "pong")
+	})
+	if ctrl != nil {
+		s.activator = routing.NewActivator(s.store, ctrl)
+		handler := api.New(s.cfg.API, s.store, s.activator, s.log)
+		if err := s.wireTriggers(ctx, runCtx, handler, s.activator, roles); err != nil {
+			return err
+		}
+		if roles.Controller {
+			mux.Handle("/", handler)
+		}
 	}
-	s.http = &http.Server{Handler: root, ReadHeaderTimeout: 10 * time.Second}
+	if hooks := s.feeds.Hooks(); hooks != nil && roles.Feeds {
+		mux.Handle("/hooks/", hooks) // outside the API's auth: each hook checks its signature
+	}
+	s.http = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	go func() { s.errs <- s.http.Serve(s.listener) }()
-	s.log.Info("wisp is serving", "addr", s.Addr(), "data", s.cfg.DataDir, "invoker", backend.Name())
+	s.log.Info("wisp is serving", "addr", s.Addr(), "data", s.cfg.DataDir, "roles", roles.String(), "bus", s.busName())
 	return nil
 }
 
 // wireTriggers loads the rule index from the store and hands the API the
 // trigger writer and firer over it; trigger activations go to the
-// write-behind store, as the invoker's do.
-func (s *Server) wireTriggers(ctx context.Context, handler *api.Server, activator *routing.Activator) error {
+// write-behind store, as the invoker's do. On a durable bus, fires are
+// queued, trigger changes announced and other controllers' followed.
+func (s *Server) wireTriggers(ctx, runCtx context.Context, handler *api.Server, activator *routing.Activator, roles Roles) error {
 	index := routing.NewRuleIndex()
+	if s.bus.Durable() {
+		// Subscribe before loading, so that no change falls in between.
+		changes, err := s.bus.Broadcast().Subscribe(runCtx, bus.TopicEntities)
+		if err != nil {
+			return fmt.Errorf("follow trigger changes: %w", err)
+		}
+		go routing.SyncIndex(runCtx, index, s.store, changes, s.log)
+	}
 	if err := index.Load(ctx, s.store); err != nil {
 		return err
 	}
@@ -248,9 +291,21 @@ func (s *Server) wireTriggers(ctx context.Context, handler *api.Server, activato
 	s.log.Info("rule index loaded", "triggers", triggers, "rules", rules)
 	s.firer = routing.NewFirer(index, activator, s.store, s.log)
 	writer := routing.NewTriggers(s.store, index, activator.Resolver().CheckRuleAction, s.cfg.API.Limits)
+	if s.bus.Durable() {
+		s.firer.Queue(s.bus)
+		writer.Announce(s.bus, s.log)
+		if roles.Controller {
+			if err := s.consumeFires(runCtx); err != nil {
+				return err
+			}
+		}
+	}
 	handler.UseTriggers(writer, s.firer)
-	if err := s.feeds.Start(ctx, s.firer, writer); err != nil {
-		return fmt.Errorf("start feeds: %w", err)
+	if roles.Feeds {
+		if err := s.feeds.Start(ctx, s.firer, writer); err != nil {
+			return fmt.Errorf("start feeds: %w", err)
+		}
+		s.feedsStarted = true
 	}
 	return nil
 }
@@ -297,7 +352,7 @@ func (s *Server) Close(ctx context.Context) error {
 	} else if s.listener != nil {
 		_ = s.listener.Close()
 	}
-	if s.feeds != nil {
+	if s.feedsStarted {
 		if err := s.feeds.Close(ctx); err != nil {
 			errs = append(errs, fmt.Errorf("stop feeds: %w", err))
 		}
@@ -307,9 +362,14 @@ func (s *Server) Close(ctx context.Context) error {
 			errs = append(errs, fmt.Errorf("stop sequences: %w", err))
 		}
 	}
-	if s.invoker != nil {
-		if err := s.invoker.Close(ctx); err != nil {
-			errs = append(errs, fmt.Errorf("shut down invoker: %w", err))
+	if s.stopConsume != nil {
+		s.stopConsume() // a last ping says the invoker leaves
+	}
+	for _, inv := range []*invoker.Invoker{s.invoker, s.builtins} {
+		if inv != nil {
+			if err := inv.Close(ctx); err != nil {
+				errs = append(errs, fmt.Errorf("shut down invoker: %w", err))
+			}
 		}
 	}
 	if s.mqtt != nil {
@@ -323,6 +383,11 @@ func (s *Server) Close(ctx context.Context) error {
 	if s.router != nil {
 		if err := s.router.Close(); err != nil {
 			errs = append(errs, fmt.Errorf("close bus router: %w", err))
+		}
+	}
+	if s.bus != nil {
+		if err := s.bus.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("close bus: %w", err))
 		}
 	}
 	if err := s.store.Close(); err != nil {

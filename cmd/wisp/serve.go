@@ -22,15 +22,21 @@ func newServeCommand() *cobra.Command {
 	cfg := server.DefaultConfig()
 	cfg.DataDir = defaultDataDir()
 	cfg.StoreURL = os.Getenv("WISP_STORE")
-	var logLevel string
+	var logLevel, roles string
 	cmd := &cobra.Command{
 		Use:   "serve",
-		Short: "Run the Wisp server: API, controller and invoker in one process",
+		Short: "Run the Wisp server: all roles in one process, or one role of a cluster (--role, --bus, --store)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			log, err := newLogger(logLevel)
 			if err != nil {
 				return err
+			}
+			if cfg.Cluster.Roles, err = server.ParseRoles(roles); err != nil {
+				return err
+			}
+			if cfg.Cluster.BusURL == "" {
+				cfg.Cluster.BusURL = os.Getenv("WISP_BUS")
 			}
 			return serve(cmd.Context(), cfg, log, cmd.OutOrStdout())
 		},
@@ -52,6 +58,12 @@ func newServeCommand() *cobra.Command {
 	f.IntVar(&cfg.Throttles.InvocationsPerMinute, "throttle-invocations-per-minute", cfg.Throttles.InvocationsPerMinute, "default limit of action invocations per namespace and minute; 0 is unlimited")
 	f.IntVar(&cfg.Throttles.ConcurrentInvocations, "throttle-concurrent", cfg.Throttles.ConcurrentInvocations, "default limit of activations in flight per namespace; 0 is unlimited")
 	f.IntVar(&cfg.Throttles.FiresPerMinute, "throttle-fires-per-minute", cfg.Throttles.FiresPerMinute, "default limit of trigger fires per namespace and minute; 0 is unlimited")
+	f.StringVar(&roles, "role", "all", "roles of this process: controller, invoker, feeds (comma separated) or all; a role other than all needs --bus and --store")
+	f.StringVar(&cfg.Cluster.BusURL, "bus", cfg.Cluster.BusURL, "NATS server with JetStream the roles meet on (nats://HOST:4222); empty is the in-process bus; env WISP_BUS")
+	f.StringVar(&cfg.Cluster.BusPrefix, "bus-prefix", cfg.Cluster.BusPrefix, "prefix of the bus's subjects and streams, for several clusters on one NATS server")
+	f.StringVar(&cfg.Cluster.ID, "id", cfg.Cluster.ID, "this node's id (an invoker's queue, a controller's completions); stable and distinct per node, default derived from the data folder")
+	f.IntVar(&cfg.Cluster.Workers, "invoker-workers", cfg.Cluster.Workers, "activations an invoker takes from the shared bus at once")
+	f.DurationVar(&cfg.Cluster.InvokerSilence, "invoker-silence", cfg.Cluster.InvokerSilence, "how long controllers wait for an invoker's health ping before taking it out and handing its queue to the others")
 	f.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	return cmd
 }

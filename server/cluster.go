@@ -1,0 +1,260 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/wispio/wisp/bus"
+	"github.com/wispio/wisp/invoker"
+	"github.com/wispio/wisp/invoker/process"
+	"github.com/wispio/wisp/routing"
+)
+
+// Roles are the parts of Wisp a process runs. The zero value runs all.
+type Roles struct {
+	// Controller serves the API, balances invocations, runs fires,
+	// sequences and blocking waits.
+	Controller bool
+	// Invoker runs actions in its container pool.
+	Invoker bool
+	// Feeds runs the feed manager, its providers and webhooks, and the
+	// feed actions (once per cluster).
+	Feeds bool
+}
+
+// ParseRoles parses a comma-separated list of controller, invoker, feeds
+// and all.
+func ParseRoles(s string) (Roles, error) {
+	var r Roles
+	for _, name := range strings.Split(s, ",") {
+		switch strings.TrimSpace(name) {
+		case "all", "":
+			r = Roles{true, true, true}
+		case "controller":
+			r.Controller = true
+		case "invoker":
+			r.Invoker = true
+		case "feeds":
+			r.Feeds = true
+		default:
+			return Roles{}, fmt.Errorf("role: unknown role %q (available: controller, invoker, feeds, all)", name)
+		}
+	}
+	return r, nil
+}
+
+func (r Roles) all() bool { return r.Controller && r.Invoker && r.Feeds }
+
+// orAll is r, or all roles when r names none.
+func (r Roles) orAll() Roles {
+	if !r.Controller && !r.Invoker && !r.Feeds {
+		return Roles{true, true, true}
+	}
+	return r
+}
+
+func (r Roles) String() string {
+	if r.orAll().all() {
+		return "all"
+	}
+	var names []string
+	for _, x := range []struct {
+		on   bool
+		name string
+	}{{r.Controller, "controller"}, {r.Invoker, "invoker"}, {r.Feeds, "feeds"}} {
+		if x.on {
+			names = append(names, x.name)
+		}
+	}
+	return strings.Join(names, ",")
+}
+
+// ClusterConfig configures the roles' meeting on a shared bus.
+type ClusterConfig struct {
+	// Roles this process runs; zero runs all.
+	Roles Roles
+	// BusURL is the NATS server (nats://host:4222); empty is the
+	// in-process bus, which needs all roles in this process.
+	BusURL string
+	// BusPrefix prefixes the bus's subjects and streams (several clusters
+	// or test runs on one NATS server).
+	BusPrefix string
+	// ID names this node: its invoker's queue and its controller's
+	// completions; empty derives it from the data folder.
+	ID string
+	// Workers is how many activations an invoker takes from a durable bus
+	// at once.
+	Workers int
+	// HealthInterval is how often an invoker pings; InvokerSilence how
+	// long controllers wait for a ping before taking an invoker out.
+	HealthInterval time.Duration
+	InvokerSilence time.Duration
+}
+
+// DefaultClusterConfig returns the defaults: all roles on the in-process
+// bus.
+func DefaultClusterConfig() ClusterConfig {
+	return ClusterConfig{Workers: 128, HealthInterval: time.Second, InvokerSilence: 4 * time.Second}
+}
+
+// builtinsInvoker is the queue of the feeds node's invoker, which runs the
+// builtin (feed) actions beside the feed manager.
+const builtinsInvoker = "feeds"
+
+// fireWorkers is how many queued fires a controller runs at once.
+const fireWorkers = 16
+
+// openBus connects the bus the configuration names.
+func (s *Server) openBus(ctx context.Context, roles Roles) error {
+	if s.cfg.Cluster.BusURL == "" {
+		if !roles.all() {
+			return fmt.Errorf("bus: --role %s needs a shared bus (--bus nats://HOST:4222): the in-process bus runs all roles in one process", roles)
+		}
+		s.bus = bus.NewInProcess()
+		return nil
+	}
+	if s.cfg.StoreURL == "" && !roles.all() {
+		return fmt.Errorf("store: --role %s needs a shared store (--store couchdb://...): the embedded store belongs to one process", roles)
+	}
+	b, err := bus.ConnectNATS(ctx, s.cfg.Cluster.BusURL, bus.NATSOptions{Name: "wisp " + roles.String() + " " + s.nodeID(), Prefix: s.cfg.Cluster.BusPrefix}, s.log)
+	if err != nil {
+		return err
+	}
+	s.bus = b
+	return nil
+}
+
+func (s *Server) busName() string {
+	if s.bus.Durable() {
+		return "nats"
+	}
+	return "in-process"
+}
+
+// nodeID is the configured id, else one derived from the data folder.
+func (s *Server) nodeID() string {
+	if s.cfg.Cluster.ID != "" {
+		return s.cfg.Cluster.ID
+	}
+	return s.InvokerID()
+}
+
+// invokerID is the id of this process's invoker: invoker0 in one process.
+func (s *Server) invokerID() string {
+	if !s.bus.Durable() {
+		return "invoker0"
+	}
+	return s.nodeID()
+}
+
+// newController makes the controller: in one process over the one
+// invoker, on a durable bus over the invokers its watcher hears from.
+func (s *Server) newController(ctx context.Context, roles Roles) (*routing.Controller, error) {
+	if !s.bus.Durable() {
+		ctrl := routing.NewController("controller0", s.bus, routing.NewBalancer("invoker0"), s.throttle, s.log)
+		ctrl.HandleCompletions(s.router, s.bus.Broadcast())
+		return ctrl, nil
+	}
+	id := "controller-" + s.nodeID()
+	ctrl := routing.NewController(id, s.bus, routing.NewBalancer(), s.throttle, s.log)
+	ctrl.RouteBuiltins(builtinsInvoker)
+	sub, err := s.bus.Queue(ctx, bus.CompletionsTopic(id), id, 30*time.Second)
+	if err != nil {
+		return nil, err
+	}
+	ctrl.HandleCompletions(s.router, sub)
+	if roles.Controller {
+		s.watcher = routing.NewWatcher(ctrl, s.bus.(routing.Reclaimer), invoker.QueueConsumer, s.cfg.Cluster.InvokerSilence)
+	}
+	return ctrl, nil
+}
+
+// startClusterParts starts what consumes a durable bus once the router
+// runs: the invoker's queue and pings, the feeds node's builtin invoker,
+// the controller's health watcher.
+func (s *Server) startClusterParts(ctx context.Context, roles Roles, apiHost string) error {
+	if !s.bus.Durable() {
+		return nil
+	}
+	consumeCtx, stop := context.WithCancel(ctx)
+	s.stopConsume = stop
+	if s.invoker != nil {
+		if err := s.invoker.Consume(consumeCtx, s.bus, s.cfg.Cluster.Workers); err != nil {
+			return err
+		}
+		go s.invoker.Ping(consumeCtx, s.bus, s.cfg.Cluster.HealthInterval)
+	}
+	if roles.Feeds {
+		// Feed actions are Go handlers: they need no containers, only the
+		// feed manager of this process.
+		dir := filepath.Join(s.cfg.DataDir, "builtins")
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return fmt.Errorf("builtin invoker folder: %w", err)
+		}
+		backend, err := process.New(process.Config{Dir: dir}, s.log)
+		if err != nil {
+			return err
+		}
+		s.builtins = invoker.New(invoker.Config{
+			ID: builtinsInvoker, Pool: invoker.PoolConfig{UserMemoryMB: s.cfg.Pool.UserMemoryMB, IdleTimeout: time.Minute},
+			Limits: s.cfg.API.Limits, APIHost: apiHost, Builtins: s.feeds.Builtins(),
+		}, backend, s.store, s.store, s.bus, s.log)
+		if err := s.builtins.Consume(consumeCtx, s.bus, 16); err != nil {
+			return err
+		}
+	}
+	if s.watcher != nil {
+		pings, err := s.bus.Broadcast().Subscribe(ctx, bus.TopicHealth)
+		if err != nil {
+			return fmt.Errorf("follow invoker health: %w", err)
+		}
+		go s.watcher.Run(ctx, pings)
+	}
+	return nil
+}
+
+// consumeFires runs fires from the triggers queue, shared by every
+// controller; a fire is acked once its trigger activation is written.
+func (s *Server) consumeFires(ctx context.Context) error {
+	nb, ok := s.bus.(*bus.NATS)
+	if !ok {
+		return nil
+	}
+	sub, err := nb.SharedQueue(ctx, bus.TopicTriggers, "triggers", time.Minute)
+	if err != nil {
+		return err
+	}
+	for range fireWorkers {
+		msgs, err := sub.Subscribe(ctx, bus.TopicTriggers)
+		if err != nil {
+			return fmt.Errorf("consume fires: %w", err)
+		}
+		go func() {
+			for msg := range msgs {
+				if err := s.firer.HandleQueued(ctx, msg, s.store); err != nil {
+					s.log.Error("queued fire; left for a redelivery", "messageId", msg.UUID, "err", err)
+					msg.Nack()
+					continue
+				}
+				msg.Ack()
+			}
+		}()
+	}
+	return nil
+}
+
+// Invokers returns the invokers the controller's balancer holds healthy
+// (for tests).
+func (s *Server) Invokers() []string {
+	if s.activator == nil {
+		return nil
+	}
+	return slices.Clone(s.activatorBalancer().Invokers())
+}
+
+func (s *Server) activatorBalancer() *routing.Balancer { return s.activator.Controller().Balancer() }
