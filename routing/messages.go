@@ -6,7 +6,6 @@ import (
 	"github.com/wispio/wisp/entity"
 )
 
-
 // Invocation asks an invoker to run one activation of an action. It is the
 // body of a message on an invoker topic; the message UUID is ActivationID.
 type Invocation struct {
