@@ -6,8 +6,10 @@ BIN := bin/wisp
 STATICCHECK_VERSION := v0.8.2
 # Extra flags for `make run`, e.g. make run ARGS='--addr 127.0.0.1:3233'.
 ARGS ?=
+# Tag of `make image`.
+IMAGE ?= wisp:dev
 
-.PHONY: build run test bench lint
+.PHONY: build run test bench lint image
 
 ## build: compile the wisp binary into bin/wisp
 build:
@@ -16,6 +18,10 @@ build:
 ## run: build, then start the server (all roles in one process)
 run: build
 	$(BIN) serve $(ARGS)
+
+## image: build the container image wisp:dev FROM scratch (static binary, host CA certificates; no registry)
+image:
+	GO=$(GO) bash deploy/cluster/image.sh $(IMAGE)
 
 ## test: install test dependencies, then go vet and go test ./... (scripts/test.sh)
 test:

@@ -17,7 +17,7 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	root := cli.NewRoot(os.Stdin, os.Stdout, os.Stderr)
-	root.AddCommand(newServeCommand(), newAdminCommand(), newActionProxyCommand(), newRuntimesCommand())
+	root.AddCommand(newServeCommand(), newAdminCommand(), newActionProxyCommand(), newRuntimesCommand(), newProbeCommand())
 	if err := root.ExecuteContext(ctx); err != nil {
 		if !cli.IsReported(err) {
 			fmt.Fprintln(os.Stderr, "error:", err)

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Build the Wisp image FROM scratch without a registry: compile a static wisp
+# binary, put it, the host's CA certificates and deploy/cluster/Dockerfile in a
+# temporary build context, and docker build it.
+#   usage: deploy/cluster/image.sh [TAG]      (default wisp:dev; env GO, DOCKER)
+set -euo pipefail
+
+tag="${1:-wisp:dev}"
+go="${GO:-go}"
+docker="${DOCKER:-docker}"
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+root="$(cd "$here/../.." && pwd)"
+
+ctx="$(mktemp -d)"
+trap 'rm -rf "$ctx"' EXIT
+
+(cd "$root" && CGO_ENABLED=0 "$go" build -trimpath -ldflags "-s -w" -o "$ctx/wisp" ./cmd/wisp)
+if "$ctx/wisp" --help >/dev/null 2>&1; then :; else
+	echo "image.sh: the wisp binary does not run" >&2
+	exit 1
+fi
+
+certs=/etc/ssl/certs/ca-certificates.crt
+if [ -r "$certs" ]; then
+	cp "$certs" "$ctx/ca-certificates.crt"
+else
+	echo "image.sh: warning: $certs not found; the image trusts no CA (HTTPS to GitHub, Slack and CouchDB fails)" >&2
+	: >"$ctx/ca-certificates.crt"
+fi
+
+mkdir -p "$ctx/etc" "$ctx/data" "$ctx/tmp"
+chmod 1777 "$ctx/tmp"
+printf 'root:x:0:0:root:/root:/sbin/nologin\nnobody:x:65534:65534:nobody:/data:/sbin/nologin\n' >"$ctx/etc/passwd"
+printf 'root:x:0:\nnogroup:x:65534:\n' >"$ctx/etc/group"
+cp "$here/Dockerfile" "$ctx/Dockerfile"
+
+"$docker" build --tag "$tag" "$ctx"
