@@ -142,7 +142,7 @@ func (f *Firer) activate(ctx context.Context, req FireRequest, r IndexedRule, ar
 	actID, _, err := f.activator.Activate(ctx, Request{
 		Action: r.Action, Subject: req.Subject, APIKey: req.APIKey, Payload: args,
 		Cause: cause, TransactionID: req.TransactionID, Accepted: accepted,
-		ActivationID: ruleActivationID(cause, r.Rule),
+		ActivationID: RuleActivationID(cause, r.Rule),
 	})
 	var throttled *throttle.Error
 	switch {
@@ -195,9 +195,9 @@ func (f *Firer) triggerActivation(req FireRequest, e *TriggerEntry, id string, s
 // refString renders a name as OpenWhisk's logs do: "ns[/pkg]/name".
 func refString(f entity.FQN) string { return entity.RefOf(f).String() }
 
-// ruleActivationID is the activation id of rule's action in the fire whose
+// RuleActivationID is the activation id of rule's action in the fire whose
 // activation id is cause.
-func ruleActivationID(cause string, rule entity.FQN) string {
+func RuleActivationID(cause string, rule entity.FQN) string {
 	h := sha256.New()
 	h.Write([]byte(cause))
 	h.Write([]byte{0})

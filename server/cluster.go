@@ -225,7 +225,7 @@ func (s *Server) consumeFires(ctx context.Context) error {
 	if !ok {
 		return nil
 	}
-	sub, err := nb.SharedQueue(ctx, bus.TopicTriggers, "triggers", time.Minute)
+	sub, err := nb.SharedQueue(ctx, bus.TopicTriggers, "triggers", 20*time.Second)
 	if err != nil {
 		return err
 	}
