@@ -71,3 +71,20 @@ func TestFeedHarness(t *testing.T) {
 type testWriter []byte
 
 func (w *testWriter) Write(p []byte) (int, error) { *w = append(*w, p...); return len(p), nil }
+
+// TestClusterHarness runs the cluster mode briefly on the real nats-server
+// and pouchdb-server so that it stays working.
+func TestClusterHarness(t *testing.T) {
+	testenv.Node(t)
+	nats, couch := testenv.NATS(t), testenv.CouchDB(t)
+	var out testWriter
+	if err := runCluster(context.Background(), 20, nats, couch, &out); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"over NATS vs in-process", "1 invoker", "3 invokers"} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("no %q in:\n%s", want, out)
+		}
+	}
+	t.Log(string(out))
+}

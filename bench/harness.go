@@ -75,8 +75,17 @@ func startStack(ctx context.Context, dir, backend, wispBin string, tweak func(*s
 	if _, err := s.do(ctx, http.MethodPut, "http://"+srv.Addr()+"/api/v1/namespaces/_/actions/noop", put, true); err != nil {
 		return nil, fmt.Errorf("create action: %w", err)
 	}
-	if _, err := s.do(ctx, http.MethodPost, s.invokeURL, []byte(`{}`), true); err != nil {
-		return nil, fmt.Errorf("warm action: %w", err)
+	// Over a shared bus the controller learns of the invoker from its
+	// first health ping: retry until then.
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		_, err := s.do(ctx, http.MethodPost, s.invokeURL, []byte(`{}`), true)
+		if err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			return nil, fmt.Errorf("warm action: %w", err)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 	cs := srv.Invoker().Pool().Containers()
 	if len(cs) != 1 {

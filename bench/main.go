@@ -17,10 +17,19 @@ func main() {
 	wispBin := flag.String("wisp", "", "wisp binary for the Docker runtime images (default: build one)")
 	feedsMode := flag.Bool("feeds", false, "measure feed event → action start (MQTT, CouchDB) instead, on the process backend")
 	mqttURL := flag.String("mqtt", os.Getenv("WISP_TEST_MQTT"), "with -feeds: MQTT broker URL (default $WISP_TEST_MQTT; empty skips MQTT)")
-	couchURL := flag.String("couchdb", os.Getenv("WISP_TEST_COUCHDB"), "with -feeds: CouchDB server URL (default $WISP_TEST_COUCHDB; empty skips CouchDB)")
+	couchURL := flag.String("couchdb", os.Getenv("WISP_TEST_COUCHDB"), "with -feeds or -cluster: CouchDB server URL (default $WISP_TEST_COUCHDB; with -feeds, empty skips CouchDB)")
+	clusterMode := flag.Bool("cluster", false, "measure the NATS hop against the in-process bus and no-op activations per second with 1 and 3 invokers (process backend)")
+	natsURL := flag.String("nats", os.Getenv("WISP_TEST_NATS"), "with -cluster: NATS server URL with JetStream (default $WISP_TEST_NATS)")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
+	if *clusterMode {
+		if err := runCluster(ctx, *n, *natsURL, *couchURL, os.Stdout); err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if *feedsMode {
 		if err := runFeeds(ctx, *n, *mqttURL, *couchURL, os.Stdout); err != nil {
 			fmt.Fprintln(os.Stderr, "bench:", err)

@@ -183,6 +183,14 @@ func (s *Server) startClusterParts(ctx context.Context, roles Roles, apiHost str
 	}
 	consumeCtx, stop := context.WithCancel(ctx)
 	s.stopConsume = stop
+	// The watcher listens before this process's invoker first pings.
+	if s.watcher != nil {
+		pings, err := s.bus.Broadcast().Subscribe(ctx, bus.TopicHealth)
+		if err != nil {
+			return fmt.Errorf("follow invoker health: %w", err)
+		}
+		go s.watcher.Run(ctx, pings)
+	}
 	if s.invoker != nil {
 		if err := s.invoker.Consume(consumeCtx, s.bus, s.cfg.Cluster.Workers); err != nil {
 			return err
@@ -207,13 +215,6 @@ func (s *Server) startClusterParts(ctx context.Context, roles Roles, apiHost str
 		if err := s.builtins.Consume(consumeCtx, s.bus, 16); err != nil {
 			return err
 		}
-	}
-	if s.watcher != nil {
-		pings, err := s.bus.Broadcast().Subscribe(ctx, bus.TopicHealth)
-		if err != nil {
-			return fmt.Errorf("follow invoker health: %w", err)
-		}
-		go s.watcher.Run(ctx, pings)
 	}
 	return nil
 }
