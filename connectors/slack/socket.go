@@ -73,9 +73,6 @@ func (f *socketFeed) run(ctx context.Context) {
 		if ctx.Err() != nil {
 			return
 		}
-		if err == nil {
-			err = errors.New("the connection ended")
-		}
 		f.sink.Report(fmt.Errorf("appToken: Slack refused the socket mode connection (apps.connections.open: %s)", slackError(err)))
 		wait := time.NewTimer(b.NextBackOff())
 		select {
