@@ -95,13 +95,9 @@ func (a *app) actionGetCmd() *cobra.Command {
 			if err := checkArgs(args, 1, 1, "An action name is required."); err != nil {
 				return err
 			}
-			c, _, err := a.client()
+			c, qn, err := a.clientFor(args[0])
 			if err != nil {
 				return err
-			}
-			qn, err := c.ParseName(args[0])
-			if err != nil {
-				return usageError{err.Error()}
 			}
 			act, resp, err := c.GetAction(ctx, qn.String(), f.save || f.saveAs != "")
 			if err != nil {
@@ -155,13 +151,9 @@ func (a *app) actionDeleteCmd() *cobra.Command {
 			if err := checkArgs(args, 1, 1, "An action name is required."); err != nil {
 				return err
 			}
-			c, _, err := a.client()
+			c, qn, err := a.clientFor(args[0])
 			if err != nil {
 				return err
-			}
-			qn, err := c.ParseName(args[0])
-			if err != nil {
-				return usageError{err.Error()}
 			}
 			resp, err := c.DeleteAction(ctx, qn.String())
 			if err != nil {
@@ -248,13 +240,9 @@ func (a *app) actionInvokeCmd() *cobra.Command {
 		if err := checkArgs(pos, 1, 1, "An action name is required."); err != nil {
 			return err
 		}
-		c, _, err := a.client()
+		c, qn, err := a.clientFor(pos[0])
 		if err != nil {
 			return err
-		}
-		qn, err := c.ParseName(pos[0])
-		if err != nil {
-			return usageError{err.Error()}
 		}
 		params, err := a.collect(f.paramFile, pairs[paramFlag])
 		if err != nil {

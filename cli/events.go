@@ -146,13 +146,9 @@ func (a *app) packageBindCmd() *cobra.Command {
 		if err != nil {
 			return err
 		}
-		c, _, err := a.client()
+		_, src, err := a.clientFor(pos[0])
 		if err != nil {
 			return err
-		}
-		src, err := c.ParseName(pos[0])
-		if err != nil {
-			return usageError{err.Error()}
 		}
 		body.Binding = &client.Binding{Namespace: src.Namespace, Name: src.Entity()}
 		return a.put(ctx, client.Packages, "binding", "created", pos[1], body, false)
@@ -169,13 +165,9 @@ func (a *app) rulePutCmd(update bool) *cobra.Command {
 			if err := checkArgs(args, 3, 3, "A rule, trigger and action name are required."); err != nil {
 				return err
 			}
-			c, _, err := a.client()
+			c, trigger, err := a.clientFor(args[1])
 			if err != nil {
 				return err
-			}
-			trigger, err := c.ParseName(args[1])
-			if err != nil {
-				return usageError{err.Error()}
 			}
 			action, err := c.ParseName(args[2])
 			if err != nil {
@@ -221,13 +213,9 @@ func (a *app) triggerFireCmd() *cobra.Command {
 		if err := checkArgs(pos, 1, 1, "A trigger name is required."); err != nil {
 			return err
 		}
-		c, _, err := a.client()
+		c, qn, err := a.clientFor(pos[0])
 		if err != nil {
 			return err
-		}
-		qn, err := c.ParseName(pos[0])
-		if err != nil {
-			return usageError{err.Error()}
 		}
 		params, err := a.collect(paramFile, pairs[paramFlag])
 		if err != nil {

@@ -204,6 +204,20 @@ func (a *app) settings() (settings, error) {
 }
 
 // client builds an API client from the effective settings.
+// clientFor returns the client and the fully qualified form of name; a
+// name that does not parse is a usage error.
+func (a *app) clientFor(name string) (*client.Client, client.QualifiedName, error) {
+	c, _, err := a.client()
+	if err != nil {
+		return nil, client.QualifiedName{}, err
+	}
+	qn, err := c.ParseName(name)
+	if err != nil {
+		return nil, client.QualifiedName{}, usageError{err.Error()}
+	}
+	return c, qn, nil
+}
+
 func (a *app) client() (*client.Client, settings, error) {
 	s, err := a.settings()
 	if err != nil {
