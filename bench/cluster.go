@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
-	"sort"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -47,20 +46,10 @@ func runCluster(ctx context.Context, n int, natsURL, couchURL string, w io.Write
 		return err
 	}
 	defer overNATS.close()
-	var viaNATS, inProcess []time.Duration
-	for range 4 { // interleaved, so that drift in load hits both alike
-		a, err := sample(ctx, n/4, overNATS.viaAPI)
-		if err != nil {
-			return err
-		}
-		b, err := sample(ctx, n/4, local.viaAPI)
-		if err != nil {
-			return err
-		}
-		viaNATS, inProcess = append(viaNATS, a...), append(inProcess, b...)
+	viaNATS, inProcess, err := interleave(ctx, n, overNATS.viaAPI, local.viaAPI)
+	if err != nil {
+		return err
 	}
-	sort.Slice(viaNATS, func(i, j int) bool { return viaNATS[i] < viaNATS[j] })
-	sort.Slice(inProcess, func(i, j int) bool { return inProcess[i] < inProcess[j] })
 	fmt.Fprintln(w, "bus: NATS JetStream (invocation, completion and health on streams) vs the in-process bus, one process, embedded store")
 	report(w, "warm blocking invoke over NATS vs in-process (the 'direct' column)", viaNATS, inProcess)
 

@@ -157,6 +157,26 @@ func sample(ctx context.Context, n int, fn func(context.Context) error) ([]time.
 	return out, nil
 }
 
+// interleave times n calls of each of a and b in four alternating rounds,
+// so that drift in the machine's load hits both alike, and returns both
+// samples sorted.
+func interleave(ctx context.Context, n int, a, b func(context.Context) error) (as, bs []time.Duration, err error) {
+	for range 4 {
+		x, err := sample(ctx, n/4, a)
+		if err != nil {
+			return nil, nil, err
+		}
+		y, err := sample(ctx, n/4, b)
+		if err != nil {
+			return nil, nil, err
+		}
+		as, bs = append(as, x...), append(bs, y...)
+	}
+	sortDurations(as)
+	sortDurations(bs)
+	return as, bs, nil
+}
+
 func percentile(sorted []time.Duration, p float64) time.Duration {
 	if len(sorted) == 0 {
 		return 0
@@ -211,20 +231,10 @@ func runWarm(ctx context.Context, n int, dir, backend, wispBin string, w io.Writ
 	if _, err := sample(ctx, 200, s.direct); err != nil {
 		return err
 	}
-	var wisp, raw []time.Duration
-	for range 4 {
-		a, err := sample(ctx, n/4, s.viaAPI)
-		if err != nil {
-			return err
-		}
-		b, err := sample(ctx, n/4, s.direct)
-		if err != nil {
-			return err
-		}
-		wisp, raw = append(wisp, a...), append(raw, b...)
+	wisp, raw, err := interleave(ctx, n, s.viaAPI, s.direct)
+	if err != nil {
+		return err
 	}
-	sort.Slice(wisp, func(i, j int) bool { return wisp[i] < wisp[j] })
-	sort.Slice(raw, func(i, j int) bool { return raw[i] < raw[j] })
 	report(w, "warm blocking invoke (REST API, result=true) vs POST /run to the same warm proxy", wisp, raw)
 	return nil
 }
