@@ -171,11 +171,11 @@ func (b *NATS) Publish(topic string, msgs ...*message.Message) error {
 func (b *NATS) Durable() bool { return true }
 
 // Queue returns a subscriber of the durable consumer named consumer, which
-// takes the messages of topic. Creating it anew, when it exists already,
-// has the messages a previous owner of the name left unacked delivered at
-// once rather than after ackWait: a consumer name belongs to one process
-// (an invoker's or a controller's id), or is shared by every process that
-// consumes the topic, which then all pass shared=true.
+// takes the messages of topic and belongs to this process alone (an
+// invoker's or a controller's id). It is created anew, so that the messages
+// a previous owner of the name left unacked are delivered at once rather
+// than after ackWait. A consumer that several processes share is
+// SharedQueue's.
 func (b *NATS) Queue(ctx context.Context, topic, consumer string, ackWait time.Duration) (message.Subscriber, error) {
 	return b.queue(ctx, topic, consumer, ackWait, false)
 }

@@ -30,7 +30,8 @@ func connect(t *testing.T, prefix string) *bus.NATS {
 	return b
 }
 
-func uniquePrefix(t *testing.T) string {
+// uniquePrefix keeps a test's streams apart from every other run's.
+func uniquePrefix() string {
 	return fmt.Sprintf("t%d", time.Now().UnixNano())
 }
 
@@ -63,7 +64,7 @@ func receive(t *testing.T, ch <-chan *message.Message, n int, ack bool) []string
 }
 
 func TestQueueDeliversOnceAndDeduplicates(t *testing.T) {
-	b := connect(t, uniquePrefix(t))
+	b := connect(t, uniquePrefix())
 	ctx := t.Context()
 	topic := bus.InvokerTopic("i1")
 	sub, err := b.Queue(ctx, topic, "invoker-i1", 30*time.Second)
@@ -103,7 +104,7 @@ func TestQueueDeliversOnceAndDeduplicates(t *testing.T) {
 // A consumer re-created under its name (the process restarted) gets the
 // messages its previous life left unacked at once, not after the ack wait.
 func TestQueueRestartRedeliversUnacked(t *testing.T) {
-	b := connect(t, uniquePrefix(t))
+	b := connect(t, uniquePrefix())
 	topic := bus.InvokerTopic("i2")
 	first, cancel := context.WithCancel(t.Context())
 	sub, err := b.Queue(first, topic, "invoker-i2", time.Hour)
@@ -137,7 +138,7 @@ func TestQueueRestartRedeliversUnacked(t *testing.T) {
 // Reclaim takes a dead consumer's messages, delivered-unacked and queued,
 // and leaves none behind.
 func TestReclaim(t *testing.T) {
-	b := connect(t, uniquePrefix(t))
+	b := connect(t, uniquePrefix())
 	topic := bus.InvokerTopic("dead")
 	ctx, cancel := context.WithCancel(t.Context())
 	sub, err := b.Queue(ctx, topic, "invoker-dead", time.Hour)
@@ -181,7 +182,7 @@ func TestReclaim(t *testing.T) {
 }
 
 func TestBroadcastReachesEverySubscriber(t *testing.T) {
-	b := connect(t, uniquePrefix(t))
+	b := connect(t, uniquePrefix())
 	ctx := t.Context()
 	var chans []<-chan *message.Message
 	for range 2 {

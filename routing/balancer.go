@@ -54,8 +54,9 @@ func (b *Balancer) refreshLocked() {
 	slices.Sort(b.invokers)
 }
 
-// Observe records a health ping.
-func (b *Balancer) Observe(h Health, now time.Time) {
+// Observe records a health ping and reports whether it changed the set of
+// healthy invokers (a new invoker, or one leaving).
+func (b *Balancer) Observe(h Health, now time.Time) bool {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	s, ok := b.state[h.Invoker]
@@ -64,10 +65,12 @@ func (b *Balancer) Observe(h Health, now time.Time) {
 		b.state[h.Invoker] = s
 	}
 	s.memoryMB, s.lastSeen = h.UserMemoryMB, now
-	if !ok || s.leaving != h.Leaving {
-		s.leaving = h.Leaving
-		b.refreshLocked()
+	if ok && s.leaving == h.Leaving {
+		return false
 	}
+	s.leaving = h.Leaving
+	b.refreshLocked()
+	return true
 }
 
 // Expire removes the invokers not seen since silence before now and

@@ -88,14 +88,20 @@ func TestControllerNonBlockingInvoke(t *testing.T) {
 	if got := <-seen; got.ReplyTo != "c1" {
 		t.Fatalf("non-blocking invocation asks no reply: %+v", got)
 	}
+	waitNoPending(ctrl)
+}
+
+// waitNoPending waits until the controller has handled every completion
+// (on the router's goroutine) and awaits none.
+func waitNoPending(ctrl *Controller) {
 	for {
 		ctrl.mu.Lock()
 		n := len(ctrl.pending)
 		ctrl.mu.Unlock()
 		if n == 0 {
-			break
+			return
 		}
-		time.Sleep(time.Millisecond)
+		runtime.Gosched()
 	}
 }
 
@@ -154,17 +160,7 @@ func TestControllerCountsInFlight(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			// The completion is handled on the router's goroutine: wait
-			// for the pending entry to go.
-			for {
-				ctrl.mu.Lock()
-				n := len(ctrl.pending)
-				ctrl.mu.Unlock()
-				if n == 0 {
-					break
-				}
-				runtime.Gosched()
-			}
+			waitNoPending(ctrl)
 			if n := th.InFlight("alice"); n != 0 {
 				t.Fatalf("%d in flight after the completion, want 0", n)
 			}

@@ -53,12 +53,8 @@ func (w *Watcher) Run(ctx context.Context, msgs <-chan *message.Message) {
 			var h Health
 			if err := json.Unmarshal(msg.Payload, &h); err != nil || h.Invoker == "" {
 				w.log.Warn("drop malformed health ping", "err", err)
-			} else {
-				known := len(b.Invokers())
-				b.Observe(h, time.Now())
-				if n := len(b.Invokers()); n != known {
-					w.log.Info("invokers changed", "invoker", h.Invoker, "leaving", h.Leaving, "healthy", n)
-				}
+			} else if b.Observe(h, time.Now()) {
+				w.log.Info("invokers changed", "invoker", h.Invoker, "leaving", h.Leaving)
 			}
 			msg.Ack()
 		case now := <-tick.C:

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"time"
 
@@ -155,21 +154,21 @@ func (s *Server) invokerID() string {
 // newController makes the controller: in one process over the one
 // invoker, on a durable bus over the invokers its watcher hears from.
 func (s *Server) newController(ctx context.Context, roles Roles) (*routing.Controller, error) {
-	if !s.bus.Durable() {
-		ctrl := routing.NewController("controller0", s.bus, routing.NewBalancer("invoker0"), s.throttle, s.log)
-		ctrl.HandleCompletions(s.router, s.bus.Broadcast())
-		return ctrl, nil
+	id, balancer := "controller0", routing.NewBalancer("invoker0")
+	if s.bus.Durable() {
+		id, balancer = "controller-"+s.nodeID(), routing.NewBalancer()
 	}
-	id := "controller-" + s.nodeID()
-	ctrl := routing.NewController(id, s.bus, routing.NewBalancer(), s.throttle, s.log)
-	ctrl.RouteBuiltins(builtinsInvoker)
+	ctrl := routing.NewController(id, s.bus, balancer, s.throttle, s.log)
 	sub, err := s.bus.Queue(ctx, bus.CompletionsTopic(id), id, 30*time.Second)
 	if err != nil {
 		return nil, err
 	}
 	ctrl.HandleCompletions(s.router, sub)
-	if roles.Controller {
-		s.watcher = routing.NewWatcher(ctrl, s.bus.(routing.Reclaimer), invoker.QueueConsumer, s.cfg.Cluster.InvokerSilence)
+	if s.bus.Durable() {
+		ctrl.RouteBuiltins(builtinsInvoker)
+		if roles.Controller {
+			s.watcher = routing.NewWatcher(ctrl, s.bus.(routing.Reclaimer), invoker.QueueConsumer, s.cfg.Cluster.InvokerSilence)
+		}
 	}
 	return ctrl, nil
 }
@@ -255,7 +254,5 @@ func (s *Server) Invokers() []string {
 	if s.activator == nil {
 		return nil
 	}
-	return slices.Clone(s.activatorBalancer().Invokers())
+	return s.activator.Controller().Balancer().Invokers()
 }
-
-func (s *Server) activatorBalancer() *routing.Balancer { return s.activator.Controller().Balancer() }

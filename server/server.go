@@ -224,7 +224,11 @@ func (s *Server) start(ctx context.Context) error {
 			ID: s.invokerID(), Pool: s.cfg.Pool, Limits: s.cfg.API.Limits, APIHost: apiHost, Builtins: s.feeds.Builtins(),
 		}, backend, s.store, s.store, s.bus, s.log)
 		if !s.bus.Durable() {
-			s.invoker.Subscribe(s.router, s.bus.Broadcast())
+			sub, err := s.bus.Queue(ctx, bus.InvokerTopic(s.invokerID()), invoker.QueueConsumer(s.invokerID()), 0)
+			if err != nil {
+				return err
+			}
+			s.invoker.Subscribe(s.router, sub)
 		}
 	}
 	var ctrl *routing.Controller
