@@ -109,7 +109,7 @@ func ConnectNATS(ctx context.Context, url string, opts NATSOptions, log *slog.Lo
 		if strings.ContainsFunc(opts.Prefix, func(r rune) bool {
 			return !(r == '-' || r == '_' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z')
 		}) {
-			return nil, fmt.Errorf("bus: prefix %q: only letters, digits, '-' and '_'", opts.Prefix)
+			return nil, fmt.Errorf("bus-prefix: %q: only letters, digits, '-' and '_'", opts.Prefix)
 		}
 		b.streamPrefix = strings.ToUpper(opts.Prefix) + "_"
 		b.opts.Prefix = opts.Prefix + "."

@@ -117,6 +117,9 @@ func (s *Server) openBus(ctx context.Context, roles Roles) error {
 		s.bus = bus.NewInProcess()
 		return nil
 	}
+	if cc := s.cfg.Cluster; cc.HealthInterval <= 0 || cc.InvokerSilence <= cc.HealthInterval {
+		return fmt.Errorf("invoker-silence: %s must be longer than the invokers' health interval (%s)", cc.InvokerSilence, cc.HealthInterval)
+	}
 	if s.cfg.StoreURL == "" && !roles.all() {
 		return fmt.Errorf("store: --role %s needs a shared store (--store couchdb://...): the embedded store belongs to one process", roles)
 	}
