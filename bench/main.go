@@ -20,9 +20,18 @@ func main() {
 	couchURL := flag.String("couchdb", os.Getenv("WISP_TEST_COUCHDB"), "with -feeds or -cluster: CouchDB server URL (default $WISP_TEST_COUCHDB; with -feeds, empty skips CouchDB)")
 	clusterMode := flag.Bool("cluster", false, "measure the NATS hop against the in-process bus and no-op activations per second with 1 and 3 invokers (process backend)")
 	natsURL := flag.String("nats", os.Getenv("WISP_TEST_NATS"), "with -cluster: NATS server URL with JetStream (default $WISP_TEST_NATS)")
+	faultsMode := flag.Bool("faults", false, "the fault harness: 2,000 non-blocking invokes and 500 fires from 50 callers plus 1,000 MQTT messages (-mqtt), wisp serve SIGKILLed at 40 % and restarted, -runs times; prints accepted / recorded / missing / duplicated")
+	runs := flag.Int("runs", 3, "with -faults: how many kill runs")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
+	if *faultsMode {
+		if err := runFaults(ctx, *runs, *wispBin, *mqttURL, os.Stdout); err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if *clusterMode {
 		if err := runCluster(ctx, *n, *natsURL, *couchURL, os.Stdout); err != nil {
 			fmt.Fprintln(os.Stderr, "bench:", err)

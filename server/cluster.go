@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ThreeDotsLabs/watermill/message"
+
 	"github.com/wispio/wisp/bus"
 	"github.com/wispio/wisp/invoker"
 	"github.com/wispio/wisp/invoker/process"
@@ -114,7 +116,18 @@ func (s *Server) openBus(ctx context.Context, roles Roles) error {
 		if !roles.all() {
 			return fmt.Errorf("bus: --role %s needs a shared bus (--bus nats://HOST:4222): the in-process bus runs all roles in one process", roles)
 		}
-		s.bus = bus.NewInProcess()
+		if s.cfg.VolatileQueue {
+			s.bus = bus.NewInProcess()
+			return nil
+		}
+		if err := os.MkdirAll(s.cfg.DataDir, 0o700); err != nil {
+			return fmt.Errorf("create data folder %s: %w", s.cfg.DataDir, err)
+		}
+		b, err := bus.OpenEmbedded(filepath.Join(s.cfg.DataDir, "queue.db"), s.cfg.StoreWait, s.log)
+		if err != nil {
+			return err
+		}
+		s.bus = b
 		return nil
 	}
 	if cc := s.cfg.Cluster; cc.HealthInterval <= 0 || cc.InvokerSilence <= cc.HealthInterval {
@@ -132,11 +145,18 @@ func (s *Server) openBus(ctx context.Context, roles Roles) error {
 }
 
 func (s *Server) busName() string {
-	if s.bus.Durable() {
+	switch {
+	case s.clustered():
 		return "nats"
+	case s.bus.Durable():
+		return "embedded"
 	}
 	return "in-process"
 }
+
+// clustered reports whether this process meets other nodes on a shared
+// bus (NATS); else it runs all roles alone, on the embedded bus.
+func (s *Server) clustered() bool { return s.cfg.Cluster.BusURL != "" }
 
 // nodeID is the configured id, else one derived from the data folder.
 func (s *Server) nodeID() string {
@@ -148,7 +168,7 @@ func (s *Server) nodeID() string {
 
 // invokerID is the id of this process's invoker: invoker0 in one process.
 func (s *Server) invokerID() string {
-	if !s.bus.Durable() {
+	if !s.clustered() {
 		return "invoker0"
 	}
 	return s.nodeID()
@@ -158,7 +178,7 @@ func (s *Server) invokerID() string {
 // invoker, on a durable bus over the invokers its watcher hears from.
 func (s *Server) newController(ctx context.Context, roles Roles) (*routing.Controller, error) {
 	id, balancer := "controller0", routing.NewBalancer("invoker0")
-	if s.bus.Durable() {
+	if s.clustered() {
 		id, balancer = "controller-"+s.nodeID(), routing.NewBalancer()
 	}
 	ctrl := routing.NewController(id, s.bus, balancer, s.throttle, s.log)
@@ -167,7 +187,7 @@ func (s *Server) newController(ctx context.Context, roles Roles) (*routing.Contr
 		return nil, err
 	}
 	ctrl.HandleCompletions(s.router, sub)
-	if s.bus.Durable() {
+	if s.clustered() {
 		ctrl.RouteBuiltins(builtinsInvoker)
 		if roles.Controller {
 			s.watcher = routing.NewWatcher(ctrl, s.bus.(routing.Reclaimer), invoker.QueueConsumer, s.cfg.Cluster.InvokerSilence)
@@ -177,14 +197,20 @@ func (s *Server) newController(ctx context.Context, roles Roles) (*routing.Contr
 }
 
 // startClusterParts starts what consumes a durable bus once the router
-// runs: the invoker's queue and pings, the feeds node's builtin invoker,
-// the controller's health watcher.
+// runs: the invoker's queue; in a cluster also its pings, the feeds node's
+// builtin invoker and the controller's health watcher.
 func (s *Server) startClusterParts(ctx context.Context, roles Roles, apiHost string) error {
 	if !s.bus.Durable() {
 		return nil
 	}
 	consumeCtx, stop := context.WithCancel(ctx)
 	s.stopConsume = stop
+	if !s.clustered() {
+		if s.invoker != nil {
+			return s.invoker.Consume(consumeCtx, s.bus, s.cfg.Cluster.Workers)
+		}
+		return nil
+	}
 	// The watcher listens before this process's invoker first pings.
 	if s.watcher != nil {
 		pings, err := s.bus.Broadcast().Subscribe(ctx, bus.TopicHealth)
@@ -224,11 +250,13 @@ func (s *Server) startClusterParts(ctx context.Context, roles Roles, apiHost str
 // consumeFires runs fires from the triggers queue, shared by every
 // controller; a fire is acked once its trigger activation is written.
 func (s *Server) consumeFires(ctx context.Context) error {
-	nb, ok := s.bus.(*bus.NATS)
-	if !ok {
-		return nil
+	var sub message.Subscriber
+	var err error
+	if nb, ok := s.bus.(*bus.NATS); ok {
+		sub, err = nb.SharedQueue(ctx, bus.TopicTriggers, "triggers", 20*time.Second)
+	} else {
+		sub, err = s.bus.Queue(ctx, bus.TopicTriggers, "triggers", 20*time.Second)
 	}
-	sub, err := nb.SharedQueue(ctx, bus.TopicTriggers, "triggers", 20*time.Second)
 	if err != nil {
 		return err
 	}

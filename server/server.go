@@ -69,6 +69,10 @@ type Config struct {
 	ThrottleClock func() time.Time
 	// Cluster configures the roles and the bus they meet on.
 	Cluster ClusterConfig
+	// VolatileQueue runs a single process on the in-memory bus instead of
+	// the embedded durable one (DataDir/queue.db): accepted invocations
+	// and fires are then lost with the process. For benchmarks.
+	VolatileQueue bool
 }
 
 // DefaultConfig returns the defaults of `wisp serve`.
@@ -280,7 +284,7 @@ func (s *Server) start(ctx context.Context) error {
 // queued, trigger changes announced and other controllers' followed.
 func (s *Server) wireTriggers(ctx, runCtx context.Context, handler *api.Server, activator *routing.Activator, roles Roles) error {
 	index := routing.NewRuleIndex()
-	if s.bus.Durable() {
+	if s.clustered() {
 		// Subscribe before loading, so that no change falls in between.
 		changes, err := s.bus.Broadcast().Subscribe(runCtx, bus.TopicEntities)
 		if err != nil {
@@ -297,7 +301,9 @@ func (s *Server) wireTriggers(ctx, runCtx context.Context, handler *api.Server, 
 	writer := routing.NewTriggers(s.store, index, activator.Resolver().CheckRuleAction, s.cfg.API.Limits)
 	if s.bus.Durable() {
 		s.firer.Queue(s.bus)
-		writer.Announce(s.bus, s.log)
+		if s.clustered() {
+			writer.Announce(s.bus, s.log)
+		}
 		if roles.Controller {
 			if err := s.consumeFires(runCtx); err != nil {
 				return err

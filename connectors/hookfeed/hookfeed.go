@@ -101,14 +101,27 @@ func NewDeliveries(sink feeds.Sink, max int, cursor string) (*Deliveries, error)
 // empty id is never a duplicate. The recent ids, id included, are the
 // event's cursor.
 func (d *Deliveries) Deliver(ctx context.Context, id string, payload []byte) (duplicate bool, err error) {
+	return d.deliver(ctx, id, payload, true)
+}
+
+// DeliverRepeatable is Deliver for a source whose ids come back for new
+// events (MQTT reuses packet ids): only a delivery the source marks as a
+// redelivery is checked against the recent ids; every delivery is
+// recorded among them.
+func (d *Deliveries) DeliverRepeatable(ctx context.Context, id string, payload []byte, redelivery bool) (duplicate bool, err error) {
+	return d.deliver(ctx, id, payload, redelivery)
+}
+
+func (d *Deliveries) deliver(ctx context.Context, id string, payload []byte, check bool) (duplicate bool, err error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if id != "" && slices.Contains(d.recent, id) {
+	if id != "" && check && slices.Contains(d.recent, id) {
 		return true, nil
 	}
 	recent := d.recent
 	if id != "" {
-		recent = append(slices.Clone(d.recent), id)
+		recent = slices.DeleteFunc(slices.Clone(d.recent), func(r string) bool { return r == id })
+		recent = append(recent, id)
 		if len(recent) > d.max {
 			recent = recent[len(recent)-d.max:]
 		}

@@ -84,3 +84,41 @@ func TestSet(t *testing.T) {
 		t.Fatal("the hook is still there")
 	}
 }
+
+// TestDeliverRepeatable: ids that a source reuses for new events (MQTT
+// packet ids) block only what the source marks as a redelivery.
+func TestDeliverRepeatable(t *testing.T) {
+	s := &sink{}
+	d, err := NewDeliveries(s, 3, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	steps := []struct {
+		id         string
+		redelivery bool
+		wantDup    bool
+		wantCount  int
+	}{
+		{id: "1:aa", wantCount: 1},
+		{id: "1:aa", wantCount: 2},                                   // the same id again, not marked: a new event
+		{id: "1:aa", redelivery: true, wantDup: true, wantCount: 2},  // marked and held: a duplicate
+		{id: "2:bb", redelivery: true, wantCount: 3},                 // marked but never seen: delivered
+		{id: "2:bb", redelivery: true, wantDup: true, wantCount: 3},  // and now held
+		{id: "3:cc", wantCount: 4},                                   //
+		{id: "4:dd", wantCount: 5},                                   // "1:aa" falls out of the last 3
+		{id: "1:aa", redelivery: true, wantDup: false, wantCount: 6}, // forgotten: delivered
+	}
+	for i, st := range steps {
+		dup, err := d.DeliverRepeatable(context.Background(), st.id, []byte(`{}`), st.redelivery)
+		if err != nil || dup != st.wantDup || len(s.events) != st.wantCount {
+			t.Fatalf("step %d (%s, redelivery %v): dup %v err %v events %d", i, st.id, st.redelivery, dup, err, len(s.events))
+		}
+	}
+	again, err := NewDeliveries(s, 3, s.events[len(s.events)-1].Cursor)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if dup, _ := again.DeliverRepeatable(context.Background(), "4:dd", []byte(`{}`), true); !dup {
+		t.Fatal("after a restart, a redelivered message fired again")
+	}
+}

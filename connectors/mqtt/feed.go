@@ -2,14 +2,18 @@ package mqtt
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	paho "github.com/eclipse/paho.mqtt.golang"
 
+	"github.com/wispio/wisp/connectors/hookfeed"
 	"github.com/wispio/wisp/feeds"
 )
 
@@ -22,11 +26,15 @@ type feed struct {
 	params   feedParams
 	clientID string
 	sink     feeds.Sink
-	log      *slog.Logger
-	cancel   context.CancelFunc
-	done     chan struct{} // closed when run returns
-	ready    chan struct{} // closed once the first subscription stands
-	readyMu  sync.Once
+	// deliveries remembers the recent QoS 1 and 2 messages (in the feed's
+	// cursor), so that one the broker sends again because the ack was
+	// lost with a crash fires once.
+	deliveries *hookfeed.Deliveries
+	log        *slog.Logger
+	cancel     context.CancelFunc
+	done       chan struct{} // closed when run returns
+	ready      chan struct{} // closed once the first subscription stands
+	readyMu    sync.Once
 }
 
 // Stop ends the feed and waits for its goroutine (or ctx).
@@ -136,8 +144,12 @@ func (s *session) handle(_ paho.Client, m paho.Message) {
 		return
 	}
 	payload, err := firePayload(m.Topic(), m.Payload(), m.Qos(), m.Retained(), m.Duplicate(), m.MessageID(), f.params.Format)
+	var duplicate bool
 	if err == nil {
-		err = f.sink.Deliver(s.ctx, feeds.Event{Payload: payload})
+		duplicate, err = f.deliveries.DeliverRepeatable(s.ctx, deliveryID(m), payload, m.Duplicate())
+	}
+	if duplicate {
+		f.log.Debug("mqtt feed: a redelivered message it already holds", "topic", m.Topic(), "messageId", m.MessageID())
 	}
 	if err != nil {
 		s.broken.Store(true)
@@ -145,4 +157,23 @@ func (s *session) handle(_ paho.Client, m paho.Message) {
 		return
 	}
 	m.Ack()
+}
+
+// recentDeliveries is how many QoS 1 and 2 messages a feed remembers to
+// tell a redelivery from a new message: more than a broker keeps in
+// flight to one client (Mosquitto's default is 20).
+const recentDeliveries = 64
+
+// deliveryID identifies a QoS 1 or 2 message for telling a redelivery
+// (DUP set, same packet id, same topic and payload) from a new one; a
+// QoS 0 message has none.
+func deliveryID(m paho.Message) string {
+	if m.Qos() == 0 {
+		return ""
+	}
+	h := sha256.New()
+	h.Write([]byte(m.Topic()))
+	h.Write([]byte{0})
+	h.Write(m.Payload())
+	return strconv.Itoa(int(m.MessageID())) + ":" + hex.EncodeToString(h.Sum(nil)[:8])
 }

@@ -13,6 +13,7 @@ import (
 
 	paho "github.com/eclipse/paho.mqtt.golang"
 
+	"github.com/wispio/wisp/connectors/hookfeed"
 	"github.com/wispio/wisp/feeds"
 )
 
@@ -109,16 +110,21 @@ func (p *Provider) Start(ctx context.Context, reg feeds.Registration, sink feeds
 	if clientID == "" {
 		clientID = DefaultClientID(reg.Trigger)
 	}
+	deliveries, err := hookfeed.NewDeliveries(sink, recentDeliveries, reg.Cursor)
+	if err != nil {
+		p.log.Warn("mqtt feed: starting without its recent message ids", "trigger", reg.Trigger, "err", err)
+	}
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	f := &feed{
-		p:        p,
-		params:   fp,
-		clientID: clientID,
-		sink:     sink,
-		log:      p.log.With("trigger", reg.Trigger, "clientId", clientID),
-		cancel:   cancel,
-		done:     make(chan struct{}),
-		ready:    make(chan struct{}),
+		deliveries: deliveries,
+		p:          p,
+		params:     fp,
+		clientID:   clientID,
+		sink:       sink,
+		log:        p.log.With("trigger", reg.Trigger, "clientId", clientID),
+		cancel:     cancel,
+		done:       make(chan struct{}),
+		ready:      make(chan struct{}),
 	}
 	go f.run(runCtx)
 	// Answer CREATE once the broker holds the subscription (the session
