@@ -1,12 +1,15 @@
-// Package bus connects Wisp's roles. In one process they meet on
-// watermill's GoChannel; across machines on NATS JetStream through
-// watermill-nats. Both are a Bus: a watermill publisher plus subscribers for
-// the two ways Wisp consumes a topic.
+// Package bus connects Wisp's roles. In one process they meet on the
+// embedded bus (queues kept in a bbolt file in the data folder, broadcasts
+// on watermill's GoChannel); across machines on NATS JetStream through
+// watermill-nats. Both are a Bus: a watermill publisher plus subscribers
+// for the two ways Wisp consumes a topic. On both, a queued message
+// outlives the process that published it, and its consumer acks it only
+// once its work is stored.
 //
 //   - A queue (invoker.<id>, triggers) hands each message to one
-//     subscription of one consumer. On NATS it is a durable consumer of a
-//     work-queue stream: a message stays until it is acked, so work accepted
-//     by a process that dies is delivered again.
+//     subscription of one consumer. A message stays until it is acked (on
+//     NATS a durable consumer of a work-queue stream), so work accepted by
+//     a process that dies is delivered again.
 //   - A broadcast (health, entities) gives every subscription the messages
 //     published after it subscribed.
 //
@@ -52,11 +55,6 @@ type Bus interface {
 	Queue(ctx context.Context, topic, consumer string, ackWait time.Duration) (message.Subscriber, error)
 	// Broadcast returns a subscriber for broadcast topics.
 	Broadcast() message.Subscriber
-	// Durable reports whether queued messages outlive this process (NATS).
-	// A consumer of a durable bus acks a message only once its work is
-	// stored; on the in-process bus it acks on accepting the work and
-	// runs it in the background.
-	Durable() bool
 	// Close closes the bus's connections.
 	Close() error
 }
@@ -74,6 +72,16 @@ func NewMessage(id string, payload []byte) *message.Message {
 	m.Metadata.Set(msgIDHeader, id)
 	return m
 }
+
+// VolatileHeader is the metadata key that marks a message its publisher
+// does not need kept beyond the process: a blocking call's invocation,
+// whose caller dies with the process too. The embedded bus keeps such a
+// message in memory until the same id is published without the mark
+// (the caller stopped waiting and was given a 202); NATS stores it anyway.
+const VolatileHeader = "Wisp-Volatile"
+
+// MarkVolatile marks m with VolatileHeader.
+func MarkVolatile(m *message.Message) { m.Metadata.Set(VolatileHeader, "1") }
 
 // SetMessageID sets the JetStream message id of m, when it must differ
 // from its UUID (a message published again on purpose).

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"strings"
 	"sync"
 	"time"
@@ -25,7 +26,8 @@ import (
 // given for an invocation or a fire survives a kill -9, as on NATS.
 //
 // The completions queues stay in memory (their blocking callers die with
-// the process), as do broadcasts. In one process a queue's subscriptions
+// the process), as do broadcasts and messages marked volatile (see
+// VolatileHeader) until they are published again unmarked. In one process a queue's subscriptions
 // all belong to its one consumer: each message goes to one of them.
 type Embedded struct {
 	db        *bolt.DB
@@ -116,7 +118,7 @@ func (b *Embedded) queue(topic string) *diskQueue {
 	defer b.mu.Unlock()
 	q, ok := b.queues[topic]
 	if !ok {
-		q = &diskQueue{topic: topic, persist: persisted(topic), ids: map[string]bool{}, wake: make(chan struct{}), feed: make(chan *queued)}
+		q = &diskQueue{topic: topic, persist: persisted(topic), ids: map[string]*queued{}, wake: make(chan struct{}), feed: make(chan *queued)}
 		b.queues[topic] = q
 		b.wg.Add(1)
 		go func() {
@@ -155,34 +157,60 @@ func (b *Embedded) publish(q *diskQueue, msg *message.Message) error {
 	if id == "" {
 		id = msg.UUID
 	}
-	if !q.reserve(id) {
-		return nil // already queued: stored once, as NATS's dedupe window does
-	}
-	e := &queued{id: id, msg: storedMessage{UUID: msg.UUID, Metadata: msg.Metadata, Payload: msg.Payload}}
-	if q.persist {
-		v, err := json.Marshal(e.msg)
-		if err != nil {
-			q.release(id)
-			return fmt.Errorf("bus: encode message %s: %w", msg.UUID, err)
-		}
-		err = b.db.Batch(func(tx *bolt.Tx) error {
-			bk, err := tx.CreateBucketIfNotExists([]byte(q.topic))
-			if err != nil {
+	volatile := !q.persist || msg.Metadata.Get(VolatileHeader) != ""
+	e := &queued{id: id, volatile: volatile, msg: storedMessage{UUID: msg.UUID, Metadata: msg.Metadata, Payload: msg.Payload}}
+	held, fresh := q.reserve(e)
+	switch {
+	case fresh:
+		if !volatile {
+			if err := b.store(q, e); err != nil {
+				q.release(id)
 				return err
 			}
-			seq, err := bk.NextSequence()
-			if err != nil {
-				return err
-			}
-			e.key = seq
-			return bk.Put(seqKey(seq), v)
-		})
-		if err != nil {
-			q.release(id)
-			return fmt.Errorf("bus: store message %s on %s: %w", msg.UUID, q.topic, err)
 		}
+		q.push(e)
+		return nil
+	case held.volatile && !volatile:
+		// Kept now: written to the file; the delivery under way (or its
+		// ack) stays that of the held message.
+		if err := b.store(q, held); err != nil {
+			return err
+		}
+		q.mu.Lock()
+		held.volatile = false
+		q.mu.Unlock()
 	}
-	q.push(e)
+	return nil // already queued: stored once, as NATS's dedupe window does
+}
+
+// store writes e to the file (and sets its key).
+func (b *Embedded) store(q *diskQueue, e *queued) error {
+	m := e.msg
+	if m.Metadata[VolatileHeader] != "" {
+		m.Metadata = maps.Clone(m.Metadata)
+		delete(m.Metadata, VolatileHeader)
+	}
+	v, err := json.Marshal(m)
+	if err != nil {
+		return fmt.Errorf("bus: encode message %s: %w", m.UUID, err)
+	}
+	var key uint64
+	err = b.db.Batch(func(tx *bolt.Tx) error {
+		bk, err := tx.CreateBucketIfNotExists([]byte(q.topic))
+		if err != nil {
+			return err
+		}
+		if key, err = bk.NextSequence(); err != nil {
+			return err
+		}
+		return bk.Put(seqKey(key), v)
+	})
+	if err != nil {
+		return fmt.Errorf("bus: store message %s on %s: %w", m.UUID, q.topic, err)
+	}
+	q.mu.Lock()
+	e.key = key
+	q.mu.Unlock()
 	return nil
 }
 
@@ -190,10 +218,13 @@ func seqKey(seq uint64) []byte { return binary.BigEndian.AppendUint64(nil, seq) 
 
 // ack removes a handled message from the file and the queue's ids.
 func (b *Embedded) ack(q *diskQueue, e *queued) {
-	if q.persist {
+	q.mu.Lock()
+	key := e.key
+	q.mu.Unlock()
+	if key != 0 {
 		err := b.db.Batch(func(tx *bolt.Tx) error {
 			if bk := tx.Bucket([]byte(q.topic)); bk != nil {
-				return bk.Delete(seqKey(e.key))
+				return bk.Delete(seqKey(key))
 			}
 			return nil
 		})
@@ -219,9 +250,6 @@ func (b *Embedded) Queue(_ context.Context, topic, _ string, _ time.Duration) (m
 
 // Broadcast returns the subscriber of broadcasts.
 func (b *Embedded) Broadcast() message.Subscriber { return b.broadcast }
-
-// Durable is true: queued messages outlive the process.
-func (b *Embedded) Durable() bool { return true }
 
 // Close ends the subscriptions (messages being handled stay in the file
 // unless acked first) and closes the file.
@@ -319,9 +347,12 @@ func (b *Embedded) redeliverLater(q *diskQueue, e *queued) {
 
 // queued is one message of a queue.
 type queued struct {
-	key uint64 // its key in the file
-	id  string // its id for dedupe
-	msg storedMessage
+	// key is its key in the file, 0 while it is not there (the queue's
+	// mutex guards it and volatile).
+	key      uint64
+	volatile bool
+	id       string // its id for dedupe
+	msg      storedMessage
 }
 
 // diskQueue is the in-memory order of one topic's queued messages.
@@ -331,8 +362,8 @@ type diskQueue struct {
 
 	mu    sync.Mutex // guards ready, ids and wake
 	ready []*queued
-	// ids are the ids of the messages waiting or being handled.
-	ids  map[string]bool
+	// ids are the messages waiting or being handled, by id.
+	ids  map[string]*queued
 	wake chan struct{} // closed and replaced when a message is pushed
 	// feed hands the oldest waiting message to whichever subscription is
 	// free; dispatch is its one sender.
@@ -355,15 +386,16 @@ func (q *diskQueue) dispatch(closing <-chan struct{}) {
 	}
 }
 
-// reserve claims id for a new message; false when one with it is queued.
-func (q *diskQueue) reserve(id string) bool {
+// reserve claims e's id; when a message with it is already queued it
+// returns that one and false.
+func (q *diskQueue) reserve(e *queued) (*queued, bool) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	if q.ids[id] {
-		return false
+	if held, ok := q.ids[e.id]; ok {
+		return held, false
 	}
-	q.ids[id] = true
-	return true
+	q.ids[e.id] = e
+	return e, true
 }
 
 func (q *diskQueue) release(id string) {
@@ -384,7 +416,7 @@ func (q *diskQueue) add(e *queued, front bool) {
 		if e.id == "" {
 			e.id = e.msg.UUID
 		}
-		q.ids[e.id] = true
+		q.ids[e.id] = e
 	}
 	if front {
 		q.ready = append([]*queued{e}, q.ready...)

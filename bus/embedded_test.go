@@ -289,3 +289,43 @@ func BenchmarkEmbeddedPublish(b *testing.B) {
 		}
 	})
 }
+
+// TestEmbeddedVolatileUntilKept: a message marked volatile is not in the
+// file until the same id is published unmarked.
+func TestEmbeddedVolatileUntilKept(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "queue.db")
+	b := openEmbedded(t, path)
+	topic := InvokerTopic("i")
+	for _, id := range []string{"blocking", "timedout"} {
+		m := NewMessage(id, nil)
+		MarkVolatile(m)
+		if err := b.Publish(topic, m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sub, _ := b.Queue(context.Background(), topic, "c", 0)
+	ctx, cancel := context.WithCancel(context.Background())
+	ch, _ := sub.Subscribe(ctx, topic)
+	<-ch // "blocking" is being handled when the process dies
+	// The caller of "timedout" stopped waiting: it is kept, once.
+	if err := b.Publish(topic, NewMessage("timedout", nil)); err != nil {
+		t.Fatal(err)
+	}
+	cancel()
+	if err := b.Close(); err != nil {
+		t.Fatal(err)
+	}
+	b = openEmbedded(t, path)
+	defer b.Close()
+	sub, _ = b.Queue(context.Background(), topic, "c", 0)
+	ch, _ = sub.Subscribe(context.Background(), topic)
+	got := take(t, ch, 1, ackAll)
+	if got[0] != "timedout" {
+		t.Fatalf("after restart got %v, want only the kept timedout", got)
+	}
+	select {
+	case m := <-ch:
+		t.Fatalf("volatile message %s outlived the process", m.UUID)
+	case <-time.After(50 * time.Millisecond):
+	}
+}

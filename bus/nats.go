@@ -167,9 +167,6 @@ func (b *NATS) Publish(topic string, msgs ...*message.Message) error {
 	return b.pub.Publish(topic, msgs...)
 }
 
-// Durable is true.
-func (b *NATS) Durable() bool { return true }
-
 // Queue returns a subscriber of the durable consumer named consumer, which
 // takes the messages of topic and belongs to this process alone (an
 // invoker's or a controller's id). It is created anew, so that the messages

@@ -76,28 +76,6 @@ func New(cfg Config, backend Backend, st store.Store, sink ActivationSink, pub m
 // Pool is the invoker's container pool.
 func (inv *Invoker) Pool() *Pool { return inv.pool }
 
-// Subscribe registers the invoker's consumer of an in-process bus on r:
-// it accepts each invocation (acking it) and runs it in the background.
-func (inv *Invoker) Subscribe(r *message.Router, sub message.Subscriber) {
-	r.AddConsumerHandler("invoker-"+inv.cfg.ID, bus.InvokerTopic(inv.cfg.ID), sub, inv.onInvocation)
-}
-
-// onInvocation accepts an invocation and runs it in the background: the bus
-// delivers the next message only after this one is acknowledged.
-func (inv *Invoker) onInvocation(msg *message.Message) error {
-	m, ok := inv.decode(msg)
-	if !ok {
-		return nil
-	}
-	inv.running.Add(1)
-	go func() {
-		defer inv.running.Done()
-		act := inv.Run(context.Background(), m)
-		inv.queueRecord(context.Background(), act)
-	}()
-	return nil
-}
-
 func (inv *Invoker) decode(msg *message.Message) (*routing.Invocation, bool) {
 	m := new(routing.Invocation)
 	if err := json.Unmarshal(msg.Payload, m); err != nil {
@@ -207,13 +185,6 @@ func (inv *Invoker) Run(ctx context.Context, m *routing.Invocation) *entity.Acti
 		inv.complete(m.ReplyTo, act)
 	}
 	return act
-}
-
-// store queues the record for writing.
-func (inv *Invoker) queueRecord(ctx context.Context, act *entity.Activation) {
-	if err := inv.sink.PutActivations(ctx, []*entity.Activation{act}); err != nil {
-		inv.log.Error("store activation", "activationId", act.ActivationID, "namespace", act.Namespace, "err", err)
-	}
 }
 
 func (inv *Invoker) complete(controller string, act *entity.Activation) {

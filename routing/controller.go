@@ -120,6 +120,11 @@ func (c *Controller) Invoke(ctx context.Context, inv *Invocation, wait time.Dura
 		return nil, fmt.Errorf("encode invocation %s: %w", inv.ActivationID, err)
 	}
 	msg := bus.NewMessage(inv.ActivationID, payload)
+	if wait > 0 {
+		// The caller waits: until it is told 202, the invocation need not
+		// outlive the process (no fsync on the blocking path).
+		bus.MarkVolatile(msg)
+	}
 	if err := c.publisher.Publish(bus.InvokerTopic(invoker), msg); err != nil {
 		c.abandon(inv.ActivationID)
 		return nil, fmt.Errorf("publish invocation %s to %s: %w", inv.ActivationID, invoker, err)
@@ -134,6 +139,10 @@ func (c *Controller) Invoke(ctx context.Context, inv *Invocation, wait time.Dura
 		return act, nil
 	case <-timer.C:
 		c.forget(inv.ActivationID)
+		// The caller is told 202 now: from here the invocation is kept.
+		if err := c.publisher.Publish(bus.InvokerTopic(invoker), bus.NewMessage(inv.ActivationID, payload)); err != nil {
+			c.log.Error("keep a blocking invocation that outlived its wait", "activationId", inv.ActivationID, "err", err)
+		}
 		return nil, ErrStillRunning
 	case <-ctx.Done():
 		c.forget(inv.ActivationID)

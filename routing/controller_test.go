@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"runtime"
@@ -195,5 +196,49 @@ func TestBalancerHomeInvoker(t *testing.T) {
 	}
 	if len(spread) < 2 {
 		t.Fatal("all actions landed on one invoker")
+	}
+}
+
+// recorder is a publisher that keeps what it is given and delivers nothing.
+type recorder struct{ msgs []*message.Message }
+
+func (r *recorder) Publish(_ string, msgs ...*message.Message) error {
+	r.msgs = append(r.msgs, msgs...)
+	return nil
+}
+func (r *recorder) Close() error { return nil }
+
+// TestControllerMarksVolatile: a blocking call's invocation is published
+// volatile (the embedded bus skips its fsync); once the caller stops
+// waiting and is told 202 it is published again unmarked, to be kept; a
+// non-blocking one is kept from the start.
+func TestControllerMarksVolatile(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		wait time.Duration
+		want []bool // volatile, per publish
+	}{
+		{"non-blocking", 0, []bool{false}},
+		{"blocking that outlives its wait", 10 * time.Millisecond, []bool{true, false}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			pub := &recorder{}
+			ctrl := NewController("c1", pub, NewBalancer("i1"), nil, slog.New(slog.NewTextHandler(io.Discard, nil)))
+			id := entity.NewActivationID()
+			_, err := ctrl.Invoke(context.Background(), &Invocation{ActivationID: id, Action: entity.FQN{Namespace: "ns", Name: "a"}}, tt.wait)
+			if tt.wait > 0 && !errors.Is(err, ErrStillRunning) || tt.wait == 0 && err != nil {
+				t.Fatalf("Invoke: %v", err)
+			}
+			var got []bool
+			for _, m := range pub.msgs {
+				if m.UUID != id {
+					t.Errorf("published %s, want %s", m.UUID, id)
+				}
+				got = append(got, m.Metadata.Get(bus.VolatileHeader) != "")
+			}
+			if fmt.Sprint(got) != fmt.Sprint(tt.want) {
+				t.Fatalf("volatile per publish = %v, want %v", got, tt.want)
+			}
+		})
 	}
 }

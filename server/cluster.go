@@ -116,10 +116,6 @@ func (s *Server) openBus(ctx context.Context, roles Roles) error {
 		if !roles.all() {
 			return fmt.Errorf("bus: --role %s needs a shared bus (--bus nats://HOST:4222): the in-process bus runs all roles in one process", roles)
 		}
-		if s.cfg.VolatileQueue {
-			s.bus = bus.NewInProcess()
-			return nil
-		}
 		if err := os.MkdirAll(s.cfg.DataDir, 0o700); err != nil {
 			return fmt.Errorf("create data folder %s: %w", s.cfg.DataDir, err)
 		}
@@ -145,13 +141,10 @@ func (s *Server) openBus(ctx context.Context, roles Roles) error {
 }
 
 func (s *Server) busName() string {
-	switch {
-	case s.clustered():
+	if s.clustered() {
 		return "nats"
-	case s.bus.Durable():
-		return "embedded"
 	}
-	return "in-process"
+	return "embedded"
 }
 
 // clustered reports whether this process meets other nodes on a shared
@@ -200,9 +193,6 @@ func (s *Server) newController(ctx context.Context, roles Roles) (*routing.Contr
 // runs: the invoker's queue; in a cluster also its pings, the feeds node's
 // builtin invoker and the controller's health watcher.
 func (s *Server) startClusterParts(ctx context.Context, roles Roles, apiHost string) error {
-	if !s.bus.Durable() {
-		return nil
-	}
 	consumeCtx, stop := context.WithCancel(ctx)
 	s.stopConsume = stop
 	if !s.clustered() {

@@ -69,10 +69,6 @@ type Config struct {
 	ThrottleClock func() time.Time
 	// Cluster configures the roles and the bus they meet on.
 	Cluster ClusterConfig
-	// VolatileQueue runs a single process on the in-memory bus instead of
-	// the embedded durable one (DataDir/queue.db): accepted invocations
-	// and fires are then lost with the process. For benchmarks.
-	VolatileQueue bool
 }
 
 // DefaultConfig returns the defaults of `wisp serve`.
@@ -227,13 +223,6 @@ func (s *Server) start(ctx context.Context) error {
 		s.invoker = invoker.New(invoker.Config{
 			ID: s.invokerID(), Pool: s.cfg.Pool, Limits: s.cfg.API.Limits, APIHost: apiHost, Builtins: s.feeds.Builtins(),
 		}, backend, s.store, s.store, s.bus, s.log)
-		if !s.bus.Durable() {
-			sub, err := s.bus.Queue(ctx, bus.InvokerTopic(s.invokerID()), invoker.QueueConsumer(s.invokerID()), 0)
-			if err != nil {
-				return err
-			}
-			s.invoker.Subscribe(s.router, sub)
-		}
 	}
 	var ctrl *routing.Controller
 	if roles.Controller || roles.Feeds {
@@ -279,9 +268,10 @@ func (s *Server) start(ctx context.Context) error {
 }
 
 // wireTriggers loads the rule index from the store and hands the API the
-// trigger writer and firer over it; trigger activations go to the
-// write-behind store, as the invoker's do. On a durable bus, fires are
-// queued, trigger changes announced and other controllers' followed.
+// trigger writer and firer over it. Fires are queued on the bus (a 202 is
+// a fire on disk) and run by consumeFires, which writes the trigger
+// activation before the ack; in a cluster, trigger changes are announced
+// and other controllers' followed.
 func (s *Server) wireTriggers(ctx, runCtx context.Context, handler *api.Server, activator *routing.Activator, roles Roles) error {
 	index := routing.NewRuleIndex()
 	if s.clustered() {
@@ -299,15 +289,13 @@ func (s *Server) wireTriggers(ctx, runCtx context.Context, handler *api.Server, 
 	s.log.Info("rule index loaded", "triggers", triggers, "rules", rules)
 	s.firer = routing.NewFirer(index, activator, s.store, s.log)
 	writer := routing.NewTriggers(s.store, index, activator.Resolver().CheckRuleAction, s.cfg.API.Limits)
-	if s.bus.Durable() {
-		s.firer.Queue(s.bus)
-		if s.clustered() {
-			writer.Announce(s.bus, s.log)
-		}
-		if roles.Controller {
-			if err := s.consumeFires(runCtx); err != nil {
-				return err
-			}
+	s.firer.Queue(s.bus)
+	if s.clustered() {
+		writer.Announce(s.bus, s.log)
+	}
+	if roles.Controller {
+		if err := s.consumeFires(runCtx); err != nil {
+			return err
 		}
 	}
 	handler.UseTriggers(writer, s.firer)
