@@ -321,7 +321,13 @@ func (b *Embedded) deliver(ctx context.Context, q *diskQueue, out chan<- *messag
 		}
 		select {
 		case <-msg.Acked():
-			b.ack(q, e)
+			// The removal shares a commit with others and is not waited
+			// for: a removal lost with a crash only delivers e again.
+			b.wg.Add(1)
+			go func() {
+				defer b.wg.Done()
+				b.ack(q, e)
+			}()
 		case <-msg.Nacked():
 			b.redeliverLater(q, e)
 		case <-b.closing:

@@ -109,9 +109,7 @@ func TestEmbeddedQueueAckedIsGoneAfterRestart(t *testing.T) {
 		}
 	}
 	take(t, ch, 3, ackAll)
-	// An ack is written before the next delivery of its subscription: the
-	// delivery loop acks, then takes the next message. Publish one more and
-	// take it, so the acks above have been written.
+	// Close waits for the removals of acked messages.
 	if err := b.Publish(TopicTriggers, NewMessage("f3", nil)); err != nil {
 		t.Fatal(err)
 	}

@@ -15,11 +15,10 @@ type loadRun struct {
 	api  *apiClient
 	mqtt *mqttRun // nil: no MQTT part
 
-	mu       sync.Mutex     // guards the fields below
-	invokes  map[string]int // accepted invocation id → n
-	fires    map[string]int // accepted fire (trigger activation) id → n
-	refused  int
-	firstErr error
+	mu      sync.Mutex     // guards the fields below
+	invokes map[string]int // accepted invocation id → n
+	fires   map[string]int // accepted fire (trigger activation) id → n
+	refused int
 }
 
 // run sends Invokes and Fires requests from Callers callers, every
