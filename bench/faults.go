@@ -13,7 +13,8 @@ import (
 )
 
 // runFaults runs the fault harness (test/chaos) in its full form: each run
-// 2,000 non-blocking invokes and 500 trigger fires from 50 callers and,
+// 2,000 non-blocking invokes, 500 trigger fires and 200 non-blocking
+// invokes of a sequence from 50 callers and,
 // with a broker, 1,000 QoS 1 MQTT messages to a feed; the server is
 // SIGKILLed at 40 % and restarted on the same data folder. bin is the wisp
 // binary to test ("" builds this tree's).
@@ -38,7 +39,7 @@ func runFaults(ctx context.Context, runs int, bin, mqttURL string, out io.Writer
 	for run := 1; run <= runs; run++ {
 		table, err := chaos.Run(ctx, chaos.Config{
 			Bin: bin, Dir: filepath.Join(dir, fmt.Sprint("run", run)),
-			Invokes: 2000, Fires: 500, Callers: 50, KillAt: 0.4,
+			Invokes: 2000, Fires: 500, Sequences: 200, Callers: 50, KillAt: 0.4,
 			MQTTURL: mqttURL, MQTTMessages: messages, Settle: 2 * time.Minute,
 		})
 		if err != nil {

@@ -37,6 +37,9 @@ const (
 	// TopicTriggers: accepted trigger fires, processed by any controller
 	// (queue).
 	TopicTriggers = "triggers"
+	// TopicCompositions: accepted non-blocking sequence and conductor
+	// activations, run by any controller (queue).
+	TopicCompositions = "compositions"
 	// TopicHealth: invokers' pings (broadcast).
 	TopicHealth = "health"
 	// TopicEntities: changes of entities the controllers index (broadcast).

@@ -109,7 +109,7 @@ func persisted(topic string) bool { return !strings.HasPrefix(topic, TopicComple
 
 // isQueue reports whether topic is a queue (else a broadcast).
 func isQueue(topic string) bool {
-	return topic == TopicTriggers || strings.HasPrefix(topic, TopicInvokerPrefix) || strings.HasPrefix(topic, TopicCompletionsPrefix)
+	return topic == TopicTriggers || topic == TopicCompositions || strings.HasPrefix(topic, TopicInvokerPrefix) || strings.HasPrefix(topic, TopicCompletionsPrefix)
 }
 
 // queue returns topic's queue, made on first use.

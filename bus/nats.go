@@ -45,6 +45,13 @@ var streams = []jetstream.StreamConfig{{
 	Storage:     jetstream.FileStorage,
 	Duplicates:  dupWindow,
 }, {
+	Name:        "WISP_COMPOSITIONS",
+	Description: "accepted non-blocking sequences and conductor actions; removed when a controller has stored the record",
+	Subjects:    []string{TopicCompositions},
+	Retention:   jetstream.WorkQueuePolicy,
+	Storage:     jetstream.FileStorage,
+	Duplicates:  dupWindow,
+}, {
 	Name:        "WISP_COMPLETIONS",
 	Description: "finished activations for the controllers that wait for them",
 	Subjects:    []string{TopicCompletionsPrefix + "*"},

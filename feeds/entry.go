@@ -2,6 +2,8 @@ package feeds
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -392,9 +394,19 @@ func (e *entry) fireOnce(ev outboxEvent) error {
 	e.mu.Unlock()
 	_, err = e.m.firer.Fire(e.m.runCtx, routing.FireRequest{
 		Trigger: e.fqn, Subject: e.fqn.Namespace, APIKey: key, Payload: payload,
-		TransactionID: entity.NewActivationID(),
+		TransactionID: entity.NewActivationID(), ActivationID: ev.activationID(),
 	})
 	return err
+}
+
+// activationID is the id of ev's fire, the same each time ev is fired: an
+// event fired again after a crash (the fire was queued, the outbox entry
+// not yet removed) overwrites its records instead of adding new ones.
+func (ev outboxEvent) activationID() string {
+	h := sha256.New()
+	fmt.Fprintf(h, "%s\x00%d\x00%d\x00", ev.Trigger, ev.Seq, ev.Created)
+	h.Write(ev.Payload)
+	return hex.EncodeToString(h.Sum(nil)[:16])
 }
 
 // fired removes ev from the queue and the outbox; when the queue drains,

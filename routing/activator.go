@@ -8,6 +8,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ThreeDotsLabs/watermill/message"
+
 	"github.com/wispio/wisp/actions/builtin"
 	"github.com/wispio/wisp/entity"
 	"github.com/wispio/wisp/store"
@@ -33,6 +35,9 @@ type Activator struct {
 	base    context.Context
 	cancel  context.CancelFunc
 	running sync.WaitGroup
+	// queue, when set, receives accepted non-blocking compositions (see
+	// Queue).
+	queue message.Publisher
 }
 
 // NewActivator returns an activator reading actions from st. Call Close to

@@ -56,6 +56,11 @@ type FireRequest struct {
 	// Payload is the event; it wins over the trigger's parameters.
 	Payload       entity.Params
 	TransactionID string
+	// ActivationID, when set, is the fire's activation id (its rules'
+	// activation ids derive from it): a source that may fire one event
+	// twice (a feed's outbox after a crash) gives each event its own
+	// stable id, so the event's records stay one each.
+	ActivationID string `json:",omitempty"`
 }
 
 // RuleResult is what one rule did with a fire, as OpenWhisk logs it in the
@@ -97,7 +102,10 @@ func (f *Firer) Fire(ctx context.Context, req FireRequest) (*FireResult, error) 
 		return nil, nil
 	}
 	start := time.Now()
-	id := entity.NewActivationID()
+	id := req.ActivationID
+	if id == "" {
+		id = entity.NewActivationID()
+	}
 	if f.queue != nil {
 		return f.enqueue(req, id, start)
 	}

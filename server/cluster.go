@@ -237,28 +237,42 @@ func (s *Server) startClusterParts(ctx context.Context, roles Roles, apiHost str
 	return nil
 }
 
-// consumeFires runs fires from the triggers queue, shared by every
-// controller; a fire is acked once its trigger activation is written.
+// consumeFires runs fires from the triggers queue and non-blocking
+// compositions from the compositions queue, both shared by every
+// controller; a message is acked once its record is written.
 func (s *Server) consumeFires(ctx context.Context) error {
+	if err := s.consumeShared(ctx, bus.TopicTriggers, 20*time.Second, func(msg *message.Message) error {
+		return s.firer.HandleQueued(ctx, msg, s.store)
+	}); err != nil {
+		return err
+	}
+	return s.consumeShared(ctx, bus.TopicCompositions, routing.CompositionAckWait, func(msg *message.Message) error {
+		return s.activator.HandleQueued(ctx, msg, s.store)
+	})
+}
+
+// consumeShared runs handle on fireWorkers messages of topic at a time:
+// a message handle returns nil for is acked, else left for a redelivery.
+func (s *Server) consumeShared(ctx context.Context, topic string, ackWait time.Duration, handle func(*message.Message) error) error {
 	var sub message.Subscriber
 	var err error
 	if nb, ok := s.bus.(*bus.NATS); ok {
-		sub, err = nb.SharedQueue(ctx, bus.TopicTriggers, "triggers", 20*time.Second)
+		sub, err = nb.SharedQueue(ctx, topic, topic, ackWait)
 	} else {
-		sub, err = s.bus.Queue(ctx, bus.TopicTriggers, "triggers", 20*time.Second)
+		sub, err = s.bus.Queue(ctx, topic, topic, ackWait)
 	}
 	if err != nil {
 		return err
 	}
 	for range fireWorkers {
-		msgs, err := sub.Subscribe(ctx, bus.TopicTriggers)
+		msgs, err := sub.Subscribe(ctx, topic)
 		if err != nil {
-			return fmt.Errorf("consume fires: %w", err)
+			return fmt.Errorf("consume %s: %w", topic, err)
 		}
 		go func() {
 			for msg := range msgs {
-				if err := s.firer.HandleQueued(ctx, msg, s.store); err != nil {
-					s.log.Error("queued fire; left for a redelivery", "messageId", msg.UUID, "err", err)
+				if err := handle(msg); err != nil {
+					s.log.Error("queued "+topic+"; left for a redelivery", "messageId", msg.UUID, "err", err)
 					msg.Nack()
 					continue
 				}

@@ -290,6 +290,7 @@ func (s *Server) wireTriggers(ctx, runCtx context.Context, handler *api.Server, 
 	s.firer = routing.NewFirer(index, activator, s.store, s.log)
 	writer := routing.NewTriggers(s.store, index, activator.Resolver().CheckRuleAction, s.cfg.API.Limits)
 	s.firer.Queue(s.bus)
+	activator.Queue(s.bus)
 	if s.clustered() {
 		writer.Announce(s.bus, s.log)
 	}

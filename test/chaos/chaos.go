@@ -36,6 +36,9 @@ type Config struct {
 	// Invokes non-blocking invocations and Fires trigger fires, sent by
 	// Callers concurrent callers, mixed.
 	Invokes, Fires, Callers int
+	// Sequences non-blocking invocations of a one-step sequence are mixed
+	// in too.
+	Sequences int
 	// KillAt is the share of the requests after which the server gets
 	// SIGKILL (0.4: at 40 %).
 	KillAt float64
@@ -190,6 +193,13 @@ func setup(ctx context.Context, a *apiClient, key string, cfg Config) error {
 		{"_/actions/mq", map[string]any{
 			"exec":   map[string]any{"kind": "nodejs:20", "code": "function main(p) { return {payload: p.payload} }"},
 			"limits": map[string]any{"memory": 128},
+		}},
+		{"_/actions/step", map[string]any{
+			"exec":   map[string]any{"kind": "nodejs:20", "code": "function main(p) { return {n: p.n} }"},
+			"limits": map[string]any{"memory": 128},
+		}},
+		{"_/actions/seq", map[string]any{
+			"exec": map[string]any{"kind": "sequence", "components": []string{"/_/step"}},
 		}},
 		{"_/triggers/tick", map[string]any{}},
 		{"_/rules/onTick", map[string]any{"trigger": "/_/tick", "action": "/_/noop"}},

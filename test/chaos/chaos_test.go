@@ -25,15 +25,15 @@ func TestKillLosesNothing(t *testing.T) {
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("build wisp: %v\n%s", err, out)
 	}
-	invokes, fires, messages := 600, 150, 300
+	invokes, fires, sequences, messages := 600, 150, 60, 300
 	if testing.Short() {
-		invokes, fires, messages = 200, 50, 100
+		invokes, fires, sequences, messages = 200, 50, 20, 100
 	}
 	for run := 1; run <= 3; run++ {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 		table, err := Run(ctx, Config{
 			Bin: bin, Dir: filepath.Join(dir, "run"+string(rune('0'+run))),
-			Invokes: invokes, Fires: fires, Callers: 50, KillAt: 0.4,
+			Invokes: invokes, Fires: fires, Sequences: sequences, Callers: 50, KillAt: 0.4,
 			MQTTURL: broker, MQTTMessages: messages,
 			Settle: 2 * time.Minute,
 			Logf:   t.Logf,

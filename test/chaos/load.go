@@ -18,6 +18,7 @@ type loadRun struct {
 	mu      sync.Mutex     // guards the fields below
 	invokes map[string]int // accepted invocation id → n
 	fires   map[string]int // accepted fire (trigger activation) id → n
+	seqs    map[string]int // accepted sequence activation id → n
 	refused int
 }
 
@@ -26,15 +27,18 @@ type loadRun struct {
 // them were handed out. MQTT messages, if any, are published in step with
 // the requests, so the kill falls in their middle too.
 func (l *loadRun) run(ctx context.Context, crash func() error) error {
-	l.invokes, l.fires = map[string]int{}, map[string]int{}
-	total := l.cfg.Invokes + l.cfg.Fires
-	every := total + 1
+	l.invokes, l.fires, l.seqs = map[string]int{}, map[string]int{}, map[string]int{}
+	total := l.cfg.Invokes + l.cfg.Fires + l.cfg.Sequences
+	every, everySeq := total+1, total+1
 	if l.cfg.Fires > 0 {
 		every = total / l.cfg.Fires
 	}
+	if l.cfg.Sequences > 0 {
+		everySeq = total / l.cfg.Sequences
+	}
 	type job struct {
 		n    int
-		fire bool
+		kind jobKind
 	}
 	jobs := make(chan job)
 	var wg sync.WaitGroup
@@ -43,7 +47,7 @@ func (l *loadRun) run(ctx context.Context, crash func() error) error {
 		go func() {
 			defer wg.Done()
 			for j := range jobs {
-				l.send(ctx, j.n, j.fire)
+				l.send(ctx, j.n, j.kind)
 			}
 		}()
 	}
@@ -58,7 +62,7 @@ func (l *loadRun) run(ctx context.Context, crash func() error) error {
 		}()
 	}
 	killAt := int(float64(total) * l.cfg.KillAt)
-	published, fires := 0, 0
+	published, fires, seqs := 0, 0, 0
 	var err error
 	for i := range total {
 		if i == killAt {
@@ -66,11 +70,16 @@ func (l *loadRun) run(ctx context.Context, crash func() error) error {
 				break
 			}
 		}
-		fire := fires < l.cfg.Fires && i%every == 0
-		if fire {
+		kind := invokeJob
+		switch {
+		case fires < l.cfg.Fires && i%every == 0:
+			kind = fireJob
 			fires++
+		case seqs < l.cfg.Sequences && i%everySeq == everySeq/2:
+			kind = sequenceJob
+			seqs++
 		}
-		jobs <- job{n: i, fire: fire}
+		jobs <- job{n: i, kind: kind}
 		for due != nil && published < l.cfg.MQTTMessages && published*total <= i*l.cfg.MQTTMessages {
 			due <- published
 			published++
@@ -88,11 +97,19 @@ func (l *loadRun) run(ctx context.Context, crash func() error) error {
 	return err
 }
 
-func (l *loadRun) send(ctx context.Context, n int, fire bool) {
-	path := "_/actions/noop?blocking=false"
-	if fire {
-		path = "_/triggers/tick"
-	}
+// jobKind is what one request of the load does.
+type jobKind int
+
+const (
+	invokeJob   jobKind = iota // a non-blocking invoke of noop
+	fireJob                    // a fire of tick, whose rule runs noop
+	sequenceJob                // a non-blocking invoke of the sequence seq
+)
+
+func (l *loadRun) send(ctx context.Context, n int, kind jobKind) {
+	path := map[jobKind]string{
+		invokeJob: "_/actions/noop?blocking=false", fireJob: "_/triggers/tick", sequenceJob: "_/actions/seq?blocking=false",
+	}[kind]
 	code, body, err := l.api.do(ctx, http.MethodPost, path, map[string]any{"n": n})
 	var res struct {
 		ActivationID string `json:"activationId"`
@@ -103,11 +120,7 @@ func (l *loadRun) send(ctx context.Context, n int, fire bool) {
 		l.refused++ // not accepted: the caller knows to retry
 		return
 	}
-	if fire {
-		l.fires[res.ActivationID] = n
-	} else {
-		l.invokes[res.ActivationID] = n
-	}
+	map[jobKind]map[string]int{invokeJob: l.invokes, fireJob: l.fires, sequenceJob: l.seqs}[kind][res.ActivationID] = n
 }
 
 // ruleLog is one rule's line in a trigger activation's logs.
@@ -125,11 +138,17 @@ func (l *loadRun) check(ctx context.Context, settle time.Duration) ([]Row, error
 	inv := Row{What: "API invocations", Accepted: len(l.invokes)}
 	trig := Row{What: "trigger fires", Accepted: len(l.fires)}
 	rules := Row{What: "rule activations"}
+	seq := Row{What: "API sequence invocations", Accepted: len(l.seqs)}
 	wantN := map[int]bool{}
 	pending := map[string]bool{}
 	for id, n := range l.invokes {
 		pending[id] = true
 		wantN[n] = true
+	}
+	seqIDs := map[string]bool{}
+	for id := range l.seqs {
+		pending[id] = true
+		seqIDs[id] = true
 	}
 	ruleIDs := map[string]bool{}
 	firePending := map[string]bool{}
@@ -180,7 +199,10 @@ func (l *loadRun) check(ctx context.Context, settle time.Duration) ([]Row, error
 	}
 	trig.Recorded = trig.Accepted - trig.Missing
 	for id := range pending {
-		if ruleIDs[id] {
+		if seqIDs[id] {
+			seq.Missing++
+			seq.Examples = appendExample(seq.Examples, id)
+		} else if ruleIDs[id] {
 			rules.Missing++
 			rules.Examples = appendExample(rules.Examples, id)
 		} else {
@@ -190,6 +212,7 @@ func (l *loadRun) check(ctx context.Context, settle time.Duration) ([]Row, error
 	}
 	inv.Recorded = inv.Accepted - inv.Missing
 	rules.Recorded = rules.Accepted - rules.Missing
+	seq.Recorded = seq.Accepted - seq.Missing
 
 	acts, err := l.api.list(ctx, "noop")
 	if err != nil {
@@ -215,7 +238,11 @@ func (l *loadRun) check(ctx context.Context, settle time.Duration) ([]Row, error
 			}
 		}
 	}
-	return []Row{inv, trig, rules}, nil
+	rows := []Row{inv, trig, rules}
+	if l.cfg.Sequences > 0 {
+		rows = append(rows, seq)
+	}
+	return rows, nil
 }
 
 // invokedN reports whether n was sent as an invocation (else a fire).

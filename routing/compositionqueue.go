@@ -1,0 +1,98 @@
+package routing
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/ThreeDotsLabs/watermill/message"
+
+	"github.com/wispio/wisp/bus"
+	"github.com/wispio/wisp/entity"
+	"github.com/wispio/wisp/store"
+)
+
+// CompositionAckWait is how long a queued composition may run on one
+// controller before the bus hands it to another (NATS): longer than any
+// sequence of components at their longest timeouts is expected to take.
+const CompositionAckWait = time.Hour
+
+// Queue makes a hand accepted non-blocking sequence and conductor
+// activations to the compositions queue on pub (a durable bus) instead of
+// running them at once: the caller's 202 is then a composition on disk.
+// HandleQueued, on whichever controller takes it, runs it and stores its
+// record before the ack. One taken again (its controller died) runs again
+// from its first component under the same activation id.
+func (a *Activator) Queue(pub message.Publisher) { a.queue = pub }
+
+// queuedComposition is a composition on the compositions queue.
+type queuedComposition struct {
+	Request Request `json:"request"`
+}
+
+func (a *Activator) enqueueComposition(req Request) error {
+	payload, err := json.Marshal(queuedComposition{Request: req})
+	if err != nil {
+		return fmt.Errorf("activate %s: encode: %w", req.Action, err)
+	}
+	if err := a.queue.Publish(bus.TopicCompositions, bus.NewMessage(req.ActivationID, payload)); err != nil {
+		return fmt.Errorf("activate %s: queue the composition: %w", req.Action, err)
+	}
+	return nil
+}
+
+// HandleQueued runs a composition taken from the compositions queue and
+// writes its record to sink; nil means the message may be acked. An action
+// deleted (or unshared) since it was accepted gets a record saying so. A
+// composition cut short by Close is left for a redelivery.
+func (a *Activator) HandleQueued(ctx context.Context, msg *message.Message, sink DurableSink) error {
+	var q queuedComposition
+	if err := json.Unmarshal(msg.Payload, &q); err != nil {
+		// Wisp wrote it: unreadable means a damaged queue; keeping it would
+		// block nothing but never succeed.
+		a.log.Error("drop an unreadable queued composition", "activationId", msg.UUID, "err", err)
+		return nil
+	}
+	req := q.Request
+	a.running.Add(1)
+	defer a.running.Done()
+	res, err := a.resolver.Action(ctx, req.Subject, req.Action)
+	var act *entity.Activation
+	if err != nil {
+		act = a.unstartedRecord(req, err)
+	} else {
+		c := &composition{a: a, req: req}
+		act = c.run(a.base, res, req.Payload, req.ActivationID, true, req.Cause)
+		if a.base.Err() != nil {
+			return fmt.Errorf("composition %s: stopped with the controller: %w", req.ActivationID, a.base.Err())
+		}
+	}
+	if err := sink.WriteActivations(ctx, []*entity.Activation{act}); err != nil {
+		return fmt.Errorf("store the record of composition %s: %w", req.ActivationID, err)
+	}
+	return nil
+}
+
+// unstartedRecord is the record of a queued composition whose action can
+// no longer be resolved.
+func (a *Activator) unstartedRecord(req Request, err error) *entity.Activation {
+	resp := entity.ErrorResponse(entity.StatusWhiskError, "Internal server error")
+	var fe *ForbiddenError
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		resp = entity.ErrorResponse(entity.StatusApplicationError, "The requested resource does not exist.")
+	case errors.As(err, &fe):
+		resp = entity.ErrorResponse(entity.StatusApplicationError, fe.Error())
+	default:
+		a.log.Error("resolve a queued composition", "activationId", req.ActivationID, "action", req.Action.String(), "err", err)
+	}
+	now := time.Now().UnixMilli()
+	return &entity.Activation{
+		ActivationID: req.ActivationID, Namespace: req.Subject, Name: req.Action.Path(), Subject: req.Subject,
+		Start: now, End: now, StatusCode: resp.StatusCode, Response: resp, Logs: []string{},
+		Annotations: entity.Params{}.Set("path", req.Action.Namespace+"/"+req.Action.Path()),
+		Cause:       req.Cause,
+	}
+}
