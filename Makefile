@@ -6,6 +6,8 @@ BIN := bin/wisp
 STATICCHECK_VERSION := v0.8.2
 # Extra flags for `make run`, e.g. make run ARGS='--addr 127.0.0.1:3233'.
 ARGS ?=
+# Time per Go benchmark; `make bench BENCHTIME=1x` is the short mode CI runs.
+BENCHTIME ?= 1s
 # Tag of `make image`.
 IMAGE ?= wisp:dev
 
@@ -27,9 +29,10 @@ image:
 test:
 	bash scripts/test.sh
 
-## bench: run every Go benchmark, no tests
+## bench: run every Go benchmark (no tests), then the whole-system harness (bench/)
 bench:
-	$(GO) test -run '^$$' -bench . ./...
+	$(GO) test -run '^$$' -bench . -benchtime $(BENCHTIME) ./...
+	$(GO) run ./bench -n $(if $(filter 1x,$(BENCHTIME)),100,2000)
 
 ## lint: gofmt (must list nothing), go vet, staticcheck
 lint:

@@ -7,6 +7,8 @@
 #    are stopped again when this script exits).
 # 3. Runs `go vet ./...` and `go test -count=1 ./...` and exits with their status
 #    (go test's when it failed, else go vet's).
+# 4. With WISP_BENCH_SHORT=1 (set by .ci/run) and the whole suite, runs
+#    `make bench BENCHTIME=1x` on the same services once the tests pass.
 #
 # Arguments, if any, replace ./... for go test: scripts/test.sh ./test/compat/ -run Client -v
 #
@@ -277,6 +279,12 @@ main() {
 	if [[ $test_status -ne 0 ]]; then
 		log "go test failed (exit $test_status)"
 		return "$test_status"
+	fi
+	# WISP_BENCH_SHORT=1 (set by .ci/run): every benchmark once, and the
+	# harness in its short form, on the services started above.
+	if [[ ${WISP_BENCH_SHORT:-0} == 1 && ${#args[@]} -eq 1 && ${args[0]} == ./... ]]; then
+		log "make bench BENCHTIME=1x"
+		make bench BENCHTIME=1x || { log "make bench failed"; return 1; }
 	fi
 	if [[ $vet_status -ne 0 ]]; then
 		log "go vet failed (exit $vet_status)"
