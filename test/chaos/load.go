@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math/rand/v2"
 	"net/http"
 	"sync"
 	"time"
@@ -22,20 +23,24 @@ type loadRun struct {
 	refused int
 }
 
-// run sends Invokes and Fires requests from Callers callers, every
-// len/Fires-th a fire, and calls crash (kill and restart) once KillAt of
+// run sends Invokes, Fires and Sequences requests, shuffled, from Callers
+// callers, and calls crash (kill and restart) once KillAt of
 // them were handed out. MQTT messages, if any, are published in step with
 // the requests, so the kill falls in their middle too.
 func (l *loadRun) run(ctx context.Context, crash func() error) error {
 	l.invokes, l.fires, l.seqs = map[string]int{}, map[string]int{}, map[string]int{}
 	total := l.cfg.Invokes + l.cfg.Fires + l.cfg.Sequences
-	every, everySeq := total+1, total+1
-	if l.cfg.Fires > 0 {
-		every = total / l.cfg.Fires
+	// The kinds, mixed the same way every run.
+	kinds := make([]jobKind, total)
+	for i := range kinds {
+		switch {
+		case i < l.cfg.Fires:
+			kinds[i] = fireJob
+		case i < l.cfg.Fires+l.cfg.Sequences:
+			kinds[i] = sequenceJob
+		}
 	}
-	if l.cfg.Sequences > 0 {
-		everySeq = total / l.cfg.Sequences
-	}
+	rand.New(rand.NewPCG(1, 2)).Shuffle(total, func(i, j int) { kinds[i], kinds[j] = kinds[j], kinds[i] })
 	type job struct {
 		n    int
 		kind jobKind
@@ -62,7 +67,7 @@ func (l *loadRun) run(ctx context.Context, crash func() error) error {
 		}()
 	}
 	killAt := int(float64(total) * l.cfg.KillAt)
-	published, fires, seqs := 0, 0, 0
+	published := 0
 	var err error
 	for i := range total {
 		if i == killAt {
@@ -70,16 +75,7 @@ func (l *loadRun) run(ctx context.Context, crash func() error) error {
 				break
 			}
 		}
-		kind := invokeJob
-		switch {
-		case fires < l.cfg.Fires && i%every == 0:
-			kind = fireJob
-			fires++
-		case seqs < l.cfg.Sequences && i%everySeq == everySeq/2:
-			kind = sequenceJob
-			seqs++
-		}
-		jobs <- job{n: i, kind: kind}
+		jobs <- job{n: i, kind: kinds[i]}
 		for due != nil && published < l.cfg.MQTTMessages && published*total <= i*l.cfg.MQTTMessages {
 			due <- published
 			published++
