@@ -59,6 +59,8 @@ func OpenEmbedded(path string, wait time.Duration, log *slog.Logger) (*Embedded,
 	db.MaxBatchDelay = embeddedBatchDelay
 	b := &Embedded{
 		db: db, log: log, closing: make(chan struct{}), queues: map[string]*diskQueue{},
+		// Broadcasts are not ordered (one process publishes none but the
+		// entity changes and pings of a cluster, which it is not).
 		broadcast: gochannel.NewGoChannel(gochannel.Config{OutputChannelBuffer: 1024}, watermill.NopLogger{}),
 	}
 	if err := b.load(); err != nil {
