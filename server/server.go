@@ -268,7 +268,7 @@ func (s *Server) start(ctx context.Context) error {
 	if hooks := s.feeds.Hooks(); hooks != nil && roles.Feeds {
 		mux.Handle("/hooks/", hooks) // outside the API's auth: each hook checks its signature
 	}
-	s.http = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	s.http = &http.Server{Handler: api.CanonicalPaths(mux), ReadHeaderTimeout: 10 * time.Second}
 	go func() { s.errs <- s.http.Serve(s.listener) }()
 	s.log.Info("wisp is serving", "addr", s.Addr(), "data", s.cfg.DataDir, "roles", roles.String(), "bus", s.busName())
 	return nil
