@@ -69,6 +69,8 @@ type Config struct {
 	ThrottleClock func() time.Time
 	// Cluster configures the roles and the bus they meet on.
 	Cluster ClusterConfig
+	// HTTP bounds the HTTP server's connections (timeouts, header size).
+	HTTP HTTPConfig
 }
 
 // DefaultConfig returns the defaults of `wisp serve`.
@@ -81,6 +83,7 @@ func DefaultConfig() Config {
 		StoreWait: time.Second,
 		Throttles: throttle.OpenWhiskLimits(),
 		Cluster:   DefaultClusterConfig(),
+		HTTP:      DefaultHTTPConfig(),
 	}
 }
 
@@ -268,7 +271,9 @@ func (s *Server) start(ctx context.Context) error {
 	if hooks := s.feeds.Hooks(); hooks != nil && roles.Feeds {
 		mux.Handle("/hooks/", hooks) // outside the API's auth: each hook checks its signature
 	}
-	s.http = &http.Server{Handler: api.CanonicalPaths(mux), ReadHeaderTimeout: 10 * time.Second}
+	if s.http, err = s.cfg.HTTP.newServer(api.CanonicalPaths(mux), s.cfg.API.BlockingWait); err != nil {
+		return err
+	}
 	go func() { s.errs <- s.http.Serve(s.listener) }()
 	s.log.Info("wisp is serving", "addr", s.Addr(), "data", s.cfg.DataDir, "roles", roles.String(), "bus", s.busName())
 	return nil

@@ -64,6 +64,11 @@ func newServeCommand() *cobra.Command {
 	f.StringVar(&cfg.Cluster.ID, "id", cfg.Cluster.ID, "this node's id (an invoker's queue, a controller's completions); stable and distinct per node, default derived from the data folder")
 	f.IntVar(&cfg.Cluster.Workers, "invoker-workers", cfg.Cluster.Workers, "activations an invoker takes from the shared bus at once")
 	f.DurationVar(&cfg.Cluster.InvokerSilence, "invoker-silence", cfg.Cluster.InvokerSilence, "how long controllers wait for an invoker's health ping before taking it out and handing its queue to the others")
+	f.DurationVar(&cfg.HTTP.ReadHeaderTimeout, "http-read-header-timeout", cfg.HTTP.ReadHeaderTimeout, "how long a client may take to send a request's headers")
+	f.DurationVar(&cfg.HTTP.ReadTimeout, "http-read-timeout", cfg.HTTP.ReadTimeout, "how long a client may take to send a whole request, body included; must exceed the 60s blocking invoke wait")
+	f.DurationVar(&cfg.HTTP.WriteTimeout, "http-write-timeout", cfg.HTTP.WriteTimeout, "how long a request may take from its headers to the end of its answer (0 is none); must exceed the 60s blocking invoke wait")
+	f.DurationVar(&cfg.HTTP.IdleTimeout, "http-idle-timeout", cfg.HTTP.IdleTimeout, "how long a kept-alive connection may wait for its next request")
+	f.IntVar(&cfg.HTTP.MaxHeaderBytes, "http-max-header-bytes", cfg.HTTP.MaxHeaderBytes, "largest request headers accepted, in bytes")
 	f.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	return cmd
 }
