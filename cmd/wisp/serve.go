@@ -21,7 +21,6 @@ import (
 func newServeCommand() *cobra.Command {
 	cfg := server.DefaultConfig()
 	cfg.DataDir = defaultDataDir()
-	cfg.StoreURL = os.Getenv("WISP_STORE")
 	var logLevel, roles string
 	cmd := &cobra.Command{
 		Use:   "serve",
@@ -34,6 +33,12 @@ func newServeCommand() *cobra.Command {
 			}
 			if cfg.Cluster.Roles, err = server.ParseRoles(roles); err != nil {
 				return err
+			}
+			// The environment is read here, not as the flags' defaults:
+			// a default shows in --help and every usage message, and these
+			// URLs carry passwords.
+			if cfg.StoreURL == "" {
+				cfg.StoreURL = os.Getenv("WISP_STORE")
 			}
 			if cfg.Cluster.BusURL == "" {
 				cfg.Cluster.BusURL = os.Getenv("WISP_BUS")
