@@ -71,6 +71,10 @@ type Config struct {
 	Cluster ClusterConfig
 	// HTTP bounds the HTTP server's connections (timeouts, header size).
 	HTTP HTTPConfig
+	// SecretKeyFile names the key that seals the secrets Wisp stores
+	// (feed keys and credential parameters); "" is DataDir/secret.key,
+	// created at first start. Every feeds node of a cluster needs the same.
+	SecretKeyFile string
 }
 
 // DefaultConfig returns the defaults of `wisp serve`.
@@ -192,7 +196,11 @@ func (s *Server) start(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	s.feeds, err = feeds.New(feeds.DefaultConfig(), s.store, s.log, providers...)
+	feedsCfg, err := s.feedsConfig()
+	if err != nil {
+		return err
+	}
+	s.feeds, err = feeds.New(feedsCfg, s.store, s.log, providers...)
 	if err != nil {
 		return err
 	}

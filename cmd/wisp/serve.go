@@ -74,6 +74,7 @@ func newServeCommand() *cobra.Command {
 	f.DurationVar(&cfg.HTTP.WriteTimeout, "http-write-timeout", cfg.HTTP.WriteTimeout, "how long a request may take from its headers to the end of its answer (0 is none); must exceed the 60s blocking invoke wait")
 	f.DurationVar(&cfg.HTTP.IdleTimeout, "http-idle-timeout", cfg.HTTP.IdleTimeout, "how long a kept-alive connection may wait for its next request")
 	f.IntVar(&cfg.HTTP.MaxHeaderBytes, "http-max-header-bytes", cfg.HTTP.MaxHeaderBytes, "largest request headers accepted, in bytes")
+	f.StringVar(&cfg.SecretKeyFile, "secret-key-file", cfg.SecretKeyFile, "key sealing stored secrets (feed keys, credential parameters): 32 bytes, hex (openssl rand -hex 32), base64 or raw; default DATA/secret.key, created 0600 at first start; every feeds node of a cluster needs the same")
 	f.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	return cmd
 }
