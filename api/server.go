@@ -48,7 +48,9 @@ type Server struct {
 	firer     *routing.Firer
 	auth      *authenticator
 	log       *slog.Logger
-	mux       *http.ServeMux
+	// mux holds the routes, each a *route: any other handler it finds is
+	// its own redirect, 404 or 405, which ServeHTTP answers instead.
+	mux *http.ServeMux
 }
 
 // New returns the API over st, starting activations through activator.
@@ -61,9 +63,9 @@ func New(cfg Config, st store.Store, activator *routing.Activator, log *slog.Log
 }
 
 func (s *Server) routes() {
-	s.mux.HandleFunc("GET /api/v1", s.info)
-	s.mux.HandleFunc("GET /api/v1/{$}", s.info)
-	s.mux.HandleFunc("GET /{$}", s.info)
+	s.route("GET /api/v1", s.info)
+	s.route("GET /api/v1/{$}", s.info)
+	s.route("GET /{$}", s.info)
 	s.handle("GET /api/v1/namespaces", s.listNamespaces)
 	s.handle("GET /api/v1/namespaces/{ns}/actions", s.listActions)
 	s.handle("GET /api/v1/namespaces/{ns}/actions/{$}", s.listActions)
@@ -89,9 +91,23 @@ func (s *Server) routes() {
 	s.handle("GET /api/v1/namespaces/{ns}/activations/{id}", s.getActivation)
 	s.handle("GET /api/v1/namespaces/{ns}/activations/{id}/logs", s.getActivationLogs)
 	s.handle("GET /api/v1/namespaces/{ns}/activations/{id}/result", s.getActivationResult)
-	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		s.writeError(w, r, newError(http.StatusNotFound, msgNotFound))
-	})
+}
+
+// route is a handler of the API's own, told apart from the mux's redirects
+// and errors by its type.
+type route struct{ http.HandlerFunc }
+
+// route registers h on the mux under pattern.
+func (s *Server) route(pattern string, h http.HandlerFunc) {
+	s.mux.Handle(pattern, &route{h})
+}
+
+// routed reports whether r reaches one of the API's routes as it is (no
+// redirect, no mux error).
+func (s *Server) routed(r *http.Request) bool {
+	h, _ := s.mux.Handler(r)
+	_, ok := h.(*route)
+	return ok
 }
 
 // authedHandler is a handler that knows its caller.
@@ -99,7 +115,7 @@ type authedHandler func(w http.ResponseWriter, r *http.Request, id identity) err
 
 // handle registers an authenticated handler; its error goes to writeError.
 func (s *Server) handle(pattern string, h authedHandler) {
-	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+	s.route(pattern, func(w http.ResponseWriter, r *http.Request) {
 		id, err := s.auth.authenticate(r)
 		if err == nil {
 			err = h(w, r, id)
@@ -112,11 +128,23 @@ func (s *Server) handle(pattern string, h authedHandler) {
 
 type txKey struct{}
 
-// ServeHTTP gives each request a transaction id (the "code" of error bodies).
+// ServeHTTP gives each request a transaction id (the "code" of error bodies)
+// and routes it. A path that is not canonical answers 400, a path no route
+// serves 404, and a method a route does not serve 405 with an Allow header,
+// all with OpenWhisk's error body (never the mux's redirects or text).
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	tx := newTransactionID()
 	w.Header().Set("X-Request-ID", tx)
-	s.mux.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), txKey{}, tx)))
+	r = r.WithContext(context.WithValue(r.Context(), txKey{}, tx))
+	CanonicalPaths(http.HandlerFunc(s.serveRouted)).ServeHTTP(w, r)
+}
+
+func (s *Server) serveRouted(w http.ResponseWriter, r *http.Request) {
+	if !s.routed(r) {
+		s.serveUnrouted(w, r)
+		return
+	}
+	s.mux.ServeHTTP(w, r)
 }
 
 func transactionID(r *http.Request) string {

@@ -56,7 +56,7 @@ const (
 )
 
 func (s *Server) webRoutes() {
-	s.mux.HandleFunc("/api/v1/web/{ns}/{pkg}/{action...}", func(w http.ResponseWriter, r *http.Request) {
+	s.route("/api/v1/web/{ns}/{pkg}/{action...}", func(w http.ResponseWriter, r *http.Request) {
 		if err := s.webAction(w, r); err != nil {
 			s.writeError(w, r, err)
 		}

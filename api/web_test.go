@@ -229,7 +229,7 @@ func TestWebActionWithoutInvoker(t *testing.T) {
 	}{
 		{"/api/v1/web/me/default/w.json", http.StatusServiceUnavailable}, // found, but nothing runs it
 		{"/api/v1/web/me/default/plain.json", http.StatusNotFound},
-		{"/api/v1/web/me/default/w.json/../x", http.StatusNotFound},
+		{"/api/v1/web/me/default/w.json/../x", http.StatusBadRequest}, // never redirected
 		{"/api/v1/web/me/w.json", http.StatusNotFound},
 	}
 	for _, tt := range tests {

@@ -16,6 +16,8 @@ import (
 	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/wispio/wisp/internal/redact"
 )
 
 const msgIDHeader = nats.MsgIdHdr
@@ -97,6 +99,7 @@ type NATSOptions struct {
 // NATS is the bus over NATS JetStream.
 type NATS struct {
 	url          string
+	shown        string // url with its user information redacted, for logs and errors
 	opts         NATSOptions
 	streamPrefix string
 	log          *slog.Logger
@@ -111,7 +114,7 @@ type NATS struct {
 // ConnectNATS connects to the NATS server at url (nats://host:4222) and
 // creates Wisp's streams.
 func ConnectNATS(ctx context.Context, url string, opts NATSOptions, log *slog.Logger) (*NATS, error) {
-	b := &NATS{url: url, opts: opts, log: log}
+	b := &NATS{url: url, shown: redact.URL(url), opts: opts, log: log}
 	if opts.Prefix != "" {
 		if strings.ContainsFunc(opts.Prefix, func(r rune) bool {
 			return !(r == '-' || r == '_' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z')
@@ -127,7 +130,7 @@ func ConnectNATS(ctx context.Context, url string, opts NATSOptions, log *slog.Lo
 	}
 	if b.js, err = jetstream.New(b.nc); err != nil {
 		b.nc.Close()
-		return nil, fmt.Errorf("bus: jetstream on %s: %w", url, err)
+		return nil, fmt.Errorf("bus: jetstream on %s: %w", b.shown, redact.Wrap(err, url))
 	}
 	for _, cfg := range streams {
 		cfg.Name = b.streamPrefix + cfg.Name
@@ -137,7 +140,7 @@ func ConnectNATS(ctx context.Context, url string, opts NATSOptions, log *slog.Lo
 		}
 		if _, err := b.js.CreateOrUpdateStream(ctx, cfg); err != nil {
 			b.nc.Close()
-			return nil, fmt.Errorf("bus: create stream %s on %s (is JetStream enabled? nats-server -js): %w", cfg.Name, url, err)
+			return nil, fmt.Errorf("bus: create stream %s on %s (is JetStream enabled? nats-server -js): %w", cfg.Name, b.shown, redact.Wrap(err, url))
 		}
 	}
 	b.pub, err = wmjs.NewPublisher(wmjs.PublisherConfig{
@@ -159,12 +162,12 @@ func (b *NATS) connect() (*nats.Conn, error) {
 	nc, err := nats.Connect(b.url, nats.Name(b.opts.Name), nats.MaxReconnects(-1), nats.ReconnectWait(250*time.Millisecond),
 		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
 			if err != nil {
-				b.log.Warn("bus: disconnected from NATS", "url", b.url, "err", err)
+				b.log.Warn("bus: disconnected from NATS", "url", b.shown, "err", redact.Wrap(err, b.url))
 			}
 		}),
-		nats.ReconnectHandler(func(*nats.Conn) { b.log.Info("bus: reconnected to NATS", "url", b.url) }))
+		nats.ReconnectHandler(func(*nats.Conn) { b.log.Info("bus: reconnected to NATS", "url", b.shown) }))
 	if err != nil {
-		return nil, fmt.Errorf("bus: connect to %s: %w", b.url, err)
+		return nil, fmt.Errorf("bus: connect to %s: %w", b.shown, redact.Wrap(err, b.url))
 	}
 	return nc, nil
 }

@@ -88,3 +88,25 @@ func TestPrefixIsChecked(t *testing.T) {
 		t.Fatalf("err = %v, want one naming the prefix", err)
 	}
 }
+
+// TestNATSURLCredentialsAreRedacted: a bus URL's user information never
+// appears in ConnectNATS's errors or logs, however the connection fails.
+func TestNATSURLCredentialsAreRedacted(t *testing.T) {
+	for _, url := range []string{
+		"nats://wispuser:hunter2pw@127.0.0.1:1",   // nothing listens
+		"nats://hunter2pw@127.0.0.1:1",            // a token as user
+		"nats://wispuser:hunter2pw@host:notaport", // does not parse
+	} {
+		var logs strings.Builder
+		_, err := bus.ConnectNATS(t.Context(), url, bus.NATSOptions{}, slog.New(slog.NewTextHandler(&logs, nil)))
+		if err == nil {
+			t.Fatalf("ConnectNATS(%s) connected", url)
+		}
+		if strings.Contains(err.Error(), "hunter2pw") || strings.Contains(logs.String(), "hunter2pw") {
+			t.Errorf("ConnectNATS error %q / logs %q show the credentials", err, logs.String())
+		}
+		if !strings.Contains(err.Error(), "xxxxx@") {
+			t.Errorf("ConnectNATS error %q does not name the (redacted) server", err)
+		}
+	}
+}

@@ -184,7 +184,7 @@ func (e *entry) signal() {
 // saveLocked writes the registration; e.mu is held.
 func (e *entry) saveLocked(ctx context.Context) error {
 	e.doc.Updated = time.Now().UnixMilli()
-	rev, err := store.PutDoc(ctx, e.m.store, SystemNamespace, store.Feeds, e.key, e.rev, e.doc)
+	rev, err := e.m.putRecord(ctx, e.key, e.rev, e.doc)
 	if err != nil {
 		return fmt.Errorf("save the feed registration of %s: %w", e.fqn, err)
 	}

@@ -193,7 +193,7 @@ func (m *Manager) create(ctx context.Context, p Provider, feed string, req *requ
 		e.doc.State = state
 		e.mu.Unlock()
 	}
-	rev, err := store.PutDoc(ctx, m.store, SystemNamespace, store.Feeds, e.key, "", doc)
+	rev, err := m.putRecord(ctx, e.key, "", doc)
 	if err != nil {
 		_ = m.unregister(context.WithoutCancel(ctx), e)
 		m.unclaim(e)

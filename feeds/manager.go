@@ -15,6 +15,7 @@ import (
 	"github.com/wispio/wisp/actions/builtin"
 	"github.com/wispio/wisp/catalog"
 	"github.com/wispio/wisp/entity"
+	"github.com/wispio/wisp/internal/secrets"
 	"github.com/wispio/wisp/routing"
 	"github.com/wispio/wisp/store"
 )
@@ -70,6 +71,10 @@ type Config struct {
 	// RetryMin and RetryMax bound the exponential backoff between attempts
 	// to fire a trigger and to restart a feed whose Start failed.
 	RetryMin, RetryMax time.Duration
+	// Secrets seals the registrations' secrets in the store (see
+	// putRecord); nil stores them in the clear (tests). The server always
+	// sets one.
+	Secrets *secrets.Box
 }
 
 // DefaultConfig returns the defaults of `wisp serve`.
@@ -203,12 +208,16 @@ func (m *Manager) Start(ctx context.Context, firer Firer, triggers TriggerDelete
 			m.log.Error("skip an unreadable feed registration", "key", rec.Name, "err", err)
 			continue
 		}
+		rev, err := m.openStored(ctx, rec.Name, rec.Rev, &doc)
+		if err != nil {
+			return err
+		}
 		fqn, err := parseKey(rec.Name)
 		if err != nil {
 			m.log.Error("skip a feed registration with a bad key", "key", rec.Name, "err", err)
 			continue
 		}
-		e := m.newEntry(fqn, m.providers[doc.Provider], doc, rec.Rev, pending[rec.Name])
+		e := m.newEntry(fqn, m.providers[doc.Provider], doc, rev, pending[rec.Name])
 		delete(pending, rec.Name)
 		e.startWorker()
 		m.mu.Lock()

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"net/url"
 	"strings"
+
+	"github.com/wispio/wisp/internal/redact"
 )
 
 // redactedValue replaces a secret in READ answers.
@@ -42,17 +44,26 @@ func Redacted(params map[string]json.RawMessage) map[string]json.RawMessage {
 // redactURL hides the password of a string value that is a URL with
 // user information.
 func redactURL(v json.RawMessage) json.RawMessage {
+	if !urlWithPassword(v) {
+		return v
+	}
+	var s string
+	_ = json.Unmarshal(v, &s)
+	b, _ := json.Marshal(redact.URL(s))
+	return b
+}
+
+// urlWithPassword reports whether v is a JSON string holding a URL with a
+// password.
+func urlWithPassword(v json.RawMessage) bool {
 	var s string
 	if json.Unmarshal(v, &s) != nil || !strings.Contains(s, "@") {
-		return v
+		return false
 	}
 	u, err := url.Parse(s)
 	if err != nil || u.User == nil {
-		return v
+		return false
 	}
-	if _, has := u.User.Password(); !has {
-		return v
-	}
-	b, _ := json.Marshal(u.Redacted())
-	return b
+	_, has := u.User.Password()
+	return has
 }

@@ -153,6 +153,7 @@ func (f *Firer) activate(ctx context.Context, req FireRequest, r IndexedRule, ar
 		ActivationID: RuleActivationID(cause, r.Rule),
 	})
 	var throttled *throttle.Error
+	var forbidden *ForbiddenError
 	switch {
 	case err == nil:
 		res.StatusCode, res.Success, res.ActivationID = entity.StatusSuccess, true, actID
@@ -162,6 +163,9 @@ func (f *Firer) activate(ctx context.Context, req FireRequest, r IndexedRule, ar
 		// OpenWhisk's rules invoke through its API, where a 429 is an
 		// application error carrying the refusal's message.
 		res.StatusCode, res.Error = entity.StatusApplicationError, throttled.Error()
+	case errors.As(err, &forbidden):
+		// Likewise a 403: the action's package is no longer shared.
+		res.StatusCode, res.Error = entity.StatusApplicationError, forbidden.Error()
 	case errors.Is(err, ErrNoInvoker):
 		res.StatusCode, res.Error = entity.StatusWhiskError, "No invokers available."
 	default:

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 
@@ -19,8 +20,9 @@ import (
 const (
 	BackendProcess = "process"
 	BackendDocker  = "docker"
-	// BackendAuto picks Docker when an engine answers, else the process
-	// backend with a warning.
+	// BackendAuto picks Docker when an engine answers, else, only when
+	// the server listens on a loopback address, the process backend with a
+	// warning; on any other address it refuses to start (fail closed).
 	BackendAuto = "auto"
 )
 
@@ -36,10 +38,30 @@ func (s *Server) newBackend(ctx context.Context) (invoker.Backend, error) {
 		if err == nil {
 			return b, nil
 		}
-		s.log.Warn("no usable Docker engine; falling back to the process backend", "err", err)
+		if !LoopbackAddr(s.cfg.Addr) {
+			return nil, fmt.Errorf("invoker auto: no usable Docker engine, and --addr %s is reachable from other hosts: "+
+				"refusing to run actions as local processes without isolation; start Docker, or pass --invoker process "+
+				"to run them as processes explicitly: %w", s.cfg.Addr, err)
+		}
+		s.log.Warn("no usable Docker engine; falling back to the process backend (only because --addr is loopback)", "err", err)
 		return s.processBackend()
 	}
 	return nil, fmt.Errorf("invoker: unknown backend %q (available: process, docker, auto)", s.cfg.Invoker)
+}
+
+// LoopbackAddr reports whether the listen address addr (host:port) is
+// reachable only from this machine: "localhost" or a loopback IP. An empty
+// host, an unspecified IP, any other name and a malformed address are not.
+func LoopbackAddr(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 func (s *Server) processBackend() (invoker.Backend, error) {

@@ -1,7 +1,9 @@
 package server
 
 import (
+	"fmt"
 	"log/slog"
+	"path/filepath"
 	"strings"
 
 	"github.com/wispio/wisp/connectors/alarms"
@@ -10,7 +12,25 @@ import (
 	"github.com/wispio/wisp/connectors/mqtt"
 	"github.com/wispio/wisp/connectors/slack"
 	"github.com/wispio/wisp/feeds"
+	"github.com/wispio/wisp/internal/secrets"
 )
+
+// feedsConfig is the feed manager's configuration, with the key that
+// seals the registrations' secrets: the operator's SecretKeyFile, else the
+// data folder's secret.key (created 0600 at first start).
+func (s *Server) feedsConfig() (feeds.Config, error) {
+	cfg := feeds.DefaultConfig()
+	var err error
+	if s.cfg.SecretKeyFile != "" {
+		cfg.Secrets, err = secrets.LoadKeyFile(s.cfg.SecretKeyFile)
+	} else {
+		cfg.Secrets, err = secrets.LoadOrCreateKeyFile(filepath.Join(s.cfg.DataDir, "secret.key"))
+	}
+	if err != nil {
+		return feeds.Config{}, fmt.Errorf("secret-key-file: %w", err)
+	}
+	return cfg, nil
+}
 
 // HooksConfig configures the providers that receive events over HTTP
 // (GitHub webhooks, Slack's Events API) and call outside APIs.

@@ -159,10 +159,30 @@ func TestPublishedPackagesAcrossNamespaces(t *testing.T) {
 		t.Fatalf("binding to a private package = %d %s", status, out)
 	}
 
+	a.must(t, http.StatusOK, http.MethodPut, "/namespaces/_/triggers/T", map[string]any{})
+	a.must(t, http.StatusOK, http.MethodPut, "/namespaces/_/rules/R", map[string]any{"trigger": "/_/T", "action": "/_/mine/show"})
+
 	// Unpublishing takes effect on existing bindings at once.
 	b.must(t, http.StatusOK, http.MethodPut, "/namespaces/_/packages/pub?overwrite=true", map[string]any{"publish": false})
 	if status, _ := a.call(t, http.MethodPost, "/namespaces/_/actions/mine/show?blocking=true", nil); status != http.StatusForbidden {
 		t.Fatalf("invoke through a binding to an unpublished package = %d", status)
+	}
+	// A rule's action that became forbidden logs the 403's message as an
+	// application error in the trigger activation, as OpenWhisk's rules
+	// (which invoke through its API) do.
+	var fired struct{ ActivationID string }
+	_ = json.Unmarshal(a.must(t, http.StatusAccepted, http.MethodPost, "/namespaces/_/triggers/T", map[string]any{}), &fired)
+	tact := a.activation(t, fired.ActivationID)
+	var rule struct {
+		StatusCode int
+		Success    bool
+		Error      string
+	}
+	if len(tact.Logs) != 1 || json.Unmarshal([]byte(tact.Logs[0]), &rule) != nil {
+		t.Fatalf("trigger activation logs = %q", tact.Logs)
+	}
+	if rule.StatusCode != 1 || rule.Success || rule.Error != "The supplied authentication is not authorized to access 'bob/pub'." {
+		t.Fatalf("rule result = %+v, want an application error with the 403 message", rule)
 	}
 }
 

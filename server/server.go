@@ -69,6 +69,12 @@ type Config struct {
 	ThrottleClock func() time.Time
 	// Cluster configures the roles and the bus they meet on.
 	Cluster ClusterConfig
+	// HTTP bounds the HTTP server's connections (timeouts, header size).
+	HTTP HTTPConfig
+	// SecretKeyFile names the key that seals the secrets Wisp stores
+	// (feed keys and credential parameters); "" is DataDir/secret.key,
+	// created at first start. Every feeds node of a cluster needs the same.
+	SecretKeyFile string
 }
 
 // DefaultConfig returns the defaults of `wisp serve`.
@@ -81,6 +87,7 @@ func DefaultConfig() Config {
 		StoreWait: time.Second,
 		Throttles: throttle.OpenWhiskLimits(),
 		Cluster:   DefaultClusterConfig(),
+		HTTP:      DefaultHTTPConfig(),
 	}
 }
 
@@ -189,7 +196,11 @@ func (s *Server) start(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	s.feeds, err = feeds.New(feeds.DefaultConfig(), s.store, s.log, providers...)
+	feedsCfg, err := s.feedsConfig()
+	if err != nil {
+		return err
+	}
+	s.feeds, err = feeds.New(feedsCfg, s.store, s.log, providers...)
 	if err != nil {
 		return err
 	}
@@ -261,7 +272,9 @@ func (s *Server) start(ctx context.Context) error {
 	if hooks := s.feeds.Hooks(); hooks != nil && roles.Feeds {
 		mux.Handle("/hooks/", hooks) // outside the API's auth: each hook checks its signature
 	}
-	s.http = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	if s.http, err = s.cfg.HTTP.newServer(api.CanonicalPaths(mux), s.cfg.API.BlockingWait); err != nil {
+		return err
+	}
 	go func() { s.errs <- s.http.Serve(s.listener) }()
 	s.log.Info("wisp is serving", "addr", s.Addr(), "data", s.cfg.DataDir, "roles", roles.String(), "bus", s.busName())
 	return nil

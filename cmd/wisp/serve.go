@@ -21,7 +21,6 @@ import (
 func newServeCommand() *cobra.Command {
 	cfg := server.DefaultConfig()
 	cfg.DataDir = defaultDataDir()
-	cfg.StoreURL = os.Getenv("WISP_STORE")
 	var logLevel, roles string
 	cmd := &cobra.Command{
 		Use:   "serve",
@@ -35,6 +34,12 @@ func newServeCommand() *cobra.Command {
 			if cfg.Cluster.Roles, err = server.ParseRoles(roles); err != nil {
 				return err
 			}
+			// The environment is read here, not as the flags' defaults:
+			// a default shows in --help and every usage message, and these
+			// URLs carry passwords.
+			if cfg.StoreURL == "" {
+				cfg.StoreURL = os.Getenv("WISP_STORE")
+			}
 			if cfg.Cluster.BusURL == "" {
 				cfg.Cluster.BusURL = os.Getenv("WISP_BUS")
 			}
@@ -45,7 +50,7 @@ func newServeCommand() *cobra.Command {
 	f.StringVar(&cfg.Addr, "addr", cfg.Addr, "address to listen on (host:port)")
 	f.StringVar(&cfg.DataDir, "data", cfg.DataDir, "data folder (embedded store, container work folders); env WISP_DATA")
 	f.StringVar(&cfg.StoreURL, "store", cfg.StoreURL, "shared store instead of the embedded one: a CouchDB URL, couchdb://user:pass@host:5984 or http(s)://...; env WISP_STORE (keeps the password off the command line)")
-	f.StringVar(&cfg.Invoker, "invoker", cfg.Invoker, "invoker backend: process, docker (runtime images built locally), or auto (docker when an engine answers)")
+	f.StringVar(&cfg.Invoker, "invoker", cfg.Invoker, "invoker backend: process (no isolation), docker (runtime images built locally), or auto (docker when an engine answers; without one, processes only when --addr is loopback, else wisp refuses to start)")
 	f.BoolVar(&cfg.DockerSockets, "docker-sockets", cfg.DockerSockets, "reach Docker runtime containers on unix sockets under the data folder instead of ports on 127.0.0.1")
 	f.IntVar(&cfg.Pool.UserMemoryMB, "user-memory", cfg.Pool.UserMemoryMB, "memory budget for all action containers, in MB")
 	f.DurationVar(&cfg.Pool.PauseGrace, "pause-grace", cfg.Pool.PauseGrace, "idle time before a container is paused")
@@ -64,6 +69,12 @@ func newServeCommand() *cobra.Command {
 	f.StringVar(&cfg.Cluster.ID, "id", cfg.Cluster.ID, "this node's id (an invoker's queue, a controller's completions); stable and distinct per node, default derived from the data folder")
 	f.IntVar(&cfg.Cluster.Workers, "invoker-workers", cfg.Cluster.Workers, "activations an invoker takes from the shared bus at once")
 	f.DurationVar(&cfg.Cluster.InvokerSilence, "invoker-silence", cfg.Cluster.InvokerSilence, "how long controllers wait for an invoker's health ping before taking it out and handing its queue to the others")
+	f.DurationVar(&cfg.HTTP.ReadHeaderTimeout, "http-read-header-timeout", cfg.HTTP.ReadHeaderTimeout, "how long a client may take to send a request's headers")
+	f.DurationVar(&cfg.HTTP.ReadTimeout, "http-read-timeout", cfg.HTTP.ReadTimeout, "how long a client may take to send a whole request, body included; must exceed the 60s blocking invoke wait")
+	f.DurationVar(&cfg.HTTP.WriteTimeout, "http-write-timeout", cfg.HTTP.WriteTimeout, "how long a request may take from its headers to the end of its answer (0 is none); must exceed the 60s blocking invoke wait")
+	f.DurationVar(&cfg.HTTP.IdleTimeout, "http-idle-timeout", cfg.HTTP.IdleTimeout, "how long a kept-alive connection may wait for its next request")
+	f.IntVar(&cfg.HTTP.MaxHeaderBytes, "http-max-header-bytes", cfg.HTTP.MaxHeaderBytes, "largest request headers accepted, in bytes")
+	f.StringVar(&cfg.SecretKeyFile, "secret-key-file", cfg.SecretKeyFile, "key sealing stored secrets (feed keys, credential parameters): 32 bytes, hex (openssl rand -hex 32), base64 or raw; default DATA/secret.key, created 0600 at first start; every feeds node of a cluster needs the same")
 	f.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	return cmd
 }

@@ -7,11 +7,12 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"strings"
 	"time"
 
 	"github.com/go-kivik/kivik/v4"
 	kcouch "github.com/go-kivik/kivik/v4/couchdb" // registers the "couch" driver
+
+	"github.com/wispio/wisp/internal/redact"
 )
 
 // Options configure Connect.
@@ -72,22 +73,13 @@ func Connect(rawURL string, opts Options) (*kivik.Client, error) {
 	}
 	c, err := kivik.New("couch", u.String(), kopts...)
 	if err != nil {
-		return nil, fmt.Errorf("connect to %s: %w", u.Redacted(), err)
+		return nil, fmt.Errorf("connect to %s: %w", redact.URL(u.String()), redact.Wrap(err, u.String()))
 	}
 	return c, nil
 }
 
-// Redact returns rawURL with its password replaced by "xxxxx".
-func Redact(rawURL string) string {
-	u, err := url.Parse(rawURL)
-	if err != nil {
-		if i := strings.LastIndexByte(rawURL, '@'); i >= 0 {
-			return "xxxxx" + rawURL[i:] // unparsable: keep only the host part
-		}
-		return rawURL
-	}
-	return u.Redacted()
-}
+// Redact returns rawURL with its user information hidden (redact.URL).
+func Redact(rawURL string) string { return redact.URL(rawURL) }
 
 // Status returns the HTTP status of a kivik error: 0 for nil, 500 when
 // the server gave none (a network failure also reads 500 or 502).

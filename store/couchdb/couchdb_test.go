@@ -99,7 +99,7 @@ func TestOpenErrors(t *testing.T) {
 		{"Scheme", "ftp://127.0.0.1:1", `scheme "ftp"`},
 		{"NoHost", "http://", "no host"},
 		{"Unreachable", "http://127.0.0.1:1", "127.0.0.1:1"},
-		{"BadCredentials", strings.Replace(url, "://", "://nobody:s3cret@", 1), "nobody:xxxxx@"},
+		{"BadCredentials", strings.Replace(url, "://", "://nobody:s3cret@", 1), "://xxxxx@"},
 		{"BadPrefix", url + "/?prefix=Wisp", `prefix "Wisp"`},
 	}
 	for _, tt := range tests {
