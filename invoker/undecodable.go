@@ -1,8 +1,6 @@
 package invoker
 
 import (
-	"bytes"
-	"encoding/json"
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill/message"
@@ -53,59 +51,9 @@ type salvaged struct {
 }
 
 // salvage reads the top-level fields subject, action, replyTo and cause of
-// an invocation, stepping over the other values token by token (no depth
-// limit applies to tokens), and stops at the first malformed token.
+// an invocation that does not decode as a whole.
 func salvage(payload []byte) salvaged {
 	var f salvaged
-	dec := json.NewDecoder(bytes.NewReader(payload))
-	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
-		return f
-	}
-	for dec.More() {
-		tok, err := dec.Token()
-		if err != nil {
-			return f
-		}
-		var dst any
-		switch tok {
-		case "subject":
-			dst = &f.Subject
-		case "action":
-			dst = &f.Action
-		case "replyTo":
-			dst = &f.ReplyTo
-		case "cause":
-			dst = &f.Cause
-		}
-		if dst != nil {
-			if dec.Decode(dst) != nil {
-				return f
-			}
-			continue
-		}
-		if !skipValue(dec) {
-			return f
-		}
-	}
+	entity.SalvageFields(payload, map[string]any{"subject": &f.Subject, "action": &f.Action, "replyTo": &f.ReplyTo, "cause": &f.Cause})
 	return f
-}
-
-// skipValue consumes one value of dec; false when it is malformed.
-func skipValue(dec *json.Decoder) bool {
-	depth := 0
-	for {
-		tok, err := dec.Token()
-		if err != nil {
-			return false
-		}
-		switch tok {
-		case json.Delim('{'), json.Delim('['):
-			depth++
-		case json.Delim('}'), json.Delim(']'):
-			depth--
-		}
-		if depth == 0 {
-			return true
-		}
-	}
 }
