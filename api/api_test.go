@@ -74,6 +74,7 @@ func TestErrors(t *testing.T) {
 		t.Fatalf("setup: %d", code)
 	}
 	big := `{"exec":{"kind":"nodejs:20","code":"` + strings.Repeat("x", 1001) + `"}}`
+	deep := strings.Repeat("[", 9_999) + strings.Repeat("]", 9_999) // with its object, 10,000 levels
 	tests := []struct {
 		name, method, path, body string
 		creds                    *entity.Credentials
@@ -97,6 +98,10 @@ func TestErrors(t *testing.T) {
 		{"bad overwrite", "PUT", "/api/v1/namespaces/_/actions/a?overwrite=maybe", nodeAction, &f.auth, 400, "overwrite"},
 		{"limit too large", "GET", "/api/v1/namespaces/_/actions?limit=201", "", &f.auth, 400, "limit"},
 		{"invoke array body", "POST", "/api/v1/namespaces/_/actions/exists", `[1]`, &f.auth, 400, "body: must be a JSON object"},
+		{"invoke too deep", "POST", "/api/v1/namespaces/_/actions/exists", `{"a":` + deep + `}`, &f.auth, 400, "deeper than the limit of 512 levels"},
+		{"invoke just too deep", "POST", "/api/v1/namespaces/_/actions/exists", `{"a":` + deep[:512] + deep[len(deep)-512:] + `}`, &f.auth, 400, "deeper than the limit of 512 levels"},
+		{"fire too deep", "POST", "/api/v1/namespaces/_/triggers/t", `{"a":` + deep + `}`, &f.auth, 400, "deeper than the limit"},
+		{"put too deep", "PUT", "/api/v1/namespaces/_/actions/deep", `{"exec":{"kind":"nodejs:20","code":"x"},"parameters":[{"key":"a","value":` + deep + `}]}`, &f.auth, 400, "deeper than the limit"},
 		{"invoke missing", "POST", "/api/v1/namespaces/_/actions/nope", `{}`, &f.auth, 404, "does not exist"},
 		{"no invoker", "POST", "/api/v1/namespaces/_/actions/exists?blocking=true", `{}`, &f.auth, 503, "No invokers"},
 		{"bad activation id", "GET", "/api/v1/namespaces/_/activations/xyz", "", &f.auth, 400, "activationId"},

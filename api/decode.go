@@ -11,7 +11,8 @@ import (
 )
 
 // decodeBody reads a JSON body of at most limit bytes into v. An empty body
-// leaves v as it is.
+// leaves v as it is; one nesting deeper than entity.MaxJSONDepth is refused
+// (400) before it is decoded.
 func decodeBody(w http.ResponseWriter, r *http.Request, limit int64, v any) error {
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
 	if err != nil {
@@ -20,8 +21,19 @@ func decodeBody(w http.ResponseWriter, r *http.Request, limit int64, v any) erro
 	if len(body) == 0 {
 		return nil
 	}
+	if err := checkDepth(body); err != nil {
+		return err
+	}
 	if err := json.Unmarshal(body, v); err != nil {
 		return malformed(err)
+	}
+	return nil
+}
+
+// checkDepth refuses a body nesting deeper than entity.MaxJSONDepth.
+func checkDepth(body []byte) error {
+	if entity.JSONDepth(body, entity.MaxJSONDepth) > entity.MaxJSONDepth {
+		return entity.Invalid("", "The request content was malformed: %s", entity.DepthReason())
 	}
 	return nil
 }

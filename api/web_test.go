@@ -132,6 +132,8 @@ func TestWebArguments(t *testing.T) {
 		{"raw json", "x=1", "application/json", `{}`, true, map[string]any{"__ow_body": "e30=", "__ow_query": "x=1"}, false},
 		{"raw empty", "", "", "", true, map[string]any{"__ow_body": "", "__ow_query": ""}, false},
 		{"malformed json", "", "application/json", `{`, false, nil, true},
+		{"too deep object", "", "application/json", `{"a":` + strings.Repeat("[", 600) + strings.Repeat("]", 600) + `}`, false, nil, true},
+		{"too deep array", "", "application/json", strings.Repeat("[", 9_999) + strings.Repeat("]", 9_999), false, nil, true},
 		{"malformed type", "", "text/", `x`, false, nil, true},
 		{"malformed form", "", "application/x-www-form-urlencoded", `%`, false, nil, true},
 	}

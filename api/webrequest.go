@@ -129,6 +129,9 @@ func webArguments(r *http.Request, body []byte, raw bool, path string, caller *i
 	case len(body) == 0:
 	case isJSONFamily(mediaType):
 		trimmed := bytes.TrimSpace(body)
+		if err := checkDepth(trimmed); err != nil {
+			return nil, err
+		}
 		if !json.Valid(trimmed) {
 			return nil, entity.Invalid("body", "The request content was malformed: the body is not valid JSON (Content-Type %s)", mediaType)
 		}

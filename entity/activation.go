@@ -46,7 +46,8 @@ func ErrorResponse(code int, msg string) Response {
 // application error when the object has an "error" field; any other status is
 // an action developer error, carrying the object's "error" when it has one; a
 // body that is not a JSON object is a developer error. A result over
-// maxResult bytes is a developer error too.
+// maxResult bytes, or nesting deeper than MaxJSONDepth (it could not be
+// decoded again from its record), is a developer error too.
 func ResponseFromRun(status int, body []byte, maxResult int) Response {
 	body = bytes.TrimSpace(body)
 	if maxResult > 0 && len(body) > maxResult {
@@ -54,6 +55,9 @@ func ResponseFromRun(status int, body []byte, maxResult int) Response {
 		n := len(body)
 		r.Size = &n
 		return r
+	}
+	if JSONDepth(body, MaxJSONDepth) > MaxJSONDepth {
+		return ErrorResponse(StatusDeveloperError, fmt.Sprintf("The action produced a response that nests arrays and objects deeper than the limit of %d levels.", MaxJSONDepth))
 	}
 	if len(body) == 0 || body[0] != '{' || !json.Valid(body) {
 		return ErrorResponse(StatusDeveloperError, "The action did not produce a valid JSON response: "+truncate(string(body), 512))

@@ -137,11 +137,15 @@ func (p Params) Object() json.RawMessage {
 }
 
 // ParamsFromObject turns a JSON object into a parameter list, keeping the
-// object's key order. A null or empty body is an empty list.
+// object's key order. A null or empty body is an empty list; one nesting
+// deeper than MaxJSONDepth is refused.
 func ParamsFromObject(field string, raw []byte) (Params, error) {
 	raw = bytes.TrimSpace(raw)
 	if len(raw) == 0 || bytes.Equal(raw, []byte("null")) {
 		return nil, nil
+	}
+	if err := CheckJSONDepth(field, raw); err != nil {
+		return nil, err
 	}
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.UseNumber()

@@ -130,10 +130,14 @@ func (s *sink) Done(deleteTrigger bool) {
 	e.signal()
 }
 
-// deliver persists ev in the outbox, then queues it for the worker.
+// deliver persists ev in the outbox, then queues it for the worker. A
+// payload over the limits is refused (see refuse) and taken.
 func (e *entry) deliver(ctx context.Context, ev Event) error {
 	if ev.Payload == nil && ev.Cursor != "" {
 		return e.checkpoint(ctx, ev.Cursor)
+	}
+	if reason := e.m.overLimits(ev.Payload); reason != "" {
+		return e.refuse(ctx, ev, reason)
 	}
 	var obj map[string]json.RawMessage
 	if err := json.Unmarshal(ev.Payload, &obj); err != nil || obj == nil {
@@ -154,6 +158,25 @@ func (e *entry) deliver(ctx context.Context, ev Event) error {
 		e.cursor = ev.Cursor
 	}
 	e.signal()
+	return nil
+}
+
+// refuse takes an event whose payload is over the limits without firing
+// it: the source may acknowledge it (one bad message must not stall a
+// feed whose source redelivers what is not acknowledged), and the refusal
+// is logged and recorded as the registration's LastError, which READ and
+// the CLI show. The event's cursor is kept.
+func (e *entry) refuse(ctx context.Context, ev Event, reason string) error {
+	e.m.log.Warn("feed event refused", "trigger", e.fqn.String(), "bytes", len(ev.Payload), "reason", reason)
+	msg := "event refused: " + reason
+	e.update(func(doc *record) bool {
+		changed := doc.LastError != msg
+		doc.LastError = msg
+		return changed
+	})
+	if ev.Cursor != "" {
+		return e.checkpoint(ctx, ev.Cursor)
+	}
 	return nil
 }
 
@@ -366,6 +389,13 @@ func (e *entry) fire(ev outboxEvent) bool {
 		if errors.Is(err, store.ErrNotFound) {
 			e.triggerGone()
 			return true
+		}
+		if _, invalid := entity.AsFieldError(err); invalid {
+			// A stored payload no fire can take (written before the
+			// limits of deliver): retrying would stall the feed for good.
+			e.m.log.Error("feed event cannot be fired; removed from the outbox", "trigger", e.fqn.String(), "seq", ev.Seq, "err", err)
+			e.setFireError(err)
+			break
 		}
 		e.m.log.Warn("firing a feed's trigger failed; retrying", "trigger", e.fqn.String(), "seq", ev.Seq, "err", err)
 		e.setFireError(err)

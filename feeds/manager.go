@@ -75,11 +75,32 @@ type Config struct {
 	// putRecord); nil stores them in the clear (tests). The server always
 	// sets one.
 	Secrets *secrets.Box
+
+	// MaxPayload is the largest event payload in bytes a feed may deliver
+	// (0: entity's default parameter size limit, 1 MB). Payloads nesting
+	// deeper than entity.MaxJSONDepth are refused too.
+	MaxPayload int
 }
 
 // DefaultConfig returns the defaults of `wisp serve`.
 func DefaultConfig() Config {
-	return Config{RetryMin: 200 * time.Millisecond, RetryMax: 30 * time.Second}
+	return Config{RetryMin: 200 * time.Millisecond, RetryMax: 30 * time.Second, MaxPayload: entity.DefaultSystemLimits().ParamsSize}
+}
+
+// overLimits says why an event payload is refused, or "" when it is not:
+// the same size and depth limits as a fire through the API.
+func (m *Manager) overLimits(payload []byte) string {
+	limit := m.cfg.MaxPayload
+	if limit <= 0 {
+		limit = entity.DefaultSystemLimits().ParamsSize
+	}
+	if len(payload) > limit {
+		return fmt.Sprintf("the payload of %d bytes exceeds the limit of %d bytes", len(payload), limit)
+	}
+	if entity.JSONDepth(payload, entity.MaxJSONDepth) > entity.MaxJSONDepth {
+		return entity.DepthReason()
+	}
+	return ""
 }
 
 // Manager runs the feeds of every provider; see the package doc.

@@ -562,3 +562,62 @@ func TestThrottledFireIsRetried(t *testing.T) {
 		t.Fatalf("fired %v, want %v: each event once, in order", h.firer.fired, want)
 	}
 }
+
+// TestDeliverRefusesOverLimits: a payload nesting deeper than
+// entity.MaxJSONDepth or larger than the parameter limit is taken (the
+// source may acknowledge it, so the feed goes on) but never stored nor
+// fired, and READ says why.
+func TestDeliverRefusesOverLimits(t *testing.T) {
+	h := newHarness(t, openStore(t))
+	h.trigger("ns", "T")
+	h.start()
+	feed := h.create("ns", "/ns/T")
+	deep := `{"n":"deep","v":` + strings.Repeat("[", 9_998) + strings.Repeat("]", 9_998) + `}`
+	large := `{"n":"large","v":"` + strings.Repeat("x", 1<<20) + `"}`
+	for i, ev := range []Event{event(1, ""), {Payload: json.RawMessage(deep)}, {Payload: json.RawMessage(large)}, event(2, "")} {
+		if err := feed.sink.Deliver(context.Background(), ev); err != nil {
+			t.Fatalf("event %d not taken: %v", i, err)
+		}
+	}
+	h.waitFired("1", "2")
+	read := h.mustCall("ns", map[string]any{"lifecycleEvent": "READ", "triggerName": "/ns/T"})
+	if msg := fmt.Sprint(read["lastError"]); !strings.Contains(msg, "event refused: the payload of") || !strings.Contains(msg, "exceeds the limit of 1048576 bytes") {
+		t.Errorf("READ lastError = %q, want the last refusal (size)", msg)
+	}
+	if err := feed.sink.Deliver(context.Background(), Event{Payload: json.RawMessage(deep)}); err != nil {
+		t.Fatal(err)
+	}
+	read = h.mustCall("ns", map[string]any{"lifecycleEvent": "READ", "triggerName": "/ns/T"})
+	if msg := fmt.Sprint(read["lastError"]); !strings.Contains(msg, "deeper than the limit of 512 levels") {
+		t.Errorf("READ lastError = %q, want the depth refusal", msg)
+	}
+}
+
+// TestUnfireableStoredEventDoesNotStallTheFeed: an outbox event stored
+// before deliver checked the limits (one too deep to become parameters)
+// is removed with an error in READ, and the events after it fire.
+func TestUnfireableStoredEventDoesNotStallTheFeed(t *testing.T) {
+	st := openStore(t)
+	h := newHarness(t, st)
+	h.trigger("ns", "T")
+	h.firer.failures, h.firer.err = -1, errors.New("bus down")
+	h.start()
+	h.create("ns", "/ns/T")
+	if err := h.m.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	deep := `{"v":` + strings.Repeat("[", 600) + strings.Repeat("]", 600) + `}`
+	for i, payload := range []string{deep, `{"n":"2"}`} {
+		ev := outboxEvent{Trigger: "ns/T", Seq: uint64(i + 1), Payload: json.RawMessage(payload)}
+		if _, err := store.PutDoc(context.Background(), st, SystemNamespace, store.FeedEvents, ev.key(), "", ev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h2 := newHarness(t, st)
+	h2.start()
+	h2.waitFired("2")
+	read := h2.mustCall("ns", map[string]any{"lifecycleEvent": "READ", "triggerName": "/ns/T"})
+	if msg := fmt.Sprint(read["lastError"]); !strings.Contains(msg, "deeper than the limit") {
+		t.Errorf("READ lastError = %q, want the depth limit named", msg)
+	}
+}

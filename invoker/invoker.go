@@ -76,13 +76,33 @@ func New(cfg Config, backend Backend, st store.Store, sink ActivationSink, pub m
 // Pool is the invoker's container pool.
 func (inv *Invoker) Pool() *Pool { return inv.pool }
 
-func (inv *Invoker) decode(msg *message.Message) (*routing.Invocation, bool) {
+// decode decodes an invocation. One that does not decode is not dropped
+// silently: it becomes a whisk internal error record (stored with
+// WriteActivations, so that a durable bus acks the message only once the
+// record is written) and the waiting controller, if any, gets it. false
+// means there is nothing to run; the message may be acked unless the
+// record could not be written.
+func (inv *Invoker) decode(ctx context.Context, msg *message.Message) (*routing.Invocation, bool, error) {
 	m := new(routing.Invocation)
-	if err := json.Unmarshal(msg.Payload, m); err != nil {
-		inv.log.Error("drop malformed invocation", "messageId", msg.UUID, "err", err)
-		return nil, false
+	err := json.Unmarshal(msg.Payload, m)
+	if err == nil {
+		return m, true, nil
 	}
-	return m, true
+	act, replyTo := undecodableRecord(msg)
+	if act == nil {
+		// No activation id or namespace to record it under.
+		inv.log.Error("drop an invocation that does not decode and names no namespace", "messageId", msg.UUID, "err", err)
+		return nil, false, nil
+	}
+	inv.log.Error("invocation does not decode; recorded as a whisk internal error", "activationId", act.ActivationID, "namespace", act.Namespace, "err", err)
+	if replyTo != "" {
+		inv.complete(replyTo, act)
+	}
+	if err := inv.sink.WriteActivations(ctx, []*entity.Activation{act}); err != nil {
+		inv.log.Error("store activation", "activationId", act.ActivationID, "namespace", act.Namespace, "err", err)
+		return nil, false, err
+	}
+	return nil, false, nil
 }
 
 // Consume consumes the invoker's queue on a durable bus with workers
@@ -149,8 +169,12 @@ func (inv *Invoker) Ping(ctx context.Context, b bus.Bus, interval time.Duration)
 func QueueConsumer(invokerID string) string { return "invoker-" + invokerID }
 
 func (inv *Invoker) consume(msg *message.Message) {
-	m, ok := inv.decode(msg)
+	m, ok, err := inv.decode(context.Background(), msg)
 	if !ok {
+		if err != nil {
+			msg.Nack() // left for a redelivery, as a run whose record failed
+			return
+		}
 		msg.Ack()
 		return
 	}

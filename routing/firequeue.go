@@ -49,8 +49,7 @@ func (f *Firer) enqueue(req FireRequest, id string, start time.Time) (*FireResul
 func (f *Firer) HandleQueued(ctx context.Context, msg *message.Message, sink DurableSink) error {
 	var q queuedFire
 	if err := json.Unmarshal(msg.Payload, &q); err != nil {
-		f.log.Error("drop malformed queued fire", "messageId", msg.UUID, "err", err)
-		return nil
+		return f.recordUndecodable(ctx, msg, sink, err)
 	}
 	entry, ok := f.index.Lookup(q.Request.Trigger)
 	if !ok {
@@ -60,6 +59,42 @@ func (f *Firer) HandleQueued(ctx context.Context, msg *message.Message, sink Dur
 	act, _ := f.run(ctx, q.Request, entry, q.ActivationID, time.UnixMilli(q.Start))
 	if err := sink.WriteActivations(ctx, []*entity.Activation{act}); err != nil {
 		return fmt.Errorf("store trigger activation %s: %w", q.ActivationID, err)
+	}
+	return nil
+}
+
+// recordUndecodable records a queued fire that does not decode as a whisk
+// internal error trigger activation under the fire's activation id (the
+// message UUID), so that an accepted fire is never lost silently. Only a
+// message naming no trigger or namespace is dropped, logged.
+func (f *Firer) recordUndecodable(ctx context.Context, msg *message.Message, sink DurableSink, decodeErr error) error {
+	var (
+		start   int64
+		trigger entity.FQN
+		subject string
+	)
+	entity.SalvageFields(msg.Payload, map[string]any{
+		"start":   &start,
+		"request": map[string]any{"Trigger": &trigger, "Subject": &subject},
+	})
+	if !entity.ValidActivationID(msg.UUID) || subject == "" || trigger.Name == "" {
+		f.log.Error("drop a queued fire that does not decode and names no trigger", "messageId", msg.UUID, "err", decodeErr)
+		return nil
+	}
+	f.log.Error("queued fire does not decode; recorded as a whisk internal error", "activationId", msg.UUID, "namespace", subject, "trigger", trigger.String(), "err", decodeErr)
+	act := &entity.Activation{
+		ActivationID: msg.UUID,
+		Namespace:    subject,
+		Name:         trigger.Name,
+		Subject:      subject,
+		Start:        start,
+		StatusCode:   entity.StatusWhiskError,
+		Response:     entity.ErrorResponse(entity.StatusWhiskError, "Internal server error: the fire could not be decoded."),
+		Logs:         []string{},
+		Annotations:  entity.Params{},
+	}
+	if err := sink.WriteActivations(ctx, []*entity.Activation{act}); err != nil {
+		return fmt.Errorf("store trigger activation %s: %w", msg.UUID, err)
 	}
 	return nil
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/ThreeDotsLabs/watermill/message"
 
 	"github.com/wispio/wisp/bus"
+	"github.com/wispio/wisp/entity"
 )
 
 // Reclaimer takes over the queue of an invoker that is gone (bus.NATS).
@@ -93,8 +94,12 @@ func (w *Watcher) reclaim(ctx context.Context, invoker string) {
 func (w *Watcher) resend(msg *message.Message) error {
 	var inv Invocation
 	if err := json.Unmarshal(msg.Payload, &inv); err != nil {
-		w.log.Error("drop malformed reclaimed invocation", "messageId", msg.UUID, "err", err)
-		return nil
+		// Resent all the same, to the invoker of its action if that
+		// can be read: the invoker records it as a whisk internal error
+		// rather than it being lost here.
+		inv = Invocation{ActivationID: msg.UUID}
+		entity.SalvageFields(msg.Payload, map[string]any{"activationId": &inv.ActivationID, "action": &inv.Action})
+		w.log.Error("reclaimed invocation does not decode; resent for its invoker to record", "activationId", inv.ActivationID, "err", err)
 	}
 	target, ok := w.ctrl.balancer.Choose(inv.Action, 0)
 	if !ok {

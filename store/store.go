@@ -131,3 +131,11 @@ func PutDoc(ctx context.Context, s Store, ns string, c Collection, name, rev str
 	}
 	return s.Put(ctx, Record{Namespace: ns, Collection: c, Name: name, Rev: rev, Doc: doc})
 }
+
+// SkipCounter is implemented by stores whose lists skip records they
+// cannot decode (a record written before a limit existed, a corrupt
+// value): such a record must never fail a whole list. The store logs each
+// one with its key; Undecodable counts them since the store was opened.
+type SkipCounter interface {
+	Undecodable() int64
+}

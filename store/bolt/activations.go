@@ -151,7 +151,8 @@ func decodeActivation(v []byte, a *entity.Activation) error {
 }
 
 // ListActivations returns a namespace's activations newest first (ties by
-// id descending), walking keys backwards from Upto to Since.
+// id descending), walking keys backwards from Upto to Since. A record that
+// cannot be decoded is skipped, logged and counted (store.SkipCounter).
 func (s *Store) ListActivations(ctx context.Context, ns string, f store.ActivationFilter) ([]*entity.Activation, error) {
 	out, err := s.listActivations(ctx, ns, f)
 	if err != nil {
@@ -192,7 +193,8 @@ func (s *Store) listActivations(ctx context.Context, ns string, f store.Activati
 			}
 			a := new(entity.Activation)
 			if err := decodeActivation(v, a); err != nil {
-				return fmt.Errorf("%q: %w", k, err)
+				s.skipped("activation", k, err)
+				continue
 			}
 			out = append(out, a)
 			if f.Limit > 0 && len(out) >= f.Limit {

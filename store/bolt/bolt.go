@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"go.etcd.io/bbolt"
@@ -20,15 +22,24 @@ type Options struct {
 	// NoSync skips the fsync after each commit: much faster writes, but a
 	// crash of the machine may lose the last ones. For tests and benchmarks.
 	NoSync bool
+	// Log receives a warning for each record a list skips because it
+	// cannot be decoded; nil is slog.Default().
+	Log *slog.Logger
 }
 
 // Store is a store.Store in one bbolt file; see the package doc. It is safe
 // for concurrent use: bbolt runs any number of readers beside one writer.
 type Store struct {
-	db *bbolt.DB
+	db  *bbolt.DB
+	log *slog.Logger
+	// undecodable counts the records lists skipped (store.SkipCounter).
+	undecodable atomic.Int64
 }
 
-var _ store.Store = (*Store)(nil)
+var (
+	_ store.Store       = (*Store)(nil)
+	_ store.SkipCounter = (*Store)(nil)
+)
 
 // Open opens or creates the store file at path.
 func Open(path string, opts Options) (*Store, error) {
@@ -48,7 +59,21 @@ func Open(path string, opts Options) (*Store, error) {
 	if err := db.Update(initLayout); err != nil {
 		return nil, errors.Join(fmt.Errorf("open %s: %w", path, err), db.Close())
 	}
-	return &Store{db: db}, nil
+	log := opts.Log
+	if log == nil {
+		log = slog.Default()
+	}
+	return &Store{db: db, log: log}, nil
+}
+
+// Undecodable is how many records lists skipped because they could not
+// be decoded; see store.SkipCounter.
+func (s *Store) Undecodable() int64 { return s.undecodable.Load() }
+
+// skipped logs and counts a record a list leaves out.
+func (s *Store) skipped(what string, key []byte, err error) {
+	s.undecodable.Add(1)
+	s.log.Warn("store: list skips a record that cannot be decoded", "what", what, "key", fmt.Sprintf("%q", key), "err", err)
 }
 
 // initLayout creates the buckets of a new file and checks the layout

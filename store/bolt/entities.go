@@ -3,6 +3,8 @@ package bolt
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 
 	"go.etcd.io/bbolt"
@@ -127,7 +129,9 @@ func (s *Store) Delete(ctx context.Context, ns string, c store.Collection, name,
 	return nil
 }
 
-// List returns records in name order; see store.Store.
+// List returns records in name order; see store.Store. A record that
+// cannot be decoded (a corrupt value, a document that is not JSON within
+// encoding/json's depth) is skipped, logged and counted.
 func (s *Store) List(ctx context.Context, ns string, c store.Collection, opts store.ListOptions) ([]store.Record, error) {
 	out := []store.Record{}
 	skip := max(opts.Skip, 0)
@@ -138,7 +142,12 @@ func (s *Store) List(ctx context.Context, ns string, c store.Collection, opts st
 		}
 		rec := store.Record{Namespace: ns, Collection: c, Name: string(name)}
 		if err := fillRecord(&rec, v); err != nil {
-			return false, fmt.Errorf("%s: %w", name, err)
+			s.skipped("entity "+ns+"/"+string(c), name, err)
+			return true, nil
+		}
+		if !json.Valid(rec.Doc) {
+			s.skipped("entity "+ns+"/"+string(c), name, errors.New("the document is not valid JSON"))
+			return true, nil
 		}
 		out = append(out, rec)
 		return opts.Limit <= 0 || len(out) < opts.Limit, nil

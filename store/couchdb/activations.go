@@ -145,7 +145,9 @@ func (s *Store) GetActivation(ctx context.Context, ns, id string) (*entity.Activ
 }
 
 // ListActivations returns a namespace's activations newest first (ties by
-// id descending), walking a view backwards from Upto to Since.
+// id descending), walking a view backwards from Upto to Since. A record
+// that cannot be decoded is skipped, logged and counted (see
+// undecodable.go).
 func (s *Store) ListActivations(ctx context.Context, ns string, f store.ActivationFilter) ([]*entity.Activation, error) {
 	out := []*entity.Activation{}
 	if f.Since != 0 && f.Upto != 0 && f.Since > f.Upto {
@@ -180,6 +182,9 @@ func (s *Store) ListActivations(ctx context.Context, ns string, f store.Activati
 		out = append(out, a)
 		return nil
 	})
+	if err != nil && ctx.Err() == nil {
+		out, err = s.listActivationsOneByOne(ctx, viewName, params)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("list activations %s: %w", ns, err)
 	}

@@ -5,10 +5,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	neturl "net/url"
 	"reflect"
 	"strings"
+	"sync/atomic"
 
 	"github.com/go-kivik/kivik/v4"
 
@@ -31,6 +33,9 @@ type Options struct {
 	// Prefix starts the database names (DefaultPrefix when empty): several
 	// Wisp installations, or tests, can share one server.
 	Prefix string
+	// Log receives a warning for each record a list skips because it
+	// cannot be decoded; nil is slog.Default().
+	Log *slog.Logger
 }
 
 // Store is a store.Store on a CouchDB server; see the package doc. It is
@@ -41,9 +46,15 @@ type Store struct {
 	entities    *kivik.DB
 	activations *kivik.DB
 	subjects    *kivik.DB
+	log         *slog.Logger
+	// undecodable counts the records lists skipped (store.SkipCounter).
+	undecodable atomic.Int64
 }
 
-var _ store.Store = (*Store)(nil)
+var (
+	_ store.Store       = (*Store)(nil)
+	_ store.SkipCounter = (*Store)(nil)
+)
 
 // Open connects to the server at rawURL (http://user:pass@host:5984; the
 // couchdb:// scheme means http://) and creates the databases and the
@@ -63,7 +74,7 @@ func Open(ctx context.Context, rawURL string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open couchdb store: %w", err)
 	}
-	s := &Store{client: client, url: couch.Redact(url)}
+	s := &Store{client: client, url: couch.Redact(url), log: cmp.Or(opts.Log, slog.Default())}
 	dbs := []struct {
 		name string
 		db   **kivik.DB

@@ -169,7 +169,8 @@ func (s *Store) delete(ctx context.Context, id, rev string) error {
 	}
 }
 
-// List returns records in name order; see store.Store.
+// List returns records in name order; see store.Store. A record that
+// cannot be decoded is skipped, logged and counted (see undecodable.go).
 func (s *Store) List(ctx context.Context, ns string, c store.Collection, opts store.ListOptions) ([]store.Record, error) {
 	if err := checkEntityKey(ns, c, "", true); err != nil {
 		return nil, fmt.Errorf("list %s/%s: %w", ns, c, err)
@@ -196,6 +197,9 @@ func (s *Store) List(ctx context.Context, ns string, c store.Collection, opts st
 		out = append(out, store.Record{Namespace: ns, Collection: c, Name: id[len(base):], Rev: d.Rev, Doc: d.Doc})
 		return nil
 	})
+	if err != nil && ctx.Err() == nil {
+		out, err = s.listOneByOne(ctx, ns, c, base, params)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("list %s/%s: %w", ns, c, err)
 	}

@@ -27,6 +27,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	t.Run("List", func(t *testing.T) { testList(t, fresh) })
 	t.Run("Activations", func(t *testing.T) { testActivations(t, fresh) })
 	t.Run("ListActivations", func(t *testing.T) { testListActivations(t, fresh) })
+	t.Run("Undecodable", func(t *testing.T) { testUndecodable(t, fresh) })
 	t.Run("Subjects", func(t *testing.T) { testSubjects(t, fresh) })
 	t.Run("Concurrency", func(t *testing.T) { testConcurrency(t, fresh) })
 }

@@ -242,3 +242,12 @@ func (w *Store) Close() error {
 	<-w.done
 	return w.Store.Close()
 }
+
+// Undecodable is the count of records the store below skipped in lists
+// (store.SkipCounter); 0 when it keeps none.
+func (w *Store) Undecodable() int64 {
+	if c, ok := w.Store.(store.SkipCounter); ok {
+		return c.Undecodable()
+	}
+	return 0
+}
