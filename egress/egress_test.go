@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -157,7 +158,7 @@ func TestHTTPClientDialsThroughThePolicy(t *testing.T) {
 			if err == nil {
 				t.Fatal("the default policy let the request through")
 			}
-			if got := Explain(err); !contains(tc.denied, got) {
+			if got := Explain(err); !slices.Contains(tc.denied, got) {
 				t.Fatalf("Explain = %q, want one of %q (error %v)", got, tc.denied, err)
 			}
 			resp, err := allowed.HTTPClient(0).Get(tc.url)
@@ -170,15 +171,6 @@ func TestHTTPClientDialsThroughThePolicy(t *testing.T) {
 			}
 		})
 	}
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // TestDialerRefusesUnroutedAddresses: a dial to the metadata address or

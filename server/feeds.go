@@ -9,6 +9,7 @@ import (
 	"github.com/wispio/wisp/connectors/github"
 	"github.com/wispio/wisp/connectors/mqtt"
 	"github.com/wispio/wisp/connectors/slack"
+	"github.com/wispio/wisp/egress"
 	"github.com/wispio/wisp/feeds"
 )
 
@@ -28,8 +29,9 @@ type HooksConfig struct {
 
 // feedProviders lists the feed providers this server runs; each becomes a
 // catalogue package /whisk.system/<name> with its feed actions. Add a
-// connector (mqtt, couchdb...) here. publicURL is the base of hook URLs.
-func feedProviders(cfg HooksConfig, publicURL string, log *slog.Logger) ([]feeds.Provider, error) {
+// connector (mqtt, couchdb...) here. publicURL is the base of hook URLs;
+// every outbound connection a provider makes passes policy.
+func feedProviders(cfg HooksConfig, publicURL string, policy *egress.Policy, log *slog.Logger) ([]feeds.Provider, error) {
 	gh, err := github.New(github.Config{APIURL: cfg.GitHubAPIURL, PublicURL: publicURL}, log.With("provider", "github"))
 	if err != nil {
 		return nil, err
@@ -41,7 +43,7 @@ func feedProviders(cfg HooksConfig, publicURL string, log *slog.Logger) ([]feeds
 	return []feeds.Provider{
 		alarms.New(alarms.Config{}, log.With("provider", "alarms")),
 		mqtt.New(mqtt.DefaultConfig(), log.With("provider", "mqtt")),
-		couchdb.New(couchdb.Config{}, log.With("provider", "couchdb")),
+		couchdb.New(couchdb.Config{Egress: policy}, log.With("provider", "couchdb")),
 		gh,
 		sl,
 	}, nil
