@@ -73,6 +73,22 @@ func TestEgressPolicy(t *testing.T) {
 	}
 }
 
+// TestEgressOpensTheEmbeddedBroker: with the default policy, publish
+// reaches Wisp's own broker on loopback, and no other loopback port.
+func TestEgressOpensTheEmbeddedBroker(t *testing.T) {
+	mosquitto := testenv.Mosquitto(t)
+	srv, a := startTriggerServer(t, func(cfg *Config) { cfg.MQTT = "127.0.0.1:0" })
+	_, body := a.do("POST", "whisk.system/actions/mqtt/publish?blocking=true", map[string]any{"url": "tcp://" + srv.MQTTAddr(), "topic": "t", "message": "m"})
+	if !strings.Contains(string(body), `"success":true`) {
+		t.Fatalf("publish to the embedded broker: %s", body)
+	}
+	_, port, _ := net.SplitHostPort(strings.TrimPrefix(mosquitto, "tcp://"))
+	got := builtinError(t, a, "mqtt/publish", map[string]any{"url": mosquitto, "topic": "t", "message": "m"})
+	if want := "egress to 127.0.0.1:" + port + " denied by policy"; got != want {
+		t.Fatalf("publish to mosquitto: %q, want %q", got, want)
+	}
+}
+
 // TestEgressProtectsTheStore: the store's address stays denied to
 // tenants even inside an allowed prefix.
 func TestEgressProtectsTheStore(t *testing.T) {

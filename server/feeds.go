@@ -40,9 +40,11 @@ func feedProviders(cfg HooksConfig, publicURL string, policy *egress.Policy, log
 	if err != nil {
 		return nil, err
 	}
+	mqttConfig := mqtt.DefaultConfig()
+	mqttConfig.Egress = policy
 	return []feeds.Provider{
 		alarms.New(alarms.Config{}, log.With("provider", "alarms")),
-		mqtt.New(mqtt.DefaultConfig(), log.With("provider", "mqtt")),
+		mqtt.New(mqttConfig, log.With("provider", "mqtt")),
 		couchdb.New(couchdb.Config{Egress: policy}, log.With("provider", "couchdb")),
 		gh,
 		sl,
