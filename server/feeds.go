@@ -32,11 +32,11 @@ type HooksConfig struct {
 // connector (mqtt, couchdb...) here. publicURL is the base of hook URLs;
 // every outbound connection a provider makes passes policy.
 func feedProviders(cfg HooksConfig, publicURL string, policy *egress.Policy, log *slog.Logger) ([]feeds.Provider, error) {
-	gh, err := github.New(github.Config{APIURL: cfg.GitHubAPIURL, PublicURL: publicURL}, log.With("provider", "github"))
+	gh, err := github.New(github.Config{APIURL: cfg.GitHubAPIURL, PublicURL: publicURL, Egress: policy}, log.With("provider", "github"))
 	if err != nil {
 		return nil, err
 	}
-	sl, err := slack.New(slack.Config{APIURL: cfg.SlackAPIURL, PublicURL: publicURL}, log.With("provider", "slack"))
+	sl, err := slack.New(slack.Config{APIURL: cfg.SlackAPIURL, PublicURL: publicURL, Egress: policy}, log.With("provider", "slack"))
 	if err != nil {
 		return nil, err
 	}
