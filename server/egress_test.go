@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"log/slog"
 	"net"
 	"net/netip"
 	"slices"
@@ -114,5 +115,30 @@ func TestEgressProtectsTheStore(t *testing.T) {
 	got := builtinError(t, a, "couchdb/read", map[string]any{"url": url, "dbname": prefix + "subjects", "docid": "fire"})
 	if want := "egress to 127.0.0.1:" + port + " denied by policy"; got != want {
 		t.Fatalf("reading the store's subjects: %q, want %q", got, want)
+	}
+}
+
+// TestNewEgressProtectsStoreAndBus: the store's and every bus server's
+// address (default ports filled in) are denied inside an allowed prefix;
+// the rest of the prefix is open.
+func TestNewEgressProtectsStoreAndBus(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.EgressAllow = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}
+	cfg.StoreURL = "couchdb://admin:pw@127.0.0.1/?prefix=x_"
+	cfg.Cluster.BusURL = "nats://u:p@127.0.0.2:4223, nats://127.0.0.3"
+	p := newEgress(t.Context(), cfg, slog.New(slog.DiscardHandler))
+	for _, tc := range []struct {
+		addr   string
+		denied bool
+	}{
+		{"127.0.0.1:5984", true}, // the store, couchdb:// default port
+		{"127.0.0.2:4223", true}, // a bus server
+		{"127.0.0.3:4222", true}, // another, nats:// default port
+		{"127.0.0.1:5985", false},
+		{"127.0.0.2:4222", false},
+	} {
+		if err := p.Check(netip.MustParseAddrPort(tc.addr)); (err != nil) != tc.denied {
+			t.Errorf("Check(%s) = %v, want denied %v", tc.addr, err, tc.denied)
+		}
 	}
 }
