@@ -113,3 +113,29 @@ func TestPostHidesTheFarEnd(t *testing.T) {
 		}
 	}
 }
+
+// TestSocketModeDialerEgressPolicy: Socket Mode's WebSocket, at the URL
+// apps.connections.open answers, is dialled through the policy too.
+func TestSocketModeDialerEgressPolicy(t *testing.T) {
+	fake := newFakeSocket(t)
+	deny, err := New(Config{}, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	link := "ws://" + strings.TrimPrefix(fake.srv.URL, "http://") + "/link/?ticket=TICKET"
+	for _, tt := range []struct{ url, want string }{
+		{link, "egress to " + strings.TrimPrefix(fake.srv.URL, "http://") + " denied by policy"},
+		{"wss://169.254.169.254/link/", "egress to 169.254.169.254:443 denied by policy"},
+	} {
+		_, _, err := deny.websocketDialer().DialContext(t.Context(), tt.url, nil)
+		if got := slackError(err); got != tt.want {
+			t.Errorf("dial %s: %q (%v), want %q", tt.url, got, err, tt.want)
+		}
+	}
+	allowed := newProvider(t, fake.srv.URL+"/api/")
+	c, _, err := allowed.websocketDialer().DialContext(t.Context(), link, nil)
+	if err != nil {
+		t.Fatalf("dial %s with 127.0.0.1/32 allowed: %v", link, err)
+	}
+	c.Close()
+}
