@@ -11,6 +11,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/wispio/wisp/internal/testenv"
 )
 
 func TestCheck(t *testing.T) {
@@ -187,22 +189,8 @@ func TestDialerRefusesUnroutedAddresses(t *testing.T) {
 
 func TestExplainHidesTheFarEnd(t *testing.T) {
 	// A far end that answers a banner, not HTTP: Go's error quotes it.
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			_, _ = io.WriteString(c, "SSH-2.0-OpenSSH_9.6 secret-banner\r\n")
-			c.Close()
-		}
-	}()
-	_, err = New(netip.MustParsePrefix("127.0.0.1/32")).HTTPClient(0).Get("http://" + ln.Addr().String() + "/")
+	banner := testenv.Banner(t, "SSH-2.0-OpenSSH_9.6 secret-banner\r\n")
+	_, err := New(netip.MustParsePrefix("127.0.0.1/32")).HTTPClient(0).Get("http://" + banner + "/")
 	if err == nil || !strings.Contains(err.Error(), "secret-banner") {
 		t.Fatalf("want Go's error to quote the banner (the leak Explain prevents), got %v", err)
 	}

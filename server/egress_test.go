@@ -1,9 +1,6 @@
 package server
 
 import (
-	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"log/slog"
 	"net"
@@ -12,7 +9,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/wispio/wisp/internal/couch"
 	"github.com/wispio/wisp/internal/testenv"
 )
 
@@ -95,22 +91,10 @@ func TestEgressOpensTheEmbeddedBroker(t *testing.T) {
 func TestEgressProtectsTheStore(t *testing.T) {
 	url := testenv.CouchDB(t)
 	_, port, _ := net.SplitHostPort(strings.TrimPrefix(url, "http://"))
-	b := make([]byte, 6)
-	_, _ = rand.Read(b)
-	prefix := "wisp_egress_" + hex.EncodeToString(b) + "_"
-	t.Cleanup(func() {
-		client, err := couch.Connect(url, couch.Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer client.Close()
-		for _, db := range []string{"entities", "activations", "subjects"} {
-			_ = client.DestroyDB(context.Background(), prefix+db)
-		}
-	})
+	store, prefix := couchStore(t, url)
 	_, a := startTriggerServer(t, func(cfg *Config) {
 		allowLoopback(cfg)
-		cfg.StoreURL = url + "/?prefix=" + prefix
+		cfg.StoreURL = store
 	})
 	got := builtinError(t, a, "couchdb/read", map[string]any{"url": url, "dbname": prefix + "subjects", "docid": "fire"})
 	if want := "egress to 127.0.0.1:" + port + " denied by policy"; got != want {

@@ -15,6 +15,7 @@ import (
 	"github.com/wispio/wisp/actions/builtin"
 	"github.com/wispio/wisp/egress"
 	"github.com/wispio/wisp/feeds"
+	"github.com/wispio/wisp/internal/testenv"
 )
 
 // TestEgressPolicy: the feed's Validate and the read action refuse, at
@@ -78,21 +79,7 @@ func TestFarEndTextStaysOut(t *testing.T) {
 		_, _ = io.WriteString(w, `{"error":"SECRET-ERROR","reason":"SECRET-REASON"}`)
 	}))
 	defer httpSrv.Close()
-	banner, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer banner.Close()
-	go func() {
-		for {
-			c, err := banner.Accept()
-			if err != nil {
-				return
-			}
-			_, _ = io.WriteString(c, "SSH-2.0-SECRET-BANNER\r\n")
-			c.Close()
-		}
-	}()
+	banner := testenv.Banner(t, "SSH-2.0-SECRET-BANNER\r\n")
 	p := newProvider()
 	tests := []struct {
 		name, url, handler string
@@ -102,9 +89,9 @@ func TestFarEndTextStaysOut(t *testing.T) {
 		{"ReadHTTPError", httpSrv.URL, ReadHandler, map[string]any{"docid": "d"}, "HTTP status 500"},
 		{"WriteHTTPError", httpSrv.URL, WriteHandler, map[string]any{"doc": map[string]any{"_id": "d"}}, "HTTP status 500"},
 		{"QueryRefused", httpSrv.URL, QueryHandler, map[string]any{"selector": map[string]any{}}, "query was refused by the server (HTTP status 400)"},
-		{"ReadBanner", "http://" + banner.Addr().String(), ReadHandler, map[string]any{"docid": "d"}, "url cannot reach"},
+		{"ReadBanner", "http://" + banner, ReadHandler, map[string]any{"docid": "d"}, "url cannot reach"},
 		{"ValidateHTTPError", httpSrv.URL, "", nil, "HTTP status 500"},
-		{"ValidateBanner", "http://" + banner.Addr().String(), "", nil, "url cannot reach"},
+		{"ValidateBanner", "http://" + banner, "", nil, "url cannot reach"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -112,6 +99,7 @@ func TestFarEndTextStaysOut(t *testing.T) {
 			for k, v := range tt.params {
 				params[k] = v
 			}
+			var err error
 			if tt.handler == "" {
 				err = p.Validate(t.Context(), ChangesFeed, rawParams(t, params))
 			} else {

@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gorilla/websocket"
 
@@ -93,27 +94,15 @@ func TestWebSocketBroker(t *testing.T) {
 // TestFarEndTextStaysOut: a far end that is no broker (an SSH banner, an
 // HTTP server) fails the connection without its text in the error.
 func TestFarEndTextStaysOut(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			_, _ = io.WriteString(c, "SSH-2.0-SECRET-BANNER\r\n")
-			c.Close()
-		}
-	}()
+	banner := testenv.Banner(t, "SSH-2.0-SECRET-BANNER\r\n")
 	web := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		http.Error(w, "SECRET-BODY", http.StatusForbidden)
 	}))
 	defer web.Close()
-	for _, target := range []string{"tcp://" + ln.Addr().String(), "ws://" + strings.TrimPrefix(web.URL, "http://"), "tcp://" + strings.TrimPrefix(web.URL, "http://")} {
-		_, err := testProvider().Publish(context.Background(), builtin.Call{Params: mustJSON(t, map[string]any{"url": target, "topic": "a", "message": "m"})})
+	p := testProvider()
+	p.cfg.ConnectTimeout = time.Second // the HTTP server waits for a request: "no answer in time"
+	for _, target := range []string{"tcp://" + banner, "ws://" + strings.TrimPrefix(web.URL, "http://"), "tcp://" + strings.TrimPrefix(web.URL, "http://")} {
+		_, err := p.Publish(context.Background(), builtin.Call{Params: mustJSON(t, map[string]any{"url": target, "topic": "a", "message": "m"})})
 		if err == nil || !strings.HasPrefix(err.Error(), "url: cannot connect to the broker at "+target+": ") || strings.Contains(err.Error(), "SECRET") {
 			t.Errorf("Publish to %s: %v, want a connection error without the far end's text", target, err)
 		}
