@@ -10,6 +10,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"os"
 	"strings"
@@ -17,6 +18,8 @@ import (
 	"time"
 
 	paho "github.com/eclipse/paho.mqtt.golang"
+
+	"github.com/wispio/wisp/server"
 )
 
 // Feed latency (go run ./bench -feeds).
@@ -203,7 +206,11 @@ func runFeeds(ctx context.Context, n int, mqttURL, couchURL string, w io.Writer)
 		return err
 	}
 	defer os.RemoveAll(dir)
-	s, err := startStack(ctx, dir, "process", "", nil)
+	// The brokers measured listen on loopback, which the default egress
+	// policy denies to feeds.
+	s, err := startStack(ctx, dir, "process", "", func(c *server.Config) {
+		c.EgressAllow = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}
+	})
 	if err != nil {
 		return err
 	}

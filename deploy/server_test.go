@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -41,6 +42,10 @@ func start(t *testing.T, tweaks ...func(*server.Config)) *env {
 	cfg.DataDir = t.TempDir()
 	cfg.Pool.StemCells = nil
 	cfg.Throttles = throttle.Limits{}
+	// The examples' feeds and actions reach the suite's mosquitto,
+	// pouchdb-server and fake Slack on 127.0.0.1, which the default egress
+	// policy denies.
+	cfg.EgressAllow = []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}
 	for _, tweak := range tweaks {
 		tweak(&cfg)
 	}

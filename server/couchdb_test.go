@@ -10,12 +10,14 @@ import (
 	"github.com/wispio/wisp/internal/testenv"
 )
 
-// TestCouchDBStore runs a whole Wisp on a CouchDB store (--store).
-func TestCouchDBStore(t *testing.T) {
-	url := testenv.CouchDB(t)
+// couchStore returns a store URL on the suite's CouchDB server at url
+// whose databases have a prefix of the test's own; they are dropped after
+// the test.
+func couchStore(t *testing.T, url string) (storeURL, prefix string) {
+	t.Helper()
 	b := make([]byte, 6)
 	_, _ = rand.Read(b)
-	prefix := "wisp_server_" + hex.EncodeToString(b) + "_"
+	prefix = "wisp_server_" + hex.EncodeToString(b) + "_"
 	t.Cleanup(func() {
 		client, err := couch.Connect(url, couch.Options{})
 		if err != nil {
@@ -28,7 +30,13 @@ func TestCouchDBStore(t *testing.T) {
 			}
 		}
 	})
-	_, c := startServer(t, func(cfg *Config) { cfg.StoreURL = url + "/?prefix=" + prefix })
+	return url + "/?prefix=" + prefix, prefix
+}
+
+// TestCouchDBStore runs a whole Wisp on a CouchDB store (--store).
+func TestCouchDBStore(t *testing.T) {
+	store, _ := couchStore(t, testenv.CouchDB(t))
+	_, c := startServer(t, func(cfg *Config) { cfg.StoreURL = store })
 	createAction(t, c, "hello", "nodejs:20", `function main(p) { return {msg: "hi " + p.name} }`, nil)
 	act := invoke(t, c, "hello", map[string]string{"name": "Ada"})
 	if !act.Response.Success {

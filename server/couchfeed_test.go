@@ -29,7 +29,7 @@ func TestCouchDBFeedEndToEnd(t *testing.T) {
 	}
 	resp.Body.Close()
 
-	_, a := startTriggerServer(t, nil)
+	_, a := startTriggerServer(t, allowLoopback)
 	a.action("onchange", 1)
 	a.must(200, "PUT", "_/triggers/changed", map[string]any{"annotations": []map[string]any{{"key": "feed", "value": "/whisk.system/couchdb/changes"}}})
 	a.rule("R", "changed", "onchange")
@@ -88,6 +88,7 @@ func TestCouchDBFeedRestartMidStream(t *testing.T) {
 		cfg := DefaultConfig()
 		cfg.Invoker, cfg.Addr, cfg.DataDir = BackendProcess, "127.0.0.1:0", dir
 		cfg.Pool.StemCells = nil
+		allowLoopback(&cfg)
 		srv, err := Start(context.Background(), cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), setup)
 		if err != nil {
 			t.Fatal(err)

@@ -11,6 +11,7 @@ import (
 	"github.com/wispio/wisp/connectors/github"
 	"github.com/wispio/wisp/connectors/mqtt"
 	"github.com/wispio/wisp/connectors/slack"
+	"github.com/wispio/wisp/egress"
 	"github.com/wispio/wisp/feeds"
 	"github.com/wispio/wisp/internal/secrets"
 )
@@ -48,20 +49,23 @@ type HooksConfig struct {
 
 // feedProviders lists the feed providers this server runs; each becomes a
 // catalogue package /whisk.system/<name> with its feed actions. Add a
-// connector (mqtt, couchdb...) here. publicURL is the base of hook URLs.
-func feedProviders(cfg HooksConfig, publicURL string, log *slog.Logger) ([]feeds.Provider, error) {
-	gh, err := github.New(github.Config{APIURL: cfg.GitHubAPIURL, PublicURL: publicURL}, log.With("provider", "github"))
+// connector (mqtt, couchdb...) here. publicURL is the base of hook URLs;
+// every outbound connection a provider makes passes policy.
+func feedProviders(cfg HooksConfig, publicURL string, policy *egress.Policy, log *slog.Logger) ([]feeds.Provider, error) {
+	gh, err := github.New(github.Config{APIURL: cfg.GitHubAPIURL, PublicURL: publicURL, Egress: policy}, log.With("provider", "github"))
 	if err != nil {
 		return nil, err
 	}
-	sl, err := slack.New(slack.Config{APIURL: cfg.SlackAPIURL, PublicURL: publicURL}, log.With("provider", "slack"))
+	sl, err := slack.New(slack.Config{APIURL: cfg.SlackAPIURL, PublicURL: publicURL, Egress: policy}, log.With("provider", "slack"))
 	if err != nil {
 		return nil, err
 	}
+	mqttConfig := mqtt.DefaultConfig()
+	mqttConfig.Egress = policy
 	return []feeds.Provider{
 		alarms.New(alarms.Config{}, log.With("provider", "alarms")),
-		mqtt.New(mqtt.DefaultConfig(), log.With("provider", "mqtt")),
-		couchdb.New(couchdb.Config{}, log.With("provider", "couchdb")),
+		mqtt.New(mqttConfig, log.With("provider", "mqtt")),
+		couchdb.New(couchdb.Config{Egress: policy}, log.With("provider", "couchdb")),
 		gh,
 		sl,
 	}, nil

@@ -114,7 +114,7 @@ func TestGitHubWebhookEndToEnd(t *testing.T) {
 	}}
 	api := httptest.NewServer(github)
 	defer api.Close()
-	_, a := startTriggerServer(t, func(c *Config) { c.Hooks.GitHubAPIURL = api.URL })
+	_, a := startTriggerServer(t, func(c *Config) { allowLoopback(c); c.Hooks.GitHubAPIURL = api.URL })
 	a.action("onpush", 1)
 	a.must(200, "PUT", "_/triggers/G", map[string]any{})
 	a.rule("R", "G", "onpush")
@@ -191,7 +191,7 @@ func TestSlackEndToEnd(t *testing.T) {
 	}}
 	api := httptest.NewServer(slackAPI)
 	defer api.Close()
-	_, a := startTriggerServer(t, func(c *Config) { c.Hooks.SlackAPIURL = api.URL + "/api/" })
+	_, a := startTriggerServer(t, func(c *Config) { allowLoopback(c); c.Hooks.SlackAPIURL = api.URL + "/api/" })
 	a.action("onslack", 1)
 	a.must(200, "PUT", "_/triggers/S", map[string]any{})
 	a.rule("R", "S", "onslack")

@@ -15,7 +15,7 @@ import (
 // as the device; after DELETE nothing is registered.
 func TestMQTTFeedEndToEnd(t *testing.T) {
 	broker := testenv.Mosquitto(t)
-	_, a := startTriggerServer(t, nil)
+	_, a := startTriggerServer(t, allowLoopback)
 	a.action("onreading", 1)
 	a.must(200, "PUT", "_/triggers/readings", map[string]any{"annotations": []map[string]any{{"key": "feed", "value": "/whisk.system/mqtt/messages"}}})
 	a.rule("R", "readings", "onreading")

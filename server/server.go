@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"slices"
@@ -20,6 +21,7 @@ import (
 	"github.com/wispio/wisp/bus"
 	"github.com/wispio/wisp/catalog"
 	"github.com/wispio/wisp/connectors/mqtt/broker"
+	"github.com/wispio/wisp/egress"
 	"github.com/wispio/wisp/feeds"
 	"github.com/wispio/wisp/invoker"
 	"github.com/wispio/wisp/routing"
@@ -75,6 +77,11 @@ type Config struct {
 	// (feed keys and credential parameters); "" is DataDir/secret.key,
 	// created at first start. Every feeds node of a cluster needs the same.
 	SecretKeyFile string
+	// EgressAllow opens these prefixes to the tenants' outbound
+	// connections (builtin actions and feeds), which the egress policy
+	// otherwise denies on loopback, link-local and private addresses; the
+	// store's and the bus's addresses stay denied.
+	EgressAllow []netip.Prefix
 }
 
 // DefaultConfig returns the defaults of `wisp serve`.
@@ -117,6 +124,8 @@ type Server struct {
 	watcher  *routing.Watcher
 	// stopConsume ends the consumption of durable queues.
 	stopConsume context.CancelFunc
+	// egress is the policy of the tenants' outbound connections.
+	egress *egress.Policy
 }
 
 // OpenStore opens the embedded store of a data folder.
@@ -171,7 +180,7 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger, setup func(context
 			return nil, errors.Join(err, st.Close())
 		}
 	}
-	s := &Server{cfg: cfg, log: log, store: writebehind.New(st, log), errs: make(chan error, 2)}
+	s := &Server{cfg: cfg, log: log, store: writebehind.New(st, log), errs: make(chan error, 2), egress: newEgress(ctx, cfg, log)}
 	if err := s.start(ctx); err != nil {
 		return nil, errors.Join(err, s.Close(context.Background()))
 	}
@@ -192,7 +201,7 @@ func (s *Server) start(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("addr: listen on %s: %w", s.cfg.Addr, err)
 	}
-	providers, err := feedProviders(s.cfg.Hooks, publicURL(s.cfg.Hooks, s.listener.Addr().String()), s.log)
+	providers, err := feedProviders(s.cfg.Hooks, publicURL(s.cfg.Hooks, s.listener.Addr().String()), s.egress, s.log)
 	if err != nil {
 		return err
 	}
@@ -216,6 +225,7 @@ func (s *Server) start(ctx context.Context) error {
 			return err
 		}
 		s.mqtt = mb
+		openBroker(s.egress, mb.Addr())
 	}
 	s.throttle = throttle.New(throttle.Config{Defaults: s.cfg.Throttles, OverrideTTL: s.cfg.API.AuthCacheTTL, Now: s.cfg.ThrottleClock}, s.store, s.log)
 	if err := s.openBus(ctx, roles); err != nil {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/wispio/wisp/egress"
 	"github.com/wispio/wisp/invoker"
 	"github.com/wispio/wisp/server"
 	"github.com/wispio/wisp/store"
@@ -75,6 +77,7 @@ func newServeCommand() *cobra.Command {
 	f.DurationVar(&cfg.HTTP.IdleTimeout, "http-idle-timeout", cfg.HTTP.IdleTimeout, "how long a kept-alive connection may wait for its next request")
 	f.IntVar(&cfg.HTTP.MaxHeaderBytes, "http-max-header-bytes", cfg.HTTP.MaxHeaderBytes, "largest request headers accepted, in bytes")
 	f.StringVar(&cfg.SecretKeyFile, "secret-key-file", cfg.SecretKeyFile, "key sealing stored secrets (feed keys, credential parameters): 32 bytes, hex (openssl rand -hex 32), base64 or raw; default DATA/secret.key, created 0600 at first start; every feeds node of a cluster needs the same")
+	f.Var(egressAllowFlag{&cfg.EgressAllow}, "egress-allow", "CIDR prefixes (comma separated, e.g. 10.20.0.0/16,fd00::/8) that builtin actions and feeds (couchdb, mqtt, slack, github) may reach although the egress policy denies loopback, link-local and private addresses; the store and bus stay denied")
 	f.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	return cmd
 }
@@ -113,6 +116,28 @@ func newLogger(level string) (*slog.Logger, error) {
 		return nil, fmt.Errorf("--log-level: %w", err)
 	}
 	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: l})), nil
+}
+
+// egressAllowFlag parses --egress-allow "10.20.0.0/16,fd00::/8".
+type egressAllowFlag struct{ prefixes *[]netip.Prefix }
+
+func (f egressAllowFlag) Type() string { return "cidrs" }
+
+func (f egressAllowFlag) String() string {
+	parts := make([]string, 0, len(*f.prefixes))
+	for _, p := range *f.prefixes {
+		parts = append(parts, p.String())
+	}
+	return strings.Join(parts, ",")
+}
+
+func (f egressAllowFlag) Set(v string) error {
+	prefixes, err := egress.ParseAllow(v)
+	if err != nil {
+		return err
+	}
+	*f.prefixes = append(*f.prefixes, prefixes...)
+	return nil
 }
 
 // stemCellsFlag parses --stem-cells "nodejs:20:256:2,python:3:256:1".

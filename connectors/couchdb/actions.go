@@ -20,7 +20,7 @@ const (
 	QueryHandler = "couchdb/query"
 )
 
-// Actions returns the system actions read, write and query, by handler
+// Builtins returns the system actions read, write and query, by handler
 // name. Each takes url (or host), username, password and dbname, like the
 // feed, plus its own parameters:
 //   - read: docid (or id) and params, CouchDB's GET document options
@@ -30,21 +30,23 @@ const (
 //     otherwise such a write fails with a conflict. Returns {ok, id, rev}.
 //   - query: query, a Mango query ({"selector": ..., "fields", "sort",
 //     "limit", ...}), or selector alone; returns {"docs": [...]}.
-func Actions() builtin.Registry {
+//
+// Their connections pass the provider's egress policy.
+func (p *Provider) Builtins() builtin.Registry {
 	return builtin.Registry{
-		ReadHandler:  runAction(read),
-		WriteHandler: runAction(write),
-		QueryHandler: runAction(query),
+		ReadHandler:  p.runAction(read),
+		WriteHandler: p.runAction(write),
+		QueryHandler: p.runAction(query),
 	}
 }
 
-// Actions adds read, write and query (see the package function Actions)
-// to the catalogue package /whisk.system/couchdb.
+// Actions adds read, write and query (see Builtins) to the catalogue
+// package /whisk.system/couchdb.
 func (p *Provider) Actions() []feeds.Action {
 	return []feeds.Action{
-		{Name: "read", Description: "Reads a document: url, username, password, dbname, docid, params", Func: runAction(read)},
-		{Name: "write", Description: "Writes a document: url, username, password, dbname, doc, overwrite", Func: runAction(write)},
-		{Name: "query", Description: "Queries documents with a Mango query: url, username, password, dbname, query or selector", Func: runAction(query)},
+		{Name: "read", Description: "Reads a document: url, username, password, dbname, docid, params", Func: p.runAction(read)},
+		{Name: "write", Description: "Writes a document: url, username, password, dbname, doc, overwrite", Func: p.runAction(write)},
+		{Name: "query", Description: "Queries documents with a Mango query: url, username, password, dbname, query or selector", Func: p.runAction(query)},
 	}
 }
 
@@ -53,22 +55,22 @@ type actionFunc func(ctx context.Context, db *kivik.DB, p params, srv server) (a
 
 // runAction wraps fn into a builtin.Func: it decodes the parameters, opens
 // the database and encodes the result.
-func runAction(fn actionFunc) builtin.Func {
+func (p *Provider) runAction(fn actionFunc) builtin.Func {
 	return func(ctx context.Context, call builtin.Call) (json.RawMessage, error) {
-		p, err := decodeParams(call.Params)
+		prm, err := decodeParams(call.Params)
 		if err != nil {
 			return nil, builtin.Errorf("%v", err)
 		}
-		srv, err := parseServer(p)
+		srv, err := parseServer(prm)
 		if err != nil {
 			return nil, userError(err)
 		}
-		client, err := connect(srv, 0)
+		client, err := p.connect(srv, 0)
 		if err != nil {
 			return nil, userError(err)
 		}
 		defer client.Close()
-		out, err := fn(ctx, client.DB(srv.dbname), p, srv)
+		out, err := fn(ctx, client.DB(srv.dbname), prm, srv)
 		if err != nil {
 			return nil, userError(err)
 		}
@@ -190,13 +192,13 @@ func query(ctx context.Context, db *kivik.DB, p params, srv server) (any, error)
 	for rows.Next() {
 		var d json.RawMessage
 		if err := rows.ScanDoc(&d); err != nil {
-			return nil, fmt.Errorf("read a result: %w", err)
+			return nil, fmt.Errorf("query %s: a result is not a JSON document", srv.dbname)
 		}
 		docs = append(docs, d)
 	}
 	if err := rows.Err(); err != nil {
 		if couch.Status(err) == http.StatusBadRequest {
-			return nil, invalid("query", "was refused: %v", err)
+			return nil, invalid("query", "was refused by the server (HTTP status 400)")
 		}
 		return nil, explain(srv, err)
 	}

@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/netip"
 	"strings"
 	"sync"
 	"testing"
@@ -17,6 +18,7 @@ import (
 	"github.com/go-kivik/kivik/v4"
 
 	"github.com/wispio/wisp/actions/builtin"
+	"github.com/wispio/wisp/egress"
 	"github.com/wispio/wisp/feeds"
 	"github.com/wispio/wisp/internal/couch"
 	"github.com/wispio/wisp/internal/testenv"
@@ -135,8 +137,14 @@ func rawParams(t *testing.T, p map[string]any) map[string]json.RawMessage {
 	return out
 }
 
+// newProvider is a provider whose egress policy lets through the test
+// servers on 127.0.0.1.
 func newProvider() *Provider {
-	return New(Config{MinBackoff: 10 * time.Millisecond, MaxBackoff: 100 * time.Millisecond, Heartbeat: time.Second},
+	return newProviderWith(egress.New(netip.MustParsePrefix("127.0.0.1/32")))
+}
+
+func newProviderWith(policy *egress.Policy) *Provider {
+	return New(Config{MinBackoff: 10 * time.Millisecond, MaxBackoff: 100 * time.Millisecond, Heartbeat: time.Second, Egress: policy},
 		slog.New(slog.NewTextHandler(io.Discard, nil)))
 }
 
@@ -382,7 +390,7 @@ func TestValidate(t *testing.T) {
 
 func TestActions(t *testing.T) {
 	url, db := testDB(t)
-	acts := Actions()
+	acts := newProvider().Builtins()
 	conn := map[string]any{"url": url, "dbname": db.Name()}
 	call := func(t *testing.T, handler string, extra map[string]any) (map[string]any, error) {
 		t.Helper()

@@ -114,7 +114,7 @@ func (f *changesFeed) follow(ctx context.Context, healthy *bool) (bool, error) {
 		delivered = true
 	}
 	if err := changes.Err(); err != nil && ctx.Err() == nil {
-		return delivered, fmt.Errorf("changes feed of %s dropped: %w", f.cfg.dbname, err)
+		return delivered, fmt.Errorf("changes feed of %s dropped: %w", f.cfg.dbname, explain(f.cfg.server, err))
 	}
 	return delivered, nil
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/go-kivik/kivik/v4"
 
+	"github.com/wispio/wisp/egress"
 	"github.com/wispio/wisp/feeds"
 	"github.com/wispio/wisp/internal/couch"
 )
@@ -37,6 +38,9 @@ type Config struct {
 	Heartbeat time.Duration
 	// ValidateTimeout bounds Validate's requests (default 10s).
 	ValidateTimeout time.Duration
+	// Egress is the policy every connection to a tenant's server passes;
+	// nil is the default policy (no private or loopback address).
+	Egress *egress.Policy
 }
 
 func (c Config) withDefaults() Config {
@@ -87,7 +91,7 @@ func (p *Provider) Validate(ctx context.Context, feed string, raw map[string]jso
 	}
 	ctx, cancel := context.WithTimeout(ctx, p.cfg.ValidateTimeout)
 	defer cancel()
-	client, err := connect(cfg.server, 0)
+	client, err := p.connect(cfg.server, 0)
 	if err != nil {
 		return err
 	}
@@ -121,9 +125,10 @@ func checkFilter(ctx context.Context, db *kivik.DB, cfg changesConfig) error {
 	return nil
 }
 
-// connect opens a client of the server with the given read idle timeout.
-func connect(s server, idle time.Duration) (*kivik.Client, error) {
-	client, err := couch.Connect(s.url, couch.Options{Username: s.username, Password: s.password, IdleTimeout: idle})
+// connect opens a client of the server with the given read idle timeout,
+// its connections checked by the egress policy.
+func (p *Provider) connect(s server, idle time.Duration) (*kivik.Client, error) {
+	client, err := couch.Connect(s.url, couch.Options{Username: s.username, Password: s.password, IdleTimeout: idle, Dialer: p.cfg.Egress.Dialer()})
 	if err != nil {
 		return nil, invalid("url", "%v", err)
 	}
@@ -131,21 +136,31 @@ func connect(s server, idle time.Duration) (*kivik.Client, error) {
 }
 
 // explain turns a failed request into an error for the user naming the
-// parameter at fault. Messages never include the password: the URL
-// carries none (parseServer took the credentials out).
+// parameter at fault. Messages never include the password (the URL
+// carries none: parseServer took the credentials out) nor anything the
+// server sent beyond its status code: the server is the tenant's choice,
+// and its text would make the error an oracle on what listens there. A
+// connection the egress policy refused says only the policy's message.
 func explain(s server, err error) error {
-	switch couch.Status(err) {
+	switch status := couch.Status(err); status {
 	case http.StatusUnauthorized:
 		return invalid("username/password", "were refused by %s", s.url)
 	case http.StatusForbidden:
 		return invalid("username", "%q may not read database %s", s.username, s.dbname)
 	case http.StatusNotFound:
 		return invalid("dbname", "database %s does not exist at %s", s.dbname, s.url)
+	default:
+		if de := (*egress.DeniedError)(nil); errors.As(err, &de) {
+			return &paramError{msg: de.Error()}
+		}
+		if ue := (*url.Error)(nil); errors.As(err, &ue) { // no answer at all
+			return invalid("url", "cannot reach %s: %s", s.url, egress.Explain(ue.Err))
+		}
+		if reason := egress.Explain(err); reason != "no valid answer" { // the connection failed midway
+			return fmt.Errorf("database %s at %s: %s", s.dbname, s.url, reason)
+		}
+		return fmt.Errorf("database %s at %s: the request failed (HTTP status %d)", s.dbname, s.url, status)
 	}
-	if ue := (*url.Error)(nil); errors.As(err, &ue) { // no answer at all
-		return invalid("url", "cannot reach %s: %v", s.url, ue.Err)
-	}
-	return fmt.Errorf("database %s at %s: %w", s.dbname, s.url, err)
 }
 
 // Start runs a changes feed from reg.Cursor, or from the since parameter
@@ -158,7 +173,7 @@ func (p *Provider) Start(ctx context.Context, reg feeds.Registration, sink feeds
 	if err != nil {
 		return nil, err
 	}
-	client, err := connect(cfg.server, 3*p.cfg.Heartbeat)
+	client, err := p.connect(cfg.server, 3*p.cfg.Heartbeat)
 	if err != nil {
 		return nil, err
 	}

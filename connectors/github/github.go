@@ -15,6 +15,7 @@ import (
 	gh "github.com/google/go-github/v84/github"
 
 	"github.com/wispio/wisp/connectors/hookfeed"
+	"github.com/wispio/wisp/egress"
 	"github.com/wispio/wisp/feeds"
 )
 
@@ -31,15 +32,18 @@ type Config struct {
 	// RecentDeliveries is how many delivery ids a feed remembers to drop
 	// redeliveries; 0 means 100.
 	RecentDeliveries int
-	// HTTPClient makes the API calls; nil means one with a 30 s timeout.
-	HTTPClient *http.Client
+	// Egress is the policy the API calls pass; nil is the default policy
+	// (no private or loopback address: a GitHub Enterprise Server on a
+	// private address needs it allowed).
+	Egress *egress.Policy
 }
 
 // Provider is the GitHub feed provider.
 type Provider struct {
-	cfg Config
-	api *url.URL
-	log *slog.Logger
+	cfg  Config
+	api  *url.URL
+	log  *slog.Logger
+	http *http.Client // through cfg.Egress, 30 s per request
 
 	hooks hookfeed.Set[hook] // running feeds by hook id
 }
@@ -60,11 +64,8 @@ func New(cfg Config, log *slog.Logger) (*Provider, error) {
 	if cfg.RecentDeliveries <= 0 {
 		cfg.RecentDeliveries = 100
 	}
-	if cfg.HTTPClient == nil {
-		cfg.HTTPClient = &http.Client{Timeout: 30 * time.Second}
-	}
 	cfg.PublicURL = strings.TrimSuffix(cfg.PublicURL, "/")
-	p := &Provider{cfg: cfg, log: log}
+	p := &Provider{cfg: cfg, log: log, http: cfg.Egress.HTTPClient(30 * time.Second)}
 	if cfg.APIURL != "" {
 		u, err := url.Parse(strings.TrimSuffix(cfg.APIURL, "/") + "/")
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") {
@@ -104,7 +105,7 @@ func (p *Provider) Validate(_ context.Context, _ string, params map[string]json.
 }
 
 func (p *Provider) client(token string) *gh.Client {
-	c := gh.NewClient(p.cfg.HTTPClient).WithAuthToken(token)
+	c := gh.NewClient(p.http).WithAuthToken(token)
 	if p.api != nil {
 		c.BaseURL = p.api
 	}
@@ -193,9 +194,14 @@ func (p *Provider) deleteHook(ctx context.Context, token string, st state) error
 }
 
 // apiError names the parameter GitHub's answer points at; it never
-// repeats the token.
+// repeats the token. A connection the egress policy refused says only the
+// policy's message; a failure without GitHub's answer, egress.Explain's.
 func apiError(op string, prm params, err error) error {
 	repo := prm.owner + "/" + prm.repo
+	var denied *egress.DeniedError
+	if errors.As(err, &denied) {
+		return denied
+	}
 	var ge *gh.ErrorResponse
 	if errors.As(err, &ge) && ge.Response != nil {
 		switch ge.Response.StatusCode {
@@ -210,7 +216,7 @@ func apiError(op string, prm params, err error) error {
 		}
 		return fmt.Errorf("%s of %s: GitHub answered %d: %s", op, repo, ge.Response.StatusCode, ge.Message)
 	}
-	return fmt.Errorf("%s of %s: GitHub API: %w", op, repo, err)
+	return fmt.Errorf("%s of %s: GitHub API: %s", op, repo, egress.Explain(err))
 }
 
 // Start serves the feed's hook URL until the Feed stops.

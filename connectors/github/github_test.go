@@ -11,11 +11,13 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"os"
 	"strings"
 	"sync"
 	"testing"
 
+	"github.com/wispio/wisp/egress"
 	"github.com/wispio/wisp/feeds"
 )
 
@@ -65,12 +67,18 @@ func (f *fakeGitHub) takeCalls() []apiCall {
 	return c
 }
 
+// newProvider is a provider of a fake GitHub API on 127.0.0.1, which its
+// egress policy allows.
 func newProvider(t *testing.T) (*Provider, *fakeGitHub) {
+	return newProviderWith(t, egress.New(netip.MustParsePrefix("127.0.0.1/32")))
+}
+
+func newProviderWith(t *testing.T, policy *egress.Policy) (*Provider, *fakeGitHub) {
 	t.Helper()
 	fake := &fakeGitHub{t: t}
 	api := httptest.NewServer(fake)
 	t.Cleanup(api.Close)
-	p, err := New(Config{APIURL: api.URL, PublicURL: "https://wisp.example.com/"}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	p, err := New(Config{APIURL: api.URL, PublicURL: "https://wisp.example.com/", Egress: policy}, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -209,6 +217,18 @@ func TestRegisterErrorsNameTheParameter(t *testing.T) {
 				t.Fatalf("Register = %v, want %q", err, tt.want)
 			}
 		})
+	}
+}
+
+// TestRegisterEgressPolicy: the default policy refuses an API on
+// loopback with exactly its message, and GitHub sees no call.
+func TestRegisterEgressPolicy(t *testing.T) {
+	p, fake := newProviderWith(t, nil)
+	_, err := p.Register(context.Background(), feeds.Registration{Params: rawParams(t, map[string]any{
+		"username": "octo", "repository": "hello", "accessToken": "ghp_secret", "events": "push"})})
+	want := "egress to " + strings.TrimPrefix(p.api.String(), "http://")
+	if err == nil || err.Error() != strings.TrimSuffix(want, "/")+" denied by policy" || len(fake.takeCalls()) != 0 {
+		t.Fatalf("Register = %v, want %q denied by policy, and no call", err, want)
 	}
 }
 

@@ -86,7 +86,7 @@ func (f *feed) session(ctx context.Context) (healthy bool, err error) {
 		SetOrderMatters(true).
 		SetDefaultPublishHandler(s.handle).
 		SetConnectionLostHandler(func(_ paho.Client, err error) {
-			s.stop(fmt.Errorf("connection to %s lost: %w", f.params.URL, err))
+			s.stop(fmt.Errorf("connection to %s lost: %w", f.params.URL, connectError(err)))
 		})
 	c := paho.NewClient(opts)
 	connectCtx, cancel := context.WithTimeout(ctx, f.p.cfg.ConnectTimeout)

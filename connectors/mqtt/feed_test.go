@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"slices"
 	"sync"
 	"testing"
@@ -15,6 +16,7 @@ import (
 
 	paho "github.com/eclipse/paho.mqtt.golang"
 
+	"github.com/wispio/wisp/egress"
 	"github.com/wispio/wisp/feeds"
 	"github.com/wispio/wisp/internal/testenv"
 )
@@ -99,6 +101,7 @@ func testProvider() *Provider {
 	cfg.RetryMin = 10 * time.Millisecond
 	cfg.RetryMax = 100 * time.Millisecond
 	cfg.ConnectTimeout = 5 * time.Second
+	cfg.Egress = egress.New(netip.MustParsePrefix("127.0.0.1/32")) // mosquitto and the test brokers
 	return New(cfg, slog.New(slog.DiscardHandler))
 }
 

@@ -6,7 +6,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
 	"time"
@@ -14,6 +13,7 @@ import (
 	paho "github.com/eclipse/paho.mqtt.golang"
 
 	"github.com/wispio/wisp/connectors/hookfeed"
+	"github.com/wispio/wisp/egress"
 	"github.com/wispio/wisp/feeds"
 )
 
@@ -37,6 +37,9 @@ type Config struct {
 	// RetryMin and RetryMax bound the exponential backoff between a
 	// feed's attempts to reconnect.
 	RetryMin, RetryMax time.Duration
+	// Egress is the policy every connection to a broker passes; nil is the
+	// default policy (no private or loopback address).
+	Egress *egress.Policy
 }
 
 // DefaultConfig returns the defaults.
@@ -87,7 +90,7 @@ func (p *Provider) Validate(ctx context.Context, feed string, params map[string]
 	defer cancel()
 	c := paho.NewClient(p.clientOptions(fp.conn, throwawayClientID("wisp-check-")))
 	if err := wait(ctx, c.Connect()); err != nil {
-		return invalidf("url: cannot connect to the broker at %s: %v", fp.URL, connectError(err))
+		return brokerError(fp.URL, err)
 	}
 	defer c.Disconnect(0)
 	if err := subscribe(ctx, c, fp.Topic, fp.QoS); err != nil {
@@ -197,7 +200,8 @@ func (p *Provider) clientOptions(c conn, clientID string) *paho.ClientOptions {
 		SetPingTimeout(p.cfg.ConnectTimeout).
 		SetAutoReconnect(false).
 		SetConnectRetry(false).
-		SetCleanSession(true)
+		SetCleanSession(true).
+		SetCustomOpenConnectionFn(p.openConnection)
 }
 
 // wait waits for a paho token or ctx.
@@ -221,13 +225,4 @@ func subscribe(ctx context.Context, c paho.Client, topic string, qos byte) error
 		return fmt.Errorf("the broker refused the subscription to %q (not authorised?)", topic)
 	}
 	return nil
-}
-
-// connectError turns a deadline into words: paho's own errors are clear
-// ("bad user name or password", "not Authorized", "connection refused").
-func connectError(err error) error {
-	if errors.Is(err, context.DeadlineExceeded) {
-		return errors.New("no answer in time")
-	}
-	return err
 }

@@ -78,7 +78,7 @@ func (p *Provider) Publish(ctx context.Context, call builtin.Call) (json.RawMess
 	defer cancel()
 	client := paho.NewClient(p.clientOptions(c, throwawayClientID("wisp-pub-")))
 	if err := wait(ctx, client.Connect()); err != nil {
-		return nil, builtin.Errorf("url: cannot connect to the broker at %s: %v", c.URL, connectError(err))
+		return nil, brokerError(c.URL, err)
 	}
 	defer client.Disconnect(250)
 	if err := wait(ctx, client.Publish(topic, qos, retain, message)); err != nil {

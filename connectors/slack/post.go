@@ -4,12 +4,15 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/url"
+	"regexp"
 	"strings"
 
 	"github.com/slack-go/slack"
 
 	"github.com/wispio/wisp/actions/builtin"
+	"github.com/wispio/wisp/egress"
 	"github.com/wispio/wisp/feeds"
 )
 
@@ -57,7 +60,10 @@ func (p *Provider) post(ctx context.Context, call builtin.Call) (json.RawMessage
 			return nil, builtin.Errorf("url: not an incoming webhook URL (https://hooks.slack.com/services/...)")
 		}
 		msg := &slack.WebhookMessage{Text: prm.Text, Channel: prm.Channel, ThreadTimestamp: prm.ThreadTS}
-		if err := slack.PostWebhookCustomHTTPContext(ctx, prm.URL, p.cfg.HTTPClient, msg); err != nil {
+		if err := slack.PostWebhookCustomHTTPContext(ctx, prm.URL, p.http, msg); err != nil {
+			if d := deniedError(err); d != nil {
+				return nil, d
+			}
 			return nil, builtin.Errorf("url: the incoming webhook refused the message: %s", slackError(err))
 		}
 		return json.Marshal(map[string]any{"ok": true})
@@ -71,6 +77,9 @@ func (p *Provider) post(ctx context.Context, call builtin.Call) (json.RawMessage
 		}
 		channel, ts, err := p.api(prm.Token).PostMessageContext(ctx, prm.Channel, opts...)
 		if err != nil {
+			if d := deniedError(err); d != nil {
+				return nil, d
+			}
 			return nil, builtin.Errorf("token: chat.postMessage to %s failed: %s", prm.Channel, slackError(err))
 		}
 		return json.Marshal(map[string]any{"ok": true, "channel": channel, "ts": ts})
@@ -78,24 +87,45 @@ func (p *Provider) post(ctx context.Context, call builtin.Call) (json.RawMessage
 	return nil, builtin.Errorf("url or token: missing; an incoming webhook URL, or a bot token with channel")
 }
 
+// slackCode is the shape of Slack's error codes ("channel_not_found"):
+// an "error" field of another shape is not repeated.
+var slackCode = regexp.MustCompile(`^[a-z0-9_.]{1,64}$`)
+
 // slackError says what failed without the URL (a webhook URL is a
-// secret) or the token.
+// secret), the token, or text the far end chose (a webhook URL is the
+// tenant's choice: its status line or body would make the error an
+// oracle): a denial is the egress policy's message, an HTTP failure its
+// status code, a Slack API refusal its error code.
 func slackError(err error) string {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		return ue.Err.Error()
-	}
+	var denied *egress.DeniedError
 	var se slack.SlackErrorResponse
-	if errors.As(err, &se) {
-		return se.Err
-	}
 	var sc slack.StatusCodeError
-	if errors.As(err, &sc) {
-		return sc.Error()
+	var rl *slack.RateLimitedError
+	var ue *url.Error
+	switch {
+	case errors.As(err, &denied):
+		return denied.Error()
+	case errors.As(err, &se):
+		if slackCode.MatchString(se.Err) {
+			return se.Err
+		}
+		return "refused"
+	case errors.As(err, &sc):
+		return fmt.Sprintf("HTTP status %d", sc.Code)
+	case errors.As(err, &rl):
+		return fmt.Sprintf("rate limited, retry after %s", rl.RetryAfter)
+	case errors.As(err, &ue):
+		return egress.Explain(ue.Err)
 	}
-	msg := err.Error()
-	if i := strings.Index(msg, "http"); i >= 0 {
-		msg = msg[:i] + "(URL hidden)"
+	return egress.Explain(err)
+}
+
+// deniedError is the policy's error when it refused err's connection,
+// nil otherwise: such an error says only the policy's message.
+func deniedError(err error) error {
+	var denied *egress.DeniedError
+	if errors.As(err, &denied) {
+		return denied
 	}
-	return msg
+	return nil
 }

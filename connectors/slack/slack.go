@@ -15,6 +15,7 @@ import (
 	"github.com/slack-go/slack"
 
 	"github.com/wispio/wisp/connectors/hookfeed"
+	"github.com/wispio/wisp/egress"
 	"github.com/wispio/wisp/feeds"
 )
 
@@ -32,14 +33,17 @@ type Config struct {
 	// RecentEvents is how many event ids a feed remembers to drop Slack's
 	// retries; 0 means 100.
 	RecentEvents int
-	// HTTPClient makes the API calls; nil means one with a 30 s timeout.
-	HTTPClient *http.Client
+	// Egress is the policy every outbound connection passes (API calls,
+	// incoming webhooks, Socket Mode); nil is the default policy (no
+	// private or loopback address).
+	Egress *egress.Policy
 }
 
 // Provider is the Slack provider.
 type Provider struct {
-	cfg Config
-	log *slog.Logger
+	cfg  Config
+	log  *slog.Logger
+	http *http.Client // through cfg.Egress, 30 s per request
 
 	hooks hookfeed.Set[hook] // running feeds by hook id
 }
@@ -67,11 +71,8 @@ func New(cfg Config, log *slog.Logger) (*Provider, error) {
 	if cfg.RecentEvents <= 0 {
 		cfg.RecentEvents = 100
 	}
-	if cfg.HTTPClient == nil {
-		cfg.HTTPClient = &http.Client{Timeout: 30 * time.Second}
-	}
 	cfg.PublicURL = strings.TrimSuffix(cfg.PublicURL, "/")
-	return &Provider{cfg: cfg, log: log}, nil
+	return &Provider{cfg: cfg, log: log, http: cfg.Egress.HTTPClient(30 * time.Second)}, nil
 }
 
 // Name is the catalogue package, /whisk.system/slack.
@@ -91,7 +92,7 @@ func (p *Provider) FeedDescription(string) string {
 }
 
 func (p *Provider) api(token string, extra ...slack.Option) *slack.Client {
-	opts := append([]slack.Option{slack.OptionHTTPClient(p.cfg.HTTPClient)}, extra...)
+	opts := append([]slack.Option{slack.OptionHTTPClient(p.http)}, extra...)
 	if p.cfg.APIURL != "" {
 		opts = append(opts, slack.OptionAPIURL(p.cfg.APIURL))
 	}
@@ -143,6 +144,9 @@ func (p *Provider) Validate(ctx context.Context, _ string, params map[string]jso
 	switch {
 	case prm.socketMode():
 		if _, _, err := p.api("", slack.OptionAppLevelToken(prm.appToken)).StartSocketModeContext(ctx); err != nil {
+			if d := deniedError(err); d != nil {
+				return d
+			}
 			return fmt.Errorf("appToken: Slack refused it (apps.connections.open: %s)", slackError(err))
 		}
 	case p.cfg.PublicURL == "":
@@ -150,6 +154,9 @@ func (p *Provider) Validate(ctx context.Context, _ string, params map[string]jso
 	}
 	if prm.token != "" {
 		if _, err := p.api(prm.token).AuthTestContext(ctx); err != nil {
+			if d := deniedError(err); d != nil {
+				return d
+			}
 			return fmt.Errorf("token: Slack refused it (auth.test: %s)", slackError(err))
 		}
 	}

@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"net/url"
 	"os"
 	"strconv"
@@ -21,6 +22,7 @@ import (
 	"time"
 
 	"github.com/wispio/wisp/actions/builtin"
+	"github.com/wispio/wisp/egress"
 	"github.com/wispio/wisp/feeds"
 )
 
@@ -70,9 +72,12 @@ func fixture(t testing.TB, name string) []byte {
 	return b
 }
 
+// loopback is an egress policy open to the fake Slack on 127.0.0.1.
+func loopback() *egress.Policy { return egress.New(netip.MustParsePrefix("127.0.0.1/32")) }
+
 func newProvider(t testing.TB, apiURL string) *Provider {
 	t.Helper()
-	p, err := New(Config{PublicURL: "https://wisp.example.com", APIURL: apiURL}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	p, err := New(Config{PublicURL: "https://wisp.example.com", APIURL: apiURL, Egress: loopback()}, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -299,7 +304,7 @@ func TestPost(t *testing.T) {
 		{"neither", map[string]any{"text": "hi"}, true, "url or token: missing", ""},
 		{"text not a string", map[string]any{"text": 3, "url": srv.URL}, true, "text: must be a string", ""},
 		{"bad url", map[string]any{"url": "ftp://x", "text": "hi"}, true, "url: not an incoming webhook URL", ""},
-		{"webhook refuses", map[string]any{"url": srv.URL + "/services/T/B/XXSECRET", "text": "hi"}, false, "url: the incoming webhook refused", "/services/T/B/XXSECRET"},
+		{"webhook refuses", map[string]any{"url": srv.URL + "/services/T/B/XXSECRET", "text": "hi"}, false, "url: the incoming webhook refused the message: HTTP status 404", "/services/T/B/XXSECRET"},
 		{"token refused", map[string]any{"token": "xoxb-SECRET", "channel": "C1", "text": "hi"}, false, "invalid_auth", "/api/chat.postMessage"},
 	}
 	for _, tt := range tests {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/cenkalti/backoff/v5"
+	"github.com/gorilla/websocket"
 	"github.com/slack-go/slack"
 	"github.com/slack-go/slack/slackevents"
 	"github.com/slack-go/slack/socketmode"
@@ -39,12 +40,18 @@ func (p *Provider) startSocket(ctx context.Context, trigger string, prm feedPara
 	ctx, cancel := context.WithCancel(ctx)
 	f := &socketFeed{
 		p: p, trigger: trigger, deliveries: deliveries, sink: sink, cancel: cancel,
-		client: socketmode.New(p.api(prm.token, slack.OptionAppLevelToken(prm.appToken))),
+		client: socketmode.New(p.api(prm.token, slack.OptionAppLevelToken(prm.appToken)), socketmode.OptionDialer(p.websocketDialer())),
 	}
 	f.wg.Add(2)
 	go func() { defer f.wg.Done(); f.run(ctx) }()
 	go func() { defer f.wg.Done(); f.consume(ctx) }()
 	return f
+}
+
+// websocketDialer opens Socket Mode's WebSocket (at the URL Slack's
+// apps.connections.open answers) through the egress policy, with no proxy.
+func (p *Provider) websocketDialer() *websocket.Dialer {
+	return &websocket.Dialer{NetDialContext: p.cfg.Egress.Dialer().DialContext, HandshakeTimeout: 45 * time.Second}
 }
 
 // Stop closes the socket and waits for the feed's goroutines. Envelopes

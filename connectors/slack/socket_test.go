@@ -320,7 +320,7 @@ func TestSocketMode(t *testing.T) {
 func TestSocketModeValidate(t *testing.T) {
 	fake := newFakeSocket(t)
 	p := newProvider(t, fake.srv.URL+"/api/")
-	noPublicURL, err := New(Config{APIURL: fake.srv.URL + "/api/"}, p.log)
+	noPublicURL, err := New(Config{APIURL: fake.srv.URL + "/api/", Egress: loopback()}, p.log)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -24,6 +24,10 @@ type Options struct {
 	// for that long (a continuous feed's heartbeats must come faster): a
 	// server or network that died silently is noticed.
 	IdleTimeout time.Duration
+	// Dialer, when set, makes every connection, and no proxy is used (a
+	// dialer that checks an egress policy decides where connections go);
+	// nil is a plain dialer and the environment's proxy.
+	Dialer *net.Dialer
 }
 
 // Connect returns a client of the server at rawURL (http or https; the
@@ -54,8 +58,14 @@ func Connect(rawURL string, opts Options) (*kivik.Client, error) {
 	transport := http.DefaultTransport.(*http.Transport).Clone()
 	transport.DisableCompression = true // no Accept-Encoding: gzip
 	transport.ResponseHeaderTimeout = time.Minute
+	dialer := opts.Dialer
+	if dialer == nil {
+		dialer = &net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}
+	} else {
+		transport.Proxy = nil
+	}
+	transport.DialContext = dialer.DialContext
 	if opts.IdleTimeout > 0 {
-		dialer := &net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}
 		transport.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
 			conn, err := dialer.DialContext(ctx, network, addr)
 			if err != nil {

@@ -246,7 +246,10 @@ func (s *server) start(ctx context.Context, name string) error {
 	}
 	args := append([]string{"serve", "--addr", s.addr, "--data", s.data, "--invoker", "process", "--stem-cells", "none",
 		"--throttle-invocations-per-minute", "0", "--throttle-concurrent", "0", "--throttle-fires-per-minute", "0",
-		"--log-level", "warn"}, s.cfg.ExtraFlags...)
+		"--log-level", "warn",
+		// The harness's broker listens on loopback, which the egress policy
+		// denies to feeds by default.
+		"--egress-allow", "127.0.0.0/8"}, s.cfg.ExtraFlags...)
 	cmd := exec.Command(s.cfg.Bin, args...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	// Its own process group: the kill also ends the action processes.
