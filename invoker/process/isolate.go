@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -20,10 +21,15 @@ import (
 // root; the switch is made by util-linux's prlimit and setpriv, which wrap
 // the launcher and exec it in the same process.
 type Isolation struct {
-	// UIDBase is the first user id: container n runs as UIDBase + n mod
-	// UIDCount, with the group of the same number. The default range starts
-	// at 0x70000000, above the ranges systemd hands to containers.
+	// UIDBase and UIDCount are the user ids containers may run as, each
+	// with the group of the same number. The range is cut in blocks of
+	// UIDBlock ids; a backend claims a free block with a lock file in
+	// LockDir (so that two Wisps on one host never share a user) and kills
+	// what still runs as its users (strays of a Wisp that crashed). The
+	// default range starts at 0x70000000, above the ranges systemd hands to
+	// containers.
 	UIDBase, UIDCount uint32
+	LockDir           string
 	// Processes caps the processes and threads of one container
 	// (RLIMIT_NPROC; the kernel counts them per user, so per container).
 	Processes int
@@ -41,7 +47,7 @@ type Isolation struct {
 // DefaultIsolation is the isolation used when Wisp runs as root.
 func DefaultIsolation() Isolation {
 	return Isolation{
-		UIDBase: 0x70000000, UIDCount: 1 << 24,
+		UIDBase: 0x70000000, UIDCount: 1 << 24, LockDir: "/run/wisp-uids",
 		Processes: 128, OpenFiles: 1024, FileSizeMB: 512,
 		NodeAddressSpaceMB: 1024, OtherAddressSpaceMB: 64,
 	}
@@ -69,8 +75,11 @@ func probeNode(path string) bool {
 }
 
 func newSandbox(iso Isolation) (*sandbox, error) {
-	if iso.UIDCount == 0 || iso.UIDBase == 0 || uint64(iso.UIDBase)+uint64(iso.UIDCount) > 1<<32-1 {
-		return nil, fmt.Errorf("process backend isolation: user ids %d+%d: need a non-zero base and count within 32 bits", iso.UIDBase, iso.UIDCount)
+	if iso.UIDCount < UIDBlock || iso.UIDBase == 0 || uint64(iso.UIDBase)+uint64(iso.UIDCount) > 1<<32-1 {
+		return nil, fmt.Errorf("process backend isolation: user ids %d+%d: need a non-zero base and at least %d ids within 32 bits", iso.UIDBase, iso.UIDCount, UIDBlock)
+	}
+	if iso.LockDir == "" {
+		return nil, errors.New("process backend isolation: LockDir is required")
 	}
 	s := &sandbox{Isolation: iso}
 	for _, tool := range []struct {
@@ -86,9 +95,40 @@ func newSandbox(iso Isolation) (*sandbox, error) {
 	return s, nil
 }
 
-// uid is the user (and group) of container n.
-func (s *sandbox) uid(n int64) uint32 {
-	return s.UIDBase + uint32(uint64(n)%uint64(s.UIDCount))
+// UIDBlock is how many user ids one backend claims.
+const UIDBlock = 1 << 16
+
+// claimBlock locks a free block of user ids in LockDir and kills every
+// process still running as one of them. The lock holds until lock is
+// closed, or the process dies.
+func (s *sandbox) claimBlock() (lock *os.File, base uint32, err error) {
+	if err := os.MkdirAll(s.LockDir, 0o700); err != nil {
+		return nil, 0, fmt.Errorf("user id locks: %w", err)
+	}
+	fi, err := os.Lstat(s.LockDir)
+	if err != nil {
+		return nil, 0, fmt.Errorf("user id locks: %w", err)
+	}
+	if st, ok := fi.Sys().(*syscall.Stat_t); !fi.IsDir() || fi.Mode().Perm()&0o022 != 0 || (ok && st.Uid != 0) {
+		return nil, 0, fmt.Errorf("user id locks: %s must be a folder of root's that only root may write", s.LockDir)
+	}
+	blocks := s.UIDCount / UIDBlock
+	start := rand.Uint32N(blocks)
+	for i := range blocks {
+		b := (start + i) % blocks
+		f, err := os.OpenFile(filepath.Join(s.LockDir, fmt.Sprintf("block-%d-%d", s.UIDBase, b)), os.O_RDWR|os.O_CREATE|syscall.O_NOFOLLOW, 0o600)
+		if err != nil {
+			return nil, 0, fmt.Errorf("user id locks: %w", err)
+		}
+		if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+			f.Close()
+			continue
+		}
+		base := s.UIDBase + b*UIDBlock
+		killUsers(base, base+UIDBlock)
+		return f, base, nil
+	}
+	return nil, 0, fmt.Errorf("user id locks: all %d blocks of user ids from %d are taken", blocks, s.UIDBase)
 }
 
 // wrap makes cmd run as uid under the limits: prlimit sets them, setpriv
@@ -141,11 +181,15 @@ func chownTree(dir string, uid uint32) error {
 }
 
 // killUser kills every process of uid, including those that left the
-// launcher's process group; it repeats while it finds some, as a process
-// may fork between the scan and the kill (RLIMIT_NPROC bounds that).
-func killUser(uid uint32) {
+// launcher's process group.
+func killUser(uid uint32) { killUsers(uid, uid+1) }
+
+// killUsers kills every process whose real user id is in [lo, hi); it
+// repeats while it finds some, as a process may fork between the scan and
+// the kill (RLIMIT_NPROC bounds that).
+func killUsers(lo, hi uint32) {
 	for range 20 {
-		pids := processesOf(uid)
+		pids := processesOf(lo, hi)
 		if len(pids) == 0 {
 			return
 		}
@@ -155,13 +199,13 @@ func killUser(uid uint32) {
 	}
 }
 
-// processesOf lists the processes whose real user id is uid, from /proc.
-func processesOf(uid uint32) []int {
+// processesOf lists the live processes whose real user id is in [lo, hi),
+// from /proc.
+func processesOf(lo, hi uint32) []int {
 	entries, err := os.ReadDir("/proc")
 	if err != nil {
 		return nil
 	}
-	want := strconv.FormatUint(uint64(uid), 10)
 	var pids []int
 	for _, e := range entries {
 		pid, err := strconv.Atoi(e.Name())
@@ -177,8 +221,12 @@ func processesOf(uid uint32) []int {
 			continue
 		}
 		fields := strings.Fields(rest)
+		if len(fields) == 0 {
+			continue
+		}
+		uid, err := strconv.ParseUint(fields[0], 10, 32)
 		// A zombie is gone already; killing it again does nothing.
-		if len(fields) > 0 && fields[0] == want && !strings.Contains(string(b), "\nState:\tZ") {
+		if err == nil && uint32(uid) >= lo && uint32(uid) < hi && !strings.Contains(string(b), "\nState:\tZ") {
 			pids = append(pids, pid)
 		}
 	}

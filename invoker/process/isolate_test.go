@@ -6,10 +6,13 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/wispio/wisp/internal/testenv"
 	"github.com/wispio/wisp/invoker"
@@ -237,5 +240,52 @@ async function main() {
 		if got, want := limitOf(r.Limits, "Max address space"), strconv.Itoa((256+1024)<<20); got != want {
 			t.Fatalf("address space limit %s, want %s", got, want)
 		}
+	}
+}
+
+// TestUserBlocks: two backends never share a block of users, and a
+// backend that claims a block kills what still runs as its users (the
+// strays of a Wisp that crashed).
+func TestUserBlocks(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("isolation applies only when Wisp runs as root")
+	}
+	iso := DefaultIsolation()
+	iso.UIDBase, iso.UIDCount, iso.LockDir = 0x7E000000, UIDBlock, t.TempDir() // one block
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	first, err := New(Config{Isolation: &iso}, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer first.Close(context.Background())
+	if _, err := New(Config{Isolation: &iso}, log); err == nil || !strings.Contains(err.Error(), "taken") {
+		t.Fatalf("a second backend on the only block: %v", err)
+	}
+	// A stray of the first backend's, which then dies without cleaning up.
+	stray := exec.Command(first.sandbox.setpriv, "--reuid="+strconv.Itoa(int(iso.UIDBase+5)), "--regid="+strconv.Itoa(int(iso.UIDBase+5)), "--clear-groups", "sleep", "600")
+	if err := stray.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer stray.Process.Kill()
+	exited := make(chan error, 1)
+	go func() { exited <- stray.Wait() }()
+	// setpriv switches users shortly after it starts.
+	deadline := time.Now().Add(5 * time.Second)
+	for !slices.Contains(processesOf(iso.UIDBase+5, iso.UIDBase+6), stray.Process.Pid) {
+		if time.Now().After(deadline) {
+			t.Fatal("the stray never ran as its user")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	first.uidLock.Close()
+	next, err := New(Config{Isolation: &iso}, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer next.Close(context.Background())
+	select {
+	case <-exited:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the stray still runs after its block was claimed again")
 	}
 }

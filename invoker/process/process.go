@@ -42,8 +42,11 @@ type Backend struct {
 	log  *slog.Logger
 	next atomic.Int64
 	// sandbox is set when Wisp runs as root: every container runs as
-	// its own user. ownDir says Close removes cfg.Dir.
+	// its own user, from the block at uidBase that uidLock holds. ownDir
+	// says Close removes cfg.Dir.
 	sandbox *sandbox
+	uidLock *os.File
+	uidBase uint32
 	ownDir  bool
 	// sockets is the root-only folder of the proxies' unix sockets when
 	// isolated, so that no action can reach another container's proxy.
@@ -51,14 +54,15 @@ type Backend struct {
 	// unusable holds the runtimes that cannot run isolated, and why.
 	unusable map[string]error
 
-	mu   sync.Mutex // guards live
+	mu   sync.Mutex // guards live and uids
 	live map[string]*container
+	uids map[uint32]bool // the users of live isolated containers
 }
 
 // New returns a backend working under cfg.Dir. When Wisp runs as root it
 // isolates every container (see Isolation) and fails when it cannot.
 func New(cfg Config, log *slog.Logger) (*Backend, error) {
-	b := &Backend{cfg: cfg, log: log, live: map[string]*container{}, unusable: map[string]error{}}
+	b := &Backend{cfg: cfg, log: log, live: map[string]*container{}, uids: map[uint32]bool{}, unusable: map[string]error{}}
 	if os.Geteuid() == 0 {
 		iso := DefaultIsolation()
 		if cfg.Isolation != nil {
@@ -66,6 +70,9 @@ func New(cfg Config, log *slog.Logger) (*Backend, error) {
 		}
 		sb, err := newSandbox(iso)
 		if err != nil {
+			return nil, err
+		}
+		if b.uidLock, b.uidBase, err = sb.claimBlock(); err != nil {
 			return nil, err
 		}
 		b.sandbox = sb
@@ -149,19 +156,24 @@ func (b *Backend) Create(_ context.Context, spec invoker.Spec) (invoker.Containe
 		Logger:     b.log.With("container", id),
 	}
 	if b.sandbox != nil {
-		if err := c.isolate(&pcfg, b.sandbox, b.sandbox.uid(n), spec.MemoryMB); err != nil {
+		uid, err := b.takeUID(n)
+		if err != nil {
+			return nil, fmt.Errorf("start proxy %s: %w", id, err)
+		}
+		if err := c.isolate(&pcfg, b.sandbox, uid, spec.MemoryMB); err != nil {
+			c.discard()
 			return nil, fmt.Errorf("start proxy %s: %w", id, err)
 		}
 	}
 	srv, err := proxy.New(pcfg)
 	if err != nil {
-		c.removeWorkDir()
+		c.discard()
 		return nil, fmt.Errorf("start proxy %s: %w", id, err)
 	}
 	ln, url, err := b.listen(id)
 	if err != nil {
 		_ = srv.Close()
-		c.removeWorkDir()
+		c.discard()
 		return nil, fmt.Errorf("listen for proxy %s: %w", id, err)
 	}
 	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}
@@ -175,6 +187,28 @@ func (b *Backend) Create(_ context.Context, spec invoker.Spec) (invoker.Containe
 	b.live[id] = c
 	b.mu.Unlock()
 	return c, nil
+}
+
+// takeUID reserves the user of container n: the next in the block that
+// no live container runs as.
+func (b *Backend) takeUID(n int64) (uint32, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for i := range int64(UIDBlock) {
+		uid := b.uidBase + uint32((n+i)%UIDBlock)
+		if !b.uids[uid] {
+			b.uids[uid] = true
+			return uid, nil
+		}
+	}
+	return 0, fmt.Errorf("all %d user ids of the block are in use", UIDBlock)
+}
+
+// releaseUID frees a user once nothing runs as it.
+func (b *Backend) releaseUID(uid uint32) {
+	b.mu.Lock()
+	delete(b.uids, uid)
+	b.mu.Unlock()
 }
 
 // listen opens the listener of container id's proxy: a unix socket in the
@@ -217,6 +251,9 @@ func (b *Backend) Close(ctx context.Context) error {
 			errs = append(errs, fmt.Errorf("remove the proxies' socket folder: %w", err))
 		}
 	}
+	if b.uidLock != nil {
+		errs = append(errs, b.uidLock.Close())
+	}
 	return errors.Join(errs...)
 }
 
@@ -240,12 +277,11 @@ func (c *container) isolate(pcfg *proxy.Config, sb *sandbox, uid uint32, memoryM
 	if memoryMB <= 0 {
 		memoryMB = 256
 	}
+	c.uid = uid
 	if err := os.Mkdir(c.workDir, 0o700); err != nil {
 		return fmt.Errorf("create working folder: %w", err)
 	}
-	c.uid = uid
 	if err := os.Chown(c.workDir, int(uid), int(uid)); err != nil {
-		c.removeWorkDir()
 		return fmt.Errorf("hand the working folder to user %d: %w", uid, err)
 	}
 	runtime := pcfg.Runtime
@@ -253,15 +289,17 @@ func (c *container) isolate(pcfg *proxy.Config, sb *sandbox, uid uint32, memoryM
 	return nil
 }
 
-// removeWorkDir removes an isolated container's working folder (the proxy
-// removes only what it wrote in a folder it did not create).
-func (c *container) removeWorkDir() {
+// discard removes an isolated container's working folder (the proxy
+// removes only what it wrote in a folder it did not create) and frees its
+// user; nothing may run as it any more.
+func (c *container) discard() {
 	if c.uid == 0 {
 		return
 	}
 	if err := os.RemoveAll(c.workDir); err != nil {
 		c.backend.log.Warn("remove working folder", "container", c.id, "err", err)
 	}
+	c.backend.releaseUID(c.uid)
 }
 
 func (c *container) ID() string                   { return c.id }
@@ -303,7 +341,7 @@ func (c *container) Destroy(context.Context) error {
 		err = c.proxy.Close()
 		if c.uid != 0 {
 			killUser(c.uid) // what left the process group
-			c.removeWorkDir()
+			c.discard()
 		}
 	})
 	if err != nil {
