@@ -18,7 +18,7 @@ import (
 	"github.com/wispio/wisp/invoker"
 )
 
-func post(t *testing.T, url string, body any) (int, string) {
+func post(t testing.TB, url string, body any) (int, string) {
 	t.Helper()
 	b, _ := json.Marshal(body)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
