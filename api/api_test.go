@@ -15,11 +15,14 @@ import (
 
 	"github.com/wispio/wisp/entity"
 	"github.com/wispio/wisp/routing"
+	"github.com/wispio/wisp/store"
 	"github.com/wispio/wisp/store/bolt"
 )
 
 type fixture struct {
 	srv         *httptest.Server
+	api         *Server
+	store       store.Store
 	auth, other entity.Credentials
 }
 
@@ -32,7 +35,7 @@ func newFixture(t *testing.T) *fixture {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	f := &fixture{auth: entity.NewCredentials(), other: entity.NewCredentials()}
+	f := &fixture{store: st, auth: entity.NewCredentials(), other: entity.NewCredentials()}
 	for ns, c := range map[string]entity.Credentials{"me": f.auth, "them": f.other} {
 		if err := st.CreateSubject(t.Context(), entity.Subject{Namespace: ns, UUID: c.UUID, KeyHash: entity.HashKey(c.Key)}); err != nil {
 			t.Fatal(err)
@@ -42,7 +45,8 @@ func newFixture(t *testing.T) *fixture {
 	cfg := DefaultConfig()
 	cfg.Limits.CodeSize = 1000
 	ctrl := routing.NewController("c", gochannel.NewGoChannel(gochannel.Config{}, watermill.NopLogger{}), routing.NewBalancer(), nil, log)
-	f.srv = httptest.NewServer(New(cfg, st, routing.NewActivator(st, ctrl), log))
+	f.api = New(cfg, st, routing.NewActivator(st, ctrl), log)
+	f.srv = httptest.NewServer(f.api)
 	t.Cleanup(f.srv.Close)
 	return f
 }

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/wispio/wisp/actionkey"
 	"github.com/wispio/wisp/entity"
 	"github.com/wispio/wisp/store"
 )
@@ -15,15 +16,25 @@ import (
 // identity is an authenticated caller.
 type identity struct {
 	Namespace string
-	// Key is the caller's own key, handed to actions that ask for it.
+	// Key is the credential the caller used ("uuid:key"). Activations it
+	// starts never see it: the invoker mints them activation keys, which
+	// expire no later than Key when it is an activation key itself.
 	Key string
+	// Activation says Key is an activation key (see package actionkey),
+	// held by an action for the length of one activation: it acts as
+	// Namespace but must not manage the namespace's keys.
+	Activation bool
 }
 
 // authenticator verifies Basic uuid:key credentials, caching verified
 // subjects for a while so the warm path does not touch the store.
+// Activation keys are verified by their signature and expiry, and only
+// while their namespace exists.
 type authenticator struct {
 	store store.Store
 	ttl   time.Duration
+	keys  *actionkey.Keys
+	now   func() time.Time // the clock activation keys expire by
 
 	mu    sync.RWMutex // guards cache and byNamespace
 	cache map[string]cachedSubject
@@ -38,13 +49,19 @@ type cachedSubject struct {
 }
 
 func newAuthenticator(st store.Store, ttl time.Duration) *authenticator {
-	return &authenticator{store: st, ttl: ttl, cache: map[string]cachedSubject{}, byNamespace: map[string]cachedSubject{}}
+	return &authenticator{
+		store: st, ttl: ttl, keys: actionkey.New(st), now: time.Now,
+		cache: map[string]cachedSubject{}, byNamespace: map[string]cachedSubject{},
+	}
 }
 
 func (a *authenticator) authenticate(r *http.Request) (identity, error) {
 	uuid, key, ok := r.BasicAuth()
 	if !ok {
 		return identity{}, newError(http.StatusUnauthorized, msgUnauthenticated)
+	}
+	if actionkey.IsActivationKey(uuid) {
+		return a.activationIdentity(r.Context(), uuid, key)
 	}
 	now := time.Now()
 	a.mu.RLock()
@@ -67,6 +84,24 @@ func (a *authenticator) authenticate(r *http.Request) (identity, error) {
 		return identity{}, newError(http.StatusUnauthorized, msgBadAuth)
 	}
 	return identity{Namespace: c.subject.Namespace, Key: uuid + ":" + key}, nil
+}
+
+// activationIdentity verifies an activation key: genuine, not expired,
+// and of a namespace that still exists.
+func (a *authenticator) activationIdentity(ctx context.Context, uuid, key string) (identity, error) {
+	ns, err := a.keys.Verify(ctx, uuid, key, a.now())
+	if errors.Is(err, actionkey.ErrInvalid) || errors.Is(err, actionkey.ErrExpired) {
+		return identity{}, newError(http.StatusUnauthorized, msgBadAuth)
+	}
+	if err != nil {
+		return identity{}, err
+	}
+	if _, err := a.owner(ctx, ns); errors.Is(err, store.ErrNotFound) {
+		return identity{}, newError(http.StatusUnauthorized, msgBadAuth)
+	} else if err != nil {
+		return identity{}, err
+	}
+	return identity{Namespace: ns, Key: uuid + ":" + key, Activation: true}, nil
 }
 
 // owner returns the subject of namespace ns, cached like verified keys;

@@ -18,12 +18,12 @@ import (
 	"github.com/wispio/wisp/store"
 )
 
-// record is a registration as stored: the contract's Registration plus the
-// key that the fires hand to actions annotated provide-api-key. Neither
-// Params nor AuthKey is ever logged or answered by READ unredacted.
+// record is a registration as stored. It keeps no key of the trigger's
+// owner: the actions a fire starts that are annotated provide-api-key get
+// activation keys from the invoker (package actionkey). Params are never
+// logged or answered by READ unredacted.
 type record struct {
 	Registration
-	AuthKey string `json:"authKey,omitempty"`
 }
 
 // outboxEvent is one delivered event waiting to be fired.
@@ -419,11 +419,8 @@ func (e *entry) fireOnce(ev outboxEvent) error {
 	if err != nil {
 		return err
 	}
-	e.mu.Lock()
-	key := e.doc.AuthKey
-	e.mu.Unlock()
 	_, err = e.m.firer.Fire(e.m.runCtx, routing.FireRequest{
-		Trigger: e.fqn, Subject: e.fqn.Namespace, APIKey: key, Payload: payload,
+		Trigger: e.fqn, Subject: e.fqn.Namespace, Payload: payload,
 		TransactionID: entity.NewActivationID(), ActivationID: ev.activationID(),
 	})
 	return err

@@ -174,9 +174,6 @@ func (m *Manager) create(ctx context.Context, p Provider, feed string, req *requ
 		Trigger: req.trigger.String(), Provider: p.Name(), Feed: feed, Params: req.params,
 		Status: StatusActive, Created: now, Updated: now,
 	}}
-	if m.keyAuthenticates(ctx, req.trigger.Namespace, req.authKey) {
-		doc.AuthKey = req.authKey
-	}
 	e, err := m.claim(ctx, req.trigger, p, doc)
 	if err != nil {
 		return nil, err
@@ -254,20 +251,6 @@ func (m *Manager) unclaim(e *entry) {
 		delete(m.entries, e.key)
 	}
 	m.mu.Unlock()
-}
-
-// keyAuthenticates reports whether key is namespace's key: only then is it
-// kept, for the actions that a fire starts (provide-api-key).
-func (m *Manager) keyAuthenticates(ctx context.Context, namespace, key string) bool {
-	if key == "" {
-		return false
-	}
-	creds, err := entity.ParseCredentials(key)
-	if err != nil {
-		return false
-	}
-	subject, err := m.store.SubjectByUUID(ctx, creds.UUID)
-	return err == nil && subject.Namespace == namespace && subject.Matches(creds.Key)
 }
 
 // live returns the trigger's entry with op held, or an error naming the

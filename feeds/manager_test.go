@@ -621,3 +621,24 @@ func TestUnfireableStoredEventDoesNotStallTheFeed(t *testing.T) {
 		t.Errorf("READ lastError = %q, want the depth limit named", msg)
 	}
 }
+
+// TestFeedKeepsNoOwnerKey: the owner's key a feed action receives as
+// authKey is not stored; a registration holds nothing that acts as them.
+func TestFeedKeepsNoOwnerKey(t *testing.T) {
+	h := newHarness(t, openStore(t))
+	creds := entity.NewCredentials()
+	if err := h.store.CreateSubject(context.Background(), entity.Subject{Namespace: "ns", UUID: creds.UUID, KeyHash: entity.HashKey(creds.Key)}); err != nil {
+		t.Fatal(err)
+	}
+	h.trigger("ns", "T")
+	h.start()
+	h.mustCall("ns", map[string]any{"lifecycleEvent": "CREATE", "triggerName": "/ns/T", "authKey": creds.String(), "topic": "t"})
+	h.nextFeed()
+	recs, err := h.store.List(context.Background(), SystemNamespace, store.Feeds, store.ListOptions{})
+	if err != nil || len(recs) != 1 {
+		t.Fatalf("registrations %v, %v", recs, err)
+	}
+	if strings.Contains(string(recs[0].Doc), creds.Key) {
+		t.Fatalf("the registration stores the owner's key: %s", recs[0].Doc)
+	}
+}

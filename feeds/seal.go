@@ -36,11 +36,6 @@ func (m *Manager) sealRecord(key string, doc record) (record, error) {
 		return doc, nil
 	}
 	var err error
-	if doc.AuthKey != "" {
-		if doc.AuthKey, err = box.Seal([]byte(doc.AuthKey), sealContext(key, "authKey")); err != nil {
-			return record{}, err
-		}
-	}
 	if len(doc.State) > 0 {
 		if doc.State, err = sealJSON(box, doc.State, sealContext(key, "state")); err != nil {
 			return record{}, err
@@ -94,16 +89,6 @@ func (m *Manager) openRecord(key string, doc *record) (clear bool, err error) {
 			return nil, fmt.Errorf("feed registration %s: %s: %w", key, field, err)
 		}
 		return plain, nil
-	}
-	if secrets.IsSealed(doc.AuthKey) {
-		b, _ := json.Marshal(doc.AuthKey)
-		plain, err := open(b, "authKey")
-		if err != nil {
-			return false, err
-		}
-		doc.AuthKey = string(plain)
-	} else if doc.AuthKey != "" {
-		clear = true
 	}
 	if isSealedJSON(doc.State) {
 		if doc.State, err = open(doc.State, "state"); err != nil {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/ThreeDotsLabs/watermill/message"
 
+	"github.com/wispio/wisp/actionkey"
 	"github.com/wispio/wisp/actions/builtin"
 	"github.com/wispio/wisp/bus"
 	"github.com/wispio/wisp/entity"
@@ -56,6 +57,7 @@ type Invoker struct {
 	active  atomic.Int64   // activations executing now
 
 	actions *store.DocCache[entity.Action]
+	keys    *actionkey.Keys // mints the keys of provide-api-key actions
 }
 
 // New returns an invoker running containers made by backend, reading actions
@@ -70,6 +72,7 @@ func New(cfg Config, backend Backend, st store.Store, sink ActivationSink, pub m
 		client:  newContainerClient(),
 		log:     log.With("invoker", cfg.ID),
 		actions: store.NewDocCache[entity.Action](st, store.Actions, 4096),
+		keys:    actionkey.New(st),
 	}
 }
 
@@ -338,8 +341,15 @@ func (inv *Invoker) runInContainer(ctx context.Context, m *routing.Invocation, a
 		}
 		inv.pool.Initialized(slot)
 	}
+	apiKey, err := inv.activationKey(ctx, m, action, deadline)
+	if err != nil {
+		inv.pool.Release(slot, true)
+		inv.log.Error("mint the activation key", "activationId", m.ActivationID, "namespace", m.Subject, "err", err)
+		res.response = entity.ErrorResponse(entity.StatusWhiskError, "Failed to provide the action with an API key.")
+		return res
+	}
 	logs.Start(logLimit)
-	status, body, err := inv.client.post(ctx, c.URL()+"/run", runBody(m, action, deadline))
+	status, body, err := inv.client.post(ctx, c.URL()+"/run", runBody(m, action, deadline, apiKey))
 	switch {
 	case ctx.Err() != nil:
 		res.response, res.timedOut = timedOut(timeout, false), true
@@ -435,7 +445,26 @@ func initBody(a *entity.Action, apiHost string) []byte {
 	return b
 }
 
-func runBody(m *routing.Invocation, a *entity.Action, deadline time.Time) []byte {
+// activationKey mints the key of an action annotated provide-api-key: it
+// acts as the activation's subject until the deadline plus
+// actionkey.Grace, or until the caller's own activation key expires when
+// the caller was an action. Other actions get "".
+func (inv *Invoker) activationKey(ctx context.Context, m *routing.Invocation, a *entity.Action, deadline time.Time) (string, error) {
+	if !a.Annotations.IsTrue("provide-api-key") {
+		return "", nil
+	}
+	expires := deadline.Add(actionkey.Grace)
+	if bound, ok := actionkey.Expiry(m.APIKey); ok && bound.Before(expires) {
+		expires = bound
+	}
+	key, err := inv.keys.Mint(ctx, m.Subject, m.ActivationID, expires)
+	if err != nil {
+		return "", fmt.Errorf("activation key for %s: %w", m.ActivationID, err)
+	}
+	return key, nil
+}
+
+func runBody(m *routing.Invocation, a *entity.Action, deadline time.Time, apiKey string) []byte {
 	params := m.Params
 	if len(params) == 0 {
 		params = json.RawMessage("{}")
@@ -449,10 +478,7 @@ func runBody(m *routing.Invocation, a *entity.Action, deadline time.Time) []byte
 		Deadline      string          `json:"deadline"`
 		ActionVersion string          `json:"action_version"`
 		APIKey        string          `json:"api_key,omitempty"`
-	}{params, m.Subject, m.Action.String(), m.ActivationID, m.TransactionID, strconv.FormatInt(deadline.UnixMilli(), 10), a.Version, ""}
-	if a.Annotations.IsTrue("provide-api-key") {
-		body.APIKey = m.APIKey
-	}
+	}{params, m.Subject, m.Action.String(), m.ActivationID, m.TransactionID, strconv.FormatInt(deadline.UnixMilli(), 10), a.Version, apiKey}
 	b, _ := json.Marshal(body)
 	return b
 }

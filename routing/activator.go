@@ -10,6 +10,7 @@ import (
 
 	"github.com/ThreeDotsLabs/watermill/message"
 
+	"github.com/wispio/wisp/actionkey"
 	"github.com/wispio/wisp/actions/builtin"
 	"github.com/wispio/wisp/entity"
 	"github.com/wispio/wisp/store"
@@ -78,8 +79,10 @@ func (a *Activator) Close(ctx context.Context) error {
 type Request struct {
 	// Action is the action to run.
 	Action entity.FQN
-	// Subject is the namespace on whose behalf it runs; APIKey its key
-	// (handed only to actions annotated provide-api-key).
+	// Subject is the namespace on whose behalf it runs; APIKey the
+	// credential the caller used. Actions never see it: those annotated
+	// provide-api-key get an activation key of their own (see package
+	// actionkey), which cannot outlive APIKey when that is one too.
 	Subject string
 	APIKey  string
 	// Payload are the caller's parameters; they win over the action's.
@@ -172,8 +175,8 @@ func (a *Activator) invoke(ctx context.Context, req Request, res *Resolved, caus
 		MemoryMB:      res.Action.Limits.Memory,
 		Builtin:       res.Action.Exec.Kind == builtin.Kind,
 	}
-	if res.Action.Annotations.IsTrue("provide-api-key") {
-		inv.APIKey = req.APIKey
+	if _, ok := actionkey.Expiry(req.APIKey); ok && res.Action.Annotations.IsTrue("provide-api-key") {
+		inv.APIKey = req.APIKey // bounds the activation key the invoker mints
 	}
 	return a.ctrl.Invoke(ctx, inv, req.Wait)
 }

@@ -20,8 +20,11 @@ type Invocation struct {
 	// Params are the merged parameters (package < action < invocation) as one
 	// JSON object.
 	Params json.RawMessage `json:"params"`
-	// APIKey is handed to the action only when it is annotated
-	// provide-api-key; it never reaches an activation record.
+	// APIKey is set only when the caller itself held an activation key
+	// (an action calling the API) and the action is annotated
+	// provide-api-key: the activation key the invoker mints for this
+	// activation expires no later than it. A namespace owner's own key
+	// never crosses the bus.
 	APIKey string `json:"apiKey,omitempty"`
 	// ReplyTo is the controller waiting for the completion; empty for a
 	// non-blocking call.

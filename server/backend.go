@@ -64,9 +64,19 @@ func LoopbackAddr(addr string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
+// processBackend makes the process backend. As root, actions run as
+// unprivileged users of their own in working folders outside the data
+// folder, which is made private to root.
 func (s *Server) processBackend() (invoker.Backend, error) {
-	s.log.Warn("using the process invoker backend: actions run as local processes with no isolation")
-	return process.New(process.Config{Dir: filepath.Join(s.cfg.DataDir, "containers")}, s.log)
+	if os.Geteuid() != 0 {
+		s.log.Warn("using the process invoker backend: actions run as local processes, as this user, with no isolation")
+		return process.New(process.Config{Dir: filepath.Join(s.cfg.DataDir, "containers")}, s.log)
+	}
+	if err := os.Chmod(s.cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("make the data folder private: %w", err)
+	}
+	s.log.Warn("using the process invoker backend: actions run as unprivileged local users without capabilities, but share the host's network, kernel and world-readable files")
+	return process.New(process.Config{}, s.log)
 }
 
 // dockerBackend connects to the engine and builds the runtime images that

@@ -143,7 +143,10 @@ func (s *Server) startLauncher(entry, main string, env []string) (*launcher, err
 		return nil, fmt.Errorf("start launcher: pipe: %w", err)
 	}
 	cmd := p.command(s.interp, []string{s.interp, s.launcherPath(), entry, main}, s.codeDir(), env)
-	err = cmd.Start()
+	err = s.adjust(cmd)
+	if err == nil {
+		err = cmd.Start()
+	}
 	p.closeChild(0, 1, 2, 3)
 	if err != nil {
 		p.close()
@@ -152,6 +155,14 @@ func (s *Server) startLauncher(entry, main string, env []string) (*launcher, err
 	l := s.newLauncher(cmd.Process.Pid, pipes{p.parent[0], p.parent[1], p.parent[2], p.parent[3], nil})
 	go l.watch(cmd)
 	return l, nil
+}
+
+// adjust applies Config.Command to a child about to start.
+func (s *Server) adjust(cmd *exec.Cmd) error {
+	if s.cfg.Command == nil {
+		return nil
+	}
+	return s.cfg.Command(cmd)
 }
 
 // watch reaps the process, kills what the action left behind in its group,

@@ -48,7 +48,10 @@ func (s *Server) startNative(path string, env []string) (*launcher, error) {
 		return nil, fmt.Errorf("start %s: pipe: %w", nativeExec, err)
 	}
 	cmd := p.command(path, []string{path}, s.codeDir(), env)
-	err = cmd.Start()
+	err = s.adjust(cmd)
+	if err == nil {
+		err = cmd.Start()
+	}
 	p.closeChild(0, 1)
 	if err != nil {
 		p.close()

@@ -76,6 +76,12 @@ type Config struct {
 	MaxUnzipFiles int
 	// MaxBodyBytes caps /init and /run request bodies (default DefaultMaxBodyBytes).
 	MaxBodyBytes int64
+	// Command, when set, adjusts each child process (launcher or native
+	// executable) before it starts: the process backend wraps it to run
+	// as an unprivileged user with resource limits. It may replace Path
+	// and Args, but must exec the original program in the same process;
+	// an error fails the start.
+	Command func(*exec.Cmd) error
 }
 
 // state is the lifecycle of a Server.

@@ -52,7 +52,10 @@ func newServeCommand() *cobra.Command {
 	f.StringVar(&cfg.Addr, "addr", cfg.Addr, "address to listen on (host:port)")
 	f.StringVar(&cfg.DataDir, "data", cfg.DataDir, "data folder (embedded store, container work folders); env WISP_DATA")
 	f.StringVar(&cfg.StoreURL, "store", cfg.StoreURL, "shared store instead of the embedded one: a CouchDB URL, couchdb://user:pass@host:5984 or http(s)://...; env WISP_STORE (keeps the password off the command line)")
-	f.StringVar(&cfg.Invoker, "invoker", cfg.Invoker, "invoker backend: process (no isolation), docker (runtime images built locally), or auto (docker when an engine answers; without one, processes only when --addr is loopback, else wisp refuses to start)")
+	f.StringVar(&cfg.Invoker, "invoker", cfg.Invoker, "invoker backend: process, docker (runtime images built locally), or auto (docker when an engine answers; without one, processes only when --addr is loopback, else wisp refuses to start). "+
+		"process as root runs each container as its own unprivileged user (no capabilities, no_new_privs, rlimits, working folder outside the data folder; needs util-linux prlimit and setpriv) "+
+		"but leaves unisolated: the host network and its loopback services, the shared kernel and /proc, every world-readable host file, CPU and resident memory; "+
+		"not as root, actions run as this user and can read the data folder")
 	f.BoolVar(&cfg.DockerSockets, "docker-sockets", cfg.DockerSockets, "reach Docker runtime containers on unix sockets under the data folder instead of ports on 127.0.0.1")
 	f.IntVar(&cfg.Pool.UserMemoryMB, "user-memory", cfg.Pool.UserMemoryMB, "memory budget for all action containers, in MB")
 	f.DurationVar(&cfg.Pool.PauseGrace, "pause-grace", cfg.Pool.PauseGrace, "idle time before a container is paused")

@@ -18,13 +18,13 @@ import (
 	"github.com/wispio/wisp/invoker"
 )
 
-func post(t *testing.T, url string, body any) (int, string) {
+func post(t testing.TB, url string, body any) (int, string) {
 	t.Helper()
 	b, _ := json.Marshal(body)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(b))
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := invoker.NewHTTPClient().Do(req) // dials unix socket URLs too
 	if err != nil {
 		t.Fatalf("post %s: %v", url, err)
 	}
@@ -47,7 +47,7 @@ func procState(t *testing.T, pid int) string {
 
 func TestLifecycle(t *testing.T) {
 	testenv.Node(t)
-	b, err := New(Config{Dir: t.TempDir()}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	b, err := New(Config{}, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -107,7 +107,7 @@ func waitState(t *testing.T, pid int, what string, ok func(string) bool) {
 // TestNativeShellScript runs a native action that is a #!/bin/sh script
 // speaking ActionLoop, as an executable upload (binary, base64).
 func TestNativeShellScript(t *testing.T) {
-	b, err := New(Config{Dir: t.TempDir()}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	b, err := New(Config{}, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -145,10 +145,11 @@ func TestNativeShellScript(t *testing.T) {
 }
 
 func TestUnsupportedKind(t *testing.T) {
-	b, err := New(Config{Dir: t.TempDir()}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	b, err := New(Config{}, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer b.Close(context.Background())
 	if _, err := b.Create(context.Background(), invoker.Spec{Kind: "blackbox", Image: "x"}); err == nil || !strings.Contains(err.Error(), "cannot run on the process backend") {
 		t.Fatalf("err = %v", err)
 	}
