@@ -102,7 +102,7 @@ func writeShop(e *env) {
 func TestRoundTrip(t *testing.T) {
 	e := start(t)
 	writeShop(e)
-	record := filepath.Join(e.dir, "feed.log")
+	record := filepath.Join(actionWritable(t), "feed.log")
 	p := e.load(roundTripManifest, map[string]string{"RECORD": record})
 
 	plan := e.deploy(p)
@@ -151,7 +151,7 @@ plan: 9 to create, 0 to update, 0 to delete, 0 unchanged
 func TestUpdateShowsWhatChanged(t *testing.T) {
 	e := start(t)
 	writeShop(e)
-	record := filepath.Join(e.dir, "feed.log")
+	record := filepath.Join(actionWritable(t), "feed.log")
 	e.deploy(e.load(roundTripManifest, map[string]string{"RECORD": record}))
 
 	e.write("price.js", `function main(p) { return { amount: p.qty * p.rate * 10, currency: p.currency, source: p.source } }`)
@@ -347,7 +347,7 @@ project:
 func TestFeedFailureRollsBack(t *testing.T) {
 	e := start(t)
 	e.write("feed.js", feedJS)
-	record := filepath.Join(e.dir, "feed.log")
+	record := filepath.Join(actionWritable(t), "feed.log")
 	p := e.load(`
 project:
   name: ff

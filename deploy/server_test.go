@@ -216,3 +216,19 @@ func (e *env) activation(id string) *client.Activation {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// actionWritable returns a folder the test's actions may write in: as
+// root, process-backend actions run as unprivileged users of their own,
+// who cannot enter the test's private temporary folders.
+func actionWritable(t *testing.T) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "wisp-deploy-test-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = os.RemoveAll(dir) })
+	if err := os.Chmod(dir, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}

@@ -217,12 +217,9 @@ func (s *Server) startClusterParts(ctx context.Context, roles Roles, apiHost str
 	}
 	if roles.Feeds {
 		// Feed actions are Go handlers: they need no containers, only the
-		// feed manager of this process.
-		dir := filepath.Join(s.cfg.DataDir, "builtins")
-		if err := os.MkdirAll(dir, 0o700); err != nil {
-			return fmt.Errorf("builtin invoker folder: %w", err)
-		}
-		backend, err := process.New(process.Config{Dir: dir}, s.log)
+		// feed manager of this process (the backend's folder, a fresh
+		// temporary one, stays empty).
+		backend, err := process.New(process.Config{}, s.log)
 		if err != nil {
 			return err
 		}
