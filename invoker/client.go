@@ -10,6 +10,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/wispio/wisp/actions/proxy"
 )
 
 // containerClient posts to action containers over keep-alive connections.
@@ -70,14 +72,6 @@ type containerReply struct {
 	recycle bool
 }
 
-// SecretHeader carries a container's secret, which the action proxy in
-// runtime images requires on /init and /run (see actions/proxy).
-const SecretHeader = "X-Wisp-Secret"
-
-// RecycleHeader is set by the action proxy on a /run answer when the
-// container should not serve another activation.
-const RecycleHeader = "X-Wisp-Recycle"
-
 // post sends body with the container's secret and returns its answer,
 // reading at most limit+1 bytes of it: the container runs untrusted code.
 func (c *containerClient) post(ctx context.Context, url, secret string, body []byte, limit int64) (containerReply, error) {
@@ -87,7 +81,7 @@ func (c *containerClient) post(ctx context.Context, url, secret string, body []b
 	}
 	req.Header.Set("Content-Type", "application/json")
 	if secret != "" {
-		req.Header.Set(SecretHeader, secret)
+		req.Header.Set(proxy.SecretHeader, secret)
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
@@ -98,7 +92,7 @@ func (c *containerClient) post(ctx context.Context, url, secret string, body []b
 	if err != nil {
 		return containerReply{}, fmt.Errorf("read response of %s: %w", url, err)
 	}
-	r := containerReply{status: resp.StatusCode, body: b, recycle: resp.Header.Get(RecycleHeader) != ""}
+	r := containerReply{status: resp.StatusCode, body: b, recycle: resp.Header.Get(proxy.RecycleHeader) != ""}
 	if int64(len(b)) > limit {
 		r.size = max(resp.ContentLength, int64(len(b)))
 	}

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/wispio/wisp/actions/proxy"
 	"github.com/wispio/wisp/entity"
 )
 
@@ -21,7 +22,7 @@ func TestContainerAnswerIsBounded(t *testing.T) {
 	const limit = 1 << 20
 	chunk := []byte(strings.Repeat("x", 64<<10))
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Header.Get(SecretHeader) != "s3cret" {
+		if r.Header.Get(proxy.SecretHeader) != "s3cret" {
 			http.Error(w, "no secret", http.StatusForbidden)
 			return
 		}

@@ -1,6 +1,11 @@
 package proxy
 
 import (
+	"bytes"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -44,5 +49,49 @@ func TestEnvResetBetweenActivations(t *testing.T) {
 			check(withKey, tt.seen)
 			check(withoutKey, tt.clean)
 		})
+	}
+}
+
+// TestSecretRequired: with a secret configured, /init and /run without it
+// (or with another) answer 403 and run nothing; with it they work.
+func TestSecretRequired(t *testing.T) {
+	requireInterpreter(t, RuntimeNodeJS)
+	ts := &testServer{stdout: &logBuffer{}, stderr: &logBuffer{}}
+	s, err := New(Config{Runtime: RuntimeNodeJS, WorkDir: filepath.Join(t.TempDir(), "work"), Stdout: ts.stdout, Stderr: ts.stderr, Secret: "s3cret"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ts.Server = s
+	post := func(path, secret string, body any) (int, string) {
+		b, _ := json.Marshal(body)
+		req := httptest.NewRequest(http.MethodPost, path, bytes.NewReader(b))
+		if secret != "" {
+			req.Header.Set(SecretHeader, secret)
+		}
+		rec := httptest.NewRecorder()
+		s.ServeHTTP(rec, req)
+		return rec.Code, rec.Body.String()
+	}
+	initBody := map[string]any{"value": code(`function main() { console.log("ran"); return {ran: true} }`)}
+	runBody := map[string]any{"value": map[string]any{}}
+	for _, tt := range []struct {
+		path, secret string
+		body         any
+		status       int
+	}{
+		{"/init", "", initBody, http.StatusForbidden},
+		{"/init", "wrong", initBody, http.StatusForbidden},
+		{"/init", "s3cret", initBody, http.StatusOK},
+		{"/run", "", runBody, http.StatusForbidden},
+		{"/run", "s3cre", runBody, http.StatusForbidden},
+		{"/run", "s3cret", runBody, http.StatusOK},
+	} {
+		if status, body := post(tt.path, tt.secret, tt.body); status != tt.status {
+			t.Fatalf("%s with secret %q = %d %s, want %d", tt.path, tt.secret, status, body, tt.status)
+		}
+	}
+	if n := strings.Count(ts.stdout.String(), "ran\n"); n != 1 {
+		t.Fatalf("the action ran %d times, want once (only the authorised /run)", n)
 	}
 }

@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"crypto/subtle"
 	"errors"
 	"fmt"
 	"io"
@@ -76,7 +77,25 @@ type Config struct {
 	MaxUnzipFiles int
 	// MaxBodyBytes caps /init and /run request bodies (default DefaultMaxBodyBytes).
 	MaxBodyBytes int64
+	// Secret, when set, must come in the SecretHeader of every /init and
+	// /run; a request without it is refused with 403 and runs nothing. It
+	// keeps the container's neighbours from driving it; the invoker sets it
+	// at create (see SecretEnv), and it never reaches the action's
+	// environment.
+	Secret string
 }
+
+// SecretHeader carries Config.Secret on /init and /run.
+const SecretHeader = "X-Wisp-Secret"
+
+// RecycleHeader is set on a /run answer when the container should serve no
+// other activation: the proxy could not clean up after this one.
+const RecycleHeader = "X-Wisp-Recycle"
+
+// SecretEnv is the environment variable through which the invoker hands a
+// runtime container's proxy its secret; the proxy removes it from its own
+// environment at start.
+const SecretEnv = "WISP_PROXY_SECRET"
 
 // state is the lifecycle of a Server.
 type state int32
@@ -214,6 +233,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
 		sendError(w, http.StatusMethodNotAllowed, "method not allowed: "+r.Method)
+		return
+	}
+	if s.cfg.Secret != "" && subtle.ConstantTimeCompare([]byte(r.Header.Get(SecretHeader)), []byte(s.cfg.Secret)) != 1 {
+		sendError(w, http.StatusForbidden, "The request is not authorized: it lacks the container's secret.")
 		return
 	}
 	if r.URL.Path == "/init" {

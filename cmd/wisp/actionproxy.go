@@ -16,7 +16,8 @@ import (
 )
 
 // newActionProxyCommand is the entry point of runtime containers: the action
-// proxy on :8080 (hidden; runtime images run `wisp action-proxy`).
+// proxy on :8080 (hidden; runtime images run `wisp action-proxy`). When the
+// invoker passes a secret in WISP_PROXY_SECRET, /init and /run require it.
 func newActionProxyCommand() *cobra.Command {
 	var runtime, interpreter, addr, workDir string
 	cmd := &cobra.Command{
@@ -25,8 +26,12 @@ func newActionProxyCommand() *cobra.Command {
 		Hidden: true,
 		Args:   cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			secret, err := proxy.TakeSecret()
+			if err != nil {
+				return err
+			}
 			cfg := proxy.Config{
-				Runtime: runtime, WorkDir: workDir, Stdout: os.Stdout, Stderr: os.Stderr,
+				Runtime: runtime, WorkDir: workDir, Stdout: os.Stdout, Stderr: os.Stderr, Secret: secret,
 				Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
 			}
 			switch runtime {

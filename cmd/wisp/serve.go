@@ -47,6 +47,7 @@ func newServeCommand() *cobra.Command {
 	f.StringVar(&cfg.StoreURL, "store", cfg.StoreURL, "shared store instead of the embedded one: a CouchDB URL, couchdb://user:pass@host:5984 or http(s)://...; env WISP_STORE (keeps the password off the command line)")
 	f.StringVar(&cfg.Invoker, "invoker", cfg.Invoker, "invoker backend: process, docker (runtime images built locally), or auto (docker when an engine answers)")
 	f.BoolVar(&cfg.DockerSockets, "docker-sockets", cfg.DockerSockets, "reach Docker runtime containers on unix sockets under the data folder instead of ports on 127.0.0.1")
+	f.StringVar(&cfg.DockerNetwork, "docker-network", "", "Docker network of action containers (default wisp-actions, created with inter-container traffic off)")
 	f.IntVar(&cfg.Pool.UserMemoryMB, "user-memory", cfg.Pool.UserMemoryMB, "memory budget for all action containers, in MB")
 	f.DurationVar(&cfg.Pool.PauseGrace, "pause-grace", cfg.Pool.PauseGrace, "idle time before a container is paused")
 	f.DurationVar(&cfg.Pool.IdleTimeout, "idle-timeout", cfg.Pool.IdleTimeout, "idle time before a container is removed")
