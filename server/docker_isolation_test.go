@@ -15,6 +15,7 @@ import (
 
 	"github.com/wispio/wisp/actions/proxy"
 	"github.com/wispio/wisp/client"
+	"github.com/wispio/wisp/internal/testenv"
 	"github.com/wispio/wisp/invoker"
 	"github.com/wispio/wisp/invoker/docker"
 )
@@ -153,6 +154,68 @@ function main() {
 			own := secretOf(t, inspect(t, poolContainer(t, srv, "snoop").ID))
 			if result := string(mustJSON(snoop.Response.Result)); !snoop.Response.Success || strings.Contains(result, own) || strings.Contains(result, proxy.SecretEnv) {
 				t.Fatalf("the action read its proxy's secret: %s", result)
+			}
+		})
+	}
+}
+
+// TestDockerLeftovers: what an activation leaves running in its container
+// is gone before the next one. A fork bomb fills the pids limit (its
+// children keep forking); the next activation of the same action can
+// still fork and sees only the proxy and its own launcher in /proc. A
+// forgotten child (a sleep started and not waited for) is gone too.
+func TestDockerLeftovers(t *testing.T) {
+	testenv.Python(t)
+	_, c := startDocker(t, func(cfg *Config) { cfg.Pool.StemCells = nil })
+	for _, tt := range []struct {
+		name, kind, code string
+	}{
+		{"fork bomb", "python:3", `import os, time
+def main(a):
+    if a.get('bomb'):
+        n, err = 0, ''
+        try:
+            while n < 1000:
+                if os.fork() == 0:
+                    while True:
+                        try:
+                            os.fork()
+                        except OSError:
+                            time.sleep(0.05)
+                n += 1
+        except OSError as e:
+            err = e.strerror
+        return {'forked': n, 'failure': err}
+    procs = sorted(int(p) for p in os.listdir('/proc') if p.isdigit())
+    pid = os.fork()
+    if pid == 0:
+        os._exit(0)
+    os.waitpid(pid, 0)
+    return {'procs': procs, 'forked': True}
+`},
+		{"forgotten child", "nodejs:20", `const cp = require('child_process'); const fs = require('fs');
+function main(p) {
+  if (p.bomb) { cp.spawn('/usr/bin/node', ['-e', 'setTimeout(() => {}, 600000)'], {detached: true, stdio: 'ignore'}).unref(); return {spawned: true} }
+  const procs = fs.readdirSync('/proc').filter(d => /^\d+$/.test(d)).map(Number).sort((a, b) => a - b);
+  cp.execFileSync('/usr/bin/node', ['-e', '0']);
+  return {procs, forked: true};
+}`},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			name := strings.ReplaceAll(tt.name, " ", "-")
+			createAction(t, c, name, tt.kind, tt.code, nil)
+			first := invoke(t, c, name, map[string]any{"bomb": true})
+			t.Logf("first activation: %s %s logs %q", first.Response.Status, mustJSON(first.Response.Result), first.Logs)
+			next := invoke(t, c, name, nil)
+			var r struct {
+				Procs  []int `json:"procs"`
+				Forked bool  `json:"forked"`
+			}
+			_ = json.Unmarshal(mustJSON(next.Response.Result), &r)
+			// PID 1 is the proxy; the other one is the launcher that runs
+			// this activation.
+			if !next.Response.Success || !r.Forked || len(r.Procs) != 2 || r.Procs[0] != 1 {
+				t.Fatalf("the next activation = %+v %s: want it to fork and see only the proxy and its launcher", next.Response, mustJSON(next.Response.Result))
 			}
 		})
 	}

@@ -77,6 +77,12 @@ type Config struct {
 	MaxUnzipFiles int
 	// MaxBodyBytes caps /init and /run request bodies (default DefaultMaxBodyBytes).
 	MaxBodyBytes int64
+	// KillLeftovers makes the Server kill, after each activation while no
+	// other runs, every process the action left behind besides the
+	// launcher, and ask for the container to be recycled when that fails
+	// or its pids limit was hit (cleanup.go). Only for a proxy that is
+	// its container's PID 1: it treats every descendant as the action's.
+	KillLeftovers bool
 	// Secret, when set, must come in the SecretHeader of every /init and
 	// /run; a request without it is refused with 403 and runs nothing. It
 	// keeps the container's neighbours from driving it; the invoker sets it
@@ -129,8 +135,16 @@ type Server struct {
 
 	stdout, stderr *logStream
 	bufs           sync.Pool // *[]byte frames for /run
-	closeOnce      sync.Once
-	closeErr       error
+
+	// runs is held shared by each /run while its activation runs and
+	// exclusively by the cleanup after one, which only happens when no
+	// other runs (TryLock).
+	runs sync.RWMutex
+	// pidsMaxEvents is the pids cgroup's count of refused forks at the
+	// last cleanup; guarded by runs (held exclusively).
+	pidsMaxEvents uint64
+	closeOnce     sync.Once
+	closeErr      error
 }
 
 // New checks cfg, resolves the interpreter and creates the work directory.
