@@ -37,8 +37,9 @@ type streamLog struct {
 }
 
 type segment struct {
-	lines []logLine
-	size  int
+	lines     []logLine
+	size      int
+	truncated bool // a line was dropped for the size limit
 }
 
 type logLine struct {
@@ -152,8 +153,9 @@ func (lc *LogCollector) endLine(stream int) {
 func (lc *LogCollector) addLine(stream int, line []byte) {
 	st := &lc.streams[stream]
 	open := &st.segments[len(st.segments)-1]
-	if open.size > lc.capacity() {
-		return // over the limit already: Collect reports the truncation
+	if open.truncated || open.size+len(line) > lc.capacity() {
+		open.truncated = true // Collect reports the truncation
+		return
 	}
 	lc.seq++
 	text := lc.stamp() + " " + streamNames[stream] + ": " + string(line)
@@ -202,7 +204,7 @@ func (lc *LogCollector) takeLocked() []string {
 	lc.limit = -1
 	lc.mu.Unlock()
 	out := make([]string, 0, len(a.lines)+len(b.lines))
-	size := 0
+	size, truncated := 0, false
 	for i, j := 0, 0; i < len(a.lines) || j < len(b.lines); {
 		var l logLine
 		if j >= len(b.lines) || (i < len(a.lines) && a.lines[i].seq < b.lines[j].seq) {
@@ -212,11 +214,14 @@ func (lc *LogCollector) takeLocked() []string {
 		}
 		n := len(l.text) - len("2006-01-02T15:04:05.000000000Z stdout: ")
 		if limit >= 0 && size+n > limit {
-			out = append(out, fmt.Sprintf("%s stderr: Logs were truncated because the total bytes size exceeds the limit of %d bytes.", lc.stamp(), limit))
+			truncated = true
 			break
 		}
 		size += n
 		out = append(out, l.text)
+	}
+	if limit >= 0 && (truncated || a.truncated || b.truncated) {
+		out = append(out, fmt.Sprintf("%s stderr: Logs were truncated because the total bytes size exceeds the limit of %d bytes.", lc.stamp(), limit))
 	}
 	return out
 }
