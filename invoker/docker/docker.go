@@ -12,12 +12,12 @@ import (
 	"sync/atomic"
 	"time"
 
+	cerrdefs "github.com/containerd/errdefs"
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/events"
 	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/api/types/mount"
 	dclient "github.com/docker/docker/client"
-	"github.com/docker/docker/errdefs"
 	"github.com/docker/docker/pkg/stdcopy"
 	"github.com/docker/go-connections/nat"
 
@@ -291,7 +291,7 @@ func (b *Backend) Create(ctx context.Context, spec invoker.Spec) (invoker.Contai
 	if err != nil && socketDir != "" {
 		_ = os.RemoveAll(socketDir)
 	}
-	if errdefs.IsNotFound(err) {
+	if cerrdefs.IsNotFound(err) {
 		return nil, &invoker.ImageError{Image: image, Err: err}
 	}
 	if err != nil {
@@ -384,7 +384,7 @@ func (b *Backend) removeOrphans(ctx context.Context) error {
 	var errs []error
 	for _, c := range list {
 		b.freeze.thaw(c.ID)
-		if err := b.api.ContainerRemove(ctx, c.ID, container.RemoveOptions{Force: true}); err != nil && !errdefs.IsNotFound(err) {
+		if err := b.api.ContainerRemove(ctx, c.ID, container.RemoveOptions{Force: true}); err != nil && !cerrdefs.IsNotFound(err) {
 			errs = append(errs, fmt.Errorf("remove orphan %s: %w", short(c.ID), err))
 		}
 	}
@@ -469,7 +469,7 @@ func (c *dockerContainer) Destroy(ctx context.Context) error {
 		delete(b.live, c.id)
 		b.mu.Unlock()
 		b.freeze.thaw(c.id)
-		if rerr := b.api.ContainerRemove(ctx, c.id, container.RemoveOptions{Force: true}); rerr != nil && !errdefs.IsNotFound(rerr) {
+		if rerr := b.api.ContainerRemove(ctx, c.id, container.RemoveOptions{Force: true}); rerr != nil && !cerrdefs.IsNotFound(rerr) {
 			err = fmt.Errorf("remove container %s: %w", short(c.id), rerr)
 		}
 		if c.socketDir != "" {

@@ -6,8 +6,8 @@ import (
 	"encoding/hex"
 	"fmt"
 
+	cerrdefs "github.com/containerd/errdefs"
 	"github.com/docker/docker/api/types/network"
-	"github.com/docker/docker/errdefs"
 )
 
 // DefaultNetwork is the Docker network action containers join unless
@@ -33,7 +33,7 @@ func (b *Backend) ensureNetwork(ctx context.Context) error {
 			}
 			return nil
 		}
-		if !errdefs.IsNotFound(err) {
+		if !cerrdefs.IsNotFound(err) {
 			return fmt.Errorf("inspect network %s: %w", name, err)
 		}
 		if attempt > 0 {
@@ -48,7 +48,7 @@ func (b *Backend) ensureNetwork(ctx context.Context) error {
 			b.log.Info("created the actions' Docker network", "network", name)
 			return nil
 		}
-		if !errdefs.IsConflict(err) {
+		if !cerrdefs.IsConflict(err) {
 			return fmt.Errorf("create network %s: %w", name, err)
 		}
 	}
