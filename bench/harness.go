@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/wispio/wisp/actions/proxy"
 	"github.com/wispio/wisp/entity"
 	"github.com/wispio/wisp/invoker"
 	"github.com/wispio/wisp/server"
@@ -30,7 +31,9 @@ type stack struct {
 	invokeURL string
 	auth      string
 	directURL string
-	runBody   []byte
+	// directSecret is the warm container's proxy secret, sent with directURL.
+	directSecret string
+	runBody      []byte
 }
 
 // startStack starts Wisp in dir on the given invoker backend and warms the
@@ -91,7 +94,7 @@ func startStack(ctx context.Context, dir, backend, wispBin string, tweak func(*s
 	if len(cs) != 1 {
 		return nil, fmt.Errorf("want one warm container, have %d", len(cs))
 	}
-	s.directURL = cs[0].URL + "/run"
+	s.directURL, s.directSecret = cs[0].URL+"/run", cs[0].Secret
 	s.runBody, _ = json.Marshal(map[string]any{
 		"value": map[string]any{}, "namespace": "bench", "action_name": "/bench/noop",
 		"activation_id": entity.NewActivationID(), "transaction_id": "bench", "deadline": "0", "action_version": "0.0.1",
@@ -112,6 +115,9 @@ func (s *stack) do(ctx context.Context, method, url string, body []byte, auth bo
 		return nil, err
 	}
 	req.Header.Set("Content-Type", "application/json")
+	if url == s.directURL && s.directSecret != "" {
+		req.Header.Set(proxy.SecretHeader, s.directSecret)
+	}
 	if auth {
 		u, k, _ := strings.Cut(s.auth, ":")
 		req.SetBasicAuth(u, k)

@@ -62,3 +62,18 @@ type Container interface {
 	// its own (its engine restarted, its process died); it must not block.
 	Alive() bool
 }
+
+// secretContainer is a Container whose action proxy requires a secret on
+// /init and /run (the Docker backend's runtime containers): a neighbour
+// that reaches its address cannot drive it.
+type secretContainer interface {
+	Secret() string
+}
+
+// containerSecret is c's secret, or "" when it needs none.
+func containerSecret(c Container) string {
+	if s, ok := c.(secretContainer); ok {
+		return s.Secret()
+	}
+	return ""
+}

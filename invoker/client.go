@@ -10,6 +10,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/wispio/wisp/actions/proxy"
 )
 
 // containerClient posts to action containers over keep-alive connections.
@@ -57,21 +59,42 @@ func NewHTTPClient() *http.Client {
 	return &http.Client{Transport: t}
 }
 
-// post sends body and returns the status and the response body.
-func (c *containerClient) post(ctx context.Context, url string, body []byte) (int, []byte, error) {
+// containerReply is a container's answer to /init or /run.
+type containerReply struct {
+	status int
+	body   []byte
+	// size is the length of the whole answer when body holds only its
+	// first limit+1 bytes (the container sent more than the limit); 0
+	// otherwise. It is the Content-Length when the container sent one.
+	size int64
+	// recycle is set when the proxy asks for the container not to be used
+	// again (it could not clean up after the activation).
+	recycle bool
+}
+
+// post sends body with the container's secret and returns its answer,
+// reading at most limit+1 bytes of it: the container runs untrusted code.
+func (c *containerClient) post(ctx context.Context, url, secret string, body []byte, limit int64) (containerReply, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
 	if err != nil {
-		return 0, nil, fmt.Errorf("post %s: %w", url, err)
+		return containerReply{}, fmt.Errorf("post %s: %w", url, err)
 	}
 	req.Header.Set("Content-Type", "application/json")
+	if secret != "" {
+		req.Header.Set(proxy.SecretHeader, secret)
+	}
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return 0, nil, fmt.Errorf("post %s: %w", url, err)
+		return containerReply{}, fmt.Errorf("post %s: %w", url, err)
 	}
 	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
+	b, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
 	if err != nil {
-		return 0, nil, fmt.Errorf("read response of %s: %w", url, err)
+		return containerReply{}, fmt.Errorf("read response of %s: %w", url, err)
 	}
-	return resp.StatusCode, b, nil
+	r := containerReply{status: resp.StatusCode, body: b, recycle: resp.Header.Get(proxy.RecycleHeader) != ""}
+	if int64(len(b)) > limit {
+		r.size = max(resp.ContentLength, int64(len(b)))
+	}
+	return r, nil
 }

@@ -321,13 +321,15 @@ func (inv *Invoker) runInContainer(ctx context.Context, m *routing.Invocation, a
 	c := slot.Container()
 	logs := c.Logs()
 	logLimit := action.Limits.Logs << 20
+	limit := inv.resultLimit()
+	secret := containerSecret(c)
 	var res runResult
 	if cold {
 		t0 := time.Now()
 		logs.Start(logLimit)
-		status, body, err := inv.client.post(ctx, c.URL()+"/init", initBody(action, inv.cfg.APIHost))
+		rep, err := inv.client.post(ctx, c.URL()+"/init", secret, initBody(action, inv.cfg.APIHost), limit)
 		res.initTime = time.Since(t0)
-		if err != nil || status != 200 {
+		if err != nil || rep.status != 200 {
 			inv.pool.Release(slot, false)
 			res.logs = collectBriefly(logs)
 			if ctx.Err() != nil {
@@ -335,7 +337,7 @@ func (inv *Invoker) runInContainer(ctx context.Context, m *routing.Invocation, a
 			} else if err != nil {
 				res.response = entity.ErrorResponse(entity.StatusDeveloperError, "The action failed to initialize: "+err.Error())
 			} else {
-				res.response = initFailure(status, body)
+				res.response = initFailure(rep.status, rep.body)
 			}
 			return res
 		}
@@ -349,7 +351,7 @@ func (inv *Invoker) runInContainer(ctx context.Context, m *routing.Invocation, a
 		return res
 	}
 	logs.Start(logLimit)
-	status, body, err := inv.client.post(ctx, c.URL()+"/run", runBody(m, action, deadline, apiKey))
+	rep, err := inv.client.post(ctx, c.URL()+"/run", secret, runBody(m, action, deadline, apiKey), limit)
 	switch {
 	case ctx.Err() != nil:
 		res.response, res.timedOut = timedOut(timeout, false), true
@@ -360,15 +362,40 @@ func (inv *Invoker) runInContainer(ctx context.Context, m *routing.Invocation, a
 		res.logs = collectBriefly(logs)
 		inv.pool.Release(slot, false)
 	default:
-		res.response = entity.ResponseFromRun(status, body, inv.cfg.Limits.ResultSize)
+		res.response = runResponse(rep, limit)
 		var complete bool
 		res.logs, complete = logs.Collect(ctx)
 		// As OpenWhisk does, a container that produced a developer error
 		// (a crash, an OOM kill, a result that is not an object) is not
-		// trusted with another activation.
-		inv.pool.Release(slot, complete && res.response.StatusCode < entity.StatusDeveloperError)
+		// trusted with another activation; nor is one whose proxy could not
+		// clean up after the action (its pids limit was hit).
+		inv.pool.Release(slot, complete && !rep.recycle && res.response.StatusCode < entity.StatusDeveloperError)
 	}
 	return res
+}
+
+// resultLimit is the most a container's answer may hold, in bytes.
+func (inv *Invoker) resultLimit() int64 {
+	if inv.cfg.Limits.ResultSize > 0 {
+		return int64(inv.cfg.Limits.ResultSize)
+	}
+	return defaultResultLimit
+}
+
+// defaultResultLimit is OpenWhisk's result limit, used when the system
+// limits name none.
+const defaultResultLimit = 1 << 20
+
+// runResponse is the activation response of a /run answer; one over limit
+// is a developer error with OpenWhisk's message.
+func runResponse(rep containerReply, limit int64) entity.Response {
+	if rep.size > 0 {
+		r := entity.ErrorResponse(entity.StatusDeveloperError, fmt.Sprintf("The action produced a response that exceeded the allowed length: %d > %d bytes.", rep.size, limit))
+		n := int(rep.size)
+		r.Size = &n
+		return r
+	}
+	return entity.ResponseFromRun(rep.status, rep.body, int(limit))
 }
 
 // runBuiltin calls a builtin action's Go handler, with the action's

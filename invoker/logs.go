@@ -31,12 +31,15 @@ type LogCollector struct {
 // last segment is still open.
 type streamLog struct {
 	segments []segment
-	partial  []byte
+	partial  []byte // the open line, at most capacity+1+len(Sentinel) bytes of it
+	tail     []byte // the open line's last len(Sentinel) bytes
+	over     bool   // the open line is longer than partial holds
 }
 
 type segment struct {
-	lines []logLine
-	size  int
+	lines     []logLine
+	size      int
+	truncated bool // a line was dropped for the size limit
 }
 
 type logLine struct {
@@ -71,34 +74,88 @@ func (w streamWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
+// maxBufferedLog bounds what a collector keeps of one activation when no
+// limit was given (Start(-1), or output between activations): the largest
+// log limit OpenWhisk allows.
+const maxBufferedLog = 10 << 20
+
+// capacity is the most bytes the open segment keeps; mu is held.
+func (lc *LogCollector) capacity() int {
+	if lc.limit >= 0 {
+		return lc.limit
+	}
+	return maxBufferedLog
+}
+
+// write splits p into lines. A line longer than the capacity keeps only its
+// first capacity+1 bytes and room for a sentinel (which then exceed the
+// limit: Collect reports the truncation), and its last bytes, to see a
+// sentinel at its end: the memory
+// a container's output takes is bounded whatever it prints.
 func (lc *LogCollector) write(stream int, p []byte) {
 	lc.mu.Lock()
 	defer lc.mu.Unlock()
 	st := &lc.streams[stream]
-	buf := append(st.partial, p...)
-	for {
-		i := bytes.IndexByte(buf, '\n')
-		if i < 0 {
-			break
+	for len(p) > 0 {
+		chunk, rest, nl := bytes.Cut(p, []byte{'\n'})
+		st.tail = keepTail(st.tail, chunk)
+		keep := lc.capacity() + 1 + len(Sentinel)
+		if room := keep - len(st.partial); room > 0 {
+			st.partial = append(st.partial, chunk[:min(room, len(chunk))]...)
 		}
-		lc.addLine(stream, buf[:i])
-		buf = buf[i+1:]
+		if len(st.partial) >= keep {
+			st.over = true
+		}
+		if !nl {
+			return
+		}
+		lc.endLine(stream)
+		p = rest
 	}
-	st.partial = append(st.partial[:0], buf...)
+}
+
+// keepTail appends b to tail and keeps the last len(Sentinel) bytes.
+func keepTail(tail, b []byte) []byte {
+	if len(b) >= len(Sentinel) {
+		return append(tail[:0], b[len(b)-len(Sentinel):]...)
+	}
+	tail = append(tail, b...)
+	if over := len(tail) - len(Sentinel); over > 0 {
+		tail = append(tail[:0], tail[over:]...)
+	}
+	return tail
+}
+
+// endLine ends the stream's partial line: a line that ends with the
+// sentinel ends the activation's segment after what came before it on the
+// line. mu is held.
+func (lc *LogCollector) endLine(stream int) {
+	st := &lc.streams[stream]
+	line, sentinel := st.partial, string(st.tail) == Sentinel
+	if sentinel && !st.over {
+		line = line[:len(line)-len(Sentinel)]
+	}
+	if len(line) > 0 || !sentinel {
+		lc.addLine(stream, line)
+	}
+	if sentinel {
+		st.segments = append(st.segments, segment{})
+		close(lc.changed)
+		lc.changed = make(chan struct{})
+	}
+	st.partial, st.tail, st.over = st.partial[:0], st.tail[:0], false
+	if cap(st.partial) > 64<<10 {
+		st.partial = nil // do not keep a huge line's buffer
+	}
 }
 
 // addLine is called with mu held.
 func (lc *LogCollector) addLine(stream int, line []byte) {
 	st := &lc.streams[stream]
-	if string(line) == Sentinel {
-		st.segments = append(st.segments, segment{})
-		close(lc.changed)
-		lc.changed = make(chan struct{})
-		return
-	}
 	open := &st.segments[len(st.segments)-1]
-	if lc.limit >= 0 && open.size > lc.limit {
-		return // over the limit already: Collect reports the truncation
+	if open.truncated || open.size+len(line) > lc.capacity() {
+		open.truncated = true // Collect reports the truncation
+		return
 	}
 	lc.seq++
 	text := lc.stamp() + " " + streamNames[stream] + ": " + string(line)
@@ -147,7 +204,7 @@ func (lc *LogCollector) takeLocked() []string {
 	lc.limit = -1
 	lc.mu.Unlock()
 	out := make([]string, 0, len(a.lines)+len(b.lines))
-	size := 0
+	size, truncated := 0, false
 	for i, j := 0, 0; i < len(a.lines) || j < len(b.lines); {
 		var l logLine
 		if j >= len(b.lines) || (i < len(a.lines) && a.lines[i].seq < b.lines[j].seq) {
@@ -157,11 +214,14 @@ func (lc *LogCollector) takeLocked() []string {
 		}
 		n := len(l.text) - len("2006-01-02T15:04:05.000000000Z stdout: ")
 		if limit >= 0 && size+n > limit {
-			out = append(out, fmt.Sprintf("%s stderr: Logs were truncated because the total bytes size exceeds the limit of %d bytes.", lc.stamp(), limit))
+			truncated = true
 			break
 		}
 		size += n
 		out = append(out, l.text)
+	}
+	if limit >= 0 && (truncated || a.truncated || b.truncated) {
+		out = append(out, fmt.Sprintf("%s stderr: Logs were truncated because the total bytes size exceeds the limit of %d bytes.", lc.stamp(), limit))
 	}
 	return out
 }

@@ -516,6 +516,9 @@ type ContainerInfo struct {
 	ID, URL  string
 	Inflight int
 	Paused   bool
+	// Secret is what the container's proxy requires on /init and /run
+	// ("" for none), for tools that reach it directly (bench); never log it.
+	Secret string
 }
 
 // Containers lists the pool's initialised containers.
@@ -528,7 +531,7 @@ func (p *Pool) Containers() []ContainerInfo {
 			if s.c == nil || !s.initialized {
 				continue
 			}
-			info := ContainerInfo{Key: key, ID: s.c.ID(), URL: s.c.URL(), Inflight: s.inflight}
+			info := ContainerInfo{Key: key, ID: s.c.ID(), URL: s.c.URL(), Inflight: s.inflight, Secret: containerSecret(s.c)}
 			if s.stateMu.TryLock() {
 				info.Paused = s.frozen
 				s.stateMu.Unlock()

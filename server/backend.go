@@ -88,6 +88,9 @@ func (s *Server) dockerBackend(ctx context.Context) (invoker.Backend, error) {
 		return nil, fmt.Errorf("socket folder: %w", err)
 	}
 	cfg.SocketDir, cfg.Sockets = dir, s.cfg.DockerSockets
+	if s.cfg.DockerNetwork != "" {
+		cfg.Network = s.cfg.DockerNetwork
+	}
 	b, err := docker.New(ctx, cfg, s.log)
 	if err != nil {
 		return nil, err

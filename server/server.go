@@ -45,6 +45,9 @@ type Config struct {
 	// unix sockets in DataDir/sockets instead of ports published to
 	// 127.0.0.1 (no docker-proxy hop).
 	DockerSockets bool
+	// DockerNetwork is the Docker network of action containers; empty is
+	// docker.DefaultNetwork, made at start with inter-container traffic off.
+	DockerNetwork string
 	// ProxyBinary is the wisp binary put into runtime images (Docker
 	// backend); empty means this executable.
 	ProxyBinary string

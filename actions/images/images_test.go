@@ -14,20 +14,26 @@ import (
 	"time"
 
 	"github.com/wispio/wisp/actions/images"
+	"github.com/wispio/wisp/actions/proxy"
 	"github.com/wispio/wisp/internal/testenv"
 	"github.com/wispio/wisp/invoker"
 	"github.com/wispio/wisp/invoker/docker"
 )
 
-func post(t *testing.T, url string, body any) (int, string) {
+// post sends body to path of c with the container's secret, which its
+// proxy requires.
+func post(t *testing.T, c invoker.Container, path string, body any) (int, string) {
 	t.Helper()
 	b, _ := json.Marshal(body)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(b))
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, c.URL()+path, bytes.NewReader(b))
+	if sc, ok := c.(interface{ Secret() string }); ok {
+		req.Header.Set(proxy.SecretHeader, sc.Secret())
+	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		t.Fatalf("post %s: %v", url, err)
+		t.Fatalf("post %s: %v", path, err)
 	}
 	defer resp.Body.Close()
 	out, _ := io.ReadAll(resp.Body)
@@ -61,11 +67,11 @@ func TestNodeRuntimeImage(t *testing.T) {
 		t.Fatal(err)
 	}
 	code := `function main(p) { console.log("in a container"); return {sum: p.a + p.b, uid: process.getuid()} }`
-	if status, body := post(t, c.URL()+"/init", map[string]any{"value": map[string]any{"main": "main", "code": code}}); status != 200 {
+	if status, body := post(t, c, "/init", map[string]any{"value": map[string]any{"main": "main", "code": code}}); status != 200 {
 		t.Fatalf("init = %d %s", status, body)
 	}
 	c.Logs().Start(-1)
-	status, body := post(t, c.URL()+"/run", map[string]any{"value": map[string]any{"a": 2, "b": 40}})
+	status, body := post(t, c, "/run", map[string]any{"value": map[string]any{"a": 2, "b": 40}})
 	if status != 200 || body != `{"sum":42,"uid":65534}` {
 		t.Fatalf("run = %d %s", status, body)
 	}
@@ -103,11 +109,11 @@ func TestPythonRuntimeImage(t *testing.T) {
 		t.Fatal(err)
 	}
 	code := "import json, os\ndef main(a):\n    print('in python')\n    return {'sum': a['a'] + a['b'], 'uid': os.getuid()}\n"
-	if status, body := post(t, c.URL()+"/init", map[string]any{"value": map[string]any{"main": "main", "code": code}}); status != 200 {
+	if status, body := post(t, c, "/init", map[string]any{"value": map[string]any{"main": "main", "code": code}}); status != 200 {
 		t.Fatalf("init = %d %s", status, body)
 	}
 	c.Logs().Start(-1)
-	status, body := post(t, c.URL()+"/run", map[string]any{"value": map[string]any{"a": 2, "b": 40}})
+	status, body := post(t, c, "/run", map[string]any{"value": map[string]any{"a": 2, "b": 40}})
 	if status != 200 || (body != `{"sum": 42, "uid": 65534}` && body != `{"sum":42,"uid":65534}`) {
 		t.Fatalf("run = %d %s", status, body)
 	}

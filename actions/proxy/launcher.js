@@ -111,7 +111,26 @@ function serializeError(v) {
 
 let handler;
 
+// The __OW_* variables of the init environment; every activation starts
+// from them, so that one never sees what an earlier one was given (its
+// API key above all). Activations running at once share process.env.
+const baseEnv = {};
+let running = 0;
+
+function resetEnv() {
+  for (const k of Object.keys(process.env)) {
+    if (k.startsWith('__OW_') && !(k in baseEnv)) delete process.env[k];
+  }
+  Object.assign(process.env, baseEnv);
+}
+
+// settle ends one activation and resets the environment once none runs.
+function settle() {
+  if (--running === 0) resetEnv();
+}
+
 function finish(id, result) {
+  settle();
   if (typeof result !== 'object') {
     console.error('Result must be of type object but has type "' + typeof result + '":', result);
     markers();
@@ -149,6 +168,7 @@ function activate(line) {
     emit(id + ' a ' + JSON.stringify(typeof value));
     return;
   }
+  if (running++ === 0) resetEnv();
   for (const k of Object.keys(msg)) {
     if (k !== 'value' && typeof msg[k] === 'string') process.env['__OW_' + k.toUpperCase()] = msg[k];
   }
@@ -156,6 +176,7 @@ function activate(line) {
   try {
     result = handler(value);
   } catch (err) {
+    settle();
     console.error(err);
     markers();
     emit(id + ' e ' + JSON.stringify(String(err)));
@@ -192,6 +213,9 @@ function serve() {
     markers();
     emit(JSON.stringify({ error: err && err.stack ? String(err.stack) : String(err) }));
     return;
+  }
+  for (const k of Object.keys(process.env)) {
+    if (k.startsWith('__OW_')) baseEnv[k] = process.env[k];
   }
   emit('{"ok":true}');
   serve();

@@ -68,8 +68,18 @@ def encode(res):
         return b"n {}"
 
 
+def reset_env(env, base):
+    """Drops the __OW_* variables an activation set, back to the init ones."""
+    for key in [k for k in env if k.startswith("__OW_") and k not in base]:
+        del env[key]
+    env.update(base)
+
+
 def serve(inp, out, fn):
     env = os.environ
+    # Every activation starts from the init environment's __OW_* variables:
+    # none sees what an earlier one was given (its API key above all).
+    base = {k: v for k, v in env.items() if k.startswith("__OW_")}
     while True:
         line = inp.readline()
         if not line:
@@ -88,6 +98,8 @@ def serve(inp, out, fn):
         except Exception as ex:
             print(traceback.format_exc(), file=sys.stderr)
             res = {"error": str(ex)}
+        finally:
+            reset_env(env, base)
         reply = encode(res)
         markers()
         emit(out, ident + b" " + reply)

@@ -117,9 +117,12 @@ type actionLoop struct {
 	results *bufio.Reader  // the executable's fd 3
 	// stdout and stderr are the write ends of the executable's log pipes.
 	stdout, stderr io.Writer
-	ack            bool          // wait for {"ok":true} rather than grace
-	grace          time.Duration // see nativeStartGrace
-	exited         <-chan struct{}
+	ack            bool // wait for {"ok":true} rather than grace
+	// sent names the activation fields (api_key, ...) some activation was
+	// given so far.
+	sent   map[string]bool
+	grace  time.Duration // see nativeStartGrace
+	exited <-chan struct{}
 }
 
 // run serves until either side ends. Ending the reply stream makes the
@@ -154,6 +157,7 @@ func (a *actionLoop) serve() error {
 		if !ok {
 			return fmt.Errorf("malformed frame %q", truncate(frame, 40))
 		}
+		body = a.clearStale(body)
 		if _, err := a.stdin.Write(append(body, '\n')); err != nil {
 			return fmt.Errorf("send the activation to %s: %w", nativeExec, err)
 		}
@@ -173,6 +177,41 @@ func (a *actionLoop) serve() error {
 			return nil // the launcher side closed
 		}
 	}
+}
+
+// clearStale adds "field": "" to the activation body for each field an
+// earlier activation had and this one has not: an ActionLoop executable
+// exports the fields as __OW_* variables and never unsets one, so without
+// it an activation would see an earlier one's API key.
+func (a *actionLoop) clearStale(body []byte) []byte {
+	var fields map[string]json.RawMessage
+	if json.Unmarshal(body, &fields) != nil {
+		return body
+	}
+	if a.sent == nil {
+		a.sent = map[string]bool{}
+	}
+	var missing []string
+	for k := range a.sent {
+		if _, ok := fields[k]; !ok {
+			missing = append(missing, k)
+		}
+	}
+	for k := range fields {
+		if k != "value" {
+			a.sent[k] = true
+		}
+	}
+	if len(missing) == 0 {
+		return body
+	}
+	i := bytes.IndexByte(body, '{') + 1
+	out := append(make([]byte, 0, len(body)+32*len(missing)), body[:i]...)
+	for _, k := range missing {
+		key, _ := json.Marshal(k) // a string always marshals
+		out = append(append(out, key...), `:"",`...)
+	}
+	return append(out, body[i:]...)
 }
 
 // handshake waits for the executable's acknowledgement, or lets the grace

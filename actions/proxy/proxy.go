@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"crypto/subtle"
 	"errors"
 	"fmt"
 	"io"
@@ -82,7 +83,31 @@ type Config struct {
 	// and Args, but must exec the original program in the same process;
 	// an error fails the start.
 	Command func(*exec.Cmd) error
+	// KillLeftovers makes the Server kill, after each activation while no
+	// other runs, every process the action left behind besides the
+	// launcher, and ask for the container to be recycled when that fails
+	// or its pids limit was hit (cleanup.go). Only for a proxy that is
+	// its container's PID 1: it treats every descendant as the action's.
+	KillLeftovers bool
+	// Secret, when set, must come in the SecretHeader of every /init and
+	// /run; a request without it is refused with 403 and runs nothing. It
+	// keeps the container's neighbours from driving it; the invoker sets it
+	// at create (see SecretEnv), and it never reaches the action's
+	// environment.
+	Secret string
 }
+
+// SecretHeader carries Config.Secret on /init and /run.
+const SecretHeader = "X-Wisp-Secret"
+
+// RecycleHeader is set on a /run answer when the container should serve no
+// other activation: the proxy could not clean up after this one.
+const RecycleHeader = "X-Wisp-Recycle"
+
+// SecretEnv is the environment variable through which the invoker hands a
+// runtime container's proxy its secret; the proxy removes it from its own
+// environment at start.
+const SecretEnv = "WISP_PROXY_SECRET"
 
 // state is the lifecycle of a Server.
 type state int32
@@ -116,8 +141,16 @@ type Server struct {
 
 	stdout, stderr *logStream
 	bufs           sync.Pool // *[]byte frames for /run
-	closeOnce      sync.Once
-	closeErr       error
+
+	// runs is held shared by each /run while its activation runs and
+	// exclusively by the cleanup after one, which only happens when no
+	// other runs (TryLock).
+	runs sync.RWMutex
+	// pidsMaxEvents is the pids cgroup's count of refused forks at the
+	// last cleanup; guarded by runs (held exclusively).
+	pidsMaxEvents uint64
+	closeOnce     sync.Once
+	closeErr      error
 }
 
 // New checks cfg, resolves the interpreter and creates the work directory.
@@ -220,6 +253,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
 		sendError(w, http.StatusMethodNotAllowed, "method not allowed: "+r.Method)
+		return
+	}
+	if s.cfg.Secret != "" && subtle.ConstantTimeCompare([]byte(r.Header.Get(SecretHeader)), []byte(s.cfg.Secret)) != 1 {
+		sendError(w, http.StatusForbidden, "The request is not authorized: it lacks the container's secret.")
 		return
 	}
 	if r.URL.Path == "/init" {

@@ -40,9 +40,11 @@ func (s *Server) handleRun(w http.ResponseWriter, r *http.Request) {
 	*bp = frame
 
 	ctx := r.Context()
+	s.runs.RLock()
 	rep, err := l.call(ctx, id, frame)
 	switch {
 	case errors.Is(err, errLauncherGone):
+		s.runs.RUnlock()
 		s.transition(stateReady, stateDead)
 		if l.counter.drained(ctx) == nil {
 			s.writeSentinels()
@@ -50,11 +52,21 @@ func (s *Server) handleRun(w http.ResponseWriter, r *http.Request) {
 		sendError(w, http.StatusBadGateway, msgAbnormalRun)
 		return
 	case err != nil: // the client is gone
+		s.runs.RUnlock()
 		return
 	}
 	defer putBuf(&s.bufs, rep.buf)
-	if l.counter.wait(ctx, rep.seq) != nil {
+	waitErr := l.counter.wait(ctx, rep.seq)
+	s.runs.RUnlock()
+	if waitErr != nil {
 		return
+	}
+	if s.cfg.KillLeftovers && s.runs.TryLock() {
+		recycle := s.killLeftovers(l.pid)
+		s.runs.Unlock()
+		if recycle {
+			w.Header().Set(RecycleHeader, "1")
+		}
 	}
 	s.writeReply(w, rep)
 }

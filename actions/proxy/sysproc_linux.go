@@ -32,3 +32,15 @@ func killGroup(pid int) {
 		_ = syscall.Kill(-pid, syscall.SIGKILL) // ESRCH: already gone
 	}
 }
+
+// hideProcess makes this process non-dumpable: its /proc files (environ,
+// mem) turn root's and ptrace is refused, so the action's processes,
+// which run as the same user, cannot read the proxy's memory or its
+// initial environment, which held the secret.
+func hideProcess() error {
+	const prSetDumpable = 4
+	if _, _, errno := syscall.RawSyscall(syscall.SYS_PRCTL, prSetDumpable, 0, 0); errno != 0 {
+		return errno
+	}
+	return nil
+}

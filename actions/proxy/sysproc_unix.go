@@ -20,3 +20,6 @@ func killGroup(pid int) {
 		_ = syscall.Kill(-pid, syscall.SIGKILL) // ESRCH: already gone
 	}
 }
+
+// hideProcess has no portable equivalent of Linux's non-dumpable flag here.
+func hideProcess() error { return nil }

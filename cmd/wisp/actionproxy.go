@@ -15,8 +15,13 @@ import (
 	"github.com/wispio/wisp/actions/proxy"
 )
 
+// spareThreads are the OS threads the proxy starts at once, so that a fork
+// bomb filling the container's pids limit cannot starve it of one.
+const spareThreads = 16
+
 // newActionProxyCommand is the entry point of runtime containers: the action
-// proxy on :8080 (hidden; runtime images run `wisp action-proxy`).
+// proxy on :8080 (hidden; runtime images run `wisp action-proxy`). When the
+// invoker passes a secret in WISP_PROXY_SECRET, /init and /run require it.
 func newActionProxyCommand() *cobra.Command {
 	var runtime, interpreter, addr, workDir string
 	cmd := &cobra.Command{
@@ -25,9 +30,15 @@ func newActionProxyCommand() *cobra.Command {
 		Hidden: true,
 		Args:   cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			proxy.ReserveThreads(spareThreads)
+			secret, err := proxy.TakeSecret()
+			if err != nil {
+				return err
+			}
 			cfg := proxy.Config{
-				Runtime: runtime, WorkDir: workDir, Stdout: os.Stdout, Stderr: os.Stderr,
-				Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
+				Runtime: runtime, WorkDir: workDir, Stdout: os.Stdout, Stderr: os.Stderr, Secret: secret,
+				KillLeftovers: true, // the proxy is the container's PID 1
+				Logger:        slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
 			}
 			switch runtime {
 			case proxy.RuntimeNodeJS:

@@ -57,6 +57,7 @@ func newServeCommand() *cobra.Command {
 		"but leaves unisolated: the host network and its loopback services, the shared kernel and /proc, every world-readable host file, CPU and resident memory; "+
 		"not as root, actions run as this user and can read the data folder")
 	f.BoolVar(&cfg.DockerSockets, "docker-sockets", cfg.DockerSockets, "reach Docker runtime containers on unix sockets under the data folder instead of ports on 127.0.0.1")
+	f.StringVar(&cfg.DockerNetwork, "docker-network", "", "Docker network of action containers (default wisp-actions, created with inter-container traffic off)")
 	f.IntVar(&cfg.Pool.UserMemoryMB, "user-memory", cfg.Pool.UserMemoryMB, "memory budget for all action containers, in MB")
 	f.DurationVar(&cfg.Pool.PauseGrace, "pause-grace", cfg.Pool.PauseGrace, "idle time before a container is paused")
 	f.DurationVar(&cfg.Pool.IdleTimeout, "idle-timeout", cfg.Pool.IdleTimeout, "idle time before a container is removed")

@@ -21,6 +21,7 @@ import (
 	"github.com/docker/docker/pkg/stdcopy"
 	"github.com/docker/go-connections/nat"
 
+	"github.com/wispio/wisp/actions/proxy"
 	"github.com/wispio/wisp/invoker"
 )
 
@@ -55,6 +56,11 @@ type Config struct {
 	// Sockets reaches every runtime container on a socket. Blackbox
 	// images keep port 8080.
 	Sockets bool
+	// Network is the Docker network action containers join (those with
+	// network): DefaultNetwork by default, created at start when missing
+	// as a bridge whose containers cannot reach each other. A network
+	// named here that lets them is used as it is, with a warning.
+	Network string
 }
 
 // socketTarget is where a container's socket folder is mounted.
@@ -62,7 +68,7 @@ const socketTarget = "/run/wisp"
 
 // DefaultConfig returns the limits Wisp applies by default.
 func DefaultConfig(invokerID string) Config {
-	return Config{InvokerID: invokerID, Images: map[string]string{}, PidsLimit: 128, User: "65534:65534", ReadyTimeout: 30 * time.Second}
+	return Config{InvokerID: invokerID, Images: map[string]string{}, PidsLimit: 128, User: "65534:65534", ReadyTimeout: 30 * time.Second, Network: DefaultNetwork}
 }
 
 // Backend makes Docker containers.
@@ -110,6 +116,13 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Backend, error) {
 		live:  map[string]*dockerContainer{},
 	}
 	if err := b.removeOrphans(ctx); err != nil {
+		return nil, err
+	}
+	if cfg.Network == "" {
+		b.cfg.Network = DefaultNetwork
+	}
+	if err := b.ensureNetwork(ctx); err != nil {
+		_ = api.Close()
 		return nil, err
 	}
 	watchCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
@@ -235,7 +248,18 @@ func (b *Backend) Create(ctx context.Context, spec invoker.Spec) (invoker.Contai
 		ExposedPorts: nat.PortSet{port: {}},
 		Labels:       map[string]string{labelOwner: b.cfg.InvokerID, labelAction: spec.Action},
 	}
+	var secret string
+	if spec.Kind != "blackbox" {
+		// The runtime image's proxy requires it on /init and /run
+		// (actions/proxy.TakeSecret): a neighbour that reaches the
+		// container's address still cannot drive it.
+		if secret, err = newSecret(); err != nil {
+			return nil, err
+		}
+		cfg.Env = []string{proxy.SecretEnv + "=" + secret}
+	}
 	host := &container.HostConfig{
+		NetworkMode:    container.NetworkMode(b.cfg.Network),
 		PortBindings:   nat.PortMap{port: {{HostIP: "127.0.0.1", HostPort: "0"}}},
 		ReadonlyRootfs: true,
 		Tmpfs:          map[string]string{"/tmp": "rw,exec,nosuid,nodev,size=64m"}, // exec: native actions run their code from here (noexec is Docker's default)
@@ -273,7 +297,7 @@ func (b *Backend) Create(ctx context.Context, spec invoker.Spec) (invoker.Contai
 	if err != nil {
 		return nil, fmt.Errorf("create container from %s: %w", image, err)
 	}
-	c := &dockerContainer{id: created.ID, backend: b, logs: invoker.NewLogCollector(), socketDir: socketDir}
+	c := &dockerContainer{id: created.ID, backend: b, logs: invoker.NewLogCollector(), socketDir: socketDir, secret: secret}
 	b.mu.Lock()
 	b.live[c.id] = c
 	b.mu.Unlock()
@@ -400,6 +424,7 @@ type dockerContainer struct {
 	logs      *invoker.LogCollector
 	once      sync.Once
 	socketDir string      // its socket folder on the host, in socket mode
+	secret    string      // its proxy's secret; "" for a blackbox image
 	started   atomic.Bool // the engine started it (reconcile may judge it)
 	dead      atomic.Bool // it stopped on its own
 }
@@ -408,6 +433,7 @@ type dockerContainer struct {
 func (c *dockerContainer) Alive() bool { return !c.dead.Load() }
 
 func (c *dockerContainer) ID() string                  { return short(c.id) }
+func (c *dockerContainer) Secret() string              { return c.secret }
 func (c *dockerContainer) URL() string                 { return c.url }
 func (c *dockerContainer) Logs() *invoker.LogCollector { return c.logs }
 

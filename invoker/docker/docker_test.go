@@ -18,6 +18,7 @@ import (
 	"github.com/docker/docker/api/types/build"
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/filters"
+	"github.com/docker/docker/api/types/network"
 
 	"github.com/wispio/wisp/internal/testenv"
 	"github.com/wispio/wisp/invoker"
@@ -198,4 +199,46 @@ func countContainers(t *testing.T, b *Backend) int {
 		t.Fatal(err)
 	}
 	return len(list)
+}
+
+// TestNetworkCreatedOnce: the backend makes its network at start, a bridge
+// with inter-container traffic off, and a second backend (a restart, or
+// another invoker on the engine) uses the one that exists.
+func TestNetworkCreatedOnce(t *testing.T) {
+	testenv.Docker(t)
+	ctx := context.Background()
+	cfg := DefaultConfig("test-network")
+	cfg.Network = "wisp-test-" + strings.ToLower(t.Name())
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	var backends []*Backend
+	for range 2 {
+		b, err := New(ctx, cfg, log)
+		if err != nil {
+			t.Fatal(err)
+		}
+		backends = append(backends, b)
+	}
+	t.Cleanup(func() {
+		_ = backends[0].api.NetworkRemove(context.Background(), cfg.Network)
+		for _, b := range backends {
+			b.Close(context.Background())
+		}
+	})
+	info, err := backends[0].api.NetworkInspect(ctx, cfg.Network, network.InspectOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.Driver != "bridge" || info.Options[iccOption] != "false" {
+		t.Fatalf("network %s: driver %s, options %v; want a bridge with %s=false", cfg.Network, info.Driver, info.Options, iccOption)
+	}
+	buildTestImage(t, backends[1])
+	c := create(t, backends[1], 128)
+	defer c.Destroy(ctx)
+	got, err := backends[1].api.ContainerInspect(ctx, c.(*dockerContainer).id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := got.NetworkSettings.Networks[cfg.Network]; !ok {
+		t.Fatalf("the container is on %v, not %s", got.NetworkSettings.Networks, cfg.Network)
+	}
 }

@@ -1,7 +1,9 @@
 // Command nativeloop is a native action for the proxy's tests: it speaks
 // the ActionLoop protocol, reading one activation per line on stdin and
 // answering each on fd 3. It logs "out <name>" and "err <name>" and answers
-// {"echo": value, "pid": its pid, "greeting": $GREETING}; value.mode picks a
+// {"echo": value, "pid": its pid, "greeting": $GREETING, "apiKey":
+// $__OW_API_KEY}; it exports the activation's fields as __OW_* variables as
+// the ActionLoop library does; value.mode picks a
 // misbehaviour: "notobject" answers 42, "die" exits without answering.
 // NATIVELOOP_EXIT set makes it exit at start; __OW_WAIT_FOR_ACK set makes it
 // acknowledge with $NATIVELOOP_ACK, default {"ok":true}.
@@ -12,6 +14,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"strings"
 )
 
 func main() {
@@ -38,6 +41,15 @@ func main() {
 			fmt.Fprintln(os.Stderr, "nativeloop:", err)
 			os.Exit(2)
 		}
+		// Export the other fields as the ActionLoop library does: set,
+		// never unset.
+		var fields map[string]any
+		_ = json.Unmarshal(in.Bytes(), &fields)
+		for k, v := range fields {
+			if s, ok := v.(string); ok && k != "value" {
+				os.Setenv("__OW_"+strings.ToUpper(k), s)
+			}
+		}
 		_ = json.Unmarshal(req.Value, &args) // value may be anything
 		fmt.Println("out", args.Name)
 		fmt.Fprintln(os.Stderr, "err", args.Name)
@@ -48,7 +60,7 @@ func main() {
 		case "die":
 			os.Exit(4)
 		}
-		out, _ := json.Marshal(map[string]any{"echo": req.Value, "pid": os.Getpid(), "greeting": os.Getenv("GREETING")})
+		out, _ := json.Marshal(map[string]any{"echo": req.Value, "pid": os.Getpid(), "greeting": os.Getenv("GREETING"), "apiKey": os.Getenv("__OW_API_KEY")})
 		fmt.Fprintln(results, string(out))
 	}
 }
