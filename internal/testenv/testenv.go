@@ -66,9 +66,9 @@ func FindRepoRoot() (string, error) {
 // client (which declares engines node >= 18).
 const minNodeMajor = 18
 
-// Node returns the path of a node binary (major version 18 or later) and checks
-// that the compatibility suite's npm dependencies are installed in
-// test/compat/node_modules.
+// Node returns the path of a node binary (major version 18 or later). It
+// checks nothing else: tests that also load the npm openwhisk client use
+// NodeClient.
 func Node(t testing.TB) string {
 	t.Helper()
 	path, err := exec.LookPath("node")
@@ -78,9 +78,17 @@ func Node(t testing.TB) string {
 	major, ok := nodeMajor(out)
 	Require(t, "node", ok && major >= minNodeMajor,
 		fmt.Sprintf("%s is %q, need v%d or later", path, out, minNodeMajor))
+	return path
+}
 
+// NodeClient is Node for the compatibility suite: it also checks that the
+// suite's npm dependencies (the openwhisk client) are installed in
+// test/compat/node_modules.
+func NodeClient(t testing.TB) string {
+	t.Helper()
+	path := Node(t)
 	client := filepath.Join(RepoRoot(t), "test", "compat", "node_modules", "openwhisk", "package.json")
-	_, err = os.Stat(client)
+	_, err := os.Stat(client)
 	Require(t, "npm package openwhisk", err == nil,
 		fmt.Sprintf("%s missing; run scripts/test.sh or `npm ci` in test/compat", client))
 	return path
