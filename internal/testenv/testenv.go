@@ -145,6 +145,13 @@ func serviceURL(t testing.TB, what, env string) string {
 // scripts/test.sh started: anonymous clients allowed, nothing persisted.
 func Mosquitto(t testing.TB) string { return serviceURL(t, "mosquitto", "WISP_TEST_MQTT") }
 
+// MosquittoAuth returns the URL (tcp://USER:PASSWORD@127.0.0.1:PORT) of the
+// second Mosquitto scripts/test.sh started: anonymous clients refused, one
+// account in its password_file, whose user name and password the URL holds.
+func MosquittoAuth(t testing.TB) string {
+	return serviceURL(t, "mosquitto with a password file", "WISP_TEST_MQTT_AUTH")
+}
+
 // CouchDB returns the URL (http://127.0.0.1:PORT) of the CouchDB-protocol
 // server (pouchdb-server, in memory, no credentials) scripts/test.sh
 // started. Tests make databases of their own, with unique names.
