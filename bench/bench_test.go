@@ -2,8 +2,13 @@ package main
 
 import (
 	"context"
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/wispio/wisp/internal/testenv"
 )
@@ -40,14 +45,96 @@ func BenchmarkWarmInvoke(b *testing.B) {
 	}
 }
 
-// TestHarness runs the harness briefly so that it stays working.
+// TestHarness runs the harness briefly so that it stays working, and checks
+// the table it printed.
 func TestHarness(t *testing.T) {
 	testenv.Node(t)
 	var out testWriter
 	if err := run(context.Background(), 40, "process", "", &out); err != nil {
 		t.Fatal(err)
 	}
+	if err := checkWarmReport(string(out), "process", 40); err != nil {
+		t.Errorf("%v in:\n%s", err, out)
+	}
 	t.Log(string(out))
+}
+
+// checkWarmReport parses runWarm's output: the backend line, the title with
+// n, the header, then p50, p90 and p99 rows whose durations parse, are
+// positive and non-decreasing, and whose ratio and overhead agree with them.
+func checkWarmReport(out, backend string, n int) error {
+	lines := strings.Split(strings.TrimRight(out, "\n"), "\n")
+	if len(lines) != 6 {
+		return fmt.Errorf("%d lines, want 6", len(lines))
+	}
+	if want := "invoker backend: " + backend; lines[0] != want {
+		return fmt.Errorf("first line %q, want %q", lines[0], want)
+	}
+	if want := fmt.Sprintf("(n=%d)", n); !strings.HasPrefix(lines[1], "warm blocking invoke") || !strings.HasSuffix(lines[1], want) {
+		return fmt.Errorf("title %q, want a warm blocking invoke ending %q", lines[1], want)
+	}
+	if got := strings.Fields(lines[2]); !slices.Equal(got, []string{"wisp", "direct", "ratio", "overhead"}) {
+		return fmt.Errorf("header %q", lines[2])
+	}
+	var prev [2]time.Duration
+	for i, label := range []string{"p50", "p90", "p99"} {
+		f := strings.Fields(lines[3+i])
+		if len(f) != 5 || f[0] != label {
+			return fmt.Errorf("row %q, want %s and four numbers", lines[3+i], label)
+		}
+		var d [3]time.Duration
+		for j, s := range []string{f[1], f[2], f[4]} {
+			v, err := time.ParseDuration(s)
+			if err != nil {
+				return fmt.Errorf("%s: %w", label, err)
+			}
+			d[j] = v
+		}
+		wisp, direct, overhead := d[0], d[1], d[2]
+		if wisp <= 0 || direct <= 0 || wisp < prev[0] || direct < prev[1] {
+			return fmt.Errorf("%s: wisp %v direct %v after %v %v: want positive, non-decreasing", label, wisp, direct, prev[0], prev[1])
+		}
+		prev = [2]time.Duration{wisp, direct}
+		ratio, err := strconv.ParseFloat(strings.TrimSuffix(f[3], "x"), 64)
+		if err != nil || !strings.HasSuffix(f[3], "x") {
+			return fmt.Errorf("%s: ratio %q", label, f[3])
+		}
+		// Durations are printed rounded to the microsecond, the ratio to 0.01.
+		if want := float64(wisp) / float64(direct); math.Abs(ratio-want) > 0.01+0.02*want {
+			return fmt.Errorf("%s: ratio %v, but %v/%v = %.3f", label, ratio, wisp, direct, want)
+		}
+		if diff := overhead - (wisp - direct); diff < -2*time.Microsecond || diff > 2*time.Microsecond {
+			return fmt.Errorf("%s: overhead %v, but %v-%v = %v", label, overhead, wisp, direct, wisp-direct)
+		}
+	}
+	return nil
+}
+
+func TestCheckWarmReport(t *testing.T) {
+	good := `invoker backend: process
+warm blocking invoke (REST API, result=true) vs POST /run to the same warm proxy (n=40)
+                 wisp       direct      ratio     overhead
+  p50           536µs        243µs      2.21x        293µs
+  p90           809µs        534µs      1.51x        275µs
+  p99         2.111ms      1.022ms      2.07x      1.089ms
+`
+	if err := checkWarmReport(good, "process", 40); err != nil {
+		t.Fatalf("good report: %v", err)
+	}
+	for name, edit := range map[string][2]string{
+		"other backend":  {"process", "docker"},
+		"other n":        {"(n=40)", "(n=4)"},
+		"row missing":    {"  p99         2.111ms      1.022ms      2.07x      1.089ms\n", ""},
+		"no number":      {"536µs", "?"},
+		"zero direct":    {"243µs", "0s"},
+		"wrong ratio":    {"2.21x", "3.21x"},
+		"wrong overhead": {"293µs", "193µs"},
+		"decreasing":     {"809µs", "509µs"},
+	} {
+		if err := checkWarmReport(strings.Replace(good, edit[0], edit[1], 1), "process", 40); err == nil {
+			t.Errorf("%s: no error", name)
+		}
+	}
 }
 
 // TestFeedHarness runs the feed latency mode briefly on the real

@@ -1,12 +1,16 @@
 package deploy
 
 import (
+	"archive/zip"
+	"bytes"
 	"encoding/base64"
 	"errors"
+	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 )
 
 func env(vars map[string]string) func(string) (string, bool) {
@@ -271,16 +275,50 @@ project:
 }
 
 func TestZipFolderIsStable(t *testing.T) {
-	a, err := zipFolder("testdata/parse/folder")
+	// Zip a copy, move every mtime, zip again: leaked timestamps change the bytes.
+	dir := t.TempDir()
+	for _, name := range []string{"index.js", "package.json"} {
+		data, err := os.ReadFile(filepath.Join("testdata/parse/folder", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Mkdir(filepath.Join(dir, "lib"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "lib", "util.js"), []byte("exports.x = 1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	a, err := zipFolder(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := zipFolder("testdata/parse/folder")
+	later := time.Date(2030, 6, 15, 12, 34, 56, 0, time.UTC)
+	for _, rel := range []string{"index.js", "package.json", "lib/util.js", "lib", "."} {
+		if err := os.Chtimes(filepath.Join(dir, rel), later, later); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b, err := zipFolder(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !reflect.DeepEqual(a, b) {
-		t.Error("zipping the same folder twice gave different bytes")
+	if !bytes.Equal(a, b) {
+		t.Error("zipping the same files with other mtimes gave different bytes")
+	}
+	zr, err := zip.NewReader(bytes.NewReader(b), int64(len(b)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, f := range zr.File {
+		names = append(names, f.Name)
+	}
+	if want := []string{"index.js", "lib/", "lib/util.js", "package.json"}; !reflect.DeepEqual(names, want) {
+		t.Errorf("entries = %q, want %q", names, want)
 	}
 }
 

@@ -195,6 +195,28 @@ start_mosquitto() {
 	export WISP_TEST_MQTT="tcp://127.0.0.1:$port"
 }
 
+# start_mosquitto_auth: a second Mosquitto on a free loopback port that
+# refuses anonymous clients and knows one account, from a password_file made
+# with mosquitto_passwd; testenv.MosquittoAuth(t) reads WISP_TEST_MQTT_AUTH
+# (tcp://USER:PASSWORD@127.0.0.1:PORT). `user` keeps mosquitto from switching
+# to an account that cannot read the password file in $SERVICE_TMP.
+start_mosquitto_auth() {
+	local bin port pass
+	bin="$(command -v mosquitto || echo /usr/sbin/mosquitto)"
+	have mosquitto_passwd || apt_install mosquitto
+	service_tmp
+	port="$(free_port)"
+	pass="$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')"
+	mosquitto_passwd -b -c "$SERVICE_TMP/mosquitto-auth.passwd" wisp-test "$pass"
+	printf 'listener %s 127.0.0.1\nallow_anonymous false\npassword_file %s\npersistence false\nuser %s\n' \
+		"$port" "$SERVICE_TMP/mosquitto-auth.passwd" "$(id -un)" >"$SERVICE_TMP/mosquitto-auth.conf"
+	log "starting mosquitto with a password file on 127.0.0.1:$port"
+	"$bin" -c "$SERVICE_TMP/mosquitto-auth.conf" >"$SERVICE_TMP/mosquitto-auth.log" 2>&1 &
+	STARTED_PIDS+=("$!")
+	wait_port "$port" mosquitto "$SERVICE_TMP/mosquitto-auth.log"
+	export WISP_TEST_MQTT_AUTH="tcp://wisp-test:$pass@127.0.0.1:$port"
+}
+
 # start_nats: Debian's nats-server with JetStream on a free loopback port;
 # testenv.NATS(t) reads WISP_TEST_NATS.
 start_nats() {
@@ -240,6 +262,7 @@ main() {
 
 	start_dockerd
 	start_mosquitto
+	start_mosquitto_auth
 	start_nats
 	start_pouchdb
 

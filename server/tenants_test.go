@@ -15,6 +15,7 @@ import (
 	"github.com/wispio/wisp/entity"
 	"github.com/wispio/wisp/internal/testenv"
 	"github.com/wispio/wisp/store"
+	"github.com/wispio/wisp/throttle"
 )
 
 // tenant is one namespace of a test server with its key and client.
@@ -33,6 +34,7 @@ func startTenants(t testing.TB, names ...string) (*Server, map[string]*tenant) {
 	cfg.Invoker = BackendProcess // tests that want Docker say so
 	cfg.Addr = "127.0.0.1:0"
 	cfg.DataDir = t.TempDir()
+	cfg.Throttles = throttle.Limits{} // benchmarks invoke far more than 60 times a minute
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	if os.Getenv("WISP_TEST_LOG") != "" {
 		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))

@@ -1,6 +1,7 @@
 // Package testenv gives tests the outside programs and services they need, one
-// helper per service: Node and Python today; Docker, Mosquitto, NATS and CouchDB
-// join them as the features that need them land.
+// helper per service: Node (and NodeClient, which adds the compatibility
+// suite's npm openwhisk client) and Python today; Docker, Mosquitto, NATS and
+// CouchDB join them as the features that need them land.
 //
 // A helper that cannot provide its service skips the test locally and fails it
 // when WISP_REQUIRE_SERVICES=1 (set by scripts/test.sh, and so by `make test`

@@ -66,9 +66,9 @@ func FindRepoRoot() (string, error) {
 // client (which declares engines node >= 18).
 const minNodeMajor = 18
 
-// Node returns the path of a node binary (major version 18 or later) and checks
-// that the compatibility suite's npm dependencies are installed in
-// test/compat/node_modules.
+// Node returns the path of a node binary (major version 18 or later). It
+// checks nothing else: tests that also load the npm openwhisk client use
+// NodeClient.
 func Node(t testing.TB) string {
 	t.Helper()
 	path, err := exec.LookPath("node")
@@ -78,9 +78,17 @@ func Node(t testing.TB) string {
 	major, ok := nodeMajor(out)
 	Require(t, "node", ok && major >= minNodeMajor,
 		fmt.Sprintf("%s is %q, need v%d or later", path, out, minNodeMajor))
+	return path
+}
 
+// NodeClient is Node for the compatibility suite: it also checks that the
+// suite's npm dependencies (the openwhisk client) are installed in
+// test/compat/node_modules.
+func NodeClient(t testing.TB) string {
+	t.Helper()
+	path := Node(t)
 	client := filepath.Join(RepoRoot(t), "test", "compat", "node_modules", "openwhisk", "package.json")
-	_, err = os.Stat(client)
+	_, err := os.Stat(client)
 	Require(t, "npm package openwhisk", err == nil,
 		fmt.Sprintf("%s missing; run scripts/test.sh or `npm ci` in test/compat", client))
 	return path
@@ -136,6 +144,13 @@ func serviceURL(t testing.TB, what, env string) string {
 // Mosquitto returns the URL (tcp://127.0.0.1:PORT) of the Mosquitto broker
 // scripts/test.sh started: anonymous clients allowed, nothing persisted.
 func Mosquitto(t testing.TB) string { return serviceURL(t, "mosquitto", "WISP_TEST_MQTT") }
+
+// MosquittoAuth returns the URL (tcp://USER:PASSWORD@127.0.0.1:PORT) of the
+// second Mosquitto scripts/test.sh started: anonymous clients refused, one
+// account in its password_file, whose user name and password the URL holds.
+func MosquittoAuth(t testing.TB) string {
+	return serviceURL(t, "mosquitto with a password file", "WISP_TEST_MQTT_AUTH")
+}
 
 // CouchDB returns the URL (http://127.0.0.1:PORT) of the CouchDB-protocol
 // server (pouchdb-server, in memory, no credentials) scripts/test.sh

@@ -3,7 +3,9 @@ package testenv
 import (
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -87,5 +89,29 @@ func TestRepoRoot(t *testing.T) {
 func TestPython(t *testing.T) {
 	if path := Python(t); path == "" {
 		t.Fatal("Python() returned an empty path")
+	}
+}
+
+// TestNodeNeedsNoNpmClient runs in a module without test/compat/node_modules:
+// Node must still succeed there and NodeClient must refuse, naming the client.
+func TestNodeNeedsNoNpmClient(t *testing.T) {
+	if _, err := exec.LookPath("node"); err != nil {
+		t.Skip("no node on PATH")
+	}
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "go.mod"), []byte("module x\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Chdir(dir)
+	t.Setenv(RequireServicesEnv, "1")
+
+	rec := &recordingTB{TB: t}
+	if path := Node(rec); rec.fataled || rec.skipped || path == "" {
+		t.Errorf("Node() = %q without the npm client: fatal=%v skipped=%v %q", path, rec.fataled, rec.skipped, rec.msg)
+	}
+	rec = &recordingTB{TB: t}
+	NodeClient(rec)
+	if !rec.fataled || !strings.Contains(rec.msg, "openwhisk") {
+		t.Errorf("NodeClient() without the npm client: fatal=%v %q, want a failure naming openwhisk", rec.fataled, rec.msg)
 	}
 }

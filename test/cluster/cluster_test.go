@@ -16,6 +16,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -89,6 +90,25 @@ func (n *node) kill(t *testing.T) {
 		t.Fatalf("kill %s: %v", n.id, err)
 	}
 	_ = n.cmd.Wait()
+}
+
+// invokerLine matches a controller's log line for a change to its
+// balancer's invokers (routing.Watcher) or an invoker taken out for silence.
+var invokerLine = regexp.MustCompile(`msg="(invokers changed|invoker is silent[^"]*)" invoker=(\S+)(?: leaving=(\S+))?`)
+
+// invokers reads the controller's log and returns the invokers its balancer
+// holds now: those whose last change was a join, not leaving or silence.
+func (n *node) invokers(t *testing.T) map[string]bool {
+	t.Helper()
+	b, err := os.ReadFile(n.log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	known := map[string]bool{}
+	for _, m := range invokerLine.FindAllStringSubmatch(string(b), -1) {
+		known[m[2]] = m[1] == "invokers changed" && m[3] == "false"
+	}
+	return known
 }
 
 func tail(b []byte, n int) []byte {
@@ -192,7 +212,9 @@ func TestClusterLosesNothing(t *testing.T) {
 	}
 	c := &cluster{t: t, bin: bin, dir: dir, busURL: busURL, prefix: run, storeURL: storeURL}
 	noLimits := []string{"--throttle-invocations-per-minute", "0", "--throttle-concurrent", "0", "--throttle-fires-per-minute", "0"}
-	controllers := []*node{c.start("c1", "controller", noLimits...), c.start("c2", "controller", noLimits...)}
+	// At info level a controller logs each change to its balancer's invokers.
+	ctlArgs := append([]string{"--log-level", "info"}, noLimits...)
+	controllers := []*node{c.start("c1", "controller", ctlArgs...), c.start("c2", "controller", ctlArgs...)}
 	invokers := make([]*node, 3)
 	for i := range invokers {
 		invokers[i] = c.start(fmt.Sprintf("i%d", i+1), "invoker", "--invoker", "process", "--stem-cells", "none", "--user-memory", "1024")
@@ -213,7 +235,17 @@ func TestClusterLosesNothing(t *testing.T) {
 			return code == http.StatusOK
 		})
 	}
-	time.Sleep(2 * time.Second) // every invoker's ping reaches every controller
+	for _, ctl := range controllers {
+		waitFor(t, ctl.id+" to know every invoker", 60*time.Second, func() bool {
+			known := ctl.invokers(t)
+			for _, inv := range invokers {
+				if !known[inv.id] {
+					return false
+				}
+			}
+			return true
+		})
+	}
 
 	var (
 		mu            sync.Mutex

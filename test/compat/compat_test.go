@@ -105,7 +105,7 @@ func wispBinary(t *testing.T) string {
 // `wisp serve`, streaming node's report into the test log.
 func TestOpenWhiskClient(t *testing.T) {
 	bin := wispBinary(t)
-	node := testenv.Node(t)
+	node := testenv.NodeClient(t)
 	root := testenv.RepoRoot(t)
 	srv := startServer(t, bin)
 
