@@ -32,8 +32,10 @@ type feed struct {
 	ctx    context.Context // ends with Stop
 	cancel context.CancelFunc
 	done   chan struct{} // closed when run returns
-	ready  chan struct{} // closed once the first subscription stands
-	once   sync.Once
+	// started is closed once the first subscription stands or the first
+	// attempt failed (reported), for Start to answer.
+	started chan struct{}
+	once    sync.Once
 }
 
 // Stop ends the feed and waits for its goroutines, message handlers
@@ -63,6 +65,7 @@ func (f *feed) run() {
 	delay := f.p.cfg.RetryMin
 	for {
 		healthy, err := f.session(deliveries)
+		f.once.Do(func() { close(f.started) })
 		if f.ctx.Err() != nil {
 			return
 		}
@@ -183,7 +186,7 @@ func (f *feed) session(deliveries *hookfeed.Deliveries) (healthy bool, err error
 	if err != nil {
 		return false, err
 	}
-	f.once.Do(func() { close(f.ready) })
+	f.once.Do(func() { close(f.started) })
 	f.sink.Report(nil)
 	select {
 	case <-f.ctx.Done():

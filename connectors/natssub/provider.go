@@ -133,7 +133,8 @@ func (p *Provider) Validate(ctx context.Context, feed string, params map[string]
 // Start runs reg's feed. It connects, subscribes (or binds its durable
 // consumer) and answers once the server holds the subscription, so that a
 // message published right after CREATE reaches the trigger; a server that
-// cannot be reached is reported through sink.Report and retried.
+// cannot be reached is reported through sink.Report and retried, and
+// Start answers after that first attempt.
 func (p *Provider) Start(ctx context.Context, reg feeds.Registration, sink feeds.Sink) (feeds.Feed, error) {
 	if reg.Feed != MessagesFeed {
 		return nil, invalidf("feed: %q is not a feed of /whisk.system/nats (want %s)", reg.Feed, MessagesFeed)
@@ -144,21 +145,21 @@ func (p *Provider) Start(ctx context.Context, reg feeds.Registration, sink feeds
 	}
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	f := &feed{
-		p:      p,
-		params: fp,
-		reg:    reg,
-		sink:   sink,
-		log:    p.log.With("trigger", reg.Trigger, "subject", fp.Subject),
-		ctx:    runCtx,
-		cancel: cancel,
-		done:   make(chan struct{}),
-		ready:  make(chan struct{}),
+		p:       p,
+		params:  fp,
+		reg:     reg,
+		sink:    sink,
+		log:     p.log.With("trigger", reg.Trigger, "subject", fp.Subject),
+		ctx:     runCtx,
+		cancel:  cancel,
+		done:    make(chan struct{}),
+		started: make(chan struct{}),
 	}
 	go f.run()
 	t := time.NewTimer(p.cfg.ConnectTimeout)
 	defer t.Stop()
 	select {
-	case <-f.ready:
+	case <-f.started:
 	case <-t.C:
 	case <-ctx.Done():
 	}
