@@ -178,4 +178,17 @@ func TestRegistered(t *testing.T) {
 	if err == nil || err.Error() != "egress to 127.0.0.1:4222 denied by policy" {
 		t.Fatalf("Validate through the registered provider: %v, want the policy's denial", err)
 	}
+	// The feed manager makes the catalogue package from the provider:
+	// /whisk.system/nats with its feed action messages.
+	m, err := feeds.New(feeds.Config{}, nil, slog.New(slog.DiscardHandler), p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pkgs := m.Packages()
+	if len(pkgs) != 1 || pkgs[0].Name != ProviderName || len(pkgs[0].Builtins) != 1 {
+		t.Fatalf("catalogue packages %+v, want %s with one feed action", pkgs, ProviderName)
+	}
+	if b := pkgs[0].Builtins[0]; b.Name != MessagesFeed || !b.Feed || b.Handler != feeds.HandlerName(ProviderName, MessagesFeed) || !strings.Contains(b.Description, "subject") {
+		t.Fatalf("feed action %+v, want %s, a feed, described", b, MessagesFeed)
+	}
 }
