@@ -172,16 +172,22 @@ func (f *feed) session(deliveries *hookfeed.Deliveries) (healthy bool, err error
 	if err != nil {
 		return false, fmt.Errorf("connect to %s: %w", f.params.URL, connectError(err))
 	}
-	// Closing in this order: no new handler, the running ones see ctx end
-	// (a JetStream message is then not acked: it comes again), then the
-	// connection.
+	// Closing in this order: the running handlers see ctx end (a
+	// JetStream message is then not acked: it comes again), the JetStream
+	// consumption stops, no new handler is admitted and the running ones
+	// are waited for, then the connection closes.
 	defer nc.Close()
 	defer s.close()
-	defer cancel()
 	if f.params.Stream == "" {
+		defer cancel()
 		err = s.subscribe(nc)
 	} else {
-		err = s.consume(nc, deliveries)
+		var cc jetstream.ConsumeContext
+		cc, err = s.consume(nc, deliveries)
+		if cc != nil {
+			defer cc.Stop()
+		}
+		defer cancel()
 	}
 	if err != nil {
 		return false, err
@@ -253,12 +259,13 @@ func (s *session) handleCore(m *nats.Msg) {
 }
 
 // consume binds the trigger's durable consumer on the stream (made, or
-// updated to the subject, here) and consumes it.
-func (s *session) consume(nc *nats.Conn, deliveries *hookfeed.Deliveries) error {
+// updated to the subject, here) and consumes it until the returned
+// context is stopped.
+func (s *session) consume(nc *nats.Conn, deliveries *hookfeed.Deliveries) (jetstream.ConsumeContext, error) {
 	fp := s.f.params
 	js, err := jetstream.New(nc)
 	if err != nil {
-		return fmt.Errorf("jetstream at %s: %w", fp.URL, err)
+		return nil, fmt.Errorf("jetstream at %s: %w", fp.URL, err)
 	}
 	ctx, cancel := context.WithTimeout(s.ctx, s.f.p.cfg.ConnectTimeout)
 	defer cancel()
@@ -270,7 +277,7 @@ func (s *session) consume(nc *nats.Conn, deliveries *hookfeed.Deliveries) error 
 		DeliverPolicy: jetstream.DeliverNewPolicy,
 	})
 	if err != nil {
-		return fmt.Errorf("durable consumer on stream %s for %q: %w", fp.Stream, fp.Subject, err)
+		return nil, fmt.Errorf("durable consumer on stream %s for %q: %w", fp.Stream, fp.Subject, err)
 	}
 	handle := func(m jetstream.Msg) { s.handleJetStream(m, deliveries) }
 	cc, err := cons.Consume(handle, jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
@@ -281,13 +288,9 @@ func (s *session) consume(nc *nats.Conn, deliveries *hookfeed.Deliveries) error 
 		s.f.log.Debug("nats feed: consume", "error", err)
 	}))
 	if err != nil {
-		return fmt.Errorf("consume stream %s: %w", fp.Stream, err)
+		return nil, fmt.Errorf("consume stream %s: %w", fp.Stream, err)
 	}
-	go func() {
-		<-s.ctx.Done()
-		cc.Stop()
-	}()
-	return nil
+	return cc, nil
 }
 
 // handleJetStream delivers one JetStream message and acks it once the
