@@ -192,3 +192,13 @@ func TestRegistered(t *testing.T) {
 		t.Fatalf("feed action %+v, want %s, a feed, described", b, MessagesFeed)
 	}
 }
+
+// TestCredentialsAreRedacted: the credential parameters are ones the feed
+// manager seals and READ hides (feeds.IsSecret), and the others are shown.
+func TestCredentialsAreRedacted(t *testing.T) {
+	for name, secret := range map[string]bool{"password": true, "token": true, "username": false, "url": false, "subject": false, "queue": false, "stream": false} {
+		if feeds.IsSecret(name) != secret {
+			t.Errorf("feeds.IsSecret(%q) = %v, want %v", name, !secret, secret)
+		}
+	}
+}
