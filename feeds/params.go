@@ -7,6 +7,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/wispio/wisp/catalog"
 )
 
 // Parameter types of a Param. The checks of Params.Validate are the
@@ -176,6 +178,22 @@ func number(raw []byte, isString bool, s string) (float64, bool) {
 	}
 	var n float64
 	return n, json.Unmarshal(raw, &n) == nil
+}
+
+// Catalog returns the declaration as the catalogue's "parameters"
+// annotation of a feed action: every parameter with its name, required
+// flag, description and default, bindTime, and type "password" for a
+// secret.
+func (ps Params) Catalog() []catalog.Parameter {
+	out := make([]catalog.Parameter, 0, len(ps))
+	for _, p := range ps {
+		cp := catalog.Parameter{Name: p.Name, Required: p.Required, BindTime: p.BindTime, Description: p.Doc, DefaultValue: p.Default}
+		if p.Secret {
+			cp.Type = "password"
+		}
+		out = append(out, cp)
+	}
+	return out
 }
 
 // DefaultText is p's default as documentation shows it ("" when none).

@@ -96,3 +96,20 @@ func TestTable(t *testing.T) {
 		}
 	}
 }
+
+// TestPackagesDescribeDeclaredParameters: a feed action of the catalogue
+// carries its provider's declaration.
+func TestPackagesDescribeDeclaredParameters(t *testing.T) {
+	m, err := New(DefaultConfig(), openStore(t), nil, newFakeProvider())
+	if err != nil {
+		t.Fatal(err)
+	}
+	pkgs := m.Packages()
+	if len(pkgs) != 1 || len(pkgs[0].Builtins) != 1 {
+		t.Fatalf("Packages = %+v", pkgs)
+	}
+	got := pkgs[0].Builtins[0].Parameters
+	if len(got) != len(fakeParams) || got[0].Name != "topic" || !got[0].Required || got[0].Description != "The topic." || got[2].Type != "password" || got[0].Type != "" {
+		t.Errorf("Parameters = %+v", got)
+	}
+}
