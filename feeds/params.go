@@ -156,7 +156,7 @@ func checkType(t string, raw []byte) string {
 		}
 	case TypeObject:
 		if raw[0] != '{' && !isString {
-			return "must be a JSON object"
+			return "must be a JSON object or a string"
 		}
 	case TypeArray:
 		if raw[0] != '[' && !isString {
@@ -194,6 +194,16 @@ func (ps Params) Catalog() []catalog.Parameter {
 		out = append(out, cp)
 	}
 	return out
+}
+
+// Hint is p's Doc as the end of an error message: its first letter in
+// lower case, without the final period ("cron: missing; " + Hint()).
+func (p Param) Hint() string {
+	doc := strings.TrimSuffix(p.Doc, ".")
+	if doc == "" {
+		return ""
+	}
+	return strings.ToLower(doc[:1]) + doc[1:]
 }
 
 // DefaultText is p's default as documentation shows it ("" when none).
