@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"sort"
 	"strconv"
 	"strings"
 
@@ -222,15 +221,13 @@ func (p Param) DefaultText() string {
 }
 
 // Table renders the declarations of a provider's feeds as a Markdown
-// table, one row per parameter and feed; the README shows it between
+// table, one row per parameter and feed, in the order given; the README shows it between
 // <!-- params:NAME --> markers (see the README test).
 func Table(d Declarer, feeds []string) string {
 	var b strings.Builder
 	b.WriteString("| Feed | Parameter | Type | Required | Default | Secret | Description |\n")
 	b.WriteString("|---|---|---|---|---|---|---|\n")
-	sorted := append([]string(nil), feeds...)
-	sort.Strings(sorted)
-	for _, feed := range sorted {
+	for _, feed := range feeds {
 		for _, p := range d.Params(feed) {
 			def := p.DefaultText()
 			if def != "" {
