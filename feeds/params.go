@@ -68,8 +68,9 @@ type Params []Param
 
 // Declarer is implemented by providers that declare their feeds'
 // parameters. The Manager uses the declaration to redact READ answers and
-// to seal credentials; a provider that does not declare its parameters
-// has every parameter treated as a secret.
+// to seal credentials: a parameter declared Secret, or not declared at
+// all, is treated as a secret (so is every parameter of a provider that
+// declares nothing).
 type Declarer interface {
 	// Params returns the declaration of one of Feeds().
 	Params(feed string) Params
@@ -98,7 +99,7 @@ func (ps Params) Lookup(name string) (Param, bool) {
 	return Param{}, false
 }
 
-// Secret reports whether name is a declared credential.
+// Secret reports whether name is declared a credential.
 func (ps Params) Secret(name string) bool {
 	p, ok := ps.Lookup(name)
 	return ok && p.Secret

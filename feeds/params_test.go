@@ -11,6 +11,7 @@ import (
 var fakeParams = Params{
 	{Name: "topic", Type: TypeString, Required: true, Doc: "The topic."},
 	{Name: "url", Type: TypeURL, Doc: "The broker."},
+	{Name: "plainURL", Type: TypeURL, Doc: "A URL."},
 	{Name: "password", Type: TypeString, Secret: true, Doc: "The password."},
 	{Name: "accessToken", Type: TypeString, Secret: true, Doc: "A token."},
 }
@@ -73,12 +74,13 @@ func TestParamsValidate(t *testing.T) {
 }
 
 // TestRedactedFollowsTheDeclaration: READ hides what the provider declares
-// secret, whatever its name, and everything when it declares nothing.
+// secret, whatever its name, and what it does not declare; everything when
+// it declares nothing.
 func TestRedactedFollowsTheDeclaration(t *testing.T) {
-	params := map[string]json.RawMessage{"signingKey": json.RawMessage(`"k3y"`), "topic": json.RawMessage(`"a"`), "tokenCount": json.RawMessage(`3`)}
+	params := map[string]json.RawMessage{"signingKey": json.RawMessage(`"k3y"`), "topic": json.RawMessage(`"a"`), "tokenCount": json.RawMessage(`3`), "note": json.RawMessage(`"extra"`)}
 	decl := Params{{Name: "signingKey", Secret: true}, {Name: "topic"}, {Name: "tokenCount"}}
 	out := Redacted(decl, params)
-	if string(out["signingKey"]) != redactedValue || string(out["topic"]) != `"a"` || string(out["tokenCount"]) != `3` {
+	if string(out["signingKey"]) != redactedValue || string(out["note"]) != redactedValue || string(out["topic"]) != `"a"` || string(out["tokenCount"]) != `3` {
 		t.Errorf("Redacted(declared) = %s", out)
 	}
 	for k, v := range Redacted(nil, params) {
@@ -109,7 +111,7 @@ func TestPackagesDescribeDeclaredParameters(t *testing.T) {
 		t.Fatalf("Packages = %+v", pkgs)
 	}
 	got := pkgs[0].Builtins[0].Parameters
-	if len(got) != len(fakeParams) || got[0].Name != "topic" || !got[0].Required || got[0].Description != "The topic." || got[2].Type != "password" || got[0].Type != "" {
+	if len(got) != len(fakeParams) || got[0].Name != "topic" || !got[0].Required || got[0].Description != "The topic." || got[3].Type != "password" || got[0].Type != "" {
 		t.Errorf("Parameters = %+v", got)
 	}
 }

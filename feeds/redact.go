@@ -22,15 +22,19 @@ func (m *Manager) declaredParams(reg Registration) Params {
 	return d.Params(reg.Feed)
 }
 
-// secretParam reports whether name is a credential of a feed declared by
-// decl; with no declaration (nil), every parameter is.
+// secretParam reports whether name is to be kept secret in a feed declared
+// by decl: a parameter declared secret, or one not declared at all (an
+// extra the user passed, which may well be a credential: "secretNote");
+// with no declaration (nil), every parameter.
 func secretParam(decl Params, name string) bool {
-	return decl == nil || decl.Secret(name)
+	p, declared := decl.Lookup(name)
+	return !declared || p.Secret
 }
 
 // Redacted returns a copy of params fit to show: the parameters decl
-// declares secret (every one when decl is nil) replaced by "********", and
-// the password of any URL (mqtt://user:pw@host) too.
+// declares secret, and those it does not declare (every one when decl is
+// nil), replaced by "********"; and the password of any URL
+// (mqtt://user:pw@host) too.
 func Redacted(decl Params, params map[string]json.RawMessage) map[string]json.RawMessage {
 	out := make(map[string]json.RawMessage, len(params))
 	for k, v := range params {

@@ -13,7 +13,8 @@ import (
 // What a registration keeps sealed in the store (Config.Secrets): the
 // caller's authKey, the State a Registerer returned (webhook secrets), and
 // every parameter that holds a credential (the parameters its provider
-// declares Secret, every one when it declares none; URLs with a password). Each sealed value is bound to its registration's key and
+// declares Secret or does not declare, see secretParam; URLs with a
+// password). Each sealed value is bound to its registration's key and
 // field. In memory the registration stays in the clear.
 
 // sealContext binds a sealed value to where it is stored.
