@@ -45,6 +45,24 @@ type Builtin struct {
 	// Feed marks a feed action (annotation feed: true), invoked with
 	// lifecycleEvent CREATE, READ, UPDATE, PAUSE, UNPAUSE or DELETE.
 	Feed bool
+	// Parameters describe the action's parameters, installed as its
+	// "parameters" annotation (as OpenWhisk's catalogue does); nil installs
+	// none.
+	Parameters []Parameter
+}
+
+// Parameter is one entry of an action's "parameters" annotation, in
+// OpenWhisk's catalogue form: {"name", "required", "bindTime",
+// "description", "type": "password" for a credential, "defaultValue"}.
+type Parameter struct {
+	Name        string `json:"name"`
+	Required    bool   `json:"required"`
+	BindTime    bool   `json:"bindTime,omitempty"`
+	Description string `json:"description,omitempty"`
+	// Type is "password" for a credential (clients hide what is typed),
+	// empty otherwise.
+	Type         string `json:"type,omitempty"`
+	DefaultValue any    `json:"defaultValue,omitempty"`
 }
 
 // Packages returns the packages Wisp ships.
@@ -114,6 +132,9 @@ func (in *Installer) installPackage(ctx context.Context, p Package) error {
 		ann := entity.Params{}.Set("description", b.Description)
 		if b.Feed {
 			ann = ann.Set("feed", true)
+		}
+		if b.Parameters != nil {
+			ann = ann.Set("parameters", b.Parameters)
 		}
 		if err := in.installAction(ctx, af, builtin.Kind, b.Handler, ann); err != nil {
 			return err

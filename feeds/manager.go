@@ -173,6 +173,9 @@ func (m *Manager) Packages() []catalog.Package {
 			if described {
 				b.Description = d.FeedDescription(feed)
 			}
+			if decl, ok := p.(Declarer); ok {
+				b.Parameters = decl.Params(feed).Catalog()
+			}
 			pkg.Builtins = append(pkg.Builtins, b)
 		}
 		if wa, ok := p.(WithActions); ok {

@@ -506,7 +506,7 @@ func TestRedacted(t *testing.T) {
 		"plainURL":    json.RawMessage(`"http://host/x"`),
 		"topic":       json.RawMessage(`"a/b"`),
 	}
-	out := Redacted(in)
+	out := Redacted(fakeParams, in)
 	b, _ := json.Marshal(out)
 	if strings.Contains(string(b), "pw") || strings.Contains(string(b), "tok") {
 		t.Errorf("secrets left: %s", b)

@@ -11,28 +11,35 @@ import (
 // redactedValue replaces a secret in READ answers.
 const redactedValue = `"********"`
 
-// secretWords mark parameter names that hold credentials (compared in
-// lower case, as substrings: "password", "mqttPassword", "accessToken").
-var secretWords = []string{"password", "passwd", "secret", "token", "apikey", "api_key", "authkey", "credential", "privatekey", "private_key"}
-
-// IsSecret reports whether a parameter name holds a credential.
-func IsSecret(name string) bool {
-	n := strings.ToLower(name)
-	for _, w := range secretWords {
-		if strings.Contains(n, w) {
-			return true
-		}
+// declaredParams returns the declaration of reg's feed, or nil when its
+// provider declares none (or is not known): then every parameter counts
+// as a secret.
+func (m *Manager) declaredParams(reg Registration) Params {
+	d, ok := m.providers[reg.Provider].(Declarer)
+	if !ok {
+		return nil
 	}
-	return false
+	return d.Params(reg.Feed)
 }
 
-// Redacted returns a copy of params fit to show: credentials replaced by
-// "********", and the password of any URL (mqtt://user:pw@host) too.
-func Redacted(params map[string]json.RawMessage) map[string]json.RawMessage {
+// secretParam reports whether name is to be kept secret in a feed declared
+// by decl: a parameter declared secret, or one not declared at all (an
+// extra the user passed, which may well be a credential: "secretNote");
+// with no declaration (nil), every parameter.
+func secretParam(decl Params, name string) bool {
+	p, declared := decl.Lookup(name)
+	return !declared || p.Secret
+}
+
+// Redacted returns a copy of params fit to show: the parameters decl
+// declares secret, and those it does not declare (every one when decl is
+// nil), replaced by "********"; and the password of any URL
+// (mqtt://user:pw@host) too.
+func Redacted(decl Params, params map[string]json.RawMessage) map[string]json.RawMessage {
 	out := make(map[string]json.RawMessage, len(params))
 	for k, v := range params {
 		switch {
-		case IsSecret(k):
+		case secretParam(decl, k):
 			out[k] = json.RawMessage(redactedValue)
 		default:
 			out[k] = redactURL(v)

@@ -12,7 +12,8 @@ import (
 
 // What a registration keeps sealed in the store (Config.Secrets): the
 // caller's authKey, the State a Registerer returned (webhook secrets), and
-// every parameter that holds a credential (IsSecret names, URLs with a
+// every parameter that holds a credential (the parameters its provider
+// declares Secret or does not declare, see secretParam; URLs with a
 // password). Each sealed value is bound to its registration's key and
 // field. In memory the registration stays in the clear.
 
@@ -42,8 +43,9 @@ func (m *Manager) sealRecord(key string, doc record) (record, error) {
 		}
 	}
 	doc.Params = maps.Clone(doc.Params)
+	decl := m.declaredParams(doc.Registration)
 	for k, v := range doc.Params {
-		if sealedParam(k, v) {
+		if sealedParam(decl, k, v) {
 			if doc.Params[k], err = sealJSON(box, v, sealContext(key, "params/"+k)); err != nil {
 				return record{}, err
 			}
@@ -55,8 +57,8 @@ func (m *Manager) sealRecord(key string, doc record) (record, error) {
 // sealedParam reports whether a parameter is stored sealed: a credential,
 // or a value that looks sealed itself (so that every sealed-looking value
 // in the store is one Wisp sealed).
-func sealedParam(name string, v json.RawMessage) bool {
-	return IsSecret(name) || urlWithPassword(v) || isSealedJSON(v)
+func sealedParam(decl Params, name string, v json.RawMessage) bool {
+	return secretParam(decl, name) || urlWithPassword(v) || isSealedJSON(v)
 }
 
 func sealJSON(box *secrets.Box, v json.RawMessage, context string) (json.RawMessage, error) {
@@ -97,13 +99,14 @@ func (m *Manager) openRecord(key string, doc *record) (clear bool, err error) {
 	} else if len(doc.State) > 0 {
 		clear = true
 	}
+	decl := m.declaredParams(doc.Registration)
 	for k, v := range doc.Params {
 		switch {
 		case isSealedJSON(v):
 			if doc.Params[k], err = open(v, "params/"+k); err != nil {
 				return false, err
 			}
-		case sealedParam(k, v):
+		case sealedParam(decl, k, v):
 			clear = true
 		}
 	}

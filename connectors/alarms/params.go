@@ -2,6 +2,7 @@ package alarms
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -11,6 +12,7 @@ import (
 	"github.com/robfig/cron/v3"
 
 	"github.com/wispio/wisp/actions/builtin"
+	"github.com/wispio/wisp/feeds"
 )
 
 // The feeds of the provider.
@@ -38,10 +40,64 @@ type spec struct {
 	payload         json.RawMessage
 }
 
+// feedParams declares the parameters of feed; nil for a feed the
+// provider does not have.
+func feedParams(feed string) feeds.Params {
+	timezone := feeds.Param{Name: "timezone", Type: feeds.TypeString, Default: "UTC", Doc: "The IANA time zone of the schedule and of dates without one, like Europe/Paris."}
+	payload := feeds.Param{Name: "trigger_payload", Type: feeds.TypeObject, Doc: "The payload of every fire: a JSON object, or a string passed as {\"payload\": string}."}
+	start := feeds.Param{Name: "startDate", Type: feeds.TypeDate, Doc: "When the first fire may happen: RFC 3339 or Unix milliseconds."}
+	stop := feeds.Param{Name: "stopDate", Type: feeds.TypeDate, Doc: "When the feed ends: RFC 3339 or Unix milliseconds."}
+	switch feed {
+	case FeedAlarm:
+		return feeds.Params{
+			{Name: "cron", Type: feeds.TypeString, Required: true, Doc: "A cron pattern such as '*/5 * * * *' (5 fields, or 6 with seconds first), or @hourly, @every 90s."},
+			timezone, payload, start, stop,
+			{Name: "maxTriggers", Type: feeds.TypeInteger, Default: -1, Doc: "How many fires before the feed ends; -1 for no limit (not with stopDate)."},
+		}
+	case FeedOnce:
+		return feeds.Params{
+			{Name: "date", Type: feeds.TypeDate, Required: true, Doc: "When to fire, like 2030-01-02T15:04:05Z, or Unix milliseconds."},
+			timezone, payload,
+			{Name: "deleteAfterFire", Type: feeds.TypeBoolean, Default: false, Doc: "Whether to delete the trigger once it fired."},
+		}
+	case FeedInterval:
+		return feeds.Params{
+			{Name: "minutes", Type: feeds.TypeInteger, Required: true, Doc: "The number of minutes between fires."},
+			timezone, payload, start, stop,
+		}
+	}
+	return nil
+}
+
+// Params declares the parameters of a feed (feeds.Declarer).
+func (p *Provider) Params(feed string) feeds.Params { return feedParams(feed) }
+
+// checkDeclared runs the declared checks of feed, in the alarms package's
+// words ("cron: missing; a cron pattern ...").
+func checkDeclared(feed string, params map[string]json.RawMessage) error {
+	decl := feedParams(feed)
+	err := decl.Validate(params)
+	var pe *feeds.ParamError
+	if !errors.As(err, &pe) {
+		return err
+	}
+	p, _ := decl.Lookup(pe.Name)
+	switch {
+	case pe.Missing:
+		return builtin.Errorf("%s: missing; %s", pe.Name, p.Hint())
+	case p.Type == feeds.TypeBoolean:
+		return builtin.Errorf("%s: %s is not valid; true or false", pe.Name, params[pe.Name])
+	}
+	return err
+}
+
 // parse reads and checks the parameters of feed, without looking at the
-// clock (see checkTimes).
+// clock (see checkTimes): the declared checks, then each parameter's own.
 func parse(feed string, params map[string]json.RawMessage) (*spec, error) {
 	s := &spec{feed: feed, loc: time.UTC}
+	if err := checkDeclared(feed, params); err != nil {
+		return nil, err
+	}
 	var err error
 	if s.payload, err = payload(params["trigger_payload"]); err != nil {
 		return nil, err
@@ -72,10 +128,7 @@ func parse(feed string, params map[string]json.RawMessage) (*spec, error) {
 }
 
 func (s *spec) parseAlarm(params map[string]json.RawMessage) error {
-	raw, ok := params["cron"]
-	if !ok {
-		return builtin.Errorf("cron: missing; a cron pattern such as '*/5 * * * *' (5 fields, or 6 with seconds first)")
-	}
+	raw := params["cron"] // required: see checkDeclared
 	pattern, err := str("cron", raw)
 	if err != nil {
 		return err
@@ -108,10 +161,7 @@ func (s *spec) parseAlarm(params map[string]json.RawMessage) error {
 }
 
 func (s *spec) parseOnce(params map[string]json.RawMessage) error {
-	raw, ok := params["date"]
-	if !ok {
-		return builtin.Errorf("date: missing; when to fire, like 2030-01-02T15:04:05Z")
-	}
+	raw := params["date"] // required: see checkDeclared
 	var err error
 	if s.date, err = s.parseDate("date", raw); err != nil {
 		return err
@@ -129,10 +179,7 @@ func (s *spec) parseOnce(params map[string]json.RawMessage) error {
 }
 
 func (s *spec) parseInterval(params map[string]json.RawMessage) error {
-	raw, ok := params["minutes"]
-	if !ok {
-		return builtin.Errorf("minutes: missing; the number of minutes between fires")
-	}
+	raw := params["minutes"] // required: see checkDeclared
 	n, err := integer("minutes", raw)
 	if err != nil {
 		return err

@@ -3,6 +3,7 @@ package couchdb
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/url"
 	"strconv"
@@ -175,8 +176,50 @@ type changesConfig struct {
 	since string
 }
 
-// parseChanges reads and checks the changes feed's parameters.
+// changesParams declares the changes feed's parameters.
+func changesParams() feeds.Params {
+	return feeds.Params{
+		{Name: "url", Type: feeds.TypeURL, BindTime: true, Doc: "The CouchDB server, like http://host:5984 (or give host, port and protocol); credentials in it are taken as username and password."},
+		{Name: "host", Type: feeds.TypeString, BindTime: true, Doc: "The server's host name, when url is not given (OpenWhisk's cloudant parameters)."},
+		{Name: "port", Type: feeds.TypeInteger, BindTime: true, Doc: "The server's port, with host."},
+		{Name: "protocol", Type: feeds.TypeString, Default: "https", BindTime: true, Doc: "http or https, with host."},
+		{Name: "username", Type: feeds.TypeString, BindTime: true, Doc: "The user name to log in with."},
+		{Name: "password", Type: feeds.TypeString, Secret: true, BindTime: true, Doc: "The password to log in with."},
+		{Name: "dbname", Type: feeds.TypeString, Required: true, BindTime: true, Doc: "The database whose changes fire the trigger."},
+		{Name: "filter", Type: feeds.TypeString, Doc: "A filter function, designdoc/filtername, that selects the changes."},
+		{Name: "query_params", Type: feeds.TypeObject, Doc: "Parameters of the filter function: a JSON object (or a string holding one)."},
+		{Name: "since", Type: feeds.TypeString, Default: "now", Doc: "Where a new feed starts: now, 0 (the beginning) or an update sequence."},
+	}
+}
+
+// Params declares the parameters of a feed (feeds.Declarer).
+func (p *Provider) Params(feed string) feeds.Params {
+	if feed != ChangesFeed {
+		return nil
+	}
+	return changesParams()
+}
+
+// checkDeclared runs the declared checks, in this package's words ("dbname
+// is required", "url must be a string").
+func checkDeclared(p params) error {
+	err := changesParams().Validate(p)
+	var pe *feeds.ParamError
+	switch {
+	case !errors.As(err, &pe):
+		return err
+	case pe.Missing:
+		return invalid(pe.Name, "is required")
+	}
+	return invalid(pe.Name, "%s", pe.Reason)
+}
+
+// parseChanges reads and checks the changes feed's parameters: the
+// declared checks, then each parameter's own.
 func parseChanges(p params) (changesConfig, error) {
+	if err := checkDeclared(p); err != nil {
+		return changesConfig{}, err
+	}
 	srv, err := parseServer(p)
 	if err != nil {
 		return changesConfig{}, err

@@ -2,9 +2,12 @@ package github
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"regexp"
 	"strings"
+
+	"github.com/wispio/wisp/feeds"
 )
 
 // FeedWebhook is the feed action, /whisk.system/github/webhook.
@@ -20,10 +23,45 @@ type params struct {
 
 var eventName = regexp.MustCompile(`^([a-z_]+|\*)$`)
 
+// webhookParams declares the webhook feed's parameters.
+func webhookParams() feeds.Params {
+	return feeds.Params{
+		{Name: "username", Type: feeds.TypeString, BindTime: true, Doc: "The repository's owner (or give repository as owner/name)."},
+		{Name: "repository", Type: feeds.TypeString, Required: true, BindTime: true, Doc: "The repository whose events fire the trigger (name or owner/name)."},
+		{Name: "accessToken", Type: feeds.TypeString, Required: true, Secret: true, BindTime: true, Doc: "A GitHub token allowed to manage the repository's webhooks (admin:repo_hook)."},
+		{Name: "events", Type: feeds.TypeArray, Required: true, Doc: "GitHub event names such as push,pull_request (or *): a comma separated string or an array."},
+	}
+}
+
+// Params declares the parameters of a feed (feeds.Declarer).
+func (p *Provider) Params(feed string) feeds.Params {
+	if feed != FeedWebhook {
+		return nil
+	}
+	return webhookParams()
+}
+
+// checkDeclared runs the declared checks ("accessToken: missing; a GitHub
+// token ...").
+func checkDeclared(p map[string]json.RawMessage) error {
+	decl := webhookParams()
+	err := decl.Validate(p)
+	var pe *feeds.ParamError
+	if errors.As(err, &pe) && pe.Missing {
+		prm, _ := decl.Lookup(pe.Name)
+		return fmt.Errorf("%s: missing; %s", pe.Name, prm.Hint())
+	}
+	return err
+}
+
 // parseParams reads username, repository ("repo" or "owner/repo"),
-// accessToken and events (a comma separated list or an array).
+// accessToken and events (a comma separated list or an array): the
+// declared checks, then each parameter's own.
 func parseParams(p map[string]json.RawMessage) (params, error) {
 	var out params
+	if err := checkDeclared(p); err != nil {
+		return out, err
+	}
 	str := func(key string) (string, error) {
 		raw, ok := p[key]
 		if !ok {

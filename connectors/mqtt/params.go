@@ -55,9 +55,34 @@ func invalidf(format string, args ...any) error {
 	return &paramError{msg: fmt.Sprintf(format, args...)}
 }
 
-// parseFeedParams reads and checks the messages feed's parameters.
+// messagesParams declares the messages feed's parameters.
+func messagesParams() feeds.Params {
+	return feeds.Params{
+		{Name: "url", Type: feeds.TypeURL, Required: true, BindTime: true, Doc: "The broker, tcp://HOST:PORT (also mqtt, ssl, tls, mqtts, ws, wss); no credentials in it."},
+		{Name: "topic", Type: feeds.TypeString, Required: true, Doc: "The topic filter to subscribe to; + and # wildcards allowed, $share/GROUP/ for a shared subscription."},
+		{Name: "username", Type: feeds.TypeString, BindTime: true, Doc: "The user name to log in with."},
+		{Name: "password", Type: feeds.TypeString, Secret: true, BindTime: true, Doc: "The password to log in with (needs username)."},
+		{Name: "qos", Type: feeds.TypeInteger, Default: DefaultQoS, Doc: "The subscription QoS: 0, 1 or 2."},
+		{Name: "clientId", Type: feeds.TypeString, Doc: "The MQTT client id of the feed's persistent session; derived from the trigger name when absent."},
+		{Name: "format", Type: feeds.TypeString, Default: FormatAuto, Doc: "How the payload is passed: auto, json, text or base64."},
+	}
+}
+
+// Params declares the parameters of a feed (feeds.Declarer).
+func (p *Provider) Params(feed string) feeds.Params {
+	if feed != MessagesFeed {
+		return nil
+	}
+	return messagesParams()
+}
+
+// parseFeedParams reads and checks the messages feed's parameters: the
+// declared checks, then the broker URL's and the topic filter's syntax.
 func parseFeedParams(params map[string]json.RawMessage) (feedParams, error) {
 	var p feedParams
+	if err := messagesParams().Validate(params); err != nil {
+		return p, err
+	}
 	var err error
 	if p.conn, err = parseConn(params); err != nil {
 		return p, err

@@ -114,6 +114,9 @@ func (p feedParams) socketMode() bool { return p.appToken != "" }
 
 func parseFeedParams(p map[string]json.RawMessage) (feedParams, error) {
 	var out feedParams
+	if err := checkDeclared(p); err != nil {
+		return out, err
+	}
 	for key, dst := range map[string]*string{"signingSecret": &out.signingSecret, "appToken": &out.appToken, "token": &out.token} {
 		raw, ok := p[key]
 		if !ok {

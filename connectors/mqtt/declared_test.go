@@ -1,0 +1,49 @@
+package mqtt
+
+import (
+	"encoding/json"
+	"log/slog"
+	"strings"
+	"testing"
+
+	"github.com/wispio/wisp/feeds"
+)
+
+// TestDeclaredParameters: the declaration is what parseFeedParams
+// enforces: a required parameter missing, or any one of the wrong type,
+// fails naming it; the password is declared secret.
+func TestDeclaredParameters(t *testing.T) {
+	wrongType := map[string]string{feeds.TypeString: `{}`, feeds.TypeURL: `[]`, feeds.TypeInteger: `"x"`}
+	const valid = `{"url":"tcp://h:1883","topic":"a"}`
+	decode := func() map[string]json.RawMessage {
+		var m map[string]json.RawMessage
+		if err := json.Unmarshal([]byte(valid), &m); err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	p := New(DefaultConfig(), slog.New(slog.DiscardHandler))
+	decl := p.Params(MessagesFeed)
+	if _, err := parseFeedParams(decode()); err != nil {
+		t.Fatal(err)
+	}
+	for _, prm := range decl {
+		params := decode()
+		if _, given := params[prm.Name]; given != prm.Required {
+			t.Errorf("%s: required = %v, but the minimal parameters %s do not say so", prm.Name, prm.Required, valid)
+		}
+		if prm.Required {
+			delete(params, prm.Name)
+			if _, err := parseFeedParams(params); err == nil || err.Error() != prm.Name+": required" {
+				t.Errorf("without %s: %v, want %q", prm.Name, err, prm.Name+": required")
+			}
+		}
+		params[prm.Name] = json.RawMessage(wrongType[prm.Type])
+		if _, err := parseFeedParams(params); err == nil || !strings.HasPrefix(err.Error(), prm.Name+": ") {
+			t.Errorf("%s = %s: %v, want an error naming it", prm.Name, wrongType[prm.Type], err)
+		}
+	}
+	if !decl.Secret("password") || decl.Secret("username") || p.Params("nope") != nil {
+		t.Errorf("declaration = %+v", decl)
+	}
+}
