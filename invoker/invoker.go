@@ -38,8 +38,9 @@ type Config struct {
 // ActivationSink stores finished activations; the invoker never waits for
 // a record to be durable before answering a blocking caller.
 type ActivationSink interface {
-	// PutActivations queues the records and returns at once.
-	PutActivations(ctx context.Context, acts []*entity.Activation) error
+	// BeginWrite queues the records, visible to reads at once, and returns
+	// a wait that blocks until they are written.
+	BeginWrite(ctx context.Context, acts []*entity.Activation) (wait func(context.Context) error, err error)
 	// WriteActivations returns once the records are written.
 	WriteActivations(ctx context.Context, acts []*entity.Activation) error
 }
@@ -98,10 +99,7 @@ func (inv *Invoker) decode(ctx context.Context, msg *message.Message) (*routing.
 		return nil, false, nil
 	}
 	inv.log.Error("invocation does not decode; recorded as a whisk internal error", "activationId", act.ActivationID, "namespace", act.Namespace, "err", err)
-	if replyTo != "" {
-		inv.complete(replyTo, act)
-	}
-	if err := inv.sink.WriteActivations(ctx, []*entity.Activation{act}); err != nil {
+	if err := inv.record(ctx, act, replyTo); err != nil {
 		inv.log.Error("store activation", "activationId", act.ActivationID, "namespace", act.Namespace, "err", err)
 		return nil, false, err
 	}
@@ -183,7 +181,7 @@ func (inv *Invoker) consume(msg *message.Message) {
 	}
 	ctx := context.Background()
 	act := inv.Run(ctx, m)
-	if err := inv.sink.WriteActivations(ctx, []*entity.Activation{act}); err != nil {
+	if err := inv.record(ctx, act, m.ReplyTo); err != nil {
 		inv.log.Error("store activation; the invocation is left for a redelivery", "activationId", act.ActivationID, "namespace", act.Namespace, "err", err)
 		msg.Nack()
 		return
@@ -202,16 +200,27 @@ func (inv *Invoker) Close(ctx context.Context) error {
 	return inv.pool.Close(ctx)
 }
 
-// Run executes one invocation to its activation record and sends the
-// completion; the caller stores the record.
+// Run executes one invocation to its activation record; the caller stores
+// it and sends the completion (record).
 func (inv *Invoker) Run(ctx context.Context, m *routing.Invocation) *entity.Activation {
 	inv.active.Add(1)
 	act := inv.execute(ctx, m)
 	inv.active.Add(-1)
-	if m.ReplyTo != "" {
-		inv.complete(m.ReplyTo, act)
-	}
 	return act
+}
+
+// record writes act and sends its completion to controller (when set): the
+// record is queued first, so that a caller reading it right after the
+// answer finds it, and the completion goes out before the write is durable.
+func (inv *Invoker) record(ctx context.Context, act *entity.Activation, controller string) error {
+	wait, err := inv.sink.BeginWrite(ctx, []*entity.Activation{act})
+	if controller != "" {
+		inv.complete(controller, act)
+	}
+	if err == nil {
+		err = wait(ctx)
+	}
+	return err
 }
 
 func (inv *Invoker) complete(controller string, act *entity.Activation) {

@@ -26,8 +26,9 @@ type recordingSink struct {
 	fail error
 }
 
-func (s *recordingSink) PutActivations(ctx context.Context, acts []*entity.Activation) error {
-	return s.WriteActivations(ctx, acts)
+func (s *recordingSink) BeginWrite(ctx context.Context, acts []*entity.Activation) (func(context.Context) error, error) {
+	err := s.WriteActivations(ctx, acts)
+	return func(context.Context) error { return err }, nil
 }
 
 func (s *recordingSink) WriteActivations(_ context.Context, acts []*entity.Activation) error {

@@ -54,25 +54,38 @@ func (w *Store) PutActivations(_ context.Context, acts []*entity.Activation) err
 // the caller's records share their write with everyone else's (group
 // commit), and the caller learns whether the write succeeded.
 func (w *Store) WriteActivations(ctx context.Context, acts []*entity.Activation) error {
-	if len(acts) == 0 {
-		return nil
-	}
-	done := make(chan error, len(acts))
-	if err := w.enqueue(acts, done); err != nil {
+	wait, err := w.BeginWrite(ctx, acts)
+	if err != nil {
 		return err
 	}
-	var errs []error
-	for range acts {
-		select {
-		case err := <-done:
-			if err != nil {
-				errs = append(errs, err)
-			}
-		case <-ctx.Done():
-			return fmt.Errorf("write activations: %w", ctx.Err())
+	return wait(ctx)
+}
+
+// BeginWrite queues the records, which reads see from now on, and returns
+// a wait that blocks until they are written (WriteActivations in two
+// steps: the invoker answers a blocking caller in between, so the caller's
+// next read finds the record, yet no fsync delays the answer).
+func (w *Store) BeginWrite(_ context.Context, acts []*entity.Activation) (wait func(context.Context) error, err error) {
+	done := make(chan error, len(acts))
+	if len(acts) > 0 {
+		if err := w.enqueue(acts, done); err != nil {
+			return nil, err
 		}
 	}
-	return errors.Join(errs...)
+	return func(ctx context.Context) error {
+		var errs []error
+		for range acts {
+			select {
+			case err := <-done:
+				if err != nil {
+					errs = append(errs, err)
+				}
+			case <-ctx.Done():
+				return fmt.Errorf("write activations: %w", ctx.Err())
+			}
+		}
+		return errors.Join(errs...)
+	}, nil
 }
 
 func (w *Store) enqueue(acts []*entity.Activation, done chan error) error {

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/wispio/wisp/entity"
 	"github.com/wispio/wisp/store"
@@ -202,5 +203,36 @@ func TestWriteActivationsReportsAFailedWrite(t *testing.T) {
 	err = w.WriteActivations(context.Background(), []*entity.Activation{act("ns", "a", 1), act("ns", "b", 2)})
 	if err == nil || !strings.Contains(err.Error(), "disk full") {
 		t.Fatalf("err = %v, want the store's failure", err)
+	}
+}
+
+// TestBeginWrite: the record is readable as soon as BeginWrite returns,
+// and its wait ends only once the record is written.
+func TestBeginWrite(t *testing.T) {
+	w, g := newStores(t)
+	ctx := context.Background()
+	a := act("ns", "a", 10)
+	wait, err := w.BeginWrite(ctx, []*entity.Activation{a})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := w.GetActivation(ctx, "ns", a.ActivationID); err != nil || got.ActivationID != a.ActivationID {
+		t.Fatalf("record not readable after BeginWrite: %v %v", got, err)
+	}
+	waited := make(chan error, 1)
+	go func() { waited <- wait(ctx) }()
+	select {
+	case err := <-waited:
+		t.Fatalf("wait returned (%v) before the write", err)
+	case <-time.After(50 * time.Millisecond):
+	}
+	close(g.gate)
+	if err := <-waited; err != nil {
+		t.Fatal(err)
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.calls == 0 {
+		t.Fatal("wait returned but nothing was written")
 	}
 }
