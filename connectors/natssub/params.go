@@ -37,9 +37,36 @@ func invalidf(format string, args ...any) error {
 	return &paramError{msg: fmt.Sprintf(format, args...)}
 }
 
-// parseFeedParams reads and checks the messages feed's parameters.
+// messagesParams declares the messages feed's parameters once: they drive
+// the generic checks, READ redaction, sealing and the catalogue's
+// descriptions (feeds.Params).
+func messagesParams() feeds.Params {
+	return feeds.Params{
+		{Name: "url", Type: feeds.TypeURL, Required: true, BindTime: true, Doc: "The NATS server, nats://HOST:PORT (also tls, ws, wss); no credentials in it."},
+		{Name: "subject", Type: feeds.TypeString, Required: true, Doc: "The subject to subscribe to; * and > wildcards allowed."},
+		{Name: "queue", Type: feeds.TypeString, Doc: "A core NATS queue group: the feeds of one group share the messages (not with stream)."},
+		{Name: "stream", Type: feeds.TypeString, Doc: "A JetStream stream holding the subject: a durable consumer, acked after each event is stored (nothing lost)."},
+		{Name: "username", Type: feeds.TypeString, BindTime: true, Doc: "The user name to log in with."},
+		{Name: "password", Type: feeds.TypeString, Secret: true, BindTime: true, Doc: "The password to log in with (needs username)."},
+		{Name: "token", Type: feeds.TypeString, Secret: true, BindTime: true, Doc: "A token to log in with (instead of a user name and password)."},
+	}
+}
+
+// Params declares the parameters of a feed (feeds.Declarer).
+func (p *Provider) Params(feed string) feeds.Params {
+	if feed != MessagesFeed {
+		return nil
+	}
+	return messagesParams()
+}
+
+// parseFeedParams reads and checks the messages feed's parameters: the
+// declared checks, then the URL's, subject's and names' syntax.
 func parseFeedParams(params map[string]json.RawMessage) (feedParams, error) {
 	var p feedParams
+	if err := messagesParams().Validate(params); err != nil {
+		return p, err
+	}
 	var err error
 	if p.URL, err = requiredString(params, "url"); err != nil {
 		return p, err

@@ -193,12 +193,15 @@ func TestRegistered(t *testing.T) {
 	}
 }
 
-// TestCredentialsAreRedacted: the credential parameters are ones the feed
-// manager seals and READ hides (feeds.IsSecret), and the others are shown.
+// TestCredentialsAreRedacted: the credential parameters are declared
+// secret (the feed manager seals them and READ hides them), the others
+// are shown.
 func TestCredentialsAreRedacted(t *testing.T) {
+	decl := testProvider().Params(MessagesFeed)
 	for name, secret := range map[string]bool{"password": true, "token": true, "username": false, "url": false, "subject": false, "queue": false, "stream": false} {
-		if feeds.IsSecret(name) != secret {
-			t.Errorf("feeds.IsSecret(%q) = %v, want %v", name, !secret, secret)
+		p, ok := decl.Lookup(name)
+		if !ok || p.Secret != secret {
+			t.Errorf("%s: declared %v (secret %v), want secret %v", name, ok, p.Secret, secret)
 		}
 	}
 }
