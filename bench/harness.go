@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/wispio/wisp/actions/proxy"
+	_ "github.com/wispio/wisp/connectors/all" // the shipped connectors, as wisp serve runs them
 	"github.com/wispio/wisp/entity"
 	"github.com/wispio/wisp/invoker"
 	"github.com/wispio/wisp/server"

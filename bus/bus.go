@@ -56,6 +56,16 @@ type Bus interface {
 	// how long a delivered message may stay unacked before it is delivered
 	// again (durable bus only).
 	Queue(ctx context.Context, topic, consumer string, ackWait time.Duration) (message.Subscriber, error)
+	// SharedQueue is Queue for a consumer that every process of a role
+	// shares (the controllers' triggers and compositions): joining it
+	// leaves the other processes' deliveries alone, where Queue takes the
+	// consumer over as this process's own.
+	SharedQueue(ctx context.Context, topic, consumer string, ackWait time.Duration) (message.Subscriber, error)
+	// Reclaim takes over the messages the named consumer of topic holds,
+	// its process being gone, handing each to handle and acking it once
+	// handle returns nil; it returns how many it handled. On a bus of one
+	// process there is no other process to reclaim from.
+	Reclaim(ctx context.Context, topic, consumer string, handle func(*message.Message) error) (int, error)
 	// Broadcast returns a subscriber for broadcast topics.
 	Broadcast() message.Subscriber
 	// Close closes the bus's connections.

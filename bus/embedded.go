@@ -250,6 +250,18 @@ func (b *Embedded) Queue(_ context.Context, topic, _ string, _ time.Duration) (m
 	return embeddedQueue{b: b}, nil
 }
 
+// SharedQueue is Queue: in one process every consumer is this process's.
+func (b *Embedded) SharedQueue(ctx context.Context, topic, consumer string, ackWait time.Duration) (message.Subscriber, error) {
+	return b.Queue(ctx, topic, consumer, ackWait)
+}
+
+// Reclaim has nothing to reclaim: the embedded bus's queues have one
+// process, this one, whose unacked messages come back at its next start.
+// It handles no message and returns 0.
+func (b *Embedded) Reclaim(context.Context, string, string, func(*message.Message) error) (int, error) {
+	return 0, nil
+}
+
 // Broadcast returns the subscriber of broadcasts.
 func (b *Embedded) Broadcast() message.Subscriber { return b.broadcast }
 

@@ -282,7 +282,7 @@ func TestExampleSlackChatbot(t *testing.T) {
 	slackAPI := &fakeSlack{}
 	api := httptest.NewServer(slackAPI)
 	t.Cleanup(api.Close)
-	e := start(t, func(c *server.Config) { c.Hooks.SlackAPIURL = api.URL + "/api/" })
+	e := start(t, func(c *server.Config) { c.Connectors.Settings = map[string]string{"slack-api-url": api.URL + "/api/"} })
 	const secret, token = "8f742231b10e8888abcd99yyyzzz85a5", "xoxb-EXAMPLE"
 	manifest := filepath.Join(testenv.RepoRoot(t), "examples", "slack-chatbot", "manifest.yaml")
 	p, err := deploy.Load(manifest, "", lookup(map[string]string{"SLACK_SIGNING_SECRET": secret, "SLACK_BOT_TOKEN": token}))
@@ -504,7 +504,7 @@ func TestExampleGitHubPush(t *testing.T) {
 	github := &fakeGitHub{}
 	api := httptest.NewServer(github)
 	t.Cleanup(api.Close)
-	e := start(t, func(c *server.Config) { c.Hooks.GitHubAPIURL = api.URL })
+	e := start(t, func(c *server.Config) { c.Connectors.Settings = map[string]string{"github-api-url": api.URL} })
 	manifest := filepath.Join(testenv.RepoRoot(t), "examples", "github-push", "manifest.yaml")
 	p, err := deploy.Load(manifest, "", lookup(map[string]string{"GITHUB_USER": "Codertocat", "GITHUB_REPO": "Hello-World", "GITHUB_TOKEN": "ghp_EXAMPLE"}))
 	if err != nil {

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/wispio/wisp/client"
+	_ "github.com/wispio/wisp/connectors/all" // the shipped connectors
 	"github.com/wispio/wisp/deploy"
 	"github.com/wispio/wisp/entity"
 	"github.com/wispio/wisp/internal/testenv"

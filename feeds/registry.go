@@ -39,53 +39,65 @@ type Env struct {
 	Settings map[string]string
 }
 
-// registry holds the registered connectors: written by init functions
-// (Register), read by servers (Registered). It is the one package-level
-// state of feeds, as registration is the one init-time magic allowed.
-var registry = struct {
+// registrar is a set of connectors by name; mu guards infos.
+type registrar struct {
 	mu    sync.RWMutex
 	infos map[string]Info
-}{infos: map[string]Info{}}
+}
+
+// registry holds the registered connectors: written by init functions
+// (Register), read by servers (Registered, NewProviders). It is the one
+// package-level state of feeds, as registration is the one init-time magic
+// allowed.
+var registry = &registrar{infos: map[string]Info{}}
 
 // Register adds a connector. It panics on an empty or repeated name or a
 // nil constructor: two connectors claiming one catalogue package is a
 // programming error, found at start.
-func Register(info Info) {
+func Register(info Info) { registry.register(info) }
+
+// Registered lists the registered connectors by name.
+func Registered() []Info { return registry.registered() }
+
+// NewProviders makes one provider of every registered connector for env
+// (each with its own logger; a nil Log discards). A provider whose Name is
+// not its registered name is an error.
+func NewProviders(env Env) ([]Provider, error) { return registry.newProviders(env) }
+
+func (r *registrar) register(info Info) {
 	if info.Name == "" || info.New == nil {
 		panic("feeds: Register needs a name and a constructor")
 	}
 	if strings.ContainsAny(info.Name, "/ ") {
 		panic(fmt.Sprintf("feeds: connector name %q is not a package name", info.Name))
 	}
-	registry.mu.Lock()
-	defer registry.mu.Unlock()
-	if _, dup := registry.infos[info.Name]; dup {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if _, dup := r.infos[info.Name]; dup {
 		panic(fmt.Sprintf("feeds: connector %q registered twice", info.Name))
 	}
-	registry.infos[info.Name] = info
+	r.infos[info.Name] = info
 }
 
-// Registered lists the registered connectors by name.
-func Registered() []Info {
-	registry.mu.RLock()
-	defer registry.mu.RUnlock()
-	infos := make([]Info, 0, len(registry.infos))
-	for _, info := range registry.infos {
+func (r *registrar) registered() []Info {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	infos := make([]Info, 0, len(r.infos))
+	for _, info := range r.infos {
 		infos = append(infos, info)
 	}
 	slices.SortFunc(infos, func(a, b Info) int { return strings.Compare(a.Name, b.Name) })
 	return infos
 }
 
-// NewProviders makes one provider of every registered connector for env
-// (each with its own logger).
-func NewProviders(env Env) ([]Provider, error) {
+func (r *registrar) newProviders(env Env) ([]Provider, error) {
+	if env.Log == nil {
+		env.Log = slog.New(slog.DiscardHandler)
+	}
 	var providers []Provider
-	for _, info := range Registered() {
+	for _, info := range r.registered() {
 		e := env
-		if env.Log != nil {
-			e.Log = env.Log.With("provider", info.Name)
-		}
+		e.Log = env.Log.With("provider", info.Name)
 		p, err := info.New(e)
 		if err != nil {
 			return nil, fmt.Errorf("connector %s: %w", info.Name, err)

@@ -13,7 +13,8 @@ import (
 	"github.com/wispio/wisp/entity"
 )
 
-// Reclaimer takes over the queue of an invoker that is gone (bus.NATS).
+// Reclaimer takes over the queue of an invoker that is gone (bus.Bus:
+// NATS hands it to the invokers alive; the embedded bus has none to).
 type Reclaimer interface {
 	Reclaim(ctx context.Context, topic, consumer string, handle func(*message.Message) error) (int, error)
 }

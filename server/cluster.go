@@ -183,7 +183,7 @@ func (s *Server) newController(ctx context.Context, roles Roles) (*routing.Contr
 	if s.clustered() {
 		ctrl.RouteBuiltins(builtinsInvoker)
 		if roles.Controller {
-			s.watcher = routing.NewWatcher(ctrl, s.bus.(routing.Reclaimer), invoker.QueueConsumer, s.cfg.Cluster.InvokerSilence)
+			s.watcher = routing.NewWatcher(ctrl, s.bus, invoker.QueueConsumer, s.cfg.Cluster.InvokerSilence)
 		}
 	}
 	return ctrl, nil
@@ -251,13 +251,7 @@ func (s *Server) consumeFires(ctx context.Context) error {
 // consumeShared runs handle on fireWorkers messages of topic at a time:
 // a message handle returns nil for is acked, else left for a redelivery.
 func (s *Server) consumeShared(ctx context.Context, topic string, ackWait time.Duration, handle func(*message.Message) error) error {
-	var sub message.Subscriber
-	var err error
-	if nb, ok := s.bus.(*bus.NATS); ok {
-		sub, err = nb.SharedQueue(ctx, topic, topic, ackWait)
-	} else {
-		sub, err = s.bus.Queue(ctx, topic, topic, ackWait)
-	}
+	sub, err := s.bus.SharedQueue(ctx, topic, topic, ackWait)
 	if err != nil {
 		return err
 	}

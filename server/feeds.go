@@ -6,11 +6,6 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/wispio/wisp/connectors/alarms"
-	"github.com/wispio/wisp/connectors/couchdb"
-	"github.com/wispio/wisp/connectors/github"
-	"github.com/wispio/wisp/connectors/mqtt"
-	"github.com/wispio/wisp/connectors/slack"
 	"github.com/wispio/wisp/egress"
 	"github.com/wispio/wisp/feeds"
 	"github.com/wispio/wisp/internal/secrets"
@@ -33,46 +28,29 @@ func (s *Server) feedsConfig() (feeds.Config, error) {
 	return cfg, nil
 }
 
-// HooksConfig configures the providers that receive events over HTTP
-// (GitHub webhooks, Slack's Events API) and call outside APIs.
-type HooksConfig struct {
-	// PublicURL is Wisp's base URL as GitHub and Slack reach it
-	// (https://wisp.example.com); "" means http://<listen address>, fit
-	// for tests and for a local GitHub Enterprise only.
+// ConnectorsConfig configures the connectors the server runs: every one
+// registered with package feeds (cmd/wisp imports connectors/all).
+type ConnectorsConfig struct {
+	// PublicURL is Wisp's base URL as outside services (GitHub, Slack)
+	// reach it (https://wisp.example.com); "" means http://<listen
+	// address>, fit for tests and for a local GitHub Enterprise only.
 	PublicURL string
-	// GitHubAPIURL is the GitHub REST API base; "" means api.github.com.
-	// GitHub Enterprise Server: https://HOST/api/v3/.
-	GitHubAPIURL string
-	// SlackAPIURL is the Slack Web API base; "" means https://slack.com/api/.
-	SlackAPIURL string
+	// Settings are operator settings for connectors, by name
+	// ("github-api-url", "slack-api-url": the `wisp serve` flags of the
+	// same names); each connector reads its own (feeds.Env.Settings).
+	Settings map[string]string
 }
 
-// feedProviders lists the feed providers this server runs; each becomes a
-// catalogue package /whisk.system/<name> with its feed actions. Add a
-// connector (mqtt, couchdb...) here. publicURL is the base of hook URLs;
-// every outbound connection a provider makes passes policy.
-func feedProviders(cfg HooksConfig, publicURL string, policy *egress.Policy, log *slog.Logger) ([]feeds.Provider, error) {
-	gh, err := github.New(github.Config{APIURL: cfg.GitHubAPIURL, PublicURL: publicURL, Egress: policy}, log.With("provider", "github"))
-	if err != nil {
-		return nil, err
-	}
-	sl, err := slack.New(slack.Config{APIURL: cfg.SlackAPIURL, PublicURL: publicURL, Egress: policy}, log.With("provider", "slack"))
-	if err != nil {
-		return nil, err
-	}
-	mqttConfig := mqtt.DefaultConfig()
-	mqttConfig.Egress = policy
-	return []feeds.Provider{
-		alarms.New(alarms.Config{}, log.With("provider", "alarms")),
-		mqtt.New(mqttConfig, log.With("provider", "mqtt")),
-		couchdb.New(couchdb.Config{Egress: policy}, log.With("provider", "couchdb")),
-		gh,
-		sl,
-	}, nil
+// feedProviders makes one provider of every registered connector; each
+// becomes a catalogue package /whisk.system/<name> with its feed actions.
+// publicURL is the base of hook URLs; every outbound connection a provider
+// makes passes policy.
+func feedProviders(cfg ConnectorsConfig, publicURL string, policy *egress.Policy, log *slog.Logger) ([]feeds.Provider, error) {
+	return feeds.NewProviders(feeds.Env{Log: log, Egress: policy, PublicURL: publicURL, Settings: cfg.Settings})
 }
 
 // publicURL is the configured public URL or the listen address's.
-func publicURL(cfg HooksConfig, addr string) string {
+func publicURL(cfg ConnectorsConfig, addr string) string {
 	if cfg.PublicURL != "" {
 		return strings.TrimSuffix(cfg.PublicURL, "/")
 	}

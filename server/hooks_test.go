@@ -114,7 +114,10 @@ func TestGitHubWebhookEndToEnd(t *testing.T) {
 	}}
 	api := httptest.NewServer(github)
 	defer api.Close()
-	_, a := startTriggerServer(t, func(c *Config) { allowLoopback(c); c.Hooks.GitHubAPIURL = api.URL })
+	_, a := startTriggerServer(t, func(c *Config) {
+		allowLoopback(c)
+		c.Connectors.Settings = map[string]string{"github-api-url": api.URL}
+	})
 	a.action("onpush", 1)
 	a.must(200, "PUT", "_/triggers/G", map[string]any{})
 	a.rule("R", "G", "onpush")
@@ -191,7 +194,10 @@ func TestSlackEndToEnd(t *testing.T) {
 	}}
 	api := httptest.NewServer(slackAPI)
 	defer api.Close()
-	_, a := startTriggerServer(t, func(c *Config) { allowLoopback(c); c.Hooks.SlackAPIURL = api.URL + "/api/" })
+	_, a := startTriggerServer(t, func(c *Config) {
+		allowLoopback(c)
+		c.Connectors.Settings = map[string]string{"slack-api-url": api.URL + "/api/"}
+	})
 	a.action("onslack", 1)
 	a.must(200, "PUT", "_/triggers/S", map[string]any{})
 	a.rule("R", "S", "onslack")

@@ -55,8 +55,8 @@ type Config struct {
 	Pool invoker.PoolConfig
 	// API configures the REST API.
 	API api.Config
-	// Hooks configures the webhook providers (GitHub, Slack).
-	Hooks HooksConfig
+	// Connectors configures the feed connectors (public URL, settings).
+	Connectors ConnectorsConfig
 	// StoreWait is how long to wait for another process holding the store.
 	StoreWait time.Duration
 	// MQTT, when not empty, is the listen address (host:port) of the
@@ -204,7 +204,7 @@ func (s *Server) start(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("addr: listen on %s: %w", s.cfg.Addr, err)
 	}
-	providers, err := feedProviders(s.cfg.Hooks, publicURL(s.cfg.Hooks, s.listener.Addr().String()), s.egress, s.log)
+	providers, err := feedProviders(s.cfg.Connectors, publicURL(s.cfg.Connectors, s.listener.Addr().String()), s.egress, s.log)
 	if err != nil {
 		return err
 	}

@@ -11,6 +11,7 @@ import (
 	"syscall"
 
 	"github.com/wispio/wisp/cli"
+	_ "github.com/wispio/wisp/connectors/all" // the connectors wisp serve runs
 )
 
 func main() {

@@ -63,9 +63,10 @@ func newServeCommand() *cobra.Command {
 	f.DurationVar(&cfg.Pool.IdleTimeout, "idle-timeout", cfg.Pool.IdleTimeout, "idle time before a container is removed")
 	f.Var(stemCellsFlag{&cfg.Pool.StemCells}, "stem-cells", "prewarmed containers: KIND:MEMORY_MB:COUNT, comma separated, or none")
 	f.StringVar(&cfg.MQTT, "mqtt", cfg.MQTT, "also run an MQTT broker on this address (host:port, e.g. 127.0.0.1:1883), open to anonymous clients; empty runs none")
-	f.StringVar(&cfg.Hooks.PublicURL, "public-url", cfg.Hooks.PublicURL, "Wisp's base URL as GitHub and Slack reach it, for webhook URLs (default http://ADDR)")
-	f.StringVar(&cfg.Hooks.GitHubAPIURL, "github-api-url", cfg.Hooks.GitHubAPIURL, "GitHub REST API base (default https://api.github.com/; GitHub Enterprise: https://HOST/api/v3/)")
-	f.StringVar(&cfg.Hooks.SlackAPIURL, "slack-api-url", cfg.Hooks.SlackAPIURL, "Slack Web API base (default https://slack.com/api/)")
+	f.StringVar(&cfg.Connectors.PublicURL, "public-url", cfg.Connectors.PublicURL, "Wisp's base URL as GitHub and Slack reach it, for webhook URLs (default http://ADDR)")
+	cfg.Connectors.Settings = map[string]string{}
+	f.Var(settingFlag{cfg.Connectors.Settings, "github-api-url"}, "github-api-url", "GitHub REST API base (default https://api.github.com/; GitHub Enterprise: https://HOST/api/v3/)")
+	f.Var(settingFlag{cfg.Connectors.Settings, "slack-api-url"}, "slack-api-url", "Slack Web API base (default https://slack.com/api/)")
 	f.IntVar(&cfg.Throttles.InvocationsPerMinute, "throttle-invocations-per-minute", cfg.Throttles.InvocationsPerMinute, "default limit of action invocations per namespace and minute; 0 is unlimited")
 	f.IntVar(&cfg.Throttles.ConcurrentInvocations, "throttle-concurrent", cfg.Throttles.ConcurrentInvocations, "default limit of activations in flight per namespace; 0 is unlimited")
 	f.IntVar(&cfg.Throttles.FiresPerMinute, "throttle-fires-per-minute", cfg.Throttles.FiresPerMinute, "default limit of trigger fires per namespace and minute; 0 is unlimited")
@@ -181,5 +182,20 @@ func (f stemCellsFlag) Set(v string) error {
 		}
 	}
 	*f.cells = cells
+	return nil
+}
+
+// settingFlag sets one connector setting (server.ConnectorsConfig.Settings)
+// by the flag's name, such as --github-api-url.
+type settingFlag struct {
+	settings map[string]string
+	name     string
+}
+
+func (f settingFlag) Type() string   { return "string" }
+func (f settingFlag) String() string { return f.settings[f.name] }
+
+func (f settingFlag) Set(v string) error {
+	f.settings[f.name] = v
 	return nil
 }

@@ -13,16 +13,9 @@ import (
 	"github.com/wispio/wisp/internal/couch"
 )
 
-// Handler names of the system actions, /whisk.system/couchdb/<action>.
-const (
-	ReadHandler  = "couchdb/read"
-	WriteHandler = "couchdb/write"
-	QueryHandler = "couchdb/query"
-)
-
-// Builtins returns the system actions read, write and query, by handler
-// name. Each takes url (or host), username, password and dbname, like the
-// feed, plus its own parameters:
+// Actions adds the system actions read, write and query to the catalogue
+// package /whisk.system/couchdb. Each takes url (or host), username,
+// password and dbname, like the feed, plus its own parameters:
 //   - read: docid (or id) and params, CouchDB's GET document options
 //     ({"rev": ...}); returns the document.
 //   - write: doc, an object (or a JSON string), and overwrite: with
@@ -32,16 +25,6 @@ const (
 //     "limit", ...}), or selector alone; returns {"docs": [...]}.
 //
 // Their connections pass the provider's egress policy.
-func (p *Provider) Builtins() builtin.Registry {
-	return builtin.Registry{
-		ReadHandler:  p.runAction(read),
-		WriteHandler: p.runAction(write),
-		QueryHandler: p.runAction(query),
-	}
-}
-
-// Actions adds read, write and query (see Builtins) to the catalogue
-// package /whisk.system/couchdb.
 func (p *Provider) Actions() []feeds.Action {
 	return []feeds.Action{
 		{Name: "read", Description: "Reads a document: url, username, password, dbname, docid, params", Func: p.runAction(read)},

@@ -390,7 +390,7 @@ func TestValidate(t *testing.T) {
 
 func TestActions(t *testing.T) {
 	url, db := testDB(t)
-	acts := newProvider().Builtins()
+	acts := actionsByName(newProvider())
 	conn := map[string]any{"url": url, "dbname": db.Name()}
 	call := func(t *testing.T, handler string, extra map[string]any) (map[string]any, error) {
 		t.Helper()

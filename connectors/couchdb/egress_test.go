@@ -62,7 +62,7 @@ func TestEgressPolicy(t *testing.T) {
 func callRead(t *testing.T, p *Provider, params map[string]any) (json.RawMessage, error) {
 	t.Helper()
 	b, _ := json.Marshal(params)
-	return p.Builtins()[ReadHandler](t.Context(), builtin.Call{Namespace: "ns", Action: "/whisk.system/couchdb/read", Params: b})
+	return actionsByName(p)[ReadHandler](t.Context(), builtin.Call{Namespace: "ns", Action: "/whisk.system/couchdb/read", Params: b})
 }
 
 // TestFarEndTextStaysOut: what a (hostile) server answers never reaches
@@ -104,7 +104,7 @@ func TestFarEndTextStaysOut(t *testing.T) {
 				err = p.Validate(t.Context(), ChangesFeed, rawParams(t, params))
 			} else {
 				b, _ := json.Marshal(params)
-				_, err = p.Builtins()[tt.handler](t.Context(), builtin.Call{Namespace: "ns", Action: "/whisk.system/couchdb/x", Params: b})
+				_, err = actionsByName(p)[tt.handler](t.Context(), builtin.Call{Namespace: "ns", Action: "/whisk.system/couchdb/x", Params: b})
 			}
 			if err == nil || !strings.Contains(err.Error(), tt.want) || strings.Contains(err.Error(), "SECRET") {
 				t.Fatalf("error %v, want one containing %q and nothing the server sent", err, tt.want)

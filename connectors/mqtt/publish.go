@@ -8,19 +8,8 @@ import (
 	paho "github.com/eclipse/paho.mqtt.golang"
 
 	"github.com/wispio/wisp/actions/builtin"
-	"github.com/wispio/wisp/catalog"
 	"github.com/wispio/wisp/feeds"
 )
-
-// PublishHandler is the builtin handler name (the code) of
-// /whisk.system/mqtt/publish.
-const PublishHandler = "mqtt/publish"
-
-// Builtins returns the package's builtin actions by handler name, for the
-// invoker's builtin.Registry.
-func (p *Provider) Builtins() builtin.Registry {
-	return builtin.Registry{PublishHandler: p.Publish}
-}
 
 // Actions adds the publish action to the catalogue package
 // /whisk.system/mqtt (the feed manager installs it with the feed).
@@ -103,19 +92,4 @@ func messageParam(params map[string]json.RawMessage) ([]byte, error) {
 		return nil, builtin.Errorf("message: not valid JSON: %v", err)
 	}
 	return b.Bytes(), nil
-}
-
-// Package is the catalogue package /whisk.system/mqtt with its system
-// action publish. The feed action messages is the feed manager's to add:
-// it installs one for each of a provider's Feeds.
-func Package() catalog.Package {
-	return catalog.Package{
-		Name:        ProviderName,
-		Description: "MQTT: fire triggers on messages (feed messages) and publish messages (action publish)",
-		Builtins: []catalog.Builtin{{
-			Name:        "publish",
-			Handler:     PublishHandler,
-			Description: "Publishes a message to an MQTT broker: url, topic, message, qos, retain, username, password",
-		}},
-	}
 }

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	_ "github.com/wispio/wisp/connectors/all" // the shipped connectors
 	"github.com/wispio/wisp/entity"
 	"github.com/wispio/wisp/internal/testenv"
 	"github.com/wispio/wisp/server"
