@@ -9,11 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/wispio/wisp/connectors/alarms"
-	"github.com/wispio/wisp/connectors/couchdb"
-	"github.com/wispio/wisp/connectors/github"
-	"github.com/wispio/wisp/connectors/mqtt"
-	"github.com/wispio/wisp/connectors/slack"
+	_ "github.com/wispio/wisp/connectors/all"
 	"github.com/wispio/wisp/feeds"
 )
 
@@ -28,18 +24,22 @@ type declared interface {
 	feeds.Declarer
 }
 
+// providers makes every registered connector's provider (connectors/all).
 func providers(t *testing.T) []declared {
 	t.Helper()
-	log := slog.New(slog.DiscardHandler)
-	gh, err := github.New(github.Config{}, log)
+	all, err := feeds.NewProviders(feeds.Env{Log: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	sl, err := slack.New(slack.Config{}, log)
-	if err != nil {
-		t.Fatal(err)
+	var ds []declared
+	for _, p := range all {
+		d, ok := p.(declared)
+		if !ok {
+			t.Fatalf("connector %s declares no parameters (feeds.Declarer)", p.Name())
+		}
+		ds = append(ds, d)
 	}
-	return []declared{alarms.New(alarms.Config{}, log), couchdb.New(couchdb.Config{}, log), gh, mqtt.New(mqtt.DefaultConfig(), log), sl}
+	return ds
 }
 
 // TestREADMEParams fails when a table of README.md between

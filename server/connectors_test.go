@@ -16,7 +16,7 @@ func TestRegistryShipsConnectors(t *testing.T) {
 	for _, info := range feeds.Registered() {
 		names = append(names, info.Name)
 	}
-	want := []string{"alarms", "couchdb", "github", "mqtt", "slack"}
+	want := []string{"alarms", "couchdb", "github", "mqtt", "nats", "slack"}
 	if !slices.Equal(names, want) {
 		t.Fatalf("registered connectors %v, want %v", names, want)
 	}

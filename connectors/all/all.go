@@ -12,5 +12,6 @@ import (
 	_ "github.com/wispio/wisp/connectors/couchdb"
 	_ "github.com/wispio/wisp/connectors/github"
 	_ "github.com/wispio/wisp/connectors/mqtt"
+	_ "github.com/wispio/wisp/connectors/natssub"
 	_ "github.com/wispio/wisp/connectors/slack"
 )
