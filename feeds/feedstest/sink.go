@@ -12,7 +12,7 @@ import (
 
 // Wait bounds every wait of the suite and of Sink: a feed that has not
 // delivered (or reported, or finished) by then fails the test.
-const Wait = 10 * time.Second
+const Wait = 20 * time.Second
 
 // ErrRefused is what a Sink told to fail answers Deliver.
 var ErrRefused = errors.New("feedstest: sink refused the event")
