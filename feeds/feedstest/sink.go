@@ -29,7 +29,7 @@ type Sink struct {
 	events      []feeds.Event // accepted events with a payload, in order
 	checkpoints []string      // accepted cursor-only deliveries
 	cursor      string        // the cursor of the last accepted delivery
-	refused     int           // deliveries refused
+	refused     []feeds.Event // deliveries refused, in order
 	reports     []error       // every Report, nil included
 	done        []bool        // every Done's deleteTrigger
 	failNext    int
@@ -50,7 +50,7 @@ func (s *Sink) Deliver(_ context.Context, ev feeds.Event) error {
 		if s.failNext > 0 {
 			s.failNext--
 		}
-		s.refused++
+		s.refused = append(s.refused, ev)
 		return ErrRefused
 	}
 	if ev.Cursor != "" {
@@ -140,11 +140,11 @@ func (s *Sink) Checkpoints() []string {
 	return append([]string(nil), s.checkpoints...)
 }
 
-// Refused is the number of deliveries refused so far.
-func (s *Sink) Refused() int {
+// Refused returns the deliveries refused so far.
+func (s *Sink) Refused() []feeds.Event {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.refused
+	return append([]feeds.Event(nil), s.refused...)
 }
 
 // Reports returns every Report so far.
