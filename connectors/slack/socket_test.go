@@ -265,7 +265,7 @@ func TestSocketMode(t *testing.T) {
 				t.Fatalf("%d events delivered when the ack arrived, want %d", n, tt.fired)
 			}
 			if tt.payload != nil {
-				if got := payloadAt(t, sink, tt.fired - 1); !reflect.DeepEqual(got, tt.payload) {
+				if got := payloadAt(t, sink, tt.fired-1); !reflect.DeepEqual(got, tt.payload) {
 					t.Fatalf("fired %v\nthe HTTP path fires %v", got, tt.payload)
 				}
 			}
