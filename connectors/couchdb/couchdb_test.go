@@ -25,10 +25,6 @@ import (
 	"github.com/wispio/wisp/internal/testenv"
 )
 
-// wait bounds every wait for something the server should send at once;
-// it only turns a hang into a failure.
-const wait = 20 * time.Second
-
 // nextChange waits for the next event sink accepts and decodes its
 // change.
 func nextChange(t *testing.T, sink *feedstest.Sink) (feeds.Event, Change) {
