@@ -3,7 +3,6 @@ package alarms
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"io"
 	"log/slog"
 	"strings"
@@ -12,6 +11,7 @@ import (
 	"time"
 
 	"github.com/wispio/wisp/feeds"
+	"github.com/wispio/wisp/feeds/feedstest"
 )
 
 // fakeClock moves only when the test advances it.
@@ -79,64 +79,15 @@ func (c *fakeClock) set(now time.Time) {
 	c.timers = kept
 }
 
-// fakeSink records deliveries and the end.
-type fakeSink struct {
-	failures  int // Deliver calls to refuse
-	mu        sync.Mutex
-	events    chan feeds.Event
-	done      chan bool
-	reports   []error
-	delivered int
-}
-
-func newFakeSink() *fakeSink {
-	return &fakeSink{events: make(chan feeds.Event, 64), done: make(chan bool, 1)}
-}
-
-func (s *fakeSink) Deliver(_ context.Context, ev feeds.Event) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.failures > 0 {
-		s.failures--
-		return errors.New("store down")
-	}
-	s.delivered++
-	s.events <- ev
-	return nil
-}
-
-func (s *fakeSink) Report(err error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.reports = append(s.reports, err)
-}
-
-func (s *fakeSink) Done(deleteTrigger bool) { s.done <- deleteTrigger }
-
-func (s *fakeSink) next(t *testing.T) (feeds.Event, cursor) {
+// nextFire waits for the next fire sink accepts and decodes its cursor.
+func nextFire(t *testing.T, sink *feedstest.Sink) (feeds.Event, cursor) {
 	t.Helper()
-	select {
-	case ev := <-s.events:
-		c, err := parseCursor(ev.Cursor)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return ev, c
-	case <-time.After(10 * time.Second):
-		t.Fatal("no fire")
-		return feeds.Event{}, cursor{}
+	ev := sink.Next(t)
+	c, err := parseCursor(ev.Cursor)
+	if err != nil {
+		t.Fatal(err)
 	}
-}
-
-func (s *fakeSink) finished(t *testing.T) bool {
-	t.Helper()
-	select {
-	case del := <-s.done:
-		return del
-	case <-time.After(10 * time.Second):
-		t.Fatal("the feed did not finish")
-		return false
-	}
+	return ev, c
 }
 
 func raw(m map[string]any) map[string]json.RawMessage {
@@ -247,7 +198,7 @@ func TestNextFire(t *testing.T) {
 
 func TestAlarmFiresUntilMaxTriggers(t *testing.T) {
 	clock := newFakeClock(t0)
-	sink := newFakeSink()
+	sink := feedstest.NewSink()
 	start(t, newProvider(clock), FeedAlarm, map[string]any{"cron": "* * * * * *", "maxTriggers": 3, "trigger_payload": "hello"}, "", sink)
 	for i := 1; i <= 3; i++ {
 		at := clock.waitTimer(t)
@@ -255,19 +206,19 @@ func TestAlarmFiresUntilMaxTriggers(t *testing.T) {
 			t.Fatalf("fire %d scheduled at %s, want %s", i, at, want)
 		}
 		clock.set(at)
-		ev, c := sink.next(t)
+		ev, c := nextFire(t, sink)
 		if string(ev.Payload) != `{"payload":"hello"}` || c.Fired != i || c.Last != at.UnixMilli() {
 			t.Errorf("fire %d: payload %s cursor %+v", i, ev.Payload, c)
 		}
 	}
-	if sink.finished(t) {
+	if sink.WaitDone(t) {
 		t.Error("maxTriggers asked to delete the trigger")
 	}
 }
 
 func TestRestartSkipsMissedCronFires(t *testing.T) {
 	clock := newFakeClock(t0.Add(30 * time.Second))
-	sink := newFakeSink()
+	sink := feedstest.NewSink()
 	// Last fired an hour ago, two of five fires done.
 	cur, _ := json.Marshal(cursor{Last: t0.Add(-time.Hour).UnixMilli(), Fired: 2})
 	start(t, newProvider(clock), FeedAlarm, map[string]any{"cron": "* * * * *", "maxTriggers": 5}, string(cur), sink)
@@ -276,13 +227,10 @@ func TestRestartSkipsMissedCronFires(t *testing.T) {
 		t.Fatalf("first fire after restart at %s, want %s (missed fires skipped)", at, want)
 	}
 	clock.set(at)
-	if _, c := sink.next(t); c.Fired != 3 {
+	if _, c := nextFire(t, sink); c.Fired != 3 {
 		t.Errorf("fire count after restart = %d, want 3", c.Fired)
 	}
-	sink.mu.Lock()
-	n := sink.delivered
-	sink.mu.Unlock()
-	if n != 1 {
+	if n := sink.Count(); n != 1 {
 		t.Errorf("%d fires after restart, want 1", n)
 	}
 }
@@ -290,80 +238,78 @@ func TestRestartSkipsMissedCronFires(t *testing.T) {
 func TestOnce(t *testing.T) {
 	t.Run("fires at its date and deletes", func(t *testing.T) {
 		clock := newFakeClock(t0)
-		sink := newFakeSink()
+		sink := feedstest.NewSink()
 		start(t, newProvider(clock), FeedOnce, map[string]any{"date": "2030-01-01T10:00:05Z", "deleteAfterFire": "true", "trigger_payload": map[string]any{"k": "v"}}, "", sink)
 		clock.set(clock.waitTimer(t))
-		if ev, _ := sink.next(t); string(ev.Payload) != `{"k":"v"}` {
+		if ev, _ := nextFire(t, sink); string(ev.Payload) != `{"k":"v"}` {
 			t.Errorf("payload %s", ev.Payload)
 		}
-		if !sink.finished(t) {
+		if !sink.WaitDone(t) {
 			t.Error("deleteAfterFire not passed to Done")
 		}
 	})
 	t.Run("missed while down fires at start", func(t *testing.T) {
 		clock := newFakeClock(t0.Add(time.Hour))
-		sink := newFakeSink()
+		sink := feedstest.NewSink()
 		start(t, newProvider(clock), FeedOnce, map[string]any{"date": "2030-01-01T10:00:05Z"}, "", sink)
-		if _, c := sink.next(t); c.Fired != 1 {
+		if _, c := nextFire(t, sink); c.Fired != 1 {
 			t.Errorf("cursor %+v", c)
 		}
-		if sink.finished(t) {
+		if sink.WaitDone(t) {
 			t.Error("deleteAfterFire defaulted to true")
 		}
 	})
 	t.Run("already fired does not fire again", func(t *testing.T) {
 		clock := newFakeClock(t0.Add(time.Hour))
-		sink := newFakeSink()
+		sink := feedstest.NewSink()
 		cur, _ := json.Marshal(cursor{Last: t0.UnixMilli(), Fired: 1})
 		start(t, newProvider(clock), FeedOnce, map[string]any{"date": "2030-01-01T10:00:05Z", "deleteAfterFire": true}, string(cur), sink)
-		if !sink.finished(t) {
+		if !sink.WaitDone(t) {
 			t.Error("Done without deleteAfterFire")
 		}
-		if sink.delivered != 0 {
-			t.Errorf("%d fires, want 0", sink.delivered)
+		if n := sink.Count(); n != 0 {
+			t.Errorf("%d fires, want 0", n)
 		}
 	})
 }
 
 func TestIntervalStopsAtStopDate(t *testing.T) {
 	clock := newFakeClock(t0)
-	sink := newFakeSink()
+	sink := feedstest.NewSink()
 	start(t, newProvider(clock), FeedInterval, map[string]any{"minutes": 10, "stopDate": "2030-01-01T10:25:00Z"}, "", sink)
 	for i := 1; i <= 2; i++ {
 		clock.set(clock.waitTimer(t))
-		sink.next(t)
+		nextFire(t, sink)
 	}
-	if sink.finished(t) {
+	if sink.WaitDone(t) {
 		t.Error("stopDate asked to delete the trigger")
 	}
 }
 
 func TestDeliverRetriedAndReported(t *testing.T) {
 	clock := newFakeClock(t0)
-	sink := newFakeSink()
-	sink.failures = 1
+	sink := feedstest.NewSink()
+	sink.FailNext(1)
 	start(t, newProvider(clock), FeedAlarm, map[string]any{"cron": "* * * * * *", "maxTriggers": 1}, "", sink)
 	clock.set(clock.waitTimer(t)) // the fire
 	clock.set(clock.waitTimer(t)) // the retry delay
-	sink.next(t)
-	sink.finished(t)
-	sink.mu.Lock()
-	defer sink.mu.Unlock()
-	if len(sink.reports) != 2 || sink.reports[0] == nil || sink.reports[1] != nil {
-		t.Errorf("reports %v, want [error, nil]", sink.reports)
+	nextFire(t, sink)
+	sink.WaitDone(t)
+	if reports := sink.Reports(); len(reports) != 2 || reports[0] == nil || reports[1] != nil {
+		t.Errorf("reports %v, want [error, nil]", reports)
 	}
 }
 
 func TestStopEndsTheSchedule(t *testing.T) {
 	clock := newFakeClock(t0)
-	sink := newFakeSink()
+	sink := feedstest.NewSink()
 	f := start(t, newProvider(clock), FeedAlarm, map[string]any{"cron": "* * * * *"}, "", sink)
 	clock.waitTimer(t)
 	if err := f.Stop(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	clock.set(t0.Add(time.Hour))
-	if sink.delivered != 0 {
-		t.Errorf("%d fires after Stop", sink.delivered)
+	if n := sink.Count(); n != 0 {
+		t.Errorf("%d fires after Stop", n)
 	}
 }

@@ -20,75 +20,21 @@ import (
 	"github.com/wispio/wisp/actions/builtin"
 	"github.com/wispio/wisp/egress"
 	"github.com/wispio/wisp/feeds"
+	"github.com/wispio/wisp/feeds/feedstest"
 	"github.com/wispio/wisp/internal/couch"
 	"github.com/wispio/wisp/internal/testenv"
 )
 
-// wait bounds every wait for something the server should send at once;
-// it only turns a hang into a failure.
-const wait = 20 * time.Second
-
-// fakeSink records deliveries; fail, when set, decides whether a delivery
-// fails.
-type fakeSink struct {
-	events  chan feeds.Event
-	reports chan error
-	mu      sync.Mutex
-	fail    func(feeds.Event) bool
-	// checkpoints are the cursor-only deliveries (the pinned "now").
-	checkpoints []string
-}
-
-func newSink() *fakeSink {
-	return &fakeSink{events: make(chan feeds.Event, 100), reports: make(chan error, 100)}
-}
-
-func (s *fakeSink) Deliver(_ context.Context, ev feeds.Event) error {
-	if ev.Payload == nil { // a checkpoint of the pinned "now"
-		s.mu.Lock()
-		s.checkpoints = append(s.checkpoints, ev.Cursor)
-		s.mu.Unlock()
-		return nil
-	}
-	s.mu.Lock()
-	fail := s.fail != nil && s.fail(ev)
-	s.mu.Unlock()
-	if fail {
-		return errors.New("sink refused the event")
-	}
-	s.events <- ev
-	return nil
-}
-
-func (s *fakeSink) Report(err error)        { s.reports <- err }
-func (s *fakeSink) Done(deleteTrigger bool) {}
-
-// next returns the next delivered event and its payload.
-func (s *fakeSink) next(t *testing.T) (feeds.Event, Change) {
+// nextChange waits for the next event sink accepts and decodes its
+// change.
+func nextChange(t *testing.T, sink *feedstest.Sink) (feeds.Event, Change) {
 	t.Helper()
-	select {
-	case ev := <-s.events:
-		var c Change
-		if err := json.Unmarshal(ev.Payload, &c); err != nil {
-			t.Fatalf("payload %s: %v", ev.Payload, err)
-		}
-		return ev, c
-	case <-time.After(wait):
-		t.Fatal("no change delivered")
+	ev := sink.Next(t)
+	var c Change
+	if err := json.Unmarshal(ev.Payload, &c); err != nil {
+		t.Fatalf("payload %s: %v", ev.Payload, err)
 	}
-	panic("unreachable")
-}
-
-// nextReport returns the next health report.
-func (s *fakeSink) nextReport(t *testing.T) error {
-	t.Helper()
-	select {
-	case err := <-s.reports:
-		return err
-	case <-time.After(wait):
-		t.Fatal("no report")
-	}
-	panic("unreachable")
+	return ev, c
 }
 
 // testDB creates a database of its own on the test server, dropped after
@@ -149,14 +95,14 @@ func newProviderWith(policy *egress.Policy) *Provider {
 }
 
 // start runs a changes feed on db from cursor, stopped after the test.
-func start(t *testing.T, url string, db *kivik.DB, cursor string, extra map[string]any) (feeds.Feed, *fakeSink) {
+func start(t *testing.T, url string, db *kivik.DB, cursor string, extra map[string]any) (feeds.Feed, *feedstest.Sink) {
 	t.Helper()
 	p := map[string]any{"url": url, "dbname": db.Name()}
 	for k, v := range extra {
 		p[k] = v
 	}
 	reg := feeds.Registration{Trigger: "/ns/t", Provider: PackageName, Feed: ChangesFeed, Params: rawParams(t, p), Cursor: cursor}
-	sink := newSink()
+	sink := feedstest.NewSink()
 	f, err := newProvider().Start(t.Context(), reg, sink)
 	if err != nil {
 		t.Fatal(err)
@@ -174,7 +120,7 @@ func TestChangesArrive(t *testing.T) {
 	put(t, db, "before", map[string]any{"v": 0}) // since defaults to now: not delivered
 	_, sink := start(t, url, db, "", nil)
 	revA := put(t, db, "a", map[string]any{"v": 1})
-	ev, c := sink.next(t)
+	ev, c := nextChange(t, sink)
 	if c.ID != "a" || len(c.Changes) != 1 || c.Changes[0].Rev != revA || c.Deleted || c.DBName != db.Name() || c.Seq == "" || ev.Cursor != c.Seq {
 		t.Fatalf("event %s (cursor %q), want change of a at %s", ev.Payload, ev.Cursor, revA)
 	}
@@ -186,19 +132,19 @@ func TestChangesArrive(t *testing.T) {
 	if _, err := db.Delete(t.Context(), "a", revA); err != nil {
 		t.Fatal(err)
 	}
-	_, c = sink.next(t)
+	_, c = nextChange(t, sink)
 	if c.ID != "a" || !c.Deleted {
 		t.Fatalf("change %+v, want a deleted", c)
 	}
 }
 
 // ids reads n events and returns their document ids and the last cursor.
-func (s *fakeSink) ids(t *testing.T, n int) ([]string, string) {
+func ids(t *testing.T, s *feedstest.Sink, n int) ([]string, string) {
 	t.Helper()
 	var out []string
 	cursor := ""
 	for range n {
-		ev, c := s.next(t)
+		ev, c := nextChange(t, s)
 		out = append(out, c.ID)
 		cursor = ev.Cursor
 	}
@@ -210,7 +156,7 @@ func TestRestartResumesFromCursor(t *testing.T) {
 	put(t, db, "a", map[string]any{})
 	put(t, db, "b", map[string]any{})
 	f, sink := start(t, url, db, "", map[string]any{"since": "0"})
-	got, cursor := sink.ids(t, 2)
+	got, cursor := ids(t, sink, 2)
 	if strings.Join(got, ",") != "a,b" {
 		t.Fatalf("first run delivered %q, want a,b", got)
 	}
@@ -223,7 +169,7 @@ func TestRestartResumesFromCursor(t *testing.T) {
 	put(t, db, "d", map[string]any{})
 	_, sink = start(t, url, db, cursor, map[string]any{"since": "0"})
 	put(t, db, "e", map[string]any{})
-	if got, _ := sink.ids(t, 3); strings.Join(got, ",") != "c,d,e" {
+	if got, _ := ids(t, sink, 3); strings.Join(got, ",") != "c,d,e" {
 		t.Fatalf("after the restart the feed delivered %q, want c,d,e", got)
 	}
 }
@@ -231,27 +177,25 @@ func TestRestartResumesFromCursor(t *testing.T) {
 func TestFailedDeliveryIsNotAdvanced(t *testing.T) {
 	url, db := testDB(t)
 	_, sink := start(t, url, db, "", nil)
-	sink.mu.Lock()
-	failures := 2
-	sink.fail = func(ev feeds.Event) bool {
+	failures := 2 // guarded by the sink, which calls the func under its lock
+	sink.FailWhen(func(ev feeds.Event) bool {
 		if strings.Contains(string(ev.Payload), `"id":"b"`) && failures > 0 {
 			failures--
 			return true
 		}
 		return false
-	}
-	sink.mu.Unlock()
+	})
 	put(t, db, "a", map[string]any{})
 	put(t, db, "b", map[string]any{})
 	put(t, db, "c", map[string]any{})
-	if got, _ := sink.ids(t, 3); strings.Join(got, ",") != "a,b,c" {
+	if got, _ := ids(t, sink, 3); strings.Join(got, ",") != "a,b,c" {
 		t.Fatalf("delivered %q, want a,b,c: b again after its failures, c only after b", got)
 	}
 	for i := range 2 {
-		if err := sink.nextReport(t); err == nil || !strings.Contains(err.Error(), "sink refused") {
+		if err := sink.NextReport(t); err == nil || !strings.Contains(err.Error(), "sink refused") {
 			t.Fatalf("report %d: %v, want the delivery failure", i, err)
 		}
-		if err := sink.nextReport(t); err != nil {
+		if err := sink.NextReport(t); err != nil {
 			t.Fatalf("report after reconnecting: %v, want nil", err)
 		}
 	}
@@ -266,7 +210,7 @@ func TestFilter(t *testing.T) {
 	put(t, db, "x", map[string]any{"kind": "invoice"})
 	put(t, db, "y", map[string]any{"kind": "order"})
 	put(t, db, "z", map[string]any{"kind": "order"})
-	if got, _ := sink.ids(t, 2); strings.Join(got, ",") != "y,z" {
+	if got, _ := ids(t, sink, 2); strings.Join(got, ",") != "y,z" {
 		t.Fatalf("filtered feed delivered %q, want y,z", got)
 	}
 }
@@ -324,16 +268,16 @@ func TestReconnectsAfterDroppedConnection(t *testing.T) {
 	px := newProxy(t, strings.TrimPrefix(url, "http://"))
 	_, sink := start(t, "http://"+px.ln.Addr().String(), db, "", nil)
 	put(t, db, "a", map[string]any{})
-	sink.ids(t, 1)
+	ids(t, sink, 1)
 	px.drop()
-	if err := sink.nextReport(t); err == nil {
+	if err := sink.NextReport(t); err == nil {
 		t.Fatal("the dropped connection was reported as healthy")
 	}
-	if err := sink.nextReport(t); err != nil {
+	if err := sink.NextReport(t); err != nil {
 		t.Fatalf("report after reconnecting: %v, want nil", err)
 	}
 	put(t, db, "b", map[string]any{})
-	if got, _ := sink.ids(t, 1); got[0] != "b" {
+	if got, _ := ids(t, sink, 1); got[0] != "b" {
 		t.Fatalf("after reconnecting the feed delivered %q, want b", got)
 	}
 }

@@ -6,7 +6,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"io"
 	"log/slog"
 	"net/http"
@@ -230,36 +229,6 @@ func TestRegisterEgressPolicy(t *testing.T) {
 	if err == nil || err.Error() != strings.TrimSuffix(want, "/")+" denied by policy" || len(fake.takeCalls()) != 0 {
 		t.Fatalf("Register = %v, want %q denied by policy, and no call", err, want)
 	}
-}
-
-// recordingSink keeps what is delivered; fail makes Deliver refuse.
-type recordingSink struct {
-	mu     sync.Mutex
-	events []feeds.Event
-	fail   bool
-}
-
-func (s *recordingSink) Deliver(_ context.Context, ev feeds.Event) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.fail {
-		return errors.New("store down")
-	}
-	s.events = append(s.events, ev)
-	return nil
-}
-func (s *recordingSink) Report(error) {}
-func (s *recordingSink) Done(bool)    {}
-func (s *recordingSink) count() int   { s.mu.Lock(); defer s.mu.Unlock(); return len(s.events) }
-func (s *recordingSink) last() []byte {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.events[len(s.events)-1].Payload
-}
-func (s *recordingSink) cursor() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.events[len(s.events)-1].Cursor
 }
 
 // Sign is X-Hub-Signature-256 of body with secret.

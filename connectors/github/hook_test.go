@@ -12,15 +12,16 @@ import (
 	"testing"
 
 	"github.com/wispio/wisp/feeds"
+	"github.com/wispio/wisp/feeds/feedstest"
 )
 
 const testSecret = "s3cret-of-the-feed"
 
 // startHook runs a feed subscribed to events and returns its handler and
 // sink.
-func startHook(t testing.TB, p *Provider, events string, cursor string) (http.Handler, *recordingSink, feeds.Feed) {
+func startHook(t testing.TB, p *Provider, events string, cursor string) (http.Handler, *feedstest.Sink, feeds.Feed) {
 	t.Helper()
-	sink := &recordingSink{}
+	sink := feedstest.NewSink()
 	st, _ := json.Marshal(state{ID: "HOOKID", Secret: testSecret, HookID: 1, Owner: "octo", Repo: "hello"})
 	params := map[string]json.RawMessage{"username": json.RawMessage(`"octo"`), "repository": json.RawMessage(`"hello"`),
 		"accessToken": json.RawMessage(`"tok"`), "events": json.RawMessage(`"` + events + `"`)}
@@ -101,12 +102,12 @@ func TestHookDeliveries(t *testing.T) {
 	h, sink, _ := startHook(t, p, "push,issues,pull_request", "")
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			before := sink.count()
+			before := sink.Count()
 			w := tt.req.send(h)
 			if w.Code != tt.status {
 				t.Fatalf("status = %d %s, want %d", w.Code, w.Body, tt.status)
 			}
-			if fired := sink.count() > before; fired != tt.fired {
+			if fired := sink.Count() > before; fired != tt.fired {
 				t.Fatalf("fired = %v, want %v", fired, tt.fired)
 			}
 			if tt.fired {
@@ -114,13 +115,13 @@ func TestHookDeliveries(t *testing.T) {
 				if tt.req.contentType != "application/json" {
 					want = issues
 				}
-				if !bytes.Equal(sink.last(), want) {
+				if !bytes.Equal(sink.Last(t).Payload, want) {
 					t.Fatalf("payload is not the event body")
 				}
 			}
 		})
 	}
-	if c := sink.cursor(); !strings.Contains(c, `"d-push"`) || !strings.Contains(c, `"d-form"`) {
+	if c := sink.Cursor(); !strings.Contains(c, `"d-push"`) || !strings.Contains(c, `"d-form"`) {
 		t.Fatalf("cursor = %s", c)
 	}
 }
@@ -129,19 +130,19 @@ func TestHookRemembersDeliveriesAcrossRestartsAndStops(t *testing.T) {
 	p, _ := newProvider(t)
 	push := readFixture(t, "push.json")
 	h, sink, f := startHook(t, p, "*", `["d-1"]`)
-	if w := signed("push", "d-1", push).send(h); w.Code != 200 || sink.count() != 0 {
-		t.Fatalf("a delivery of the cursor = %d, fired %d", w.Code, sink.count())
+	if w := signed("push", "d-1", push).send(h); w.Code != 200 || sink.Count() != 0 {
+		t.Fatalf("a delivery of the cursor = %d, fired %d", w.Code, sink.Count())
 	}
-	if w := signed("ping", "d-2", readFixture(t, "ping.json")).send(h); w.Code != 200 || sink.count() != 1 {
-		t.Fatalf("ping with * = %d, fired %d", w.Code, sink.count())
+	if w := signed("ping", "d-2", readFixture(t, "ping.json")).send(h); w.Code != 200 || sink.Count() != 1 {
+		t.Fatalf("ping with * = %d, fired %d", w.Code, sink.Count())
 	}
-	sink.fail = true
+	sink.FailWhen(refuse)
 	if w := signed("push", "d-3", push).send(h); w.Code != http.StatusServiceUnavailable {
 		t.Fatalf("delivery refused by the sink = %d", w.Code)
 	}
-	sink.fail = false
-	if w := signed("push", "d-3", push).send(h); w.Code != 200 || sink.count() != 2 {
-		t.Fatalf("redelivery after a refusal = %d, fired %d", w.Code, sink.count())
+	sink.FailWhen(nil)
+	if w := signed("push", "d-3", push).send(h); w.Code != 200 || sink.Count() != 2 {
+		t.Fatalf("redelivery after a refusal = %d, fired %d", w.Code, sink.Count())
 	}
 	if err := f.Stop(context.Background()); err != nil {
 		t.Fatal(err)
@@ -159,7 +160,7 @@ func TestRecentDeliveriesAreBounded(t *testing.T) {
 	for _, id := range []string{"a", "b", "c", "d"} {
 		signed("push", id, body).send(h)
 	}
-	if c := sink.cursor(); c != `["b","c","d"]` {
+	if c := sink.Cursor(); c != `["b","c","d"]` {
 		t.Fatalf("cursor = %s", c)
 	}
 }

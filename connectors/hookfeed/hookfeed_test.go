@@ -2,29 +2,19 @@ package hookfeed
 
 import (
 	"context"
-	"errors"
 	"testing"
 
 	"github.com/wispio/wisp/feeds"
+	"github.com/wispio/wisp/feeds/feedstest"
 )
 
-type sink struct {
-	events []feeds.Event
-	fail   bool
+// refuseWhen makes a feedstest.Sink refuse every delivery while *fail.
+func refuseWhen(fail *bool) func(feeds.Event) bool {
+	return func(feeds.Event) bool { return *fail }
 }
-
-func (s *sink) Deliver(_ context.Context, ev feeds.Event) error {
-	if s.fail {
-		return errors.New("store down")
-	}
-	s.events = append(s.events, ev)
-	return nil
-}
-func (s *sink) Report(error) {}
-func (s *sink) Done(bool)    {}
 
 func TestDeliveries(t *testing.T) {
-	s := &sink{}
+	s := feedstest.NewSink()
 	d, err := NewDeliveries(s, 2, "")
 	if err != nil {
 		t.Fatal(err)
@@ -46,15 +36,17 @@ func TestDeliveries(t *testing.T) {
 		{id: "a", wantCount: 6},
 		{id: "c", wantDup: true, wantCount: 6},
 	}
+	fail := false // read by s under its lock, set between deliveries
+	s.FailWhen(refuseWhen(&fail))
 	for i, st := range steps {
-		s.fail = st.fail
+		fail = st.fail
 		dup, err := d.Deliver(context.Background(), st.id, []byte(`{}`))
-		if dup != st.wantDup || (err != nil) != st.wantErr || len(s.events) != st.wantCount {
-			t.Fatalf("step %d (%s): dup %v err %v events %d", i, st.id, dup, err, len(s.events))
+		if dup != st.wantDup || (err != nil) != st.wantErr || s.Count() != st.wantCount {
+			t.Fatalf("step %d (%s): dup %v err %v events %d", i, st.id, dup, err, s.Count())
 		}
 	}
 	// A restart from the last cursor remembers the recent ids.
-	again, err := NewDeliveries(s, 2, s.events[len(s.events)-1].Cursor)
+	again, err := NewDeliveries(s, 2, s.Cursor())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -88,7 +80,7 @@ func TestSet(t *testing.T) {
 // TestDeliverRepeatable: ids that a source reuses for new events (MQTT
 // packet ids) block only what the source marks as a redelivery.
 func TestDeliverRepeatable(t *testing.T) {
-	s := &sink{}
+	s := feedstest.NewSink()
 	d, err := NewDeliveries(s, 3, "")
 	if err != nil {
 		t.Fatal(err)
@@ -110,11 +102,11 @@ func TestDeliverRepeatable(t *testing.T) {
 	}
 	for i, st := range steps {
 		dup, err := d.DeliverRepeatable(context.Background(), st.id, []byte(`{}`), st.redelivery)
-		if err != nil || dup != st.wantDup || len(s.events) != st.wantCount {
-			t.Fatalf("step %d (%s, redelivery %v): dup %v err %v events %d", i, st.id, st.redelivery, dup, err, len(s.events))
+		if err != nil || dup != st.wantDup || s.Count() != st.wantCount {
+			t.Fatalf("step %d (%s, redelivery %v): dup %v err %v events %d", i, st.id, st.redelivery, dup, err, s.Count())
 		}
 	}
-	again, err := NewDeliveries(s, 3, s.events[len(s.events)-1].Cursor)
+	again, err := NewDeliveries(s, 3, s.Cursor())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -18,6 +18,7 @@ import (
 
 	"github.com/wispio/wisp/actions/builtin"
 	"github.com/wispio/wisp/feeds"
+	"github.com/wispio/wisp/feeds/feedstest"
 	"github.com/wispio/wisp/internal/testenv"
 )
 
@@ -80,13 +81,13 @@ func TestWebSocketBroker(t *testing.T) {
 		_, _ = io.Copy(tcp, &wsConn{Conn: ws})
 	}))
 	defer bridge.Close()
-	sink := newFakeSink()
+	sink := feedstest.NewSink()
 	startFeed(t, testProvider(), "/guest/ws", map[string]any{"url": b.URL(), "topic": "ws/#"}, sink)
 	wsURL := "ws://" + strings.TrimPrefix(bridge.URL, "http://") + "/mqtt"
 	if _, err := testProvider().Publish(t.Context(), builtin.Call{Params: mustJSON(t, map[string]any{"url": wsURL, "topic": "ws/x", "message": "over ws", "qos": 1})}); err != nil {
 		t.Fatalf("Publish over %s: %v", wsURL, err)
 	}
-	if m := sink.next(t); string(m.Payload) != `"over ws"` {
+	if m := nextMessage(t, sink); string(m.Payload) != `"over ws"` {
 		t.Fatalf("the feed got %s", m.Payload)
 	}
 }

@@ -5,12 +5,10 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/netip"
 	"slices"
-	"sync"
 	"testing"
 	"time"
 
@@ -18,6 +16,7 @@ import (
 
 	"github.com/wispio/wisp/egress"
 	"github.com/wispio/wisp/feeds"
+	"github.com/wispio/wisp/feeds/feedstest"
 	"github.com/wispio/wisp/internal/testenv"
 )
 
@@ -25,75 +24,15 @@ import (
 // it measures nothing.
 const waitLimit = 20 * time.Second
 
-// fakeSink records delivered events and reports; it fails the next
-// failNext deliveries.
-type fakeSink struct {
-	mu       sync.Mutex // guards failNext
-	failNext int
-
-	events  chan Message // delivered (accepted) events
-	reports chan error   // every Report, nil included
-}
-
-func newFakeSink() *fakeSink {
-	return &fakeSink{events: make(chan Message, 1000), reports: make(chan error, 1000)}
-}
-
-func (s *fakeSink) failDeliveries(n int) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.failNext = n
-}
-
-func (s *fakeSink) Deliver(ctx context.Context, ev feeds.Event) error {
-	s.mu.Lock()
-	fail := s.failNext > 0
-	if fail {
-		s.failNext--
-	}
-	s.mu.Unlock()
-	if fail {
-		return errors.New("store unavailable (test)")
-	}
+// nextMessage waits for the next event sink accepts and decodes it.
+func nextMessage(t *testing.T, sink *feedstest.Sink) Message {
+	t.Helper()
+	ev := sink.Next(t)
 	var m Message
 	if err := json.Unmarshal(ev.Payload, &m); err != nil {
-		return fmt.Errorf("fake sink: payload %s: %w", ev.Payload, err)
+		t.Fatalf("payload %s: %v", ev.Payload, err)
 	}
-	s.events <- m
-	return nil
-}
-
-func (s *fakeSink) Report(err error) { s.reports <- err }
-
-func (s *fakeSink) Done(bool) {}
-
-// next returns the next delivered event.
-func (s *fakeSink) next(t *testing.T) Message {
-	t.Helper()
-	select {
-	case m := <-s.events:
-		return m
-	case <-time.After(waitLimit):
-		t.Fatal("no event delivered")
-		return Message{}
-	}
-}
-
-// waitReport returns the next report that is nil (wantNil) or not.
-func (s *fakeSink) waitReport(t *testing.T, wantNil bool) error {
-	t.Helper()
-	deadline := time.After(waitLimit)
-	for {
-		select {
-		case err := <-s.reports:
-			if (err == nil) == wantNil {
-				return err
-			}
-		case <-deadline:
-			t.Fatalf("no report (nil: %v)", wantNil)
-			return nil
-		}
-	}
+	return m
 }
 
 func testProvider() *Provider {
@@ -126,7 +65,7 @@ func rawParams(t testing.TB, params map[string]any) map[string]json.RawMessage {
 }
 
 // startFeed starts a messages feed and waits until it is subscribed.
-func startFeed(t *testing.T, p *Provider, trigger string, params map[string]any, sink *fakeSink) feeds.Feed {
+func startFeed(t *testing.T, p *Provider, trigger string, params map[string]any, sink *feedstest.Sink) feeds.Feed {
 	t.Helper()
 	reg := feeds.Registration{Trigger: trigger, Provider: ProviderName, Feed: MessagesFeed, Params: rawParams(t, params)}
 	f, err := p.Start(context.Background(), reg, sink)
@@ -134,7 +73,7 @@ func startFeed(t *testing.T, p *Provider, trigger string, params map[string]any,
 		t.Fatalf("Start: %v", err)
 	}
 	t.Cleanup(func() { _ = f.Stop(context.Background()) })
-	sink.waitReport(t, true)
+	sink.WaitReport(t, true)
 	return f
 }
 
@@ -174,7 +113,7 @@ func TestFeedWildcards(t *testing.T) {
 	pub := publisher(t, url)
 	for i, tt := range tests {
 		t.Run(tt.filter, func(t *testing.T) {
-			sink := newFakeSink()
+			sink := feedstest.NewSink()
 			startFeed(t, p, fmt.Sprintf("/guest/wild%d", i), map[string]any{"url": url, "topic": base + tt.filter, "qos": 1}, sink)
 			for _, topic := range tt.topics {
 				publish(t, pub, base+topic, 1, false, []byte(topic))
@@ -184,7 +123,7 @@ func TestFeedWildcards(t *testing.T) {
 			publish(t, pub, base+tt.want[0], 1, false, []byte("end"))
 			var got []string
 			for {
-				m := sink.next(t)
+				m := nextMessage(t, sink)
 				var body string
 				_ = json.Unmarshal(m.Payload, &body)
 				if body == "end" {
@@ -202,7 +141,7 @@ func TestFeedWildcards(t *testing.T) {
 func TestFeedPayloadShapes(t *testing.T) {
 	url := testenv.Mosquitto(t)
 	topic := uniqueTopic(t)
-	sink := newFakeSink()
+	sink := feedstest.NewSink()
 	startFeed(t, testProvider(), "/guest/shapes", map[string]any{"url": url, "topic": topic, "qos": 2}, sink)
 	pub := publisher(t, url)
 	tests := []struct {
@@ -218,7 +157,7 @@ func TestFeedPayloadShapes(t *testing.T) {
 	}
 	for _, tt := range tests {
 		publish(t, pub, topic, tt.qos, false, tt.body)
-		m := sink.next(t)
+		m := nextMessage(t, sink)
 		if m.Topic != topic || m.QoS != tt.qos || m.Retained || string(m.Payload) != tt.payload || m.PayloadBase64 != tt.base64 {
 			t.Errorf("published %q at qos %d, delivered %+v (payload %s)", tt.body, tt.qos, m, m.Payload)
 		}
@@ -231,9 +170,9 @@ func TestFeedPayloadShapes(t *testing.T) {
 	retainedTopic := topic + "/retained"
 	publish(t, pub, retainedTopic, 1, true, []byte(`{"state":"open"}`))
 	t.Cleanup(func() { publish(t, pub, retainedTopic, 1, true, nil) })
-	sink2 := newFakeSink()
+	sink2 := feedstest.NewSink()
 	startFeed(t, testProvider(), "/guest/shapes-retained", map[string]any{"url": url, "topic": retainedTopic}, sink2)
-	if m := sink2.next(t); !m.Retained || string(m.Payload) != `{"state":"open"}` {
+	if m := nextMessage(t, sink2); !m.Retained || string(m.Payload) != `{"state":"open"}` {
 		t.Errorf("retained message delivered as %+v (payload %s)", m, m.Payload)
 	}
 }
@@ -245,7 +184,7 @@ func TestFeedPersistentSession(t *testing.T) {
 	topic := uniqueTopic(t)
 	p := testProvider()
 	params := map[string]any{"url": url, "topic": topic + "/#"}
-	sink := newFakeSink()
+	sink := feedstest.NewSink()
 	f := startFeed(t, p, "/guest/persistent", params, sink)
 	if err := f.Stop(context.Background()); err != nil {
 		t.Fatalf("Stop: %v", err)
@@ -259,26 +198,24 @@ func TestFeedPersistentSession(t *testing.T) {
 		want = append(want, body)
 	}
 
-	sink2 := newFakeSink()
+	sink2 := feedstest.NewSink()
 	startFeed(t, p, "/guest/persistent", params, sink2) // same trigger, so the same client id
 	var got []string
 	for range want {
-		got = append(got, string(sink2.next(t).Payload))
+		got = append(got, string(nextMessage(t, sink2).Payload))
 	}
 	if !slices.Equal(got, want) {
 		t.Errorf("after the restart the feed got %q, want %q", got, want)
 	}
-	select {
-	case m := <-sink.events:
-		t.Errorf("the stopped feed delivered %+v", m)
-	default:
+	if n := sink.Count(); n != 0 {
+		t.Errorf("the stopped feed delivered %d events", n)
 	}
 
 	// Another trigger's feed has its own session: it saw nothing of that.
-	sink3 := newFakeSink()
+	sink3 := feedstest.NewSink()
 	startFeed(t, p, "/guest/other", params, sink3)
 	publish(t, pub, topic+"/after", 1, false, []byte(`"after"`))
-	if m := sink3.next(t); string(m.Payload) != `"after"` {
+	if m := nextMessage(t, sink3); string(m.Payload) != `"after"` {
 		t.Errorf("the other trigger's feed got %s first, want only what was published after it started", m.Payload)
 	}
 }
@@ -289,23 +226,23 @@ func TestFeedPersistentSession(t *testing.T) {
 func TestFeedDeliverFailure(t *testing.T) {
 	url := testenv.Mosquitto(t)
 	topic := uniqueTopic(t)
-	sink := newFakeSink()
+	sink := feedstest.NewSink()
 	startFeed(t, testProvider(), "/guest/failing", map[string]any{"url": url, "topic": topic}, sink)
-	sink.failDeliveries(1)
+	sink.FailNext(1)
 	pub := publisher(t, url)
 	publish(t, pub, topic, 1, false, []byte(`"first"`))
 	publish(t, pub, topic, 1, false, []byte(`"second"`))
 
-	if err := sink.waitReport(t, false); err == nil {
+	if err := sink.WaitReport(t, false); err == nil {
 		t.Fatal("no failure reported")
 	}
-	sink.waitReport(t, true) // reconnected
-	first, second := sink.next(t), sink.next(t)
+	sink.WaitReport(t, true) // reconnected
+	first, second := nextMessage(t, sink), nextMessage(t, sink)
 	if string(first.Payload) != `"first"` || !first.Duplicate || string(second.Payload) != `"second"` {
 		t.Errorf("after the failed delivery got %+v then %+v, want first (duplicate) then second", first, second)
 	}
 	publish(t, pub, topic, 1, false, []byte(`"third"`))
-	if m := sink.next(t); string(m.Payload) != `"third"` {
+	if m := nextMessage(t, sink); string(m.Payload) != `"third"` {
 		t.Errorf("got %s, want third (nothing delivered twice)", m.Payload)
 	}
 }
@@ -320,7 +257,7 @@ func TestFeedTopicChangeAndForget(t *testing.T) {
 	pub := publisher(t, url)
 	const trigger = "/guest/changing"
 
-	sink := newFakeSink()
+	sink := feedstest.NewSink()
 	f := startFeed(t, p, trigger, map[string]any{"url": url, "topic": base + "/old"}, sink)
 	if err := f.Stop(context.Background()); err != nil {
 		t.Fatal(err)
@@ -329,7 +266,7 @@ func TestFeedTopicChangeAndForget(t *testing.T) {
 	f = startFeed(t, p, trigger, newParams, sink)
 	publish(t, pub, base+"/old", 1, false, []byte(`"old"`))
 	publish(t, pub, base+"/new", 1, false, []byte(`"new"`))
-	if m := sink.next(t); m.Topic != base+"/new" {
+	if m := nextMessage(t, sink); m.Topic != base+"/new" {
 		t.Errorf("after the topic change got a message on %s, want only %s/new", m.Topic, base)
 	}
 
@@ -343,7 +280,7 @@ func TestFeedTopicChangeAndForget(t *testing.T) {
 	publish(t, pub, base+"/new", 1, false, []byte(`"while forgotten"`))
 	startFeed(t, p, trigger, newParams, sink)
 	publish(t, pub, base+"/new", 1, false, []byte(`"after"`))
-	if m := sink.next(t); string(m.Payload) != `"after"` {
+	if m := nextMessage(t, sink); string(m.Payload) != `"after"` {
 		t.Errorf("after Forget the restarted feed got %s first, want only what was published after it started", m.Payload)
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/wispio/wisp/actions/builtin"
 	"github.com/wispio/wisp/connectors/mqtt/broker"
 	"github.com/wispio/wisp/feeds"
+	"github.com/wispio/wisp/feeds/feedstest"
 	"github.com/wispio/wisp/internal/testenv"
 )
 
@@ -85,13 +86,13 @@ func TestValidate(t *testing.T) {
 func TestFeedReconnects(t *testing.T) {
 	b := startBroker(t, nil)
 	addr := b.Addr().String()
-	sink := newFakeSink()
+	sink := feedstest.NewSink()
 	startFeed(t, testProvider(), "/guest/reconnects", map[string]any{"url": b.URL(), "topic": "r/#"}, sink)
 
 	if err := b.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if err := sink.waitReport(t, false); !strings.Contains(err.Error(), addr) {
+	if err := sink.WaitReport(t, false); !strings.Contains(err.Error(), addr) {
 		t.Errorf("reported %v, want the lost broker's address", err)
 	}
 	b2, err := broker.Start(context.Background(), broker.Config{Addr: addr}, slog.New(slog.DiscardHandler))
@@ -99,9 +100,9 @@ func TestFeedReconnects(t *testing.T) {
 		t.Fatalf("restart the broker on %s: %v", addr, err)
 	}
 	t.Cleanup(func() { _ = b2.Close() })
-	sink.waitReport(t, true)
+	sink.WaitReport(t, true)
 	publish(t, publisher(t, b2.URL()), "r/x", 1, false, []byte(`"back"`))
-	if m := sink.next(t); string(m.Payload) != `"back"` {
+	if m := nextMessage(t, sink); string(m.Payload) != `"back"` {
 		t.Errorf("after reconnecting got %s", m.Payload)
 	}
 }
@@ -109,7 +110,7 @@ func TestFeedReconnects(t *testing.T) {
 func TestPublish(t *testing.T) {
 	url := testenv.Mosquitto(t)
 	topic := uniqueTopic(t)
-	sink := newFakeSink()
+	sink := feedstest.NewSink()
 	startFeed(t, testProvider(), "/guest/publish", map[string]any{"url": url, "topic": topic + "/#", "qos": 2}, sink)
 	p := testProvider()
 	tests := []struct {
@@ -133,7 +134,7 @@ func TestPublish(t *testing.T) {
 		if err := json.Unmarshal(res, &got); err != nil || got != tt.result {
 			t.Errorf("Publish result %s, want %+v", res, tt.result)
 		}
-		m := sink.next(t)
+		m := nextMessage(t, sink)
 		if m.Topic != tt.result.Topic || string(m.Payload) != tt.payload || m.QoS != tt.result.QoS {
 			t.Errorf("the feed got %+v (payload %s), want topic %s payload %s qos %d", m, m.Payload, tt.result.Topic, tt.payload, tt.result.QoS)
 		}
@@ -147,10 +148,10 @@ func TestPublish(t *testing.T) {
 	t.Cleanup(func() {
 		_, _ = p.Publish(context.Background(), builtin.Call{Params: mustJSON(t, map[string]any{"url": url, "topic": retained, "message": "", "retain": true})})
 	})
-	_ = sink.next(t) // the live feed saw it too
-	late := newFakeSink()
+	_ = nextMessage(t, sink) // the live feed saw it too
+	late := feedstest.NewSink()
 	startFeed(t, p, "/guest/publish-late", map[string]any{"url": url, "topic": retained}, late)
-	if m := late.next(t); !m.Retained || string(m.Payload) != `"kept"` {
+	if m := nextMessage(t, late); !m.Retained || string(m.Payload) != `"kept"` {
 		t.Errorf("retained publish reached a later feed as %+v", m)
 	}
 }

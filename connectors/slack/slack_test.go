@@ -7,7 +7,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"io"
 	"log/slog"
 	"net/http"
@@ -24,6 +23,7 @@ import (
 	"github.com/wispio/wisp/actions/builtin"
 	"github.com/wispio/wisp/egress"
 	"github.com/wispio/wisp/feeds"
+	"github.com/wispio/wisp/feeds/feedstest"
 )
 
 const testSecret = "8f742231b10e8888abcd99yyyzzz85a5"
@@ -37,31 +37,18 @@ func Sign(secret string, t time.Time, body []byte) (ts, sig string) {
 	return ts, "v0=" + hex.EncodeToString(mac.Sum(nil))
 }
 
-type recordingSink struct {
-	mu     sync.Mutex
-	events []feeds.Event
-	fail   bool
-}
-
-func (s *recordingSink) Deliver(_ context.Context, ev feeds.Event) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.fail {
-		return errors.New("store down")
-	}
-	s.events = append(s.events, ev)
-	return nil
-}
-func (s *recordingSink) Report(error) {}
-func (s *recordingSink) Done(bool)    {}
-func (s *recordingSink) count() int   { s.mu.Lock(); defer s.mu.Unlock(); return len(s.events) }
-func (s *recordingSink) last() map[string]any {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+// lastPayload is the payload of the last event sink accepted, decoded.
+func lastPayload(t testing.TB, sink *feedstest.Sink) map[string]any {
+	t.Helper()
 	var m map[string]any
-	_ = json.Unmarshal(s.events[len(s.events)-1].Payload, &m)
+	if err := json.Unmarshal(sink.Last(t).Payload, &m); err != nil {
+		t.Fatal(err)
+	}
 	return m
 }
+
+// refuse makes a feedstest.Sink refuse every delivery.
+func refuse(feeds.Event) bool { return true }
 
 func fixture(t testing.TB, name string) []byte {
 	t.Helper()
@@ -84,9 +71,9 @@ func newProvider(t testing.TB, apiURL string) *Provider {
 	return p
 }
 
-func startFeed(t testing.TB, p *Provider) (*recordingSink, feeds.Feed) {
+func startFeed(t testing.TB, p *Provider) (*feedstest.Sink, feeds.Feed) {
 	t.Helper()
-	sink := &recordingSink{}
+	sink := feedstest.NewSink()
 	st, _ := p.Register(context.Background(), feeds.Registration{})
 	f, err := p.Start(context.Background(), feeds.Registration{Trigger: "/ns/T", State: st,
 		Params: map[string]json.RawMessage{"signingSecret": json.RawMessage(`"` + testSecret + `"`)}}, sink)
@@ -180,17 +167,17 @@ func TestHookRequests(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			before := sink.count()
+			before := sink.Count()
 			w := tt.req.send(p)
 			if w.Code != tt.status || !strings.Contains(w.Body.String(), tt.want) {
 				t.Fatalf("answer = %d %s, want %d with %q", w.Code, w.Body, tt.status, tt.want)
 			}
-			fired := sink.count() > before
+			fired := sink.Count() > before
 			if fired != (tt.fired != "") {
 				t.Fatalf("fired = %v, want %v", fired, tt.fired != "")
 			}
 			if fired {
-				got := sink.last()
+				got := lastPayload(t, sink)
 				if _, ok := got[tt.fired]; !ok {
 					t.Fatalf("payload %v has no %q", got, tt.fired)
 				}
@@ -211,13 +198,13 @@ func TestHookStoreFailureIsRetryable(t *testing.T) {
 	}
 	body := fixture(t, "event_callback.message.json")
 	r := request{path: path, contentType: "application/json", body: body, at: time.Now(), secret: testSecret}
-	sink.fail = true
+	sink.FailWhen(refuse)
 	if w := r.send(p); w.Code != http.StatusServiceUnavailable {
 		t.Fatalf("refused delivery = %d", w.Code)
 	}
-	sink.fail = false
-	if w := r.send(p); w.Code != 200 || sink.count() != 1 {
-		t.Fatalf("retry = %d, fired %d", w.Code, sink.count())
+	sink.FailWhen(nil)
+	if w := r.send(p); w.Code != 200 || sink.Count() != 1 {
+		t.Fatalf("retry = %d, fired %d", w.Code, sink.Count())
 	}
 	_ = f.Stop(context.Background())
 	if w := r.send(p); w.Code != 404 {

@@ -22,6 +22,7 @@ import (
 	"github.com/wispio/wisp/actions/builtin"
 	"github.com/wispio/wisp/entity"
 	"github.com/wispio/wisp/feeds"
+	"github.com/wispio/wisp/feeds/feedstest"
 	"github.com/wispio/wisp/routing"
 	"github.com/wispio/wisp/store"
 	"github.com/wispio/wisp/store/bolt"
@@ -165,20 +166,14 @@ func envelope(t testing.TB, name string, change func(env, payload map[string]any
 	return b
 }
 
-func (s *recordingSink) setFail(fail bool) { s.mu.Lock(); s.fail = fail; s.mu.Unlock() }
-
-func (s *recordingSink) payload(i int) any {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+// payloadAt is the payload of the i-th event sink accepted, decoded.
+func payloadAt(t testing.TB, sink *feedstest.Sink, i int) any {
+	t.Helper()
 	var v any
-	_ = json.Unmarshal(s.events[i].Payload, &v)
+	if err := json.Unmarshal(sink.Events()[i].Payload, &v); err != nil {
+		t.Fatal(err)
+	}
 	return v
-}
-
-func (s *recordingSink) cursor() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.events[len(s.events)-1].Cursor
 }
 
 func socketParams(token string) map[string]json.RawMessage {
@@ -204,9 +199,9 @@ func httpFired(t *testing.T, p *Provider) []any {
 			t.Fatalf("the HTTP path answers %d %s", w.Code, w.Body)
 		}
 	}
-	out := make([]any, sink.count())
+	out := make([]any, sink.Count())
 	for i := range out {
-		out[i] = sink.payload(i)
+		out[i] = payloadAt(t, sink, i)
 	}
 	return out
 }
@@ -219,7 +214,7 @@ func TestSocketMode(t *testing.T) {
 	if ep := p.Endpoint(feeds.Registration{Params: socketParams(testAppToken)}); ep != "" {
 		t.Fatalf("a Socket Mode feed has the endpoint %q", ep)
 	}
-	sink := &recordingSink{}
+	sink := feedstest.NewSink()
 	f, err := p.Start(context.Background(), feeds.Registration{Trigger: "/ns/T", Params: socketParams(testAppToken)}, sink)
 	if err != nil {
 		t.Fatal(err)
@@ -266,11 +261,11 @@ func TestSocketMode(t *testing.T) {
 			if got := conn.ack(); got != tt.ack {
 				t.Fatalf("ack for %q, want %q", got, tt.ack)
 			}
-			if n := sink.count(); n != tt.fired {
+			if n := sink.Count(); n != tt.fired {
 				t.Fatalf("%d events delivered when the ack arrived, want %d", n, tt.fired)
 			}
 			if tt.payload != nil {
-				if got := sink.payload(tt.fired - 1); !reflect.DeepEqual(got, tt.payload) {
+				if got := payloadAt(t, sink, tt.fired-1); !reflect.DeepEqual(got, tt.payload) {
 					t.Fatalf("fired %v\nthe HTTP path fires %v", got, tt.payload)
 				}
 			}
@@ -278,8 +273,8 @@ func TestSocketMode(t *testing.T) {
 	}
 
 	t.Run("not stored is not acknowledged", func(t *testing.T) {
-		before := sink.count()
-		sink.setFail(true)
+		before := sink.Count()
+		sink.FailWhen(refuse)
 		conn.send(envelope(t, "socket_events_api.json", func(env, payload map[string]any) {
 			env["envelope_id"], payload["event_id"] = "e-lost", "Ev-lost"
 		}))
@@ -289,12 +284,12 @@ func TestSocketMode(t *testing.T) {
 		if got := conn.ack(); got != "flush" {
 			t.Fatalf("ack for %q, want none before flush", got)
 		}
-		sink.setFail(false)
+		sink.FailWhen(nil)
 		conn.send(envelope(t, "socket_events_api.json", func(env, payload map[string]any) {
 			env["envelope_id"], env["retry_attempt"], payload["event_id"] = "e-lost", 1, "Ev-lost"
 		}))
-		if got := conn.ack(); got != "e-lost" || sink.count() != before+1 {
-			t.Fatalf("retry: ack %q, delivered %d, want e-lost and %d", got, sink.count(), before+1)
+		if got := conn.ack(); got != "e-lost" || sink.Count() != before+1 {
+			t.Fatalf("retry: ack %q, delivered %d, want e-lost and %d", got, sink.Count(), before+1)
 		}
 	})
 
@@ -304,16 +299,16 @@ func TestSocketMode(t *testing.T) {
 	conn.closed()
 
 	// A restart from the saved cursor still knows the events fired.
-	f, err = p.Start(context.Background(), feeds.Registration{Trigger: "/ns/T", Params: socketParams(testAppToken), Cursor: sink.cursor()}, sink)
+	f, err = p.Start(context.Background(), feeds.Registration{Trigger: "/ns/T", Params: socketParams(testAppToken), Cursor: sink.Cursor()}, sink)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer func() { _ = f.Stop(context.Background()) }()
 	conn = fake.accept(t)
-	before := sink.count()
+	before := sink.Count()
 	conn.send(envelope(t, "socket_events_api.json", func(env, _ map[string]any) { env["retry_attempt"] = 2 }))
-	if got := conn.ack(); got != "dbdd0ef3-1543-4f94-bfb4-133d0e6c1545" || sink.count() != before {
-		t.Fatalf("after a restart, a retry: ack %q, delivered %d more", got, sink.count()-before)
+	if got := conn.ack(); got != "dbdd0ef3-1543-4f94-bfb4-133d0e6c1545" || sink.Count() != before {
+		t.Fatalf("after a restart, a retry: ack %q, delivered %d more", got, sink.Count()-before)
 	}
 }
 
