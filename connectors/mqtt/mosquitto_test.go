@@ -10,6 +10,7 @@ import (
 	paho "github.com/eclipse/paho.mqtt.golang"
 
 	"github.com/wispio/wisp/feeds"
+	"github.com/wispio/wisp/feeds/feedstest"
 	"github.com/wispio/wisp/internal/testenv"
 )
 
@@ -77,7 +78,7 @@ func TestMosquittoReconnect(t *testing.T) {
 	addr, user, password := mosquittoAuth(t)
 	topic := uniqueTopic(t)
 	clientID := throwawayClientID("wisp-test-takeover-")
-	sink := newFakeSink()
+	sink := feedstest.NewSink()
 	startFeed(t, testProvider(), "/guest/takeover", map[string]any{
 		"url": addr, "topic": topic + "/#", "qos": 1, "clientId": clientID, "username": user, "password": password,
 	}, sink)
@@ -87,15 +88,15 @@ func TestMosquittoReconnect(t *testing.T) {
 	if tok := intruder.Connect(); !tok.WaitTimeout(waitLimit) || tok.Error() != nil {
 		t.Fatalf("connect the intruder as %s: %v", clientID, tok.Error())
 	}
-	if err := sink.waitReport(t, false); !strings.Contains(err.Error(), "connection to "+addr+" lost") {
+	if err := sink.WaitReport(t, false); !strings.Contains(err.Error(), "connection to "+addr+" lost") {
 		t.Errorf("reported %v, want the lost connection to %s", err, addr)
 	}
 	intruder.Disconnect(0)
-	sink.waitReport(t, true)
+	sink.WaitReport(t, true)
 
 	authURL := testenv.MosquittoAuth(t)
 	publish(t, publisher(t, authURL), topic+"/x", 1, false, []byte(`"back"`))
-	if m := sink.next(t); string(m.Payload) != `"back"` {
+	if m := nextMessage(t, sink); string(m.Payload) != `"back"` {
 		t.Errorf("after reconnecting got %s", m.Payload)
 	}
 }

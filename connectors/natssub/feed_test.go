@@ -10,7 +10,6 @@ import (
 	"log/slog"
 	"net/netip"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -19,6 +18,7 @@ import (
 
 	"github.com/wispio/wisp/egress"
 	"github.com/wispio/wisp/feeds"
+	"github.com/wispio/wisp/feeds/feedstest"
 	"github.com/wispio/wisp/internal/testenv"
 )
 
@@ -26,74 +26,15 @@ import (
 // a timing assertion.
 const waitLimit = 20 * time.Second
 
-// recordingSink records delivered events and reports; it refuses the next
-// failNext deliveries.
-type recordingSink struct {
-	mu       sync.Mutex // guards failNext
-	failNext int
-
-	events  chan Message
-	reports chan error
-}
-
-func newSink() *recordingSink {
-	return &recordingSink{events: make(chan Message, 1000), reports: make(chan error, 1000)}
-}
-
-func (s *recordingSink) refuse(n int) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.failNext = n
-}
-
-func (s *recordingSink) Deliver(_ context.Context, ev feeds.Event) error {
-	s.mu.Lock()
-	fail := s.failNext > 0
-	if fail {
-		s.failNext--
-	}
-	s.mu.Unlock()
-	if fail {
-		return errors.New("store unavailable (test)")
-	}
+// nextMessage decodes the sink's next event as the feed's payload.
+func nextMessage(t *testing.T, sink *feedstest.Sink) Message {
+	t.Helper()
+	ev := sink.Next(t)
 	var m Message
 	if err := json.Unmarshal(ev.Payload, &m); err != nil {
-		return fmt.Errorf("sink: payload %s: %w", ev.Payload, err)
+		t.Fatalf("payload %s: %v", ev.Payload, err)
 	}
-	s.events <- m
-	return nil
-}
-
-func (s *recordingSink) Report(err error) { s.reports <- err }
-
-func (s *recordingSink) Done(bool) {}
-
-func (s *recordingSink) next(t *testing.T) Message {
-	t.Helper()
-	select {
-	case m := <-s.events:
-		return m
-	case <-time.After(waitLimit):
-		t.Fatal("no event delivered")
-		return Message{}
-	}
-}
-
-// waitReport returns the next report that is nil (wantNil) or not.
-func (s *recordingSink) waitReport(t *testing.T, wantNil bool) error {
-	t.Helper()
-	deadline := time.After(waitLimit)
-	for {
-		select {
-		case err := <-s.reports:
-			if (err == nil) == wantNil {
-				return err
-			}
-		case <-deadline:
-			t.Fatalf("no report (nil: %v)", wantNil)
-			return nil
-		}
-	}
+	return m
 }
 
 // testProvider allows 127.0.0.1, where the suite's nats-server listens.
@@ -128,7 +69,7 @@ func rawParams(t testing.TB, params map[string]any) map[string]json.RawMessage {
 }
 
 // startFeed starts a messages feed and waits until it is subscribed.
-func startFeed(t *testing.T, p *Provider, trigger string, params map[string]any, sink *recordingSink) feeds.Feed {
+func startFeed(t *testing.T, p *Provider, trigger string, params map[string]any, sink *feedstest.Sink) feeds.Feed {
 	t.Helper()
 	reg := feeds.Registration{Trigger: trigger, Provider: ProviderName, Feed: MessagesFeed, Params: rawParams(t, params)}
 	f, err := p.Start(t.Context(), reg, sink)
@@ -136,7 +77,7 @@ func startFeed(t *testing.T, p *Provider, trigger string, params map[string]any,
 		t.Fatalf("Start: %v", err)
 	}
 	t.Cleanup(func() { _ = f.Stop(context.Background()) })
-	sink.waitReport(t, true)
+	sink.WaitReport(t, true)
 	return f
 }
 
@@ -158,7 +99,7 @@ func client(t *testing.T, url string) *nats.Conn {
 func TestFeedPayloadShapes(t *testing.T) {
 	url := testenv.NATS(t)
 	base := "wisp.test." + unique(t)
-	sink := newSink()
+	sink := feedstest.NewSink()
 	startFeed(t, testProvider(), "/guest/t", map[string]any{"url": url, "subject": base + ".>"}, sink)
 	nc := client(t, url)
 	msg := nats.NewMsg(base + ".h")
@@ -187,7 +128,7 @@ func TestFeedPayloadShapes(t *testing.T) {
 		{subject: base + ".h", data: `"hi"`, reply: "answers.here", headers: map[string][]string{"Kind": {"greeting"}}},
 	}
 	for _, tt := range tests {
-		got := sink.next(t)
+		got := nextMessage(t, sink)
 		if got.Subject != tt.subject || string(got.Data) != tt.data || got.DataBase64 != tt.dataBase64 || got.Reply != tt.reply {
 			t.Errorf("got %+v (data %s), want subject %s data %s dataBase64 %q reply %q", got, got.Data, tt.subject, tt.data, tt.dataBase64, tt.reply)
 		}
@@ -203,7 +144,7 @@ func TestFeedQueueGroup(t *testing.T) {
 	url := testenv.NATS(t)
 	subject := "wisp.test." + unique(t)
 	p := testProvider()
-	a, b := newSink(), newSink()
+	a, b := feedstest.NewSink(), feedstest.NewSink()
 	startFeed(t, p, "/guest/a", map[string]any{"url": url, "subject": subject, "queue": "workers"}, a)
 	startFeed(t, p, "/guest/b", map[string]any{"url": url, "subject": subject, "queue": "workers"}, b)
 	nc := client(t, url)
@@ -216,16 +157,19 @@ func TestFeedQueueGroup(t *testing.T) {
 	// Without the queue group both feeds would get all 2n messages: the
 	// first n collected would repeat some and miss others.
 	seen := map[string]int{}
-	deadline := time.After(waitLimit)
-	for range n {
-		select {
-		case m := <-a.events:
-			seen[string(m.Data)]++
-		case m := <-b.events:
-			seen[string(m.Data)]++
-		case <-deadline:
-			t.Fatalf("only %d of %d messages delivered", len(seen), n)
+	deadline := time.Now().Add(waitLimit)
+	for a.Count()+b.Count() < n {
+		if time.Now().After(deadline) {
+			t.Fatalf("only %d of %d messages delivered", a.Count()+b.Count(), n)
 		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	for _, ev := range append(a.Events(), b.Events()...) {
+		var m Message
+		if err := json.Unmarshal(ev.Payload, &m); err != nil {
+			t.Fatal(err)
+		}
+		seen[string(m.Data)]++
 	}
 	for i := range n {
 		if c := seen[fmt.Sprint(i)]; c != 1 {
@@ -239,19 +183,19 @@ func TestFeedQueueGroup(t *testing.T) {
 func TestFeedRetriesRefusedDelivery(t *testing.T) {
 	url := testenv.NATS(t)
 	subject := "wisp.test." + unique(t)
-	sink := newSink()
+	sink := feedstest.NewSink()
 	startFeed(t, testProvider(), "/guest/t", map[string]any{"url": url, "subject": subject}, sink)
-	sink.refuse(2)
+	sink.FailNext(2)
 	if err := client(t, url).Publish(subject, []byte(`1`)); err != nil {
 		t.Fatal(err)
 	}
-	if err := sink.waitReport(t, false); !strings.Contains(err.Error(), "store unavailable") {
+	if err := sink.WaitReport(t, false); !strings.Contains(err.Error(), "refused") {
 		t.Errorf("report %v, want the refusal", err)
 	}
-	if got := sink.next(t); string(got.Data) != "1" {
+	if got := nextMessage(t, sink); string(got.Data) != "1" {
 		t.Errorf("delivered %s, want 1", got.Data)
 	}
-	sink.waitReport(t, true)
+	sink.WaitReport(t, true)
 }
 
 // TestStopEndsTheSubscription: once Stop returns, the server has no
@@ -259,15 +203,16 @@ func TestFeedRetriesRefusedDelivery(t *testing.T) {
 func TestStopEndsTheSubscription(t *testing.T) {
 	url := testenv.NATS(t)
 	subject := "wisp.test." + unique(t)
-	sink := newSink()
+	sink := feedstest.NewSink()
 	f := startFeed(t, testProvider(), "/guest/t", map[string]any{"url": url, "subject": subject}, sink)
 	nc := client(t, url)
 	if _, err := nc.Request(subject, []byte(`"before"`), 50*time.Millisecond); !errors.Is(err, nats.ErrTimeout) {
 		t.Fatalf("request while the feed runs: %v, want a timeout (the feed takes it, answers nothing)", err)
 	}
-	if got := sink.next(t); string(got.Data) != `"before"` {
+	if got := nextMessage(t, sink); string(got.Data) != `"before"` {
 		t.Fatalf("delivered %s", got.Data)
 	}
+	before := sink.Count()
 	if err := f.Stop(t.Context()); err != nil {
 		t.Fatalf("Stop: %v", err)
 	}
@@ -282,10 +227,8 @@ func TestStopEndsTheSubscription(t *testing.T) {
 			t.Fatalf("request after Stop: %v, want no responders", err)
 		}
 	}
-	select {
-	case m := <-sink.events:
-		t.Fatalf("delivered after Stop: %+v", m)
-	default:
+	if n := sink.Count(); n != before {
+		t.Fatalf("%d events delivered after Stop", n-before)
 	}
 }
 
@@ -315,15 +258,15 @@ func TestJetStreamNothingLost(t *testing.T) {
 	const trigger = "/guest/orders"
 	publish(stream+".orders.old", `"before the feed"`) // DeliverNew: not for this feed
 
-	sink := newSink()
+	sink := feedstest.NewSink()
 	f := startFeed(t, p, trigger, params, sink)
-	sink.refuse(1)
+	sink.FailNext(1)
 	publish(stream+".orders.a", `{"n":1}`)
 	publish(stream+".other", `"not the subject"`)
-	if err := sink.waitReport(t, false); !strings.Contains(err.Error(), "left unacknowledged") {
+	if err := sink.WaitReport(t, false); !strings.Contains(err.Error(), "left unacknowledged") {
 		t.Errorf("report %v, want the refusal", err)
 	}
-	got := sink.next(t)
+	got := nextMessage(t, sink)
 	if got.Subject != stream+".orders.a" || string(got.Data) != `{"n":1}` || got.Stream != stream || got.Sequence != 2 {
 		t.Errorf("redelivered %+v (data %s), want orders.a, sequence 2 of %s", got, got.Data, stream)
 	}
@@ -332,9 +275,9 @@ func TestJetStreamNothingLost(t *testing.T) {
 	}
 
 	publish(stream+".orders.b", `"while stopped"`)
-	sink2 := newSink()
+	sink2 := feedstest.NewSink()
 	startFeed(t, p, trigger, params, sink2)
-	if got := sink2.next(t); got.Subject != stream+".orders.b" || string(got.Data) != `"while stopped"` || got.Sequence != 4 {
+	if got := nextMessage(t, sink2); got.Subject != stream+".orders.b" || string(got.Data) != `"while stopped"` || got.Sequence != 4 {
 		t.Errorf("after restart %+v (data %s), want orders.b, sequence 4", got, got.Data)
 	}
 

@@ -10,6 +10,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/wispio/wisp/feeds"
+	"github.com/wispio/wisp/feeds/feedstest"
 	"github.com/wispio/wisp/internal/testenv"
 )
 
@@ -136,14 +137,14 @@ func TestEgressPolicy(t *testing.T) {
 			}
 		})
 	}
-	sink := newSink()
+	sink := feedstest.NewSink()
 	reg := feeds.Registration{Trigger: "/guest/t", Provider: ProviderName, Feed: MessagesFeed, Params: rawParams(t, map[string]any{"url": nurl, "subject": "a"})}
 	f, err := deny.Start(t.Context(), reg, sink)
 	if err != nil {
 		t.Fatalf("Start: %v", err)
 	}
 	defer func() { _ = f.Stop(t.Context()) }()
-	if err := sink.waitReport(t, false); !strings.HasSuffix(err.Error(), "egress to 127.0.0.1:"+port+" denied by policy") {
+	if err := sink.WaitReport(t, false); !strings.HasSuffix(err.Error(), "egress to 127.0.0.1:"+port+" denied by policy") {
 		t.Fatalf("report %v, want the policy's denial", err)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/wispio/wisp/feeds/feedstest"
 	"github.com/wispio/wisp/internal/testenv"
 )
 
@@ -80,23 +81,23 @@ func TestFeedReconnects(t *testing.T) {
 	}
 	prx := startProxy(t, u.Host)
 	subject := "wisp.test." + unique(t)
-	sink := newSink()
+	sink := feedstest.NewSink()
 	startFeed(t, testProvider(), "/guest/t", map[string]any{"url": "nats://" + prx.ln.Addr().String(), "subject": subject}, sink)
 	nc := client(t, nurl)
 	if err := nc.Publish(subject, []byte(`1`)); err != nil {
 		t.Fatal(err)
 	}
-	if got := sink.next(t); string(got.Data) != "1" {
+	if got := nextMessage(t, sink); string(got.Data) != "1" {
 		t.Fatalf("delivered %s, want 1", got.Data)
 	}
 	prx.cut()
-	sink.waitReport(t, false)
-	sink.waitReport(t, true)
+	sink.WaitReport(t, false)
+	sink.WaitReport(t, true)
 	// The recovery is reported once the server holds the subscription.
 	if err := nc.Publish(subject, []byte(`2`)); err != nil {
 		t.Fatal(err)
 	}
-	if got := sink.next(t); string(got.Data) != "2" {
+	if got := nextMessage(t, sink); string(got.Data) != "2" {
 		t.Fatalf("delivered %s after the reconnection, want 2", got.Data)
 	}
 }
