@@ -180,6 +180,13 @@ func (inv *Invoker) consume(msg *message.Message) {
 		return
 	}
 	ctx := context.Background()
+	if done := inv.alreadyRan(ctx, m); done != nil {
+		if m.ReplyTo != "" {
+			inv.complete(m.ReplyTo, done)
+		}
+		msg.Ack()
+		return
+	}
 	act := inv.Run(ctx, m)
 	if err := inv.record(ctx, act, m.ReplyTo); err != nil {
 		inv.log.Error("store activation; the invocation is left for a redelivery", "activationId", act.ActivationID, "namespace", act.Namespace, "err", err)
@@ -187,6 +194,23 @@ func (inv *Invoker) consume(msg *message.Message) {
 		return
 	}
 	msg.Ack()
+}
+
+// alreadyRan returns the record of m when m is a rule's activation that
+// has one already: its id derives from its fire, so a fire run again (a
+// controller died before acking it) publishes the rule's invocation again,
+// and this keeps the action from running twice. Other invocations are
+// never looked up (their ids are new).
+func (inv *Invoker) alreadyRan(ctx context.Context, m *routing.Invocation) *entity.Activation {
+	if m.Cause == "" || m.CausedBy != "" || inv.store == nil {
+		return nil
+	}
+	act, err := inv.store.GetActivation(ctx, m.Subject, m.ActivationID)
+	if err != nil {
+		return nil // not found (the usual case), or unreadable: run it
+	}
+	inv.log.Info("a rule's activation that already ran is not run again", "activationId", m.ActivationID, "cause", m.Cause)
+	return act
 }
 
 // Close waits for running activations, then removes all containers.
