@@ -11,8 +11,9 @@ import (
 // barWidth is the number of cells of the bar drawn on a terminal.
 const barWidth = 20
 
-// lineWidth bounds a redrawn line: a longer line would wrap, and "\r" goes
-// back only to the start of its last row.
+// lineWidth bounds a redrawn line when the terminal's width is unknown: a
+// longer line would wrap, and "\r" goes back only to the start of its last
+// row.
 const lineWidth = 79
 
 // Reporter shows how far a piece of work with a known number of steps got.
@@ -25,12 +26,20 @@ type Reporter struct {
 	total int
 	n     int // steps begun
 	drawn int // width of the line on the terminal; 0 when none is open
+	width int // the longest line drawn
 }
 
 // New returns a Reporter writing to w; isTTY selects the redrawn line
-// (see Terminal) over plain lines.
+// (see Terminal) over plain lines. A redrawn line is cut to one column less
+// than the terminal's width, or to 79 columns when w has no known width.
 func New(w io.Writer, isTTY bool) *Reporter {
-	return &Reporter{w: w, tty: isTTY}
+	width := lineWidth
+	if f, ok := w.(*os.File); ok && isTTY {
+		if cols := columns(f); cols > 1 {
+			width = cols - 1
+		}
+	}
+	return &Reporter{w: w, tty: isTTY, width: width}
 }
 
 // Start begins work of total steps described by label ("deploy project
@@ -80,7 +89,7 @@ func (r *Reporter) draw(name string) {
 	if name != "" {
 		line += " " + name
 	}
-	line = truncate(line, lineWidth)
+	line = truncate(line, r.width)
 	width := utf8.RuneCountInString(line)
 	pad := max(r.drawn-width, 0)
 	fmt.Fprintf(r.w, "\r%s%s", line, strings.Repeat(" ", pad))
