@@ -26,7 +26,7 @@ type Reporter struct {
 	total int
 	n     int // steps begun
 	drawn int // width of the line on the terminal; 0 when none is open
-	width int // the longest line drawn
+	width int // the most columns a redrawn line may take
 }
 
 // New returns a Reporter writing to w; isTTY selects the redrawn line
