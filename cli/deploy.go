@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/wispio/wisp/deploy"
+	"github.com/wispio/wisp/internal/progress"
 )
 
 // deployFlags are the flags of deploy and undeploy.
@@ -100,7 +101,7 @@ func (a *app) deploy(ctx context.Context, f *deployFlags) error {
 		fmt.Fprintf(a.out, "ok: project %s is up to date\n", plan.Project)
 		return nil
 	}
-	if _, err := d.Apply(ctx, plan); err != nil {
+	if _, err := d.ApplyReporting(ctx, plan, a.progress()); err != nil {
 		return fmt.Errorf("deploy project %s: %w", plan.Project, err)
 	}
 	fmt.Fprintf(a.out, "ok: deployed project %s\n", plan.Project)
@@ -130,11 +131,17 @@ func (a *app) undeploy(ctx context.Context, f *deployFlags) error {
 	if f.plan {
 		return nil
 	}
-	if _, err := d.Undeploy(ctx, plan); err != nil {
+	if _, err := d.ApplyReporting(ctx, plan, a.progress()); err != nil {
 		return fmt.Errorf("undeploy project %s: %w", plan.Project, err)
 	}
 	fmt.Fprintf(a.out, "ok: undeployed project %s\n", plan.Project)
 	return nil
+}
+
+// progress reports the steps of a deploy on stderr, leaving stdout to the
+// plan and the result: a redrawn bar on a terminal, counted lines elsewhere.
+func (a *app) progress() *progress.Reporter {
+	return progress.New(a.errOut, progress.Terminal(a.errOut))
 }
 
 // manifestPath is the -m flag, or manifest.yaml / manifest.yml here.

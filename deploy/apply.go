@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/wispio/wisp/client"
+	"github.com/wispio/wisp/internal/progress"
 )
 
 // ApplyError says how far a failed Apply got: what it changed, what it
@@ -64,8 +65,20 @@ func names(cs []Change) string {
 // what stands. Deletes come last, so a failing delete leaves the new state
 // in place with the old entity still there.
 func (d *Deployer) Apply(ctx context.Context, plan *Plan) ([]Change, error) {
+	return d.ApplyReporting(ctx, plan, nil)
+}
+
+// ApplyReporting is Apply that reports each change to p as it begins
+// ("[3/12] create action shop/price"); a nil p reports nothing. The
+// rollback after a failure is not counted.
+func (d *Deployer) ApplyReporting(ctx context.Context, plan *Plan, p *progress.Reporter) ([]Change, error) {
+	p.Start(len(plan.Changes)-plan.Count(Unchanged), "apply project "+plan.Project)
+	defer p.Done()
 	var created, done []Change
 	for _, ch := range plan.Changes {
+		if ch.Op == Create || ch.Op == Update || ch.Op == Delete {
+			p.Step(fmt.Sprintf("%s %s %s", ch.Op, ch.Noun(), ch.Name))
+		}
 		var err error
 		switch ch.Op {
 		case Create:

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"context"
 	"fmt"
+	"io"
 	"os"
 
 	dclient "github.com/docker/docker/client"
@@ -9,6 +11,7 @@ import (
 
 	"github.com/wispio/wisp/actions"
 	"github.com/wispio/wisp/actions/images"
+	"github.com/wispio/wisp/internal/progress"
 	"github.com/wispio/wisp/server"
 )
 
@@ -31,14 +34,33 @@ func newRuntimesCommand() *cobra.Command {
 			if err != nil {
 				return fmt.Errorf("find the wisp binary: %w", err)
 			}
-			for _, rt := range server.RuntimeImages(actions.DefaultKinds()) {
-				if err := images.Ensure(cmd.Context(), api, rt, wisp); err != nil {
-					return err
-				}
-				fmt.Fprintf(cmd.OutOrStdout(), "ok: %s is image %s\n", rt.Kind, rt.Image)
-			}
-			return nil
+			ensure := func(ctx context.Context, rt images.Runtime) error { return images.Ensure(ctx, api, rt, wisp) }
+			stderr := cmd.ErrOrStderr()
+			p := progress.New(stderr, progress.Terminal(stderr))
+			return buildRuntimes(cmd.Context(), server.RuntimeImages(actions.DefaultKinds()), ensure, p, cmd.OutOrStdout())
 		},
 	})
 	return runtimes
+}
+
+// buildRuntimes ensures each runtime's image in turn, reporting each to p
+// as it begins, and then prints "ok: KIND is image IMAGE" on out for those
+// that are in place (after the progress line is closed, so that a terminal
+// shows both intact). It stops at the first failure.
+func buildRuntimes(ctx context.Context, rts []images.Runtime, ensure func(context.Context, images.Runtime) error, p *progress.Reporter, out io.Writer) error {
+	p.Start(len(rts), "runtimes")
+	var built []images.Runtime
+	var err error
+	for _, rt := range rts {
+		p.Step(fmt.Sprintf("build %s (%s)", rt.Kind, rt.Image))
+		if err = ensure(ctx, rt); err != nil {
+			break
+		}
+		built = append(built, rt)
+	}
+	p.Done()
+	for _, rt := range built {
+		fmt.Fprintf(out, "ok: %s is image %s\n", rt.Kind, rt.Image)
+	}
+	return err
 }
