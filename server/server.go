@@ -21,6 +21,7 @@ import (
 	"github.com/wispio/wisp/bus"
 	"github.com/wispio/wisp/catalog"
 	"github.com/wispio/wisp/connectors/mqtt/broker"
+	"github.com/wispio/wisp/console"
 	"github.com/wispio/wisp/egress"
 	"github.com/wispio/wisp/feeds"
 	"github.com/wispio/wisp/invoker"
@@ -275,11 +276,15 @@ func (s *Server) start(ctx context.Context) error {
 	if ctrl != nil {
 		s.activator = routing.NewActivator(s.store, ctrl)
 		handler := api.New(s.cfg.API, s.store, s.activator, s.log)
+		hub := api.NewActivationHub() // the console's live stream: records as this node queues them
+		s.store.Observe(hub.Publish)
+		handler.UseActivationStream(hub)
 		if err := s.wireTriggers(ctx, runCtx, handler, s.activator, roles); err != nil {
 			return err
 		}
 		if roles.Controller {
 			mux.Handle("/", handler)
+			mux.Handle("/console/", console.Handler()) // static files: the browser calls the API
 		}
 	}
 	if hooks := s.feeds.Hooks(); hooks != nil && roles.Feeds {
