@@ -130,7 +130,12 @@ async function loadRules() {
   fill("rules", full.map((r) => [r.name, nameOf(r.trigger), nameOf(r.action), r.status || ""]));
 }
 
-function nameOf(ref) { return ref && typeof ref === "object" ? (ref.path ? ref.path + "/" : "") + ref.name : ref || ""; }
+// nameOf writes an entity reference, without the caller's own namespace.
+function nameOf(ref) {
+  if (!ref || typeof ref !== "object") return ref || "";
+  const path = ref.path === $("#ns").textContent ? "" : ref.path;
+  return (path ? "/" + path + "/" : "") + ref.name;
+}
 
 // Feed health: the triggers with a feed, their last event and fires over
 // the hour (trigger activations), and the failed rule activations they caused.
