@@ -55,7 +55,6 @@ async function login(key) {
   $("#ns").textContent = namespaces[0] || "";
   $("#login").hidden = true;
   for (const id of ["#app", "#tabs", "#logout", "#live"]) $(id).hidden = false;
-  await loadActivations();
   startStream();
 }
 
@@ -196,8 +195,9 @@ async function openActivation(id) {
 }
 
 // startStream reads the activation stream (server-sent events) with fetch,
-// which can send the Authorization header that EventSource cannot, and
-// reconnects after a second when it ends.
+// which can send the Authorization header that EventSource cannot, lists
+// the last hour once it is open, and reconnects after a second when it
+// ends.
 async function startStream() {
   const ctl = new AbortController();
   state.stream = ctl;
@@ -207,6 +207,9 @@ async function startStream() {
     if (resp.status === 401) { logout("Key refused"); return; }
     if (!resp.ok) throw new Error("stream: " + resp.status);
     live.classList.remove("off");
+    // Listed after subscribing, so nothing falls between list and stream
+    // (on the first open and after a reconnect).
+    await loadActivations();
     document.body.dataset.stream = "open";
     const reader = resp.body.pipeThrough(new TextDecoderStream()).getReader();
     let buf = "";
