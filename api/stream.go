@@ -24,8 +24,9 @@ const streamHeartbeat = 15 * time.Second
 // and the client reconnects) rather than slowing the writer down. A
 // subscriber only ever receives records of the namespace it subscribed to.
 type ActivationHub struct {
-	mu   sync.Mutex // guards subs
-	subs map[string]map[*subscriber]struct{}
+	mu     sync.Mutex // guards subs and closed
+	subs   map[string]map[*subscriber]struct{}
+	closed bool
 }
 
 type subscriber struct {
@@ -59,6 +60,11 @@ func (h *ActivationHub) Publish(acts []*entity.Activation) {
 func (h *ActivationHub) Subscribe(ns string) (<-chan *entity.Activation, func()) {
 	sub := &subscriber{ch: make(chan *entity.Activation, streamBuffer)}
 	h.mu.Lock()
+	if h.closed {
+		h.mu.Unlock()
+		close(sub.ch)
+		return sub.ch, func() {}
+	}
 	if h.subs[ns] == nil {
 		h.subs[ns] = map[*subscriber]struct{}{}
 	}
@@ -68,6 +74,20 @@ func (h *ActivationHub) Subscribe(ns string) (<-chan *entity.Activation, func())
 		h.mu.Lock()
 		defer h.mu.Unlock()
 		h.removeLocked(ns, sub)
+	}
+}
+
+// Close ends every subscription, and those made later at once: the
+// streams end, so that the HTTP server's shutdown, which waits for every
+// request, is not held up by open consoles (http.Server.RegisterOnShutdown).
+func (h *ActivationHub) Close() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.closed = true
+	for ns, subs := range h.subs {
+		for sub := range subs {
+			h.removeLocked(ns, sub)
+		}
 	}
 }
 

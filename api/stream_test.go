@@ -106,3 +106,19 @@ func TestActivationHubDropsASlowSubscriber(t *testing.T) {
 	}
 	cancelSlow() // after a drop, cancel is harmless
 }
+
+func TestActivationHubClose(t *testing.T) {
+	hub := NewActivationHub()
+	open, cancel := hub.Subscribe("ns")
+	defer cancel()
+	hub.Close()
+	if _, ok := <-open; ok {
+		t.Error("a subscription outlived Close")
+	}
+	late, cancelLate := hub.Subscribe("ns")
+	defer cancelLate()
+	if _, ok := <-late; ok {
+		t.Error("a subscription made after Close is open")
+	}
+	hub.Publish([]*entity.Activation{{ActivationID: "1", Namespace: "ns"}}) // no subscriber, no panic
+}

@@ -273,10 +273,10 @@ func (s *Server) start(ctx context.Context) error {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		_, _ = io.WriteString(w, "pong")
 	})
+	hub := api.NewActivationHub() // the console's live stream: records as this node queues them
 	if ctrl != nil {
 		s.activator = routing.NewActivator(s.store, ctrl)
 		handler := api.New(s.cfg.API, s.store, s.activator, s.log)
-		hub := api.NewActivationHub() // the console's live stream: records as this node queues them
 		s.store.Observe(hub.Publish)
 		handler.UseActivationStream(hub)
 		if err := s.wireTriggers(ctx, runCtx, handler, s.activator, roles); err != nil {
@@ -293,6 +293,7 @@ func (s *Server) start(ctx context.Context) error {
 	if s.http, err = s.cfg.HTTP.newServer(api.CanonicalPaths(mux), s.cfg.API.BlockingWait); err != nil {
 		return err
 	}
+	s.http.RegisterOnShutdown(hub.Close) // open streams must not hold up Shutdown
 	go func() { s.errs <- s.http.Serve(s.listener) }()
 	s.log.Info("wisp is serving", "addr", s.Addr(), "data", s.cfg.DataDir, "roles", roles.String(), "bus", s.busName())
 	return nil
