@@ -10,6 +10,7 @@ package console
 
 import (
 	"embed"
+	"io"
 	"io/fs"
 	"net/http"
 )
@@ -29,7 +30,9 @@ func Handler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
 			w.Header().Set("Allow", "GET, HEAD")
-			http.Error(w, `{"error":"The console only serves GET and HEAD.","code":""}`, http.StatusMethodNotAllowed)
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusMethodNotAllowed)
+			_, _ = io.WriteString(w, `{"error":"The console only serves GET and HEAD.","code":""}`+"\n")
 			return
 		}
 		w.Header().Set("Cache-Control", "no-cache")
