@@ -48,6 +48,7 @@ type Server struct {
 	firer     *routing.Firer
 	auth      *authenticator
 	log       *slog.Logger
+	hub       *ActivationHub // nil: no activation stream
 	// mux holds the routes, each a *route: any other handler it finds is
 	// its own redirect, 404 or 405, which ServeHTTP answers instead.
 	mux *http.ServeMux
@@ -88,6 +89,7 @@ func (s *Server) routes() {
 	s.handle("DELETE /api/v1/namespaces/{ns}/rules/{name}", s.deleteRule)
 	s.handle("POST /api/v1/namespaces/{ns}/rules/{name}", s.setRuleStatus)
 	s.handle("GET /api/v1/namespaces/{ns}/activations", s.listActivations)
+	s.handle("GET /api/v1/namespaces/{ns}/activations/stream", s.streamActivations)
 	s.handle("GET /api/v1/namespaces/{ns}/activations/{id}", s.getActivation)
 	s.handle("GET /api/v1/namespaces/{ns}/activations/{id}/logs", s.getActivationLogs)
 	s.handle("GET /api/v1/namespaces/{ns}/activations/{id}/result", s.getActivationResult)

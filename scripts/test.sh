@@ -252,6 +252,14 @@ start_pouchdb() {
 	export WISP_TEST_COUCHDB="http://127.0.0.1:$port"
 }
 
+# ensure_chromium installs Debian's chromium for the console's browser test
+# (chromedp drives it headless); testenv.Chromium(t) reads WISP_TEST_CHROMIUM.
+ensure_chromium() {
+	have chromium || apt_install chromium
+	WISP_TEST_CHROMIUM="$(command -v chromium)"
+	export WISP_TEST_CHROMIUM
+}
+
 # ---------------------------------------------------------------------- main
 
 main() {
@@ -259,6 +267,7 @@ main() {
 	ensure_python
 	ensure_node
 	ensure_compat_npm
+	ensure_chromium
 
 	start_dockerd
 	start_mosquitto

@@ -21,6 +21,7 @@ import (
 	"github.com/wispio/wisp/bus"
 	"github.com/wispio/wisp/catalog"
 	"github.com/wispio/wisp/connectors/mqtt/broker"
+	"github.com/wispio/wisp/console"
 	"github.com/wispio/wisp/egress"
 	"github.com/wispio/wisp/feeds"
 	"github.com/wispio/wisp/invoker"
@@ -272,14 +273,18 @@ func (s *Server) start(ctx context.Context) error {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		_, _ = io.WriteString(w, "pong")
 	})
+	hub := api.NewActivationHub() // the console's live stream: records as this node queues them
 	if ctrl != nil {
 		s.activator = routing.NewActivator(s.store, ctrl)
 		handler := api.New(s.cfg.API, s.store, s.activator, s.log)
+		s.store.Observe(hub.Publish)
+		handler.UseActivationStream(hub)
 		if err := s.wireTriggers(ctx, runCtx, handler, s.activator, roles); err != nil {
 			return err
 		}
 		if roles.Controller {
 			mux.Handle("/", handler)
+			mux.Handle("/console/", console.Handler()) // static files: the browser calls the API
 		}
 	}
 	if hooks := s.feeds.Hooks(); hooks != nil && roles.Feeds {
@@ -288,6 +293,7 @@ func (s *Server) start(ctx context.Context) error {
 	if s.http, err = s.cfg.HTTP.newServer(api.CanonicalPaths(mux), s.cfg.API.BlockingWait); err != nil {
 		return err
 	}
+	s.http.RegisterOnShutdown(hub.Close) // open streams must not hold up Shutdown
 	go func() { s.errs <- s.http.Serve(s.listener) }()
 	s.log.Info("wisp is serving", "addr", s.Addr(), "data", s.cfg.DataDir, "roles", roles.String(), "bus", s.busName())
 	return nil

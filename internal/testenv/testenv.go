@@ -160,3 +160,19 @@ func CouchDB(t testing.TB) string { return serviceURL(t, "pouchdb-server", "WISP
 // NATS returns the URL (nats://127.0.0.1:PORT) of the nats-server with
 // JetStream scripts/test.sh started. Tests use streams of their own.
 func NATS(t testing.TB) string { return serviceURL(t, "nats-server", "WISP_TEST_NATS") }
+
+// Chromium returns the path of the Chromium browser that scripts/test.sh
+// installs (Debian's chromium) and exports as WISP_TEST_CHROMIUM; without
+// it, chromium on PATH. Browser tests drive it headless with chromedp.
+func Chromium(t testing.TB) string {
+	t.Helper()
+	path := os.Getenv("WISP_TEST_CHROMIUM")
+	if path == "" {
+		found, err := exec.LookPath("chromium")
+		Require(t, "chromium", err == nil, "WISP_TEST_CHROMIUM is not set and no chromium on PATH; apt-get install chromium")
+		path = found
+	}
+	_, err := os.Stat(path)
+	Require(t, "chromium", err == nil, fmt.Sprintf("%s: %v; apt-get install chromium", path, err))
+	return path
+}

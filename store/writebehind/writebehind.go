@@ -36,6 +36,18 @@ type Store struct {
 	written chan struct{} // closed and replaced after each batch
 	done    chan struct{} // closed when the writer has exited
 	closing chan struct{} // closed by Close: write at once
+	// observe, when set, sees every record as it is queued (the live
+	// activation stream); it must not block.
+	observe func([]*entity.Activation)
+}
+
+// Observe makes f see every record from now on, as it is queued (before
+// it is written). f runs on the caller's goroutine and must not block.
+// Call it before the store is used.
+func (w *Store) Observe(f func([]*entity.Activation)) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.observe = f
 }
 
 // New wraps s and starts the background writer.
@@ -89,10 +101,18 @@ func (w *Store) BeginWrite(_ context.Context, acts []*entity.Activation) (wait f
 }
 
 func (w *Store) enqueue(acts []*entity.Activation, done chan error) error {
+	observe, err := w.enqueueLocked(acts, done)
+	if err == nil && observe != nil {
+		observe(acts)
+	}
+	return err
+}
+
+func (w *Store) enqueueLocked(acts []*entity.Activation, done chan error) (func([]*entity.Activation), error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.closed {
-		return errors.New("write activations: the store is closed")
+		return nil, errors.New("write activations: the store is closed")
 	}
 	for _, a := range acts {
 		w.pending[a.ActivationID] = a
@@ -105,7 +125,7 @@ func (w *Store) enqueue(acts []*entity.Activation, done chan error) error {
 	case w.wake <- struct{}{}:
 	default:
 	}
-	return nil
+	return w.observe, nil
 }
 
 func (w *Store) writer() {

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -234,5 +235,45 @@ func TestBeginWrite(t *testing.T) {
 	defer g.mu.Unlock()
 	if g.calls == 0 {
 		t.Fatal("wait returned but nothing was written")
+	}
+}
+
+// TestObserveSeesRecordsAsQueued: the observer (the live activation
+// stream) sees each record when it is queued, by every way of writing,
+// while the store below has not written it yet.
+func TestObserveSeesRecordsAsQueued(t *testing.T) {
+	w, g := newStores(t)
+	ctx := context.Background()
+	var seen []string
+	w.Observe(func(acts []*entity.Activation) {
+		for _, a := range acts {
+			seen = append(seen, a.Name)
+		}
+	})
+	if err := w.PutActivations(ctx, []*entity.Activation{act("ns", "put", 1)}); err != nil {
+		t.Fatal(err)
+	}
+	wait, err := w.BeginWrite(ctx, []*entity.Activation{act("ns", "begin", 2)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"put", "begin"}; !slices.Equal(seen, want) {
+		t.Errorf("observed %q before any write, want %q", seen, want)
+	}
+	close(g.gate)
+	if err := wait(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.WriteActivations(ctx, []*entity.Activation{act("ns", "write", 3)}); err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"put", "begin", "write"}; !slices.Equal(seen, want) {
+		t.Errorf("observed %q, want %q", seen, want)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.PutActivations(ctx, []*entity.Activation{act("ns", "closed", 4)}); err == nil || len(seen) != 3 {
+		t.Errorf("after Close: err %v, observed %q; want an error and nothing observed", err, seen)
 	}
 }
