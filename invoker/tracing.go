@@ -43,15 +43,11 @@ func (inv *Invoker) consumeSpan(msg *message.Message) (context.Context, trace.Sp
 		trace.WithAttributes(attribute.String("wisp.activation_id", msg.UUID), attribute.String("wisp.invoker", inv.cfg.ID)))
 }
 
-// TraceAnnotation is the annotation of an activation record that holds
-// the id of the trace it ran in (only when it ran in one).
-const TraceAnnotation = "traceId"
-
 // traced ends span, marking it failed when act did not succeed, and
 // annotates act with the trace id of ctx.
 func traced(ctx context.Context, span trace.Span, act *entity.Activation) {
 	if id := tracing.TraceID(ctx); id != "" {
-		act.Annotations = act.Annotations.Set(TraceAnnotation, id)
+		act.Annotations = act.Annotations.Set(routing.TraceAnnotation, id)
 	}
 	if act.StatusCode != entity.StatusSuccess {
 		span.SetStatus(codes.Error, act.Response.Status)

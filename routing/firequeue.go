@@ -65,6 +65,7 @@ func (f *Firer) HandleQueued(ctx context.Context, msg *message.Message, sink Dur
 		return nil
 	}
 	act, _ := f.run(ctx, q.Request, entry, q.ActivationID, time.UnixMilli(q.Start))
+	annotateTrace(ctx, act)
 	if err := sink.WriteActivations(ctx, []*entity.Activation{act}); err != nil {
 		return fmt.Errorf("store trigger activation %s: %w", q.ActivationID, err)
 	}

@@ -7,6 +7,7 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/wispio/wisp/entity"
 	"github.com/wispio/wisp/tracing"
 )
 
@@ -52,3 +53,15 @@ const (
 	attrRule         = attribute.Key("wisp.rule")
 	attrNamespace    = attribute.Key("wisp.namespace")
 )
+
+// TraceAnnotation is the annotation of an activation record that holds the
+// id of the trace it ran in, when it ran in one; OpenWhisk clients see one
+// more annotation.
+const TraceAnnotation = "traceId"
+
+// annotateTrace annotates act with the trace id of ctx, if any.
+func annotateTrace(ctx context.Context, act *entity.Activation) {
+	if id := tracing.TraceID(ctx); id != "" {
+		act.Annotations = act.Annotations.Set(TraceAnnotation, id)
+	}
+}
