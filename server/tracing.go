@@ -21,13 +21,16 @@ func (s *Server) traceHTTP(h http.Handler, operation string) http.Handler {
 		otelhttp.WithSpanNameFormatter(func(op string, r *http.Request) string { return op + " " + r.Method + " " + resource(r.URL.Path) }))
 }
 
-// resource is the kind of entity a request path names ("actions",
-// "triggers", …), a bounded span name part: /api/v1/namespaces/ns/actions/x
-// is "actions".
+// resource is the kind of entity a request path names, a bounded span name
+// part: /api/v1/namespaces/ns/actions/x is "actions", /hooks/github/id is
+// "github" (the provider).
 func resource(path string) string {
 	parts := strings.Split(strings.Trim(path, "/"), "/")
 	if len(parts) >= 5 && parts[2] == "namespaces" {
 		return parts[4]
+	}
+	if len(parts) >= 2 && parts[0] == "hooks" {
+		return parts[1]
 	}
 	if len(parts) > 0 {
 		return parts[0]
