@@ -13,6 +13,7 @@ import (
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 
 	"github.com/wispio/wisp/entity"
+	"github.com/wispio/wisp/internal/testenv"
 	"github.com/wispio/wisp/routing"
 )
 
@@ -157,4 +158,28 @@ func TestTraceAPIInvoke(t *testing.T) {
 		t.Fatalf("traceId = %s, want the caller's %s", got, callerTrace)
 	}
 	waitChain(t, exp, callerTrace, "container /run", append(slices.Clone(invokeChain), "api POST actions"))
+}
+
+// TestTraceFireOnNATS follows an API fire through the shared triggers queue
+// and the invoker's queue on NATS JetStream, the cluster's bus: the trace
+// context travels in the messages' headers.
+func TestTraceFireOnNATS(t *testing.T) {
+	natsURL := testenv.NATS(t)
+	exp := tracetest.NewInMemoryExporter()
+	srv, a := startTriggerServer(t, func(c *Config) {
+		c.Tracer = sdktrace.NewTracerProvider(sdktrace.WithSyncer(exp))
+		c.Cluster.BusURL = natsURL
+		c.Cluster.BusPrefix = fmt.Sprintf("trace%d", time.Now().UnixNano())
+		c.Cluster.ID = "n1"
+	})
+	waitFor(t, "the invoker's first ping", func() bool { return slices.Contains(srv.Invokers(), "n1") })
+	a.action("hello", 1)
+	a.must(200, "PUT", "_/triggers/T", map[string]any{})
+	a.rule("R", "T", "hello")
+	acts := a.firedActions(a.fire("T", map[string]any{"q": 1}, http.StatusAccepted))
+	if len(acts) != 1 {
+		t.Fatalf("%d action activations, want 1", len(acts))
+	}
+	want := append(slices.Clone(invokeChain), "routing.rule", "routing.HandleQueued", "routing.Fire", "api POST triggers")
+	waitChain(t, exp, traceIDOf(t, *acts[0]), "container /run", want)
 }
