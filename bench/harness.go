@@ -20,6 +20,7 @@ import (
 	"github.com/wispio/wisp/server"
 	"github.com/wispio/wisp/store"
 	"github.com/wispio/wisp/throttle"
+	"github.com/wispio/wisp/tracing"
 )
 
 // noopJS is the action measured: it does no work of its own.
@@ -28,6 +29,7 @@ const noopJS = `function main(p) { return {ok: true} }`
 // stack is a running Wisp with one warm no-op action.
 type stack struct {
 	srv       *server.Server
+	tracer    *tracing.Provider // as wisp serve makes it: from OTEL_EXPORTER_OTLP_*
 	http      *http.Client
 	invokeURL string
 	auth      string
@@ -54,6 +56,11 @@ func startStack(ctx context.Context, dir, backend, wispBin string, tweak func(*s
 	cfg.Pool.StemCells = nil
 	// The benchmarks invoke thousands of times a minute: no throttles.
 	cfg.Throttles = throttle.Limits{}
+	tp, err := tracing.New(ctx, os.Getenv, "wisp-bench")
+	if err != nil {
+		return nil, err
+	}
+	cfg.Tracer = tp.TracerProvider
 	if tweak != nil {
 		tweak(&cfg)
 	}
@@ -71,6 +78,7 @@ func startStack(ctx context.Context, dir, backend, wispBin string, tweak func(*s
 	}
 	s := &stack{
 		srv:       srv,
+		tracer:    tp,
 		http:      invoker.NewHTTPClient(), // the direct path may be a unix socket
 		invokeURL: "http://" + srv.Addr() + "/api/v1/namespaces/_/actions/noop?blocking=true&result=true",
 		auth:      creds.String(),
@@ -106,7 +114,11 @@ func startStack(ctx context.Context, dir, backend, wispBin string, tweak func(*s
 func (s *stack) close() error {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	return s.srv.Close(ctx)
+	err := s.srv.Close(ctx)
+	if terr := s.tracer.Shutdown(ctx); err == nil {
+		err = terr
+	}
+	return err
 }
 
 // do sends one request and checks for a 200.

@@ -12,10 +12,12 @@ import (
 	"time"
 
 	"github.com/cenkalti/backoff/v5"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/wispio/wisp/entity"
 	"github.com/wispio/wisp/routing"
 	"github.com/wispio/wisp/store"
+	"github.com/wispio/wisp/tracing"
 )
 
 // record is a registration as stored. It keeps no key of the trigger's
@@ -37,6 +39,9 @@ type outboxEvent struct {
 	// registration's at a restart.
 	Cursor  string `json:"cursor,omitempty"`
 	Created int64  `json:"created"`
+	// Trace is the trace context of the delivery (traceparent), so that
+	// the fire, however late, joins the event's trace.
+	Trace map[string]string `json:"trace,omitempty"`
 }
 
 // key orders a trigger's events by sequence in the store.
@@ -133,6 +138,8 @@ func (s *sink) Done(deleteTrigger bool) {
 // deliver persists ev in the outbox, then queues it for the worker. A
 // payload over the limits is refused (see refuse) and taken.
 func (e *entry) deliver(ctx context.Context, ev Event) error {
+	ctx, span := e.span(ctx, "feeds.deliver", trace.SpanKindConsumer)
+	defer span.End()
 	if ev.Payload == nil && ev.Cursor != "" {
 		return e.checkpoint(ctx, ev.Cursor)
 	}
@@ -148,7 +155,7 @@ func (e *entry) deliver(ctx context.Context, ev Event) error {
 	if e.removed {
 		return fmt.Errorf("deliver to the feed of %s: the feed is deleted", e.fqn)
 	}
-	out := outboxEvent{Trigger: e.key, Seq: e.nextSeq, Payload: ev.Payload, Cursor: ev.Cursor, Created: time.Now().UnixMilli()}
+	out := outboxEvent{Trigger: e.key, Seq: e.nextSeq, Payload: ev.Payload, Cursor: ev.Cursor, Created: time.Now().UnixMilli(), Trace: traceOf(ctx)}
 	if _, err := store.PutDoc(ctx, e.m.store, SystemNamespace, store.FeedEvents, out.key(), "", out); err != nil {
 		return fmt.Errorf("deliver to the feed of %s: store the event: %w", e.fqn, err)
 	}
@@ -380,9 +387,11 @@ func (e *entry) work() {
 // fire fires ev until it succeeds (true) or the worker is stopped (false),
 // then removes it from the outbox.
 func (e *entry) fire(ev outboxEvent) bool {
+	ctx, span := e.span(tracing.Extract(e.m.runCtx, ev.Trace), "feeds.fire", trace.SpanKindProducer)
+	defer span.End()
 	var b *backoff.ExponentialBackOff
 	for {
-		err := e.fireOnce(ev)
+		err := e.fireOnce(ctx, ev)
 		if err == nil {
 			break
 		}
@@ -414,12 +423,12 @@ func (e *entry) fire(ev outboxEvent) bool {
 	return true
 }
 
-func (e *entry) fireOnce(ev outboxEvent) error {
+func (e *entry) fireOnce(ctx context.Context, ev outboxEvent) error {
 	payload, err := entity.ParamsFromObject("payload", ev.Payload)
 	if err != nil {
 		return err
 	}
-	_, err = e.m.firer.Fire(e.m.runCtx, routing.FireRequest{
+	_, err = e.m.firer.Fire(ctx, routing.FireRequest{
 		Trigger: e.fqn, Subject: e.fqn.Namespace, Payload: payload,
 		TransactionID: entity.NewActivationID(), ActivationID: ev.activationID(),
 	})

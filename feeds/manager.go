@@ -12,6 +12,8 @@ import (
 	"sync"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/wispio/wisp/actions/builtin"
 	"github.com/wispio/wisp/catalog"
 	"github.com/wispio/wisp/entity"
@@ -80,6 +82,10 @@ type Config struct {
 	// (0: entity's default parameter size limit, 1 MB). Payloads nesting
 	// deeper than entity.MaxJSONDepth are refused too.
 	MaxPayload int
+
+	// Tracer records the spans of deliveries and fires (see tracing); nil
+	// records none.
+	Tracer trace.TracerProvider
 }
 
 // DefaultConfig returns the defaults of `wisp serve`.

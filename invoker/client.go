@@ -11,12 +11,16 @@ import (
 	"strings"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/wispio/wisp/actions/proxy"
 )
 
 // containerClient posts to action containers over keep-alive connections.
 type containerClient struct {
 	http *http.Client
+	// tracer records a span per post; nil records none.
+	tracer trace.Tracer
 }
 
 func newContainerClient() *containerClient {
@@ -75,6 +79,8 @@ type containerReply struct {
 // post sends body with the container's secret and returns its answer,
 // reading at most limit+1 bytes of it: the container runs untrusted code.
 func (c *containerClient) post(ctx context.Context, url, secret string, body []byte, limit int64) (containerReply, error) {
+	ctx, span := c.span(ctx, url)
+	defer span.End()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
 	if err != nil {
 		return containerReply{}, fmt.Errorf("post %s: %w", url, err)

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill/message"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/wispio/wisp/actionkey"
 	"github.com/wispio/wisp/actions/builtin"
@@ -59,6 +60,8 @@ type Invoker struct {
 
 	actions *store.DocCache[entity.Action]
 	keys    *actionkey.Keys // mints the keys of provide-api-key actions
+	// tracer records spans; nil records none (see SetTracerProvider).
+	tracer trace.Tracer
 }
 
 // New returns an invoker running containers made by backend, reading actions
@@ -170,7 +173,9 @@ func (inv *Invoker) Ping(ctx context.Context, b bus.Bus, interval time.Duration)
 func QueueConsumer(invokerID string) string { return "invoker-" + invokerID }
 
 func (inv *Invoker) consume(msg *message.Message) {
-	m, ok, err := inv.decode(context.Background(), msg)
+	ctx, span := inv.consumeSpan(msg)
+	defer span.End()
+	m, ok, err := inv.decode(ctx, msg)
 	if !ok {
 		if err != nil {
 			msg.Nack() // left for a redelivery, as a run whose record failed
@@ -179,7 +184,6 @@ func (inv *Invoker) consume(msg *message.Message) {
 		msg.Ack()
 		return
 	}
-	ctx := context.Background()
 	if done := inv.alreadyRan(ctx, m); done != nil {
 		if m.ReplyTo != "" {
 			inv.complete(m.ReplyTo, done)
@@ -227,9 +231,11 @@ func (inv *Invoker) Close(ctx context.Context) error {
 // Run executes one invocation to its activation record; the caller stores
 // it and sends the completion (record).
 func (inv *Invoker) Run(ctx context.Context, m *routing.Invocation) *entity.Activation {
+	ctx, span := inv.runSpan(ctx, m)
 	inv.active.Add(1)
 	act := inv.execute(ctx, m)
 	inv.active.Add(-1)
+	traced(ctx, span, act)
 	return act
 }
 

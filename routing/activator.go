@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill/message"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/wispio/wisp/actionkey"
 	"github.com/wispio/wisp/actions/builtin"
@@ -110,6 +111,11 @@ func (a *Activator) Activate(ctx context.Context, req Request) (string, *entity.
 	}
 	if req.ActivationID == "" {
 		req.ActivationID = entity.NewActivationID()
+	}
+	ctx, span := a.ctrl.startSpan(ctx, "routing.Activate", trace.SpanKindInternal)
+	defer span.End()
+	if span.IsRecording() {
+		span.SetAttributes(attrActivationID.String(req.ActivationID), attrAction.String(req.Action.String()), attrNamespace.String(req.Subject))
 	}
 	if err := a.checkThrottle(ctx, req); err != nil {
 		return req.ActivationID, nil, err

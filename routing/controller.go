@@ -10,10 +10,12 @@ import (
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill/message"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/wispio/wisp/bus"
 	"github.com/wispio/wisp/entity"
 	"github.com/wispio/wisp/throttle"
+	"github.com/wispio/wisp/tracing"
 )
 
 // ErrNoInvoker means no healthy invoker can take the invocation.
@@ -34,6 +36,8 @@ type Controller struct {
 	log       *slog.Logger
 	// builtins, when set, is the invoker of builtin actions.
 	builtins string
+	// tracer records spans; nil records none (see SetTracerProvider).
+	tracer trace.Tracer
 
 	mu sync.Mutex // guards pending
 	// pending are the activations this controller published whose
@@ -96,6 +100,11 @@ func (c *Controller) onCompletion(msg *message.Message) error {
 // wait passes (ErrStillRunning). With wait zero it returns nil, nil once the
 // invocation is accepted.
 func (c *Controller) Invoke(ctx context.Context, inv *Invocation, wait time.Duration) (*entity.Activation, error) {
+	ctx, span := c.startSpan(ctx, "routing.Invoke", trace.SpanKindProducer)
+	defer span.End()
+	if span.IsRecording() {
+		span.SetAttributes(attrActivationID.String(inv.ActivationID), attrAction.String(inv.Action.String()))
+	}
 	invoker, ok := c.builtins, inv.Builtin && c.builtins != ""
 	if !ok {
 		if invoker, ok = c.balancer.Choose(inv.Action, inv.MemoryMB); !ok {
@@ -120,6 +129,7 @@ func (c *Controller) Invoke(ctx context.Context, inv *Invocation, wait time.Dura
 		return nil, fmt.Errorf("encode invocation %s: %w", inv.ActivationID, err)
 	}
 	msg := bus.NewMessage(inv.ActivationID, payload)
+	tracing.Inject(ctx, msg.Metadata)
 	if wait > 0 {
 		// The caller waits: until it is told 202, the invocation need not
 		// outlive the process (no fsync on the blocking path).
@@ -140,7 +150,9 @@ func (c *Controller) Invoke(ctx context.Context, inv *Invocation, wait time.Dura
 	case <-timer.C:
 		c.forget(inv.ActivationID)
 		// The caller is told 202 now: from here the invocation is kept.
-		if err := c.publisher.Publish(bus.InvokerTopic(invoker), bus.NewMessage(inv.ActivationID, payload)); err != nil {
+		kept := bus.NewMessage(inv.ActivationID, payload)
+		tracing.Inject(ctx, kept.Metadata)
+		if err := c.publisher.Publish(bus.InvokerTopic(invoker), kept); err != nil {
 			c.log.Error("keep a blocking invocation that outlived its wait", "activationId", inv.ActivationID, "err", err)
 		}
 		return nil, ErrStillRunning

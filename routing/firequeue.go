@@ -10,6 +10,7 @@ import (
 
 	"github.com/wispio/wisp/bus"
 	"github.com/wispio/wisp/entity"
+	"github.com/wispio/wisp/tracing"
 )
 
 // queuedFire is a fire on the triggers queue: accepted (its activation id
@@ -32,12 +33,14 @@ type DurableSink interface {
 // same activation ids, which the bus stores once.
 func (f *Firer) Queue(pub message.Publisher) { f.queue = pub }
 
-func (f *Firer) enqueue(req FireRequest, id string, start time.Time) (*FireResult, error) {
+func (f *Firer) enqueue(ctx context.Context, req FireRequest, id string, start time.Time) (*FireResult, error) {
 	payload, err := json.Marshal(queuedFire{ActivationID: id, Start: start.UnixMilli(), Request: req})
 	if err != nil {
 		return nil, fmt.Errorf("fire trigger %s: encode: %w", req.Trigger, err)
 	}
-	if err := f.queue.Publish(bus.TopicTriggers, bus.NewMessage(id, payload)); err != nil {
+	msg := bus.NewMessage(id, payload)
+	tracing.Inject(ctx, msg.Metadata)
+	if err := f.queue.Publish(bus.TopicTriggers, msg); err != nil {
 		return nil, fmt.Errorf("fire trigger %s: queue the fire: %w", req.Trigger, err)
 	}
 	return &FireResult{Activation: &entity.Activation{ActivationID: id, Namespace: req.Subject, Name: req.Trigger.Name, Start: start.UnixMilli()}}, nil
@@ -47,6 +50,11 @@ func (f *Firer) enqueue(req FireRequest, id string, start time.Time) (*FireResul
 // trigger activation to sink before the message is acked (it returns nil).
 // A trigger deleted since the fire was accepted runs no rule.
 func (f *Firer) HandleQueued(ctx context.Context, msg *message.Message, sink DurableSink) error {
+	ctx, span := f.controller().consumeSpan(ctx, msg, "routing.HandleQueued")
+	defer span.End()
+	if span.IsRecording() {
+		span.SetAttributes(attrActivationID.String(msg.UUID))
+	}
 	var q queuedFire
 	if err := json.Unmarshal(msg.Payload, &q); err != nil {
 		return f.recordUndecodable(ctx, msg, sink, err)
@@ -57,6 +65,7 @@ func (f *Firer) HandleQueued(ctx context.Context, msg *message.Message, sink Dur
 		return nil
 	}
 	act, _ := f.run(ctx, q.Request, entry, q.ActivationID, time.UnixMilli(q.Start))
+	annotateTrace(ctx, act)
 	if err := sink.WriteActivations(ctx, []*entity.Activation{act}); err != nil {
 		return fmt.Errorf("store trigger activation %s: %w", q.ActivationID, err)
 	}

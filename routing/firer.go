@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill/message"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/wispio/wisp/entity"
 	"github.com/wispio/wisp/store"
@@ -89,6 +90,11 @@ type FireResult struct {
 // actions are started, not awaited; once accepted, a fire completes even
 // when ctx ends.
 func (f *Firer) Fire(ctx context.Context, req FireRequest) (*FireResult, error) {
+	ctx, span := f.controller().startSpan(ctx, "routing.Fire", trace.SpanKindProducer)
+	defer span.End()
+	if span.IsRecording() {
+		span.SetAttributes(attrTrigger.String(req.Trigger.String()), attrNamespace.String(req.Subject))
+	}
 	if th := f.activator.ctrl.throttle; th != nil {
 		if err := th.CheckFire(ctx, req.Subject); err != nil {
 			return nil, fmt.Errorf("fire trigger %s: %w", req.Trigger, err)
@@ -107,7 +113,7 @@ func (f *Firer) Fire(ctx context.Context, req FireRequest) (*FireResult, error) 
 		id = entity.NewActivationID()
 	}
 	if f.queue != nil {
-		return f.enqueue(req, id, start)
+		return f.enqueue(ctx, req, id, start)
 	}
 	act, results := f.run(context.WithoutCancel(ctx), req, entry, id, start)
 	if err := f.sink.PutActivations(ctx, []*entity.Activation{act}); err != nil {
@@ -147,6 +153,11 @@ func (f *Firer) run(ctx context.Context, req FireRequest, entry *TriggerEntry, i
 // activate starts one rule's action with the trigger activation as cause.
 func (f *Firer) activate(ctx context.Context, req FireRequest, r IndexedRule, args entity.Params, cause string, accepted time.Time) RuleResult {
 	res := RuleResult{Rule: refString(r.Rule), Action: refString(r.Action)}
+	ctx, span := f.controller().startSpan(ctx, "routing.rule", trace.SpanKindInternal)
+	defer span.End()
+	if span.IsRecording() {
+		span.SetAttributes(attrRule.String(res.Rule), attrAction.String(res.Action))
+	}
 	actID, _, err := f.activator.Activate(ctx, Request{
 		Action: r.Action, Subject: req.Subject, APIKey: req.APIKey, Payload: args,
 		Cause: cause, TransactionID: req.TransactionID, Accepted: accepted,

@@ -11,6 +11,7 @@ import (
 
 	"github.com/wispio/wisp/bus"
 	"github.com/wispio/wisp/entity"
+	"github.com/wispio/wisp/tracing"
 )
 
 // Reclaimer takes over the queue of an invoker that is gone (bus.Bus:
@@ -108,6 +109,7 @@ func (w *Watcher) resend(msg *message.Message) error {
 	}
 	out := bus.NewMessage(inv.ActivationID, msg.Payload)
 	bus.SetMessageID(out, inv.ActivationID+"@"+msg.Metadata.Get(bus.SeqHeader))
+	tracing.Inject(tracing.Extract(context.Background(), msg.Metadata), out.Metadata) // the trace goes on
 	if err := w.ctrl.publisher.Publish(bus.InvokerTopic(target), out); err != nil {
 		return fmt.Errorf("resend %s to %s: %w", inv.ActivationID, target, err)
 	}

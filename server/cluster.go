@@ -175,6 +175,7 @@ func (s *Server) newController(ctx context.Context, roles Roles) (*routing.Contr
 		id, balancer = "controller-"+s.nodeID(), routing.NewBalancer()
 	}
 	ctrl := routing.NewController(id, s.bus, balancer, s.throttle, s.log)
+	ctrl.SetTracerProvider(s.cfg.Tracer)
 	sub, err := s.bus.Queue(ctx, bus.CompletionsTopic(id), id, 30*time.Second)
 	if err != nil {
 		return nil, err
@@ -227,6 +228,7 @@ func (s *Server) startClusterParts(ctx context.Context, roles Roles, apiHost str
 			ID: builtinsInvoker, Pool: invoker.PoolConfig{UserMemoryMB: s.cfg.Pool.UserMemoryMB, IdleTimeout: time.Minute},
 			Limits: s.cfg.API.Limits, APIHost: apiHost, Builtins: s.feeds.Builtins(),
 		}, backend, s.store, s.store, s.bus, s.log)
+		s.builtins.SetTracerProvider(s.cfg.Tracer)
 		if err := s.builtins.Consume(consumeCtx, s.bus, 16); err != nil {
 			return err
 		}

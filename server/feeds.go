@@ -16,6 +16,7 @@ import (
 // data folder's secret.key (created 0600 at first start).
 func (s *Server) feedsConfig() (feeds.Config, error) {
 	cfg := feeds.DefaultConfig()
+	cfg.Tracer = s.cfg.Tracer
 	var err error
 	if s.cfg.SecretKeyFile != "" {
 		cfg.Secrets, err = secrets.LoadKeyFile(s.cfg.SecretKeyFile)

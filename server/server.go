@@ -16,6 +16,7 @@ import (
 
 	"github.com/ThreeDotsLabs/watermill"
 	"github.com/ThreeDotsLabs/watermill/message"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/wispio/wisp/api"
 	"github.com/wispio/wisp/bus"
@@ -86,6 +87,9 @@ type Config struct {
 	// otherwise denies on loopback, link-local and private addresses; the
 	// store's and the bus's addresses stay denied.
 	EgressAllow []netip.Prefix
+	// Tracer records the spans of requests, fires and activations (see
+	// package tracing); nil records none.
+	Tracer trace.TracerProvider
 }
 
 // DefaultConfig returns the defaults of `wisp serve`.
@@ -248,6 +252,7 @@ func (s *Server) start(ctx context.Context) error {
 		s.invoker = invoker.New(invoker.Config{
 			ID: s.invokerID(), Pool: s.cfg.Pool, Limits: s.cfg.API.Limits, APIHost: apiHost, Builtins: s.feeds.Builtins(),
 		}, backend, s.store, s.store, s.bus, s.log)
+		s.invoker.SetTracerProvider(s.cfg.Tracer)
 	}
 	var ctrl *routing.Controller
 	if roles.Controller || roles.Feeds {
@@ -283,12 +288,12 @@ func (s *Server) start(ctx context.Context) error {
 			return err
 		}
 		if roles.Controller {
-			mux.Handle("/", handler)
+			mux.Handle("/", s.traceHTTP(handler, "api"))
 			mux.Handle("/console/", console.Handler()) // static files: the browser calls the API
 		}
 	}
 	if hooks := s.feeds.Hooks(); hooks != nil && roles.Feeds {
-		mux.Handle("/hooks/", hooks) // outside the API's auth: each hook checks its signature
+		mux.Handle("/hooks/", s.traceHTTP(hooks, "hooks")) // outside the API's auth: each hook checks its signature
 	}
 	if s.http, err = s.cfg.HTTP.newServer(api.CanonicalPaths(mux), s.cfg.API.BlockingWait); err != nil {
 		return err

@@ -36,6 +36,7 @@ func Run(t *testing.T, open Opener) {
 		{"AckedIsGoneAfterRestart", ackedIsGoneAfterRestart},
 		{"SubscriptionEndsWithContext", subscriptionEndsWithContext},
 		{"BroadcastReachesEverySubscriber", broadcastReachesEverySubscriber},
+		{"MetadataTravels", metadataTravels},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.run(t, open) })
 	}
@@ -233,4 +234,37 @@ func broadcastReachesEverySubscriber(t *testing.T, open Opener) {
 			t.Fatalf("subscriber %d got %v, want p1 and p2", i, got)
 		}
 	}
+}
+
+// metadataTravels checks that a message's metadata (the trace context
+// routing and the invoker carry in it) reaches the consumer, also after a
+// restart.
+func metadataTravels(t *testing.T, open Opener) {
+	b, restart := open(t)
+	topic := bus.InvokerTopic("metadata")
+	const traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+	for _, id := range []string{"m1", "m2"} {
+		m := bus.NewMessage(id, []byte(`{}`))
+		m.Metadata.Set("traceparent", traceparent)
+		if err := b.Publish(topic, m); err != nil {
+			t.Fatalf("publish %s: %v", id, err)
+		}
+	}
+	take := func(ch <-chan *message.Message) {
+		t.Helper()
+		select {
+		case m := <-ch:
+			if got := m.Metadata.Get("traceparent"); got != traceparent {
+				t.Fatalf("message %s has traceparent %q, want %q", m.UUID, got, traceparent)
+			}
+			m.Ack()
+		case <-time.After(wait):
+			t.Fatal("no message")
+		}
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	take(subscribe(t, ctx, b, topic, "invoker-metadata"))
+	cancel()
+	b = restart()
+	take(subscribe(t, t.Context(), b, topic, "invoker-metadata"))
 }

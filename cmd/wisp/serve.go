@@ -18,6 +18,7 @@ import (
 	"github.com/wispio/wisp/invoker"
 	"github.com/wispio/wisp/server"
 	"github.com/wispio/wisp/store"
+	"github.com/wispio/wisp/tracing"
 )
 
 func newServeCommand() *cobra.Command {
@@ -88,6 +89,18 @@ func newServeCommand() *cobra.Command {
 }
 
 func serve(ctx context.Context, cfg server.Config, log *slog.Logger, out io.Writer) error {
+	tp, err := tracing.New(ctx, os.Getenv, "wisp")
+	if err != nil {
+		return err
+	}
+	defer func() {
+		flushCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := tp.Shutdown(flushCtx); err != nil {
+			log.Warn("flush traces", "err", err)
+		}
+	}()
+	cfg.Tracer = tp.TracerProvider
 	srv, err := server.Start(ctx, cfg, log, func(ctx context.Context, st store.Store) error {
 		return ensureGuest(ctx, st, cfg.Addr, out)
 	})
