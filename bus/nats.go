@@ -355,6 +355,15 @@ func (b *NATS) Reclaim(ctx context.Context, topic, consumer string, handle func(
 	}
 }
 
+// Ping reports whether the NATS server answers: a round trip on the
+// publisher's connection (GET /readyz).
+func (b *NATS) Ping(ctx context.Context) error {
+	if err := b.nc.FlushWithContext(ctx); err != nil {
+		return fmt.Errorf("nats does not answer: %w", err)
+	}
+	return nil
+}
+
 // Close closes the subscribers, then the publisher's connection.
 func (b *NATS) Close() error {
 	b.mu.Lock()

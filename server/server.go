@@ -239,8 +239,9 @@ func (s *Server) start(ctx context.Context) error {
 		return fmt.Errorf("create bus router: %w", err)
 	}
 	apiHost := "http://" + s.listener.Addr().String()
+	var backend invoker.Backend
 	if roles.Invoker {
-		backend, err := s.newBackend(ctx)
+		backend, err = s.newBackend(ctx)
 		if err != nil {
 			return err
 		}
@@ -272,6 +273,7 @@ func (s *Server) start(ctx context.Context) error {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		_, _ = io.WriteString(w, "pong")
 	})
+	s.readiness(roles, backend).Register(mux)
 	if ctrl != nil {
 		s.activator = routing.NewActivator(s.store, ctrl)
 		handler := api.New(s.cfg.API, s.store, s.activator, s.log)
