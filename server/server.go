@@ -24,6 +24,7 @@ import (
 	"github.com/wispio/wisp/egress"
 	"github.com/wispio/wisp/feeds"
 	"github.com/wispio/wisp/invoker"
+	"github.com/wispio/wisp/metrics"
 	"github.com/wispio/wisp/routing"
 	"github.com/wispio/wisp/store"
 	"github.com/wispio/wisp/store/bolt"
@@ -85,6 +86,9 @@ type Config struct {
 	// otherwise denies on loopback, link-local and private addresses; the
 	// store's and the bus's addresses stay denied.
 	EgressAllow []netip.Prefix
+	// MetricsAddr, when set, is a listen address (host:port) of its own for
+	// GET /metrics; empty serves it on Addr. Either way without auth.
+	MetricsAddr string
 }
 
 // DefaultConfig returns the defaults of `wisp serve`.
@@ -129,6 +133,11 @@ type Server struct {
 	stopConsume context.CancelFunc
 	// egress is the policy of the tenants' outbound connections.
 	egress *egress.Policy
+	// metrics is the process's Prometheus registry (GET /metrics).
+	metrics *metrics.Metrics
+	// metricsHTTP serves /metrics on Config.MetricsAddr (nil without).
+	metricsHTTP *http.Server
+	metricsAddr string
 }
 
 // OpenStore opens the embedded store of a data folder.
@@ -239,6 +248,7 @@ func (s *Server) start(ctx context.Context) error {
 		return fmt.Errorf("create bus router: %w", err)
 	}
 	apiHost := "http://" + s.listener.Addr().String()
+	s.metrics = metrics.New()
 	var backend invoker.Backend
 	if roles.Invoker {
 		backend, err = s.newBackend(ctx)
@@ -247,7 +257,9 @@ func (s *Server) start(ctx context.Context) error {
 		}
 		s.invoker = invoker.New(invoker.Config{
 			ID: s.invokerID(), Pool: s.cfg.Pool, Limits: s.cfg.API.Limits, APIHost: apiHost, Builtins: s.feeds.Builtins(),
+			Metrics: s.metrics,
 		}, backend, s.store, s.store, s.bus, s.log)
+		s.watchPool()
 	}
 	var ctrl *routing.Controller
 	if roles.Controller || roles.Feeds {
@@ -274,6 +286,9 @@ func (s *Server) start(ctx context.Context) error {
 		_, _ = io.WriteString(w, "pong")
 	})
 	s.readiness(roles, backend).Register(mux)
+	if err := s.serveMetrics(mux); err != nil {
+		return err
+	}
 	if ctrl != nil {
 		s.activator = routing.NewActivator(s.store, ctrl)
 		handler := api.New(s.cfg.API, s.store, s.activator, s.log)
@@ -378,6 +393,9 @@ func (s *Server) Close(ctx context.Context) error {
 		}
 	} else if s.listener != nil {
 		_ = s.listener.Close()
+	}
+	if s.metricsHTTP != nil {
+		_ = s.metricsHTTP.Shutdown(ctx)
 	}
 	if s.feedsStarted {
 		if err := s.feeds.Close(ctx); err != nil {
