@@ -133,7 +133,6 @@ func (m *Metrics) ObserveActivation(act *entity.Activation) {
 			ns = f.path[:i]
 		}
 	}
-	who := prometheus.Labels{labelNamespace: ns, labelInitiator: act.Namespace, labelAction: action}
 	m.activations.WithLabelValues(ns, act.Namespace, action, f.kind, strconv.Itoa(f.memoryMB)).Inc()
 	status := "unknown"
 	if c := act.Response.StatusCode; c >= 0 && c < len(statusLabel) {
@@ -141,15 +140,15 @@ func (m *Metrics) ObserveActivation(act *entity.Activation) {
 	}
 	m.status.WithLabelValues(ns, act.Namespace, action, status).Inc()
 	if f.hasWait {
-		m.waitTime.With(who).Observe(float64(f.waitMs) / 1000)
+		m.waitTime.WithLabelValues(ns, act.Namespace, action).Observe(float64(f.waitMs) / 1000)
 	}
 	if f.cold {
-		m.coldStarts.With(who).Inc()
-		m.initTime.With(who).Observe(float64(f.initMs) / 1000)
+		m.coldStarts.WithLabelValues(ns, act.Namespace, action).Inc()
+		m.initTime.WithLabelValues(ns, act.Namespace, action).Observe(float64(f.initMs) / 1000)
 	}
-	m.duration.With(who).Observe(float64(act.Duration) / 1000)
+	m.duration.WithLabelValues(ns, act.Namespace, action).Observe(float64(act.Duration) / 1000)
 	if f.memoryMB > 0 {
-		m.memory.With(who).Set(float64(f.memoryMB))
+		m.memory.WithLabelValues(ns, act.Namespace, action).Set(float64(f.memoryMB))
 	}
 	if f.kind != "" {
 		start := "warm"

@@ -63,3 +63,17 @@ func TestObserveTriggerActivation(t *testing.T) {
 		t.Errorf("fires = %v, want 1", got)
 	}
 }
+
+// BenchmarkObserveActivation is the cost metrics add to each activation
+// record the invoker writes.
+func BenchmarkObserveActivation(b *testing.B) {
+	m := New()
+	act := &entity.Activation{
+		Namespace: "caller", Name: "act", Duration: 3,
+		Annotations: entity.Params{}.Set("path", "owner/act").Set("kind", "nodejs:20").
+			Set("limits", map[string]int{"timeout": 60000, "memory": 256, "logs": 10, "concurrency": 1}).Set("waitTime", 1).Set("timeout", false),
+	}
+	for b.Loop() {
+		m.ObserveActivation(act)
+	}
+}
