@@ -2,12 +2,15 @@ package server
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/wispio/wisp/health"
+	"github.com/wispio/wisp/internal/testenv"
 )
 
 // getProbe GETs a probe path of srv and returns its status and body.
@@ -62,5 +65,26 @@ func TestProbes(t *testing.T) {
 	}
 	if code, _ := getProbe(t, srv, "/healthz"); code != 200 {
 		t.Errorf("healthz with the store closed = %d, want 200", code)
+	}
+}
+
+// On a NATS bus, readyz checks the bus connection: a bus that is gone is
+// named.
+func TestReadyzChecksNATS(t *testing.T) {
+	natsURL := testenv.NATS(t)
+	srv, _ := startServer(t, func(c *Config) {
+		c.Cluster.BusURL = natsURL
+		c.Cluster.BusPrefix = fmt.Sprintf("ready%d", time.Now().UnixNano())
+		c.Cluster.ID = "n1"
+	})
+	if code, body := getProbe(t, srv, "/readyz"); code != 200 {
+		t.Fatalf("readyz on NATS = %d %s, want 200", code, body)
+	}
+	if err := srv.bus.Close(); err != nil {
+		t.Fatal(err)
+	}
+	code, body := getProbe(t, srv, "/readyz")
+	if code != 503 || !strings.Contains(body, `"error":"not ready: bus: nats connection is`) {
+		t.Errorf("readyz with the bus closed = %d %s, want 503 naming the bus", code, body)
 	}
 }
