@@ -40,6 +40,7 @@ type Metrics struct {
 	memory      *prometheus.GaugeVec
 	starts      *prometheus.CounterVec
 	triggers    triggerMetrics
+	throttle    throttleMetrics
 }
 
 // New returns Metrics over a registry of its own, with the Go runtime's
@@ -77,6 +78,7 @@ func New() *Metrics {
 	reg.MustRegister(m.activations, m.coldStarts, m.status, m.waitTime, m.initTime, m.duration, m.memory, m.starts,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	m.triggers = newTriggerMetrics(reg)
+	m.throttle = newThrottleMetrics(reg)
 	return m
 }
 

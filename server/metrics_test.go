@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/wispio/wisp/throttle"
 )
 
 // scrape GETs /metrics from addr and returns each sample by its series
@@ -138,5 +140,31 @@ func TestMetricsAddr(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusNotFound {
 		t.Errorf("GET /metrics on the API address = %d, want 404 with --metrics-addr", resp.StatusCode)
+	}
+}
+
+// Each throttle refusal moves its counter once, for the namespace refused.
+func TestMetricsCountThrottleRefusals(t *testing.T) {
+	srv, a, other, _ := startThrottled(t, throttle.Limits{InvocationsPerMinute: 1, FiresPerMinute: 1})
+	a.action("echo", 1)
+	a.must(200, "PUT", "_/triggers/T", map[string]any{})
+	before := scrape(t, srv.MetricsAddr())
+	a.must(202, "POST", "_/actions/echo", map[string]any{})
+	other.must(404, "POST", "_/actions/echo", map[string]any{}) // counted, under its limit
+	for range 2 {
+		a.must(429, "POST", "_/actions/echo", map[string]any{})
+	}
+	a.must(204, "POST", "_/triggers/T", map[string]any{})
+	a.must(429, "POST", "_/triggers/T", map[string]any{})
+	after := scrape(t, srv.MetricsAddr())
+	for s, want := range map[string]float64{
+		series("openwhisk_action_limit_timed_total", "namespace=fire"):      2,
+		series("wisp_trigger_limit_timed_total", "namespace=fire"):          1,
+		series("openwhisk_action_limit_timed_total", "namespace=other"):     0,
+		series("openwhisk_action_limit_concurrent_total", "namespace=fire"): 0,
+	} {
+		if got := after[s] - before[s]; got != want {
+			t.Errorf("%s moved by %v, want %v", s, got, want)
+		}
 	}
 }

@@ -239,7 +239,9 @@ func (s *Server) start(ctx context.Context) error {
 		s.mqtt = mb
 		openBroker(s.egress, mb.Addr())
 	}
-	s.throttle = throttle.New(throttle.Config{Defaults: s.cfg.Throttles, OverrideTTL: s.cfg.API.AuthCacheTTL, Now: s.cfg.ThrottleClock}, s.store, s.log)
+	s.metrics = metrics.New()
+	s.throttle = throttle.New(throttle.Config{Defaults: s.cfg.Throttles, OverrideTTL: s.cfg.API.AuthCacheTTL, Now: s.cfg.ThrottleClock,
+		Refused: func(ns string, e *throttle.Error, fire bool) { s.metrics.Refused(ns, e.Concurrent, fire) }}, s.store, s.log)
 	if err := s.openBus(ctx, roles); err != nil {
 		return err
 	}
@@ -248,7 +250,6 @@ func (s *Server) start(ctx context.Context) error {
 		return fmt.Errorf("create bus router: %w", err)
 	}
 	apiHost := "http://" + s.listener.Addr().String()
-	s.metrics = metrics.New()
 	var backend invoker.Backend
 	if roles.Invoker {
 		backend, err = s.newBackend(ctx)
