@@ -41,6 +41,7 @@ type Metrics struct {
 	starts      *prometheus.CounterVec
 	triggers    triggerMetrics
 	throttle    throttleMetrics
+	busPublish  *prometheus.HistogramVec
 }
 
 // New returns Metrics over a registry of its own, with the Go runtime's
@@ -79,6 +80,7 @@ func New() *Metrics {
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	m.triggers = newTriggerMetrics(reg)
 	m.throttle = newThrottleMetrics(reg)
+	m.busPublish = newBusPublish(reg)
 	return m
 }
 

@@ -106,6 +106,7 @@ func TestMetricsAfterInvokesAndFires(t *testing.T) {
 		{series("wisp_action_starts_total", "kind=nodejs:20", "start=warm"), 3},
 		{fires, 1},
 		{series("wisp_rule_activations_total", "namespace=fire", "trigger=t", "outcome=activated"), 1},
+		{series("wisp_bus_publish_seconds_count", "topic=triggers", "result=ok"), 1},
 	}
 	for _, tt := range tests {
 		if got := after[tt.series] - before[tt.series]; got != tt.delta {
@@ -117,6 +118,9 @@ func TestMetricsAfterInvokesAndFires(t *testing.T) {
 	}
 	if _, ok := after[series("wisp_pool_containers", "invoker="+srv.invokerID(), "state=warm")]; !ok {
 		t.Errorf("no wisp_pool_containers for invoker %s", srv.invokerID())
+	}
+	if invoker := series("wisp_bus_publish_seconds_count", "topic=invoker", "result=ok"); after[invoker] <= before[invoker] {
+		t.Errorf("%s did not move", invoker)
 	}
 	for s := range after {
 		if strings.Contains(s, fired[0].ActivationID) {

@@ -245,6 +245,7 @@ func (s *Server) start(ctx context.Context) error {
 	if err := s.openBus(ctx, roles); err != nil {
 		return err
 	}
+	s.bus = s.metrics.InstrumentBus(s.bus)
 	s.router, err = message.NewRouter(message.RouterConfig{CloseTimeout: 10 * time.Second}, watermill.NopLogger{})
 	if err != nil {
 		return fmt.Errorf("create bus router: %w", err)
