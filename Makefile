@@ -10,12 +10,15 @@ ARGS ?=
 BENCHTIME ?= 1s
 # Tag of `make image`.
 IMAGE ?= wisp:dev
+# Version and commit stamped into the binary (wisp version, GET /api/v1); Go's VCS stamp, when on, wins for the commit.
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+COMMIT ?= $(shell git rev-parse HEAD 2>/dev/null)
 
 .PHONY: build run test bench lint image
 
 ## build: compile the wisp binary into bin/wisp
 build:
-	$(GO) build -o $(BIN) ./cmd/wisp
+	$(GO) build -ldflags "-X github.com/wispio/wisp/version.Version=$(VERSION) -X github.com/wispio/wisp/version.Commit=$(COMMIT)" -o $(BIN) ./cmd/wisp
 
 ## run: build, then start the server (all roles in one process)
 run: build

@@ -17,6 +17,7 @@ import (
 	"github.com/wispio/wisp/routing"
 	"github.com/wispio/wisp/store"
 	"github.com/wispio/wisp/store/bolt"
+	"github.com/wispio/wisp/version"
 )
 
 type fixture struct {
@@ -169,6 +170,11 @@ func TestInfoNeedsNoAuth(t *testing.T) {
 	code, body, raw := f.do(t, "GET", "/api/v1", "", nil)
 	if code != 200 || body["build"] == nil || body["runtimes"] == nil {
 		t.Fatalf("info = %d %s", code, raw)
+	}
+	build := version.Get()
+	wisp, _ := body["wisp"].(map[string]any)
+	if body["build"] != build.Version || body["buildno"] != build.Commit || wisp["commit"] != build.Commit || wisp["version"] != build.Version {
+		t.Errorf("info build = %v %v %v, want %+v", body["build"], body["buildno"], body["wisp"], build)
 	}
 	code, _, raw = f.do(t, "GET", "/api/v1/namespaces", "", &f.auth)
 	if code != 200 || raw != `["me"]` {

@@ -13,6 +13,7 @@ func (s *Server) info(w http.ResponseWriter, r *http.Request) {
 		"description": "Wisp, an OpenWhisk-compatible serverless platform",
 		"build":       s.cfg.Build,
 		"buildno":     s.cfg.BuildNo,
+		"wisp":        s.cfg.Version,
 		"runtimes":    s.cfg.Kinds.ByFamily(),
 		"limits": map[string]any{
 			"min_action_duration": l.Timeout.Min,

@@ -13,6 +13,7 @@ import (
 	"github.com/wispio/wisp/entity"
 	"github.com/wispio/wisp/routing"
 	"github.com/wispio/wisp/store"
+	"github.com/wispio/wisp/version"
 )
 
 // Config configures the API.
@@ -23,19 +24,24 @@ type Config struct {
 	BlockingWait time.Duration
 	// AuthCacheTTL is how long a verified key is trusted without the store.
 	AuthCacheTTL time.Duration
-	// Build and BuildNo are reported by GET /api/v1.
+	// Build and BuildNo are reported by GET /api/v1 (OpenWhisk's fields):
+	// by default the version and the commit of this binary.
 	Build, BuildNo string
+	// Version is this binary's build, reported by GET /api/v1 as "wisp".
+	Version version.Info
 }
 
 // DefaultConfig returns OpenWhisk's defaults.
 func DefaultConfig() Config {
+	build := version.Get()
 	return Config{
 		Limits:       entity.DefaultSystemLimits(),
 		Kinds:        actions.DefaultKinds(),
 		BlockingWait: 60 * time.Second,
 		AuthCacheTTL: time.Minute,
-		Build:        "dev",
-		BuildNo:      "dev",
+		Build:        build.Version,
+		BuildNo:      build.Commit,
+		Version:      build,
 	}
 }
 

@@ -355,6 +355,19 @@ func (b *NATS) Reclaim(ctx context.Context, topic, consumer string, handle func(
 	}
 }
 
+// Ping reports whether the NATS server answers: the publisher's connection
+// is up (not reconnecting, draining or closed) and a round trip on it
+// returns (GET /readyz).
+func (b *NATS) Ping(ctx context.Context) error {
+	if st := b.nc.Status(); st != nats.CONNECTED { // IsConnected holds while draining
+		return fmt.Errorf("nats connection is %s", st)
+	}
+	if err := b.nc.FlushWithContext(ctx); err != nil {
+		return fmt.Errorf("nats does not answer: %w", err)
+	}
+	return nil
+}
+
 // Close closes the subscribers, then the publisher's connection.
 func (b *NATS) Close() error {
 	b.mu.Lock()

@@ -110,3 +110,20 @@ func TestNATSURLCredentialsAreRedacted(t *testing.T) {
 		}
 	}
 }
+
+// Ping answers while the connection is up and fails once it is closed (the
+// bus check of GET /readyz).
+func TestNATSPing(t *testing.T) {
+	b := connect(t, uniquePrefix())
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := b.Ping(ctx); err != nil {
+		t.Fatalf("ping a live bus: %v", err)
+	}
+	if err := b.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Ping(ctx); err == nil {
+		t.Fatal("ping a closed bus answered nil")
+	}
+}

@@ -19,6 +19,7 @@ import (
 	"github.com/wispio/wisp/actions/builtin"
 	"github.com/wispio/wisp/bus"
 	"github.com/wispio/wisp/entity"
+	"github.com/wispio/wisp/metrics"
 	"github.com/wispio/wisp/routing"
 	"github.com/wispio/wisp/store"
 )
@@ -34,6 +35,8 @@ type Config struct {
 	// Builtins are the Go handlers of builtin actions (catalogue feed and
 	// system actions), by the name in their code.
 	Builtins builtin.Registry
+	// Metrics records each activation record written; nil records nothing.
+	Metrics *metrics.Metrics
 }
 
 // ActivationSink stores finished activations; the invoker never waits for
@@ -243,6 +246,7 @@ func (inv *Invoker) Run(ctx context.Context, m *routing.Invocation) *entity.Acti
 // record is queued first, so that a caller reading it right after the
 // answer finds it, and the completion goes out before the write is durable.
 func (inv *Invoker) record(ctx context.Context, act *entity.Activation, controller string) error {
+	inv.cfg.Metrics.ObserveActivation(act)
 	wait, err := inv.sink.BeginWrite(ctx, []*entity.Activation{act})
 	if controller != "" {
 		inv.complete(controller, act)

@@ -241,7 +241,7 @@ func (s *Server) startClusterParts(ctx context.Context, roles Roles, apiHost str
 // controller; a message is acked once its record is written.
 func (s *Server) consumeFires(ctx context.Context) error {
 	if err := s.consumeShared(ctx, bus.TopicTriggers, 20*time.Second, func(msg *message.Message) error {
-		return s.firer.HandleQueued(ctx, msg, s.store)
+		return s.firer.HandleQueued(ctx, msg, triggerSink{s.store, s.metrics})
 	}); err != nil {
 		return err
 	}

@@ -26,6 +26,7 @@ import (
 	"github.com/wispio/wisp/egress"
 	"github.com/wispio/wisp/feeds"
 	"github.com/wispio/wisp/invoker"
+	"github.com/wispio/wisp/metrics"
 	"github.com/wispio/wisp/routing"
 	"github.com/wispio/wisp/store"
 	"github.com/wispio/wisp/store/bolt"
@@ -90,6 +91,9 @@ type Config struct {
 	// Tracer records the spans of requests, fires and activations (see
 	// package tracing); nil records none.
 	Tracer trace.TracerProvider
+	// MetricsAddr, when set, is a listen address (host:port) of its own for
+	// GET /metrics; empty serves it on Addr. Either way without auth.
+	MetricsAddr string
 }
 
 // DefaultConfig returns the defaults of `wisp serve`.
@@ -134,6 +138,11 @@ type Server struct {
 	stopConsume context.CancelFunc
 	// egress is the policy of the tenants' outbound connections.
 	egress *egress.Policy
+	// metrics is the process's Prometheus registry (GET /metrics).
+	metrics *metrics.Metrics
+	// metricsHTTP serves /metrics on Config.MetricsAddr (nil without).
+	metricsHTTP *http.Server
+	metricsAddr string
 }
 
 // OpenStore opens the embedded store of a data folder.
@@ -235,24 +244,30 @@ func (s *Server) start(ctx context.Context) error {
 		s.mqtt = mb
 		openBroker(s.egress, mb.Addr())
 	}
-	s.throttle = throttle.New(throttle.Config{Defaults: s.cfg.Throttles, OverrideTTL: s.cfg.API.AuthCacheTTL, Now: s.cfg.ThrottleClock}, s.store, s.log)
+	s.metrics = metrics.New()
+	s.throttle = throttle.New(throttle.Config{Defaults: s.cfg.Throttles, OverrideTTL: s.cfg.API.AuthCacheTTL, Now: s.cfg.ThrottleClock,
+		Refused: func(ns string, e *throttle.Error, fire bool) { s.metrics.Refused(ns, e.Concurrent, fire) }}, s.store, s.log)
 	if err := s.openBus(ctx, roles); err != nil {
 		return err
 	}
+	s.bus = s.metrics.InstrumentBus(s.bus)
 	s.router, err = message.NewRouter(message.RouterConfig{CloseTimeout: 10 * time.Second}, watermill.NopLogger{})
 	if err != nil {
 		return fmt.Errorf("create bus router: %w", err)
 	}
 	apiHost := "http://" + s.listener.Addr().String()
+	var backend invoker.Backend
 	if roles.Invoker {
-		backend, err := s.newBackend(ctx)
+		backend, err = s.newBackend(ctx)
 		if err != nil {
 			return err
 		}
 		s.invoker = invoker.New(invoker.Config{
 			ID: s.invokerID(), Pool: s.cfg.Pool, Limits: s.cfg.API.Limits, APIHost: apiHost, Builtins: s.feeds.Builtins(),
+			Metrics: s.metrics,
 		}, backend, s.store, s.store, s.bus, s.log)
 		s.invoker.SetTracerProvider(s.cfg.Tracer)
+		s.watchPool()
 	}
 	var ctrl *routing.Controller
 	if roles.Controller || roles.Feeds {
@@ -279,6 +294,10 @@ func (s *Server) start(ctx context.Context) error {
 		_, _ = io.WriteString(w, "pong")
 	})
 	hub := api.NewActivationHub() // the console's live stream: records as this node queues them
+	s.readiness(roles, backend).Register(mux)
+	if err := s.serveMetrics(mux); err != nil {
+		return err
+	}
 	if ctrl != nil {
 		s.activator = routing.NewActivator(s.store, ctrl)
 		handler := api.New(s.cfg.API, s.store, s.activator, s.log)
@@ -387,6 +406,9 @@ func (s *Server) Close(ctx context.Context) error {
 		}
 	} else if s.listener != nil {
 		_ = s.listener.Close()
+	}
+	if s.metricsHTTP != nil {
+		_ = s.metricsHTTP.Shutdown(ctx)
 	}
 	if s.feedsStarted {
 		if err := s.feeds.Close(ctx); err != nil {

@@ -75,6 +75,9 @@ type Config struct {
 	OverrideTTL time.Duration
 	// Now is the clock; nil is time.Now.
 	Now func() time.Time
+	// Refused, when not nil, is told of each refusal: the namespace, the
+	// refusal, and whether it refused a trigger fire (else an invocation).
+	Refused func(ns string, e *Error, fire bool)
 }
 
 // Throttle keeps the counters of every namespace.
@@ -134,12 +137,12 @@ func (t *Throttle) CheckInvoke(ctx context.Context, ns string) error {
 	if lim.InvocationsPerMinute > 0 || lim.ConcurrentInvocations > 0 {
 		n := c.count(now, &c.invocations)
 		if lim.InvocationsPerMinute > 0 && n > lim.InvocationsPerMinute {
-			return &Error{Count: n, Allowed: lim.InvocationsPerMinute}
+			return t.refuse(ns, &Error{Count: n, Allowed: lim.InvocationsPerMinute}, false)
 		}
 	}
 	if lim.ConcurrentInvocations > 0 {
 		if n := c.inFlight.Load(); n >= int64(lim.ConcurrentInvocations) {
-			return &Error{Concurrent: true, Count: int(n), Allowed: lim.ConcurrentInvocations}
+			return t.refuse(ns, &Error{Concurrent: true, Count: int(n), Allowed: lim.ConcurrentInvocations}, false)
 		}
 	}
 	return nil
@@ -154,9 +157,17 @@ func (t *Throttle) CheckFire(ctx context.Context, ns string) error {
 		return nil
 	}
 	if n := c.count(now, &c.fires); n > lim.FiresPerMinute {
-		return &Error{Count: n, Allowed: lim.FiresPerMinute}
+		return t.refuse(ns, &Error{Count: n, Allowed: lim.FiresPerMinute}, true)
 	}
 	return nil
+}
+
+// refuse tells Config.Refused of e and returns it.
+func (t *Throttle) refuse(ns string, e *Error, fire bool) error {
+	if t.cfg.Refused != nil {
+		t.cfg.Refused(ns, e, fire)
+	}
+	return e
 }
 
 // Started counts an activation of ns as in flight until Finished.

@@ -13,7 +13,7 @@ import (
 // newProbeCommand is `wisp probe URL`: GET URL and exit 0 on 200, else 1
 // (hidden). The image is FROM scratch, with no curl or wget, so container
 // health checks (docker compose healthcheck) run this:
-// ["CMD", "/wisp", "probe", "http://127.0.0.1:3233/ping"].
+// ["CMD", "/wisp", "probe", "http://127.0.0.1:3233/readyz"].
 func newProbeCommand() *cobra.Command {
 	var timeout time.Duration
 	cmd := &cobra.Command{

@@ -129,7 +129,7 @@ func TestComposeServices(t *testing.T) {
 }
 
 // checkComposeWisp checks what every Wisp node needs: the store from the
-// environment, its dependencies, a health check on /ping, and for Docker
+// environment, its dependencies, a health check on /readyz, and for Docker
 // invokers the engine's socket and a data folder at its host path.
 func checkComposeWisp(t *testing.T, name string, s composeService, flags map[string]string) {
 	t.Helper()
@@ -141,7 +141,7 @@ func checkComposeWisp(t *testing.T, name string, s composeService, flags map[str
 			t.Errorf("service %s: depends_on %s %+v, want condition service_healthy", name, dep, s.DependsOn[dep])
 		}
 	}
-	if want := []string{"CMD", "/wisp", "probe", "http://127.0.0.1:3233/ping"}; !slices.Equal(s.Healthcheck.Test, want) {
+	if want := []string{"CMD", "/wisp", "probe", "http://127.0.0.1:3233/readyz"}; !slices.Equal(s.Healthcheck.Test, want) {
 		t.Errorf("service %s: healthcheck %q, want %q", name, s.Healthcheck.Test, want)
 	}
 	if !slices.Contains(roles(flags), "invoker") || flags["invoker"] != "docker" {

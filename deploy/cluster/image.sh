@@ -2,7 +2,7 @@
 # Build the Wisp image FROM scratch without a registry: compile a static wisp
 # binary, put it, the host's CA certificates and deploy/cluster/Dockerfile in a
 # temporary build context, and docker build it.
-#   usage: deploy/cluster/image.sh [TAG]      (default wisp:dev; env GO, DOCKER)
+#   usage: deploy/cluster/image.sh [TAG]      (default wisp:dev; env GO, DOCKER, VERSION)
 set -euo pipefail
 
 tag="${1:-wisp:dev}"
@@ -14,7 +14,10 @@ root="$(cd "$here/../.." && pwd)"
 ctx="$(mktemp -d)"
 trap 'rm -rf "$ctx"' EXIT
 
-(cd "$root" && CGO_ENABLED=0 "$go" build -trimpath -ldflags "-s -w" -o "$ctx/wisp" ./cmd/wisp)
+# VERSION and the commit are stamped into the binary (wisp version, GET /api/v1).
+version="${VERSION:-$(cd "$root" && git describe --tags --always --dirty 2>/dev/null || echo dev)}"
+commit="$(cd "$root" && git rev-parse HEAD 2>/dev/null || true)"
+(cd "$root" && CGO_ENABLED=0 "$go" build -trimpath -ldflags "-s -w -X github.com/wispio/wisp/version.Version=$version -X github.com/wispio/wisp/version.Commit=$commit" -o "$ctx/wisp" ./cmd/wisp)
 if "$ctx/wisp" --help >/dev/null 2>&1; then :; else
 	echo "image.sh: the wisp binary does not run" >&2
 	exit 1

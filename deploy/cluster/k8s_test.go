@@ -263,7 +263,7 @@ func checkResources(t *testing.T, where string, c container) {
 }
 
 // checkK8sWisp checks a wisp container: its id from the pod name, every
-// $(VAR) defined, the store from the Secret, probes on /ping at --addr's
+// $(VAR) defined, the store from the Secret, readiness on /readyz and liveness on /healthz at --addr's
 // port, and for Docker invokers the socket and a host data folder mounted
 // at its host path.
 func checkK8sWisp(t *testing.T, where string, o object, c container, flags map[string]string) {
@@ -301,9 +301,9 @@ func checkK8sWisp(t *testing.T, where string, o object, c container, flags map[s
 	if len(c.Ports) != 1 || c.Ports[0].ContainerPort != 3233 || c.Ports[0].Name != "http" {
 		t.Errorf("%s: ports %+v, want http: 3233", where, c.Ports)
 	}
-	for _, p := range []*probe{c.ReadinessProbe, c.LivenessProbe} {
-		if p == nil || p.HTTPGet == nil || p.HTTPGet.Path != "/ping" || p.HTTPGet.Port != "http" {
-			t.Errorf("%s: probe %s, want httpGet /ping on port http", where, describeProbe(p))
+	for path, p := range map[string]*probe{"/readyz": c.ReadinessProbe, "/healthz": c.LivenessProbe} {
+		if p == nil || p.HTTPGet == nil || p.HTTPGet.Path != path || p.HTTPGet.Port != "http" {
+			t.Errorf("%s: probe %s, want httpGet %s on port http", where, describeProbe(p), path)
 		}
 	}
 	if !slices.Contains(roles(flags), "invoker") {

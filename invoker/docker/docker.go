@@ -217,6 +217,14 @@ func probeClient() *http.Client {
 // Name is "docker".
 func (b *Backend) Name() string { return "docker" }
 
+// Ping reports whether the engine answers (GET /readyz).
+func (b *Backend) Ping(ctx context.Context) error {
+	if _, err := b.api.Ping(ctx); err != nil {
+		return fmt.Errorf("docker engine does not answer: %w", err)
+	}
+	return nil
+}
+
 // Client is the engine client, for tests and image building.
 func (b *Backend) Client() *dclient.Client { return b.api }
 

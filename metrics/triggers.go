@@ -1,0 +1,55 @@
+package metrics
+
+import (
+	"encoding/json"
+	"strings"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/wispio/wisp/entity"
+)
+
+// triggerMetrics count fires and what their rules did.
+type triggerMetrics struct {
+	fires *prometheus.CounterVec
+	rules *prometheus.CounterVec
+}
+
+func newTriggerMetrics(reg *prometheus.Registry) triggerMetrics {
+	t := triggerMetrics{
+		fires: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "wisp_trigger_fires_total", Help: "Trigger fires recorded (trigger activations)",
+		}, []string{labelNamespace, "trigger"}),
+		rules: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "wisp_rule_activations_total", Help: "What the rules of fired triggers did: activated (the action was started), inactive (rule disabled) or failed",
+		}, []string{labelNamespace, "trigger", "outcome"}),
+	}
+	reg.MustRegister(t.fires, t.rules)
+	return t
+}
+
+// ObserveTriggerActivation records one trigger activation record: the fire
+// and each rule's outcome, read from its log lines (one rule result each).
+func (m *Metrics) ObserveTriggerActivation(act *entity.Activation) {
+	if m == nil || act == nil {
+		return
+	}
+	m.triggers.fires.WithLabelValues(act.Namespace, act.Name).Inc()
+	for _, line := range act.Logs {
+		var r struct {
+			Success bool   `json:"success"`
+			Error   string `json:"error"`
+		}
+		if json.Unmarshal([]byte(line), &r) != nil {
+			continue
+		}
+		outcome := "failed"
+		switch {
+		case r.Success:
+			outcome = "activated"
+		case strings.Contains(r.Error, "is inactive"):
+			outcome = "inactive"
+		}
+		m.triggers.rules.WithLabelValues(act.Namespace, act.Name, outcome).Inc()
+	}
+}

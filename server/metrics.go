@@ -1,0 +1,81 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+
+	"github.com/wispio/wisp/entity"
+	"github.com/wispio/wisp/metrics"
+	"github.com/wispio/wisp/routing"
+)
+
+// watchPool exports the invoker's container pool to the metrics.
+func (s *Server) watchPool() {
+	pool := s.invoker.Pool()
+	s.metrics.WatchPool(s.invokerID(), func() metrics.PoolStats {
+		st := pool.Stats()
+		return metrics.PoolStats{Containers: st.Containers, Busy: st.Busy, Paused: st.Paused, StemCells: st.StemCells, UsedMB: st.UsedMB}
+	})
+}
+
+// triggerSink writes trigger activations to the store and records each
+// written in the metrics (a failed write is redelivered, counted then).
+type triggerSink struct {
+	routing.DurableSink
+	metrics *metrics.Metrics
+}
+
+func (t triggerSink) WriteActivations(ctx context.Context, acts []*entity.Activation) error {
+	if err := t.DurableSink.WriteActivations(ctx, acts); err != nil {
+		return err
+	}
+	for _, act := range acts {
+		t.metrics.ObserveTriggerActivation(act)
+	}
+	return nil
+}
+
+// serveMetrics serves GET /metrics, without auth: on mux (the API's
+// address), or on Config.MetricsAddr when set.
+func (s *Server) serveMetrics(mux *http.ServeMux) error {
+	if s.cfg.MetricsAddr == "" {
+		mux.Handle("GET /metrics", s.metrics.Handler())
+		return nil
+	}
+	ln, err := net.Listen("tcp", s.cfg.MetricsAddr)
+	if err != nil {
+		return fmt.Errorf("metrics-addr: listen on %s: %w", s.cfg.MetricsAddr, err)
+	}
+	own := http.NewServeMux()
+	own.Handle("GET /metrics", s.metrics.Handler())
+	s.metricsHTTP, err = s.cfg.HTTP.newServer(own, s.cfg.API.BlockingWait)
+	if err != nil {
+		_ = ln.Close()
+		return err
+	}
+	s.metricsAddr = ln.Addr().String()
+	go func() {
+		if err := s.metricsHTTP.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			select {
+			case s.errs <- fmt.Errorf("serve metrics: %w", err):
+			default: // the server is failing already
+			}
+		}
+	}()
+	s.log.Info("metrics are served", "addr", s.metricsAddr)
+	return nil
+}
+
+// MetricsAddr is the address GET /metrics is served on.
+func (s *Server) MetricsAddr() string {
+	if s.metricsHTTP == nil {
+		return s.Addr()
+	}
+	return s.metricsAddr
+}
+
+// Metrics is the process's metrics.
+func (s *Server) Metrics() *metrics.Metrics { return s.metrics }
