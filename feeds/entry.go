@@ -54,6 +54,8 @@ type entry struct {
 	fqn      entity.FQN
 	key      string
 	provider Provider // nil when the provider is not in this server
+	// providerName is the registration's provider, the metrics' label.
+	providerName string
 
 	// op serialises lifecycle operations on this trigger (start, stop,
 	// update, delete). It is held while a Feed starts or stops, so Sink
@@ -85,7 +87,7 @@ type entry struct {
 
 func (m *Manager) newEntry(fqn entity.FQN, p Provider, doc record, rev string, pending []outboxEvent) *entry {
 	e := &entry{
-		m: m, fqn: fqn, key: registrationKey(fqn), provider: p, doc: doc, rev: rev,
+		m: m, fqn: fqn, key: registrationKey(fqn), provider: p, providerName: doc.Provider, doc: doc, rev: rev,
 		queue: pending, nextSeq: 1, cursor: doc.Cursor,
 		wake: make(chan struct{}, 1), stop: make(chan struct{}), stopped: make(chan struct{}),
 	}
@@ -137,13 +139,22 @@ func (s *sink) Done(deleteTrigger bool) {
 
 // deliver persists ev in the outbox, then queues it for the worker. A
 // payload over the limits is refused (see refuse) and taken.
-func (e *entry) deliver(ctx context.Context, ev Event) error {
+func (e *entry) deliver(ctx context.Context, ev Event) (err error) {
 	ctx, span := e.span(ctx, "feeds.deliver", trace.SpanKindConsumer)
 	defer span.End()
 	if ev.Payload == nil && ev.Cursor != "" {
 		return e.checkpoint(ctx, ev.Cursor)
 	}
+	obs := e.m.cfg.Observer
+	obs.FeedEventReceived(e.providerName)
+	refused := false
+	defer func() {
+		if err != nil || refused {
+			obs.FeedEventFailed(e.providerName)
+		}
+	}()
 	if reason := e.m.overLimits(ev.Payload); reason != "" {
+		refused = true
 		return e.refuse(ctx, ev, reason)
 	}
 	var obj map[string]json.RawMessage
@@ -396,7 +407,7 @@ func (e *entry) fire(ev outboxEvent) bool {
 			break
 		}
 		if errors.Is(err, store.ErrNotFound) {
-			e.triggerGone()
+			e.triggerGone() // counts ev among the dropped
 			return true
 		}
 		if _, invalid := entity.AsFieldError(err); invalid {
@@ -404,7 +415,9 @@ func (e *entry) fire(ev outboxEvent) bool {
 			// limits of deliver): retrying would stall the feed for good.
 			e.m.log.Error("feed event cannot be fired; removed from the outbox", "trigger", e.fqn.String(), "seq", ev.Seq, "err", err)
 			e.setFireError(err)
-			break
+			e.m.cfg.Observer.FeedEventFailed(e.providerName)
+			e.fired(ev)
+			return true
 		}
 		e.m.log.Warn("firing a feed's trigger failed; retrying", "trigger", e.fqn.String(), "seq", ev.Seq, "err", err)
 		e.setFireError(err)
@@ -419,6 +432,7 @@ func (e *entry) fire(ev outboxEvent) bool {
 			return false
 		}
 	}
+	e.m.cfg.Observer.FeedEventFired(e.providerName, time.Since(time.UnixMilli(ev.Created)))
 	e.fired(ev)
 	return true
 }
@@ -482,6 +496,7 @@ func (e *entry) triggerGone() {
 	}
 	e.mu.Unlock()
 	for _, ev := range dropped {
+		e.m.cfg.Observer.FeedEventFailed(e.providerName)
 		e.m.deleteEvent(ctx, ev)
 	}
 	e.m.log.Warn("feed stopped: its trigger is gone", "trigger", e.fqn.String(), "dropped", len(dropped))

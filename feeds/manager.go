@@ -86,6 +86,10 @@ type Config struct {
 	// Tracer records the spans of deliveries and fires (see tracing); nil
 	// records none.
 	Tracer trace.TracerProvider
+
+	// Observer is told of each event received, fired or failed (metrics);
+	// nil observes nothing.
+	Observer Observer
 }
 
 // DefaultConfig returns the defaults of `wisp serve`.
@@ -132,6 +136,9 @@ type Manager struct {
 
 // New returns a Manager over st for providers; Start it to serve.
 func New(cfg Config, st store.Store, log *slog.Logger, providers ...Provider) (*Manager, error) {
+	if cfg.Observer == nil {
+		cfg.Observer = nopObserver{}
+	}
 	m := &Manager{cfg: cfg, store: st, log: log, providers: map[string]Provider{}, entries: map[string]*entry{}}
 	for _, p := range providers {
 		if _, dup := m.providers[p.Name()]; dup {

@@ -142,8 +142,15 @@ func openStoreWith(t testing.TB, opts bolt.Options) store.Store {
 
 func newHarness(t testing.TB, st store.Store) *harness {
 	t.Helper()
+	return newHarnessWith(t, st, Config{})
+}
+
+// newHarnessWith is newHarness with cfg, whose retries are made short.
+func newHarnessWith(t testing.TB, st store.Store, cfg Config) *harness {
+	t.Helper()
 	h := &harness{t: t, store: st, provider: newFakeProvider(), firer: newFakeFirer(), triggers: &fakeTriggers{deleted: make(chan entity.FQN, 4)}}
-	m, err := New(Config{RetryMin: time.Millisecond, RetryMax: 5 * time.Millisecond}, st, slog.New(slog.NewTextHandler(io.Discard, nil)), h.provider)
+	cfg.RetryMin, cfg.RetryMax = time.Millisecond, 5*time.Millisecond
+	m, err := New(cfg, st, slog.New(slog.NewTextHandler(io.Discard, nil)), h.provider)
 	if err != nil {
 		t.Fatal(err)
 	}

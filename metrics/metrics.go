@@ -42,6 +42,7 @@ type Metrics struct {
 	triggers    triggerMetrics
 	throttle    throttleMetrics
 	busPublish  *prometheus.HistogramVec
+	feeds       feedMetrics
 }
 
 // New returns Metrics over a registry of its own, with the Go runtime's
@@ -81,6 +82,7 @@ func New() *Metrics {
 	m.triggers = newTriggerMetrics(reg)
 	m.throttle = newThrottleMetrics(reg)
 	m.busPublish = newBusPublish(reg)
+	m.feeds = newFeedMetrics(reg)
 	return m
 }
 

@@ -17,6 +17,7 @@ import (
 func (s *Server) feedsConfig() (feeds.Config, error) {
 	cfg := feeds.DefaultConfig()
 	cfg.Tracer = s.cfg.Tracer
+	cfg.Observer = s.metrics
 	var err error
 	if s.cfg.SecretKeyFile != "" {
 		cfg.Secrets, err = secrets.LoadKeyFile(s.cfg.SecretKeyFile)

@@ -222,6 +222,7 @@ func (s *Server) start(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	s.metrics = metrics.New()
 	feedsCfg, err := s.feedsConfig()
 	if err != nil {
 		return err
@@ -230,6 +231,7 @@ func (s *Server) start(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	s.metrics.WatchOutbox(s.feeds.OutboxDepth)
 	if roles.Controller {
 		packages := append(catalog.Packages(), s.feeds.Packages()...)
 		if err := catalog.NewInstaller(s.store, s.cfg.API.Limits, kinds, s.log).Install(ctx, packages); err != nil {
@@ -244,7 +246,6 @@ func (s *Server) start(ctx context.Context) error {
 		s.mqtt = mb
 		openBroker(s.egress, mb.Addr())
 	}
-	s.metrics = metrics.New()
 	s.throttle = throttle.New(throttle.Config{Defaults: s.cfg.Throttles, OverrideTTL: s.cfg.API.AuthCacheTTL, Now: s.cfg.ThrottleClock,
 		Refused: func(ns string, e *throttle.Error, fire bool) { s.metrics.Refused(ns, e.Concurrent, fire) }}, s.store, s.log)
 	if err := s.openBus(ctx, roles); err != nil {

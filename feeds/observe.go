@@ -1,0 +1,45 @@
+package feeds
+
+import "time"
+
+// Observer is told what happens to feed events, for metrics (package
+// metrics implements it). Its methods are safe for concurrent use and
+// quick: they run on the delivery and fire paths. provider is the
+// catalogue package (Provider.Name), a bounded label.
+type Observer interface {
+	// FeedEventReceived: a provider delivered an event (a payload; a bare
+	// cursor is not an event), whether it is then taken or refused.
+	FeedEventReceived(provider string)
+	// FeedEventFired: an event's trigger was fired, lag after the event
+	// was received (retries and restarts included).
+	FeedEventFired(provider string, lag time.Duration)
+	// FeedEventFailed: an event will never fire: refused (over the limits,
+	// not an object), not stored, or dropped from the outbox (no fire can
+	// take it, its trigger is gone).
+	FeedEventFailed(provider string)
+}
+
+// nopObserver observes nothing (Config.Observer nil).
+type nopObserver struct{}
+
+func (nopObserver) FeedEventReceived(string)             {}
+func (nopObserver) FeedEventFired(string, time.Duration) {}
+func (nopObserver) FeedEventFailed(string)               {}
+
+// OutboxDepth counts the events delivered and not yet fired, by provider:
+// read at each metrics scrape.
+func (m *Manager) OutboxDepth() map[string]int {
+	m.mu.Lock()
+	entries := make([]*entry, 0, len(m.entries))
+	for _, e := range m.entries {
+		entries = append(entries, e)
+	}
+	m.mu.Unlock()
+	depth := map[string]int{}
+	for _, e := range entries {
+		e.mu.Lock()
+		depth[e.providerName] += len(e.queue)
+		e.mu.Unlock()
+	}
+	return depth
+}
