@@ -361,6 +361,7 @@ func (inv *Invoker) runInContainer(ctx context.Context, m *routing.Invocation, a
 		inv.log.Error("acquire container", "activationId", m.ActivationID, "action", spec.Action, "err", err)
 		return runResult{response: entity.ErrorResponse(entity.StatusWhiskError, "Failed to start a container for the action.")}
 	}
+	inv.cfg.Metrics.ContainerStart(spec.Kind, slot.Start())
 	c := slot.Container()
 	logs := c.Logs()
 	logLimit := action.Limits.Logs << 20

@@ -72,6 +72,10 @@ type Slot struct {
 	memory int
 	maxUse int
 	c      Container
+	kind   string // the container's runtime kind (Spec.Kind)
+	// start is how the last Acquire had the container: StartCold,
+	// StartStem, StartWarm or StartResume.
+	start string
 
 	// Guarded by pool.mu.
 	inflight    int
@@ -87,6 +91,17 @@ type Slot struct {
 
 // Container is the slot's container.
 func (s *Slot) Container() Container { return s.c }
+
+// How Acquire had a container (Slot.Start): the metrics' start label.
+const (
+	StartCold   = "cold"   // created for the action
+	StartStem   = "stem"   // a prewarmed stem cell taken for the action
+	StartWarm   = "warm"   // reused, running
+	StartResume = "resume" // reused, unpaused
+)
+
+// Start says how the Acquire that returned s had its container.
+func (s *Slot) Start() string { return s.start }
 
 // NewPool returns a pool making containers with b. When cfg asks for stem
 // cells it starts filling them in the background at once.
@@ -123,22 +138,28 @@ func (p *Pool) Acquire(ctx context.Context, key string, spec Spec, concurrency i
 		if s := p.warmLocked(key); s != nil {
 			s.inflight++
 			p.mu.Unlock()
-			if err := s.thaw(ctx); err != nil {
+			resumed, err := s.thaw(ctx)
+			if err != nil {
 				// The container is gone (its engine restarted, say): forget
 				// it and look again.
 				p.log.Warn("drop a container that cannot be resumed", "container", s.c.ID(), "err", err)
 				p.Release(s, false)
 				continue
 			}
+			s.start = StartWarm
+			if resumed {
+				s.start = StartResume
+			}
 			return s, false, nil
 		}
 		if s := p.takeStemLocked(key, spec, concurrency); s != nil {
 			p.mu.Unlock()
 			p.wantRefill()
+			s.start = StartStem
 			return s, true, nil
 		}
 		if p.reserveLocked(spec.MemoryMB) {
-			s := &Slot{pool: p, key: key, memory: spec.MemoryMB, maxUse: max(concurrency, 1), inflight: 1}
+			s := &Slot{pool: p, key: key, kind: spec.Kind, start: StartCold, memory: spec.MemoryMB, maxUse: max(concurrency, 1), inflight: 1}
 			p.byKey[key] = append(p.byKey[key], s)
 			p.mu.Unlock()
 			c, err := p.backend.Create(ctx, spec)
@@ -285,17 +306,18 @@ func (s *Slot) idle() {
 	s.frozen = true
 }
 
-func (s *Slot) thaw(ctx context.Context) error {
+// thaw resumes a paused container (resumed true).
+func (s *Slot) thaw(ctx context.Context) (resumed bool, err error) {
 	s.stateMu.Lock()
 	defer s.stateMu.Unlock()
 	if !s.frozen {
-		return nil
+		return false, nil
 	}
 	if err := s.c.Resume(ctx); err != nil {
-		return fmt.Errorf("resume container %s: %w", s.c.ID(), err)
+		return false, fmt.Errorf("resume container %s: %w", s.c.ID(), err)
 	}
 	s.frozen = false
-	return nil
+	return true, nil
 }
 
 // removeLocked takes s out of the pool and destroys its container in the
@@ -437,7 +459,7 @@ func (p *Pool) nextStem() (StemCell, *Slot) {
 		if len(p.stems[cell]) >= want.Count || p.usedMB+cell.MemoryMB > p.cfg.UserMemoryMB {
 			continue
 		}
-		s := &Slot{pool: p, memory: cell.MemoryMB, stem: &cell}
+		s := &Slot{pool: p, kind: cell.Kind, memory: cell.MemoryMB, stem: &cell}
 		p.stems[cell] = append(p.stems[cell], s)
 		p.usedMB += cell.MemoryMB
 		return cell, s
@@ -451,32 +473,47 @@ type Stats struct {
 	Containers, Busy, Paused, UsedMB int
 	// StemCells counts the prewarmed containers ready to be taken.
 	StemCells int
+	// Kinds splits the counts above (UsedMB aside) by runtime kind.
+	Kinds map[string]KindStats
+}
+
+// KindStats counts one runtime kind's containers in Stats.
+type KindStats struct {
+	Containers, Busy, Paused, StemCells int
 }
 
 // Stats returns a snapshot of the pool.
 func (p *Pool) Stats() Stats {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	st := Stats{UsedMB: p.usedMB}
+	st := Stats{UsedMB: p.usedMB, Kinds: map[string]KindStats{}}
 	for _, slots := range p.stems {
 		for _, s := range slots {
 			if s.c != nil {
 				st.StemCells++
+				k := st.Kinds[s.kind]
+				k.StemCells++
+				st.Kinds[s.kind] = k
 			}
 		}
 	}
 	for _, slots := range p.byKey {
 		for _, s := range slots {
+			k := st.Kinds[s.kind]
 			st.Containers++
+			k.Containers++
 			if s.inflight > 0 {
 				st.Busy++
+				k.Busy++
 			}
 			if s.stateMu.TryLock() {
 				if s.frozen {
 					st.Paused++
+					k.Paused++
 				}
 				s.stateMu.Unlock()
 			}
+			st.Kinds[s.kind] = k
 		}
 	}
 	return st

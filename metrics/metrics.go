@@ -74,7 +74,7 @@ func New() *Metrics {
 			Name: "openwhisk_action_memory", Help: "Memory consumption of the action containers",
 		}, who),
 		starts: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "wisp_action_starts_total", Help: "Activations run in containers, by how the container was had: cold (created and initialised) or warm (reused)",
+			Name: "wisp_action_starts_total", Help: "Activations given a container, by kind and how the container was had: cold (created), stem (a prewarmed one taken), warm (reused, running) or resume (reused, unpaused)",
 		}, []string{labelKind, "start"}),
 	}
 	reg.MustRegister(m.activations, m.coldStarts, m.status, m.waitTime, m.initTime, m.duration, m.memory, m.starts,
@@ -156,11 +156,13 @@ func (m *Metrics) ObserveActivation(act *entity.Activation) {
 	if f.memoryMB > 0 {
 		m.memory.WithLabelValues(ns, act.Namespace, action).Set(float64(f.memoryMB))
 	}
-	if f.kind != "" {
-		start := "warm"
-		if f.cold {
-			start = "cold"
-		}
-		m.starts.WithLabelValues(f.kind, start).Inc()
+}
+
+// ContainerStart counts an activation given a container of kind, had as
+// start says (invoker.StartCold, StartStem, StartWarm, StartResume).
+func (m *Metrics) ContainerStart(kind, start string) {
+	if m == nil {
+		return
 	}
+	m.starts.WithLabelValues(kind, start).Inc()
 }

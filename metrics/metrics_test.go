@@ -28,8 +28,6 @@ func TestObserveActivationLabels(t *testing.T) {
 		{"internal errors", testutil.ToFloat64(m.status.WithLabelValues("owner", "caller", "pkg/act", "internal_error")), 1},
 		{"successes", testutil.ToFloat64(m.status.WithLabelValues("owner", "caller", "pkg/act", "success")), 1},
 		{"memory", testutil.ToFloat64(m.memory.WithLabelValues("owner", "caller", "pkg/act")), 128},
-		{"cold", testutil.ToFloat64(m.starts.WithLabelValues("python:3", "cold")), 1},
-		{"warm", testutil.ToFloat64(m.starts.WithLabelValues("python:3", "warm")), 1},
 		{"init time series", float64(testutil.CollectAndCount(m.initTime)), 1},
 	}
 	for _, tt := range tests {

@@ -17,7 +17,11 @@ func (s *Server) watchPool() {
 	pool := s.invoker.Pool()
 	s.metrics.WatchPool(s.invokerID(), func() metrics.PoolStats {
 		st := pool.Stats()
-		return metrics.PoolStats{Containers: st.Containers, Busy: st.Busy, Paused: st.Paused, StemCells: st.StemCells, UsedMB: st.UsedMB}
+		kinds := make(map[string]metrics.KindStats, len(st.Kinds))
+		for kind, k := range st.Kinds {
+			kinds[kind] = metrics.KindStats(k)
+		}
+		return metrics.PoolStats{Containers: st.Containers, Busy: st.Busy, Paused: st.Paused, StemCells: st.StemCells, UsedMB: st.UsedMB, Kinds: kinds}
 	})
 }
 
