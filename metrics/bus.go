@@ -15,18 +15,21 @@ import (
 type timedBus struct {
 	bus.Bus
 	publish *prometheus.HistogramVec
+	ack     busAckMetrics
 }
 
 // InstrumentBus returns b with each Publish timed into
 // wisp_bus_publish_seconds{topic,result}: how long the bus took to accept
-// (on NATS, JetStream to store) the messages. The topic label is bounded:
+// (on NATS, JetStream to store) the messages; and each queue message
+// timed from delivery to ack or nack into wisp_bus_ack_seconds{topic,result},
+// its nacks counted in wisp_bus_redeliveries_total{topic}. The topic label is bounded:
 // the per-process queues (invoker.ID, completions.ID) count under their
 // prefix. A nil *Metrics returns b as it is.
 func (m *Metrics) InstrumentBus(b bus.Bus) bus.Bus {
 	if m == nil {
 		return b
 	}
-	return timedBus{Bus: b, publish: m.busPublish}
+	return timedBus{Bus: b, publish: m.busPublish, ack: m.busAck}
 }
 
 func newBusPublish(reg *prometheus.Registry) *prometheus.HistogramVec {

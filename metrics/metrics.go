@@ -43,6 +43,7 @@ type Metrics struct {
 	throttle    throttleMetrics
 	busPublish  *prometheus.HistogramVec
 	feeds       feedMetrics
+	busAck      busAckMetrics
 }
 
 // New returns Metrics over a registry of its own, with the Go runtime's
@@ -83,6 +84,7 @@ func New() *Metrics {
 	m.throttle = newThrottleMetrics(reg)
 	m.busPublish = newBusPublish(reg)
 	m.feeds = newFeedMetrics(reg)
+	m.busAck = newBusAck(reg)
 	return m
 }
 
