@@ -44,6 +44,7 @@ type Metrics struct {
 	busPublish  *prometheus.HistogramVec
 	feeds       feedMetrics
 	busAck      busAckMetrics
+	store       *prometheus.HistogramVec
 }
 
 // New returns Metrics over a registry of its own, with the Go runtime's
@@ -85,6 +86,7 @@ func New() *Metrics {
 	m.busPublish = newBusPublish(reg)
 	m.feeds = newFeedMetrics(reg)
 	m.busAck = newBusAck(reg)
+	m.store = newStoreLatency(reg)
 	return m
 }
 

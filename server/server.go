@@ -197,7 +197,8 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger, setup func(context
 			return nil, errors.Join(err, st.Close())
 		}
 	}
-	s := &Server{cfg: cfg, log: log, store: writebehind.New(st, log), errs: make(chan error, 2), egress: newEgress(ctx, cfg, log)}
+	m := metrics.New()
+	s := &Server{cfg: cfg, log: log, metrics: m, store: writebehind.New(timedStore{Store: st, metrics: m}, log), errs: make(chan error, 2), egress: newEgress(ctx, cfg, log)}
 	if err := s.start(ctx); err != nil {
 		return nil, errors.Join(err, s.Close(context.Background()))
 	}
@@ -222,7 +223,6 @@ func (s *Server) start(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	s.metrics = metrics.New()
 	feedsCfg, err := s.feedsConfig()
 	if err != nil {
 		return err
