@@ -11,6 +11,7 @@ import (
 
 	"github.com/wispio/wisp/actions"
 	"github.com/wispio/wisp/entity"
+	"github.com/wispio/wisp/metrics"
 	"github.com/wispio/wisp/routing"
 	"github.com/wispio/wisp/store"
 	"github.com/wispio/wisp/version"
@@ -55,6 +56,7 @@ type Server struct {
 	auth      *authenticator
 	log       *slog.Logger
 	hub       *ActivationHub // nil: no activation stream
+	metrics   *metrics.Metrics
 	// mux holds the routes, each a *route: any other handler it finds is
 	// its own redirect, 404 or 405, which ServeHTTP answers instead.
 	mux *http.ServeMux
@@ -99,6 +101,7 @@ func (s *Server) routes() {
 	s.handle("GET /api/v1/namespaces/{ns}/activations/{id}", s.getActivation)
 	s.handle("GET /api/v1/namespaces/{ns}/activations/{id}/logs", s.getActivationLogs)
 	s.handle("GET /api/v1/namespaces/{ns}/activations/{id}/result", s.getActivationResult)
+	s.handle("GET /api/v1/namespaces/{ns}/metrics", s.namespaceMetrics)
 }
 
 // route is a handler of the API's own, told apart from the mux's redirects

@@ -146,11 +146,11 @@ func (e *entry) deliver(ctx context.Context, ev Event) (err error) {
 		return e.checkpoint(ctx, ev.Cursor)
 	}
 	obs := e.m.cfg.Observer
-	obs.FeedEventReceived(e.providerName)
+	obs.FeedEventReceived(e.providerName, e.fqn)
 	refused := false
 	defer func() {
 		if err != nil || refused {
-			obs.FeedEventFailed(e.providerName)
+			obs.FeedEventFailed(e.providerName, e.fqn)
 		}
 	}()
 	if reason := e.m.overLimits(ev.Payload); reason != "" {
@@ -415,7 +415,7 @@ func (e *entry) fire(ev outboxEvent) bool {
 			// limits of deliver): retrying would stall the feed for good.
 			e.m.log.Error("feed event cannot be fired; removed from the outbox", "trigger", e.fqn.String(), "seq", ev.Seq, "err", err)
 			e.setFireError(err)
-			e.m.cfg.Observer.FeedEventFailed(e.providerName)
+			e.m.cfg.Observer.FeedEventFailed(e.providerName, e.fqn)
 			e.fired(ev)
 			return true
 		}
@@ -432,7 +432,7 @@ func (e *entry) fire(ev outboxEvent) bool {
 			return false
 		}
 	}
-	e.m.cfg.Observer.FeedEventFired(e.providerName, time.Since(time.UnixMilli(ev.Created)))
+	e.m.cfg.Observer.FeedEventFired(e.providerName, e.fqn, time.Since(time.UnixMilli(ev.Created)))
 	e.fired(ev)
 	return true
 }
@@ -496,7 +496,7 @@ func (e *entry) triggerGone() {
 	}
 	e.mu.Unlock()
 	for _, ev := range dropped {
-		e.m.cfg.Observer.FeedEventFailed(e.providerName)
+		e.m.cfg.Observer.FeedEventFailed(e.providerName, e.fqn)
 		e.m.deleteEvent(ctx, ev)
 	}
 	e.m.log.Warn("feed stopped: its trigger is gone", "trigger", e.fqn.String(), "dropped", len(dropped))

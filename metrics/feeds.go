@@ -4,6 +4,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/wispio/wisp/entity"
 )
 
 // feedMetrics count feed events and time them from receipt to fire.
@@ -36,30 +38,33 @@ func newFeedMetrics(reg *prometheus.Registry) feedMetrics {
 
 // FeedEventReceived counts an event a feed provider delivered
 // (feeds.Observer).
-func (m *Metrics) FeedEventReceived(provider string) {
+func (m *Metrics) FeedEventReceived(provider string, trigger entity.FQN) {
 	if m == nil {
 		return
 	}
 	m.feeds.received.WithLabelValues(provider).Inc()
+	m.recent.feedEvent(trigger.Namespace, trigger.Name, provider, trgReceived, 0)
 }
 
 // FeedEventFired counts a fired feed event and records its lag
 // (feeds.Observer).
-func (m *Metrics) FeedEventFired(provider string, lag time.Duration) {
+func (m *Metrics) FeedEventFired(provider string, trigger entity.FQN, lag time.Duration) {
 	if m == nil {
 		return
 	}
 	m.feeds.fired.WithLabelValues(provider).Inc()
 	m.feeds.lag.WithLabelValues(provider).Observe(lag.Seconds())
+	m.recent.feedEvent(trigger.Namespace, trigger.Name, provider, trgFired, lag)
 }
 
 // FeedEventFailed counts a feed event that will never fire
 // (feeds.Observer).
-func (m *Metrics) FeedEventFailed(provider string) {
+func (m *Metrics) FeedEventFailed(provider string, trigger entity.FQN) {
 	if m == nil {
 		return
 	}
 	m.feeds.failed.WithLabelValues(provider).Inc()
+	m.recent.feedEvent(trigger.Namespace, trigger.Name, provider, trgFail, 0)
 }
 
 // outboxCollector reads the feeds' outbox depth at each scrape.

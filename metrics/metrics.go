@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -45,6 +46,7 @@ type Metrics struct {
 	feeds       feedMetrics
 	busAck      busAckMetrics
 	store       *prometheus.HistogramVec
+	recent      *Recent
 }
 
 // New returns Metrics over a registry of its own, with the Go runtime's
@@ -87,6 +89,7 @@ func New() *Metrics {
 	m.feeds = newFeedMetrics(reg)
 	m.busAck = newBusAck(reg)
 	m.store = newStoreLatency(reg)
+	m.recent = newRecent(time.Now)
 	return m
 }
 
@@ -144,11 +147,17 @@ func (m *Metrics) ObserveActivation(act *entity.Activation) {
 		}
 	}
 	m.activations.WithLabelValues(ns, act.Namespace, action, f.kind, strconv.Itoa(f.memoryMB)).Inc()
+	code := len(statusLabel) // unknown
 	status := "unknown"
 	if c := act.Response.StatusCode; c >= 0 && c < len(statusLabel) {
-		status = statusLabel[c]
+		code, status = c, statusLabel[c]
 	}
 	m.status.WithLabelValues(ns, act.Namespace, action, status).Inc()
+	recentName := action
+	if ns != act.Namespace {
+		recentName = "/" + f.path // another namespace's action, as the caller named it
+	}
+	m.recent.activation(act.Namespace, recentName, code, f.cold, float64(act.Duration), float64(f.waitMs), f.hasWait)
 	if f.hasWait {
 		m.waitTime.WithLabelValues(ns, act.Namespace, action).Observe(float64(f.waitMs) / 1000)
 	}
@@ -160,6 +169,15 @@ func (m *Metrics) ObserveActivation(act *entity.Activation) {
 	if f.memoryMB > 0 {
 		m.memory.WithLabelValues(ns, act.Namespace, action).Set(float64(f.memoryMB))
 	}
+}
+
+// NamespaceView is namespace ns's activity since since, at most the last
+// hour, as this process observed it (GET /api/v1/namespaces/{ns}/metrics).
+func (m *Metrics) NamespaceView(ns string, since time.Time) NamespaceView {
+	if m == nil {
+		return newRecent(time.Now).View(ns, since)
+	}
+	return m.recent.View(ns, since)
 }
 
 // ContainerStart counts an activation given a container of kind, had as

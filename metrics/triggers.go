@@ -9,6 +9,9 @@ import (
 	"github.com/wispio/wisp/entity"
 )
 
+// ruleOutcomes are the outcomes of a fired trigger's rules.
+var ruleOutcomes = [...]string{"activated", "inactive", "failed"}
+
 // triggerMetrics count fires and what their rules did.
 type triggerMetrics struct {
 	fires *prometheus.CounterVec
@@ -35,6 +38,8 @@ func (m *Metrics) ObserveTriggerActivation(act *entity.Activation) {
 		return
 	}
 	m.triggers.fires.WithLabelValues(act.Namespace, act.Name).Inc()
+	var outcomes [len(ruleOutcomes)]int64
+	defer func() { m.recent.fire(act.Namespace, act.Name, outcomes) }()
 	for _, line := range act.Logs {
 		var r struct {
 			Success bool   `json:"success"`
@@ -43,13 +48,14 @@ func (m *Metrics) ObserveTriggerActivation(act *entity.Activation) {
 		if json.Unmarshal([]byte(line), &r) != nil {
 			continue
 		}
-		outcome := "failed"
+		outcome := 2 // failed
 		switch {
 		case r.Success:
-			outcome = "activated"
+			outcome = 0
 		case strings.Contains(r.Error, "is inactive"):
-			outcome = "inactive"
+			outcome = 1
 		}
-		m.triggers.rules.WithLabelValues(act.Namespace, act.Name, outcome).Inc()
+		outcomes[outcome]++
+		m.triggers.rules.WithLabelValues(act.Namespace, act.Name, ruleOutcomes[outcome]).Inc()
 	}
 }

@@ -304,6 +304,7 @@ func (s *Server) start(ctx context.Context) error {
 		handler := api.New(s.cfg.API, s.store, s.activator, s.log)
 		s.store.Observe(hub.Publish)
 		handler.UseActivationStream(hub)
+		handler.UseMetrics(s.metrics)
 		if err := s.wireTriggers(ctx, runCtx, handler, s.activator, roles); err != nil {
 			return err
 		}
