@@ -2,11 +2,15 @@ package console_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
+	"math"
+	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -16,6 +20,7 @@ import (
 	"github.com/wispio/wisp/client"
 	"github.com/wispio/wisp/entity"
 	"github.com/wispio/wisp/internal/testenv"
+	"github.com/wispio/wisp/metrics"
 	"github.com/wispio/wisp/server"
 	"github.com/wispio/wisp/store"
 	"github.com/wispio/wisp/throttle"
@@ -85,7 +90,8 @@ func run(t *testing.T, ctx context.Context, d time.Duration, what string, action
 
 // TestConsole drives the console in Chromium: a wrong key is refused, the
 // right one logs in, an invoke made through the API appears in the live
-// table within streamBound, and clicking it shows its logs and result.
+// table within streamBound and in the charts (from the namespace's
+// metrics), and clicking it shows its logs and result.
 // With WISP_UPDATE_SCREENSHOT=1 it writes docs/console.png.
 func TestConsole(t *testing.T) {
 	srv, key := startServer(t)
@@ -145,6 +151,8 @@ func TestConsole(t *testing.T) {
 		t.Errorf("row says status %q, start %q; want success, cold (the first invoke)", status, start)
 	}
 
+	checkCharts(t, ctx, base, key)
+
 	var logs, result string
 	run(t, ctx, 30*time.Second, "open the activation",
 		chromedp.Click(row, chromedp.ByQuery),
@@ -166,6 +174,8 @@ func TestConsole(t *testing.T) {
 		var png []byte
 		run(t, ctx, 30*time.Second, "screenshot",
 			chromedp.Poll(`document.querySelectorAll("#activations tbody tr").length >= 4`, nil),
+			chromedp.Poll(`JSON.parse(document.querySelector("#chart-invocations").dataset.values).reduce((a, b) => a + b, 0) >= 4`, nil,
+				chromedp.WithPollingInterval(100*time.Millisecond)),
 			chromedp.Click(row, chromedp.ByQuery),
 			chromedp.Poll(`document.querySelector("#detail-logs").textContent.includes("hello from chromium")`, nil),
 			chromedp.Evaluate(`document.querySelectorAll("tr.new").forEach((tr) => tr.classList.remove("new"))`, nil),
@@ -176,5 +186,53 @@ func TestConsole(t *testing.T) {
 			t.Fatal(errors.Join(errors.New("write screenshot"), err))
 		}
 		t.Logf("wrote %s", dst)
+	}
+}
+
+// checkCharts waits for the one invoke so far to show in the invocations
+// chart, and checks the charts' numbers are the namespace's metrics: the
+// page read GET .../metrics, and the latency chart shows the p90 the
+// endpoint estimates from its histogram buckets, which the activation
+// records alone cannot give.
+func checkCharts(t *testing.T, ctx context.Context, base, key string) {
+	t.Helper()
+	var latency string
+	var fetched bool
+	run(t, ctx, streamBound, "see the invoke in the invocations chart",
+		chromedp.Poll(`JSON.parse(document.querySelector("#chart-invocations").dataset.values || "[]").reduce((a, b) => a + b, 0) === 1`, nil,
+			chromedp.WithPollingInterval(100*time.Millisecond)),
+		chromedp.Evaluate(`document.querySelector("#chart-latency").dataset.values`, &latency),
+		chromedp.Evaluate(`performance.getEntriesByType("resource").some((e) => e.name.includes("/api/v1/namespaces/_/metrics"))`, &fetched),
+	)
+	if !fetched {
+		t.Error("the page did not read the namespace's metrics")
+	}
+	req, err := http.NewRequest("GET", base+"/api/v1/namespaces/_/metrics", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	uuid, secret, _ := strings.Cut(key, ":")
+	req.SetBasicAuth(uuid, secret)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var view metrics.NamespaceView
+	if err := json.NewDecoder(resp.Body).Decode(&view); err != nil {
+		t.Fatal(err)
+	}
+	var p90 float64
+	for _, m := range view.Minutes {
+		if m.Invocations == 1 {
+			p90 = m.Duration.P90Ms
+		}
+	}
+	var drawn []float64
+	if err := json.Unmarshal([]byte(latency), &drawn); err != nil {
+		t.Fatalf("latency chart values %q: %v", latency, err)
+	}
+	if p90 <= 0 || !slices.ContainsFunc(drawn, func(v float64) bool { return math.Abs(v-p90) < 1e-9 }) {
+		t.Errorf("latency chart draws %v, want the endpoint's p90 %v among them", drawn, p90)
 	}
 }

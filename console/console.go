@@ -5,7 +5,8 @@
 // to the REST API, which authorizes every call as it does for the CLI. The
 // live activation stream is the API's
 // GET /api/v1/namespaces/_/activations/stream (server-sent events); the
-// charts are computed in the browser from the activation list and stream.
+// charts and the feed health read GET /api/v1/namespaces/_/metrics, the
+// namespace's per-minute metrics of the last hour.
 package console
 
 import (

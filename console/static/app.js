@@ -9,7 +9,7 @@ const MAX_ROWS = 200;
 const STATUS = ["success", "application error", "developer error", "whisk internal error"];
 
 const $ = (sel) => document.querySelector(sel);
-const state = { acts: new Map(), stream: null, selected: "" };
+const state = { acts: new Map(), stream: null, selected: "", metrics: null, refresh: 0 };
 
 function authHeader(key) { return "Basic " + btoa(key); }
 
@@ -43,7 +43,6 @@ function annotation(a, key) {
 }
 
 function statusOf(a) { return STATUS[a.statusCode] || (a.response && a.response.status) || "unknown"; }
-function isError(a) { return a.statusCode !== 0; }
 function startKind(a) { return annotation(a, "initTime") !== undefined ? "cold" : "warm"; }
 function fmtTime(ms) { return new Date(ms).toLocaleTimeString(); }
 
@@ -63,6 +62,7 @@ function logout(message) {
   if (state.stream) state.stream.abort();
   state.stream = null;
   state.acts.clear();
+  state.metrics = null;
   $("#activations tbody").replaceChildren();
   for (const id of ["#app", "#tabs", "#logout", "#live"]) $(id).hidden = true;
   $("#login").hidden = false;
@@ -103,7 +103,7 @@ function failed(err) {
 function fill(view, rows) {
   const body = $("#view-" + view + " tbody");
   body.replaceChildren(...rows.map((cells) => el("tr", {}, ...cells.map((c) => el("td", {}, c)))));
-  if (rows.length === 0) body.append(el("tr", {}, el("td", { colspan: "5", class: "note" }, "none")));
+  if (rows.length === 0) body.append(el("tr", {}, el("td", { colspan: "8", class: "note" }, "none")));
 }
 
 function qualified(e) { return e.namespace && e.namespace.includes("/") ? e.namespace.split("/").slice(1).join("/") + "/" + e.name : e.name; }
@@ -136,18 +136,18 @@ function nameOf(ref) {
   return (path ? "/" + path + "/" : "") + ref.name;
 }
 
-// Feed health: the triggers with a feed, their last event and fires over
-// the hour (trigger activations), and the failed rule activations they caused.
+// Feed health: the triggers with a feed, from the namespace's metrics
+// (GET .../metrics): last event, last lag, events received, fired and
+// failed over the hour, and the trigger's fires.
 async function loadFeeds() {
-  const triggers = (await api("triggers?limit=200")).filter((t) => annotation(t, "feed"));
-  const since = Date.now() - HOUR;
-  const rows = [];
-  for (const t of triggers) {
-    const fires = await api("activations?limit=200&since=" + since + "&name=" + encodeURIComponent(t.name));
-    const ids = new Set(fires.map((a) => a.activationId));
-    const failedRuns = [...state.acts.values()].filter((a) => ids.has(a.cause) && isError(a)).length;
-    rows.push([t.name, annotation(t, "feed"), fires.length ? fmtTime(fires[0].start) : "never", fires.length, failedRuns]);
-  }
+  const [triggers] = await Promise.all([api("triggers?limit=200"), loadMetrics()]);
+  const seen = new Map(((state.metrics && state.metrics.triggers) || []).map((t) => [t.name, t]));
+  const rows = triggers.filter((t) => annotation(t, "feed")).map((t) => {
+    const m = seen.get(t.name) || { feedEvents: {} };
+    const ev = m.feedEvents || {};
+    return [t.name, annotation(t, "feed"), m.lastEvent ? fmtTime(m.lastEvent) : "never",
+      m.lastEvent ? Math.round(m.lastLagMs) + " ms" : "", ev.received || 0, ev.fired || 0, ev.failed || 0, m.fires || 0];
+  });
   fill("feeds", rows);
 }
 
@@ -157,7 +157,7 @@ async function loadActivations() {
   const since = Date.now() - HOUR;
   const acts = await api("activations?limit=200&since=" + since);
   for (const a of acts.reverse()) addActivation(a, false);
-  drawCharts();
+  await loadMetrics();
 }
 
 function addActivation(a, fresh) {
@@ -222,7 +222,7 @@ async function startStream() {
         const event = buf.slice(0, i);
         buf = buf.slice(i + 2);
         const data = event.split("\n").filter((l) => l.startsWith("data: ")).map((l) => l.slice(6)).join("\n");
-        if (data) { addActivation(JSON.parse(data), true); drawCharts(); }
+        if (data) { addActivation(JSON.parse(data), true); refreshMetricsSoon(); }
       }
     }
   } catch (err) {
@@ -237,22 +237,25 @@ async function startStream() {
 
 // ---------------------------------------------------------------- charts
 
-function buckets() {
-  const now = Date.now(), n = 60;
-  const inv = new Array(n).fill(0), errs = new Array(n).fill(0), dur = new Array(n).fill(0);
-  for (const a of state.acts.values()) {
-    const i = n - 1 - Math.floor((now - a.start) / 60000);
-    if (i < 0 || i >= n) continue;
-    inv[i]++;
-    if (isError(a)) errs[i]++;
-    dur[i] += a.duration;
-  }
-  return { inv, errs, lat: dur.map((d, i) => (inv[i] ? d / inv[i] : 0)) };
+// loadMetrics reads the namespace's metrics of the last hour (per-minute
+// buckets the server keeps, fed by the same calls as its Prometheus
+// metrics) and draws the charts from them.
+async function loadMetrics() {
+  state.metrics = await api("metrics?since=" + (Date.now() - HOUR));
+  drawCharts();
+}
+
+// refreshMetricsSoon reloads the metrics a second after new activity,
+// once for a burst.
+function refreshMetricsSoon() {
+  if (state.refresh) return;
+  state.refresh = setTimeout(() => { state.refresh = 0; loadMetrics().catch(failed); }, 1000);
 }
 
 function drawChart(id, values, color) {
   const c = document.getElementById(id), g = c.getContext("2d");
-  const w = c.width, h = c.height, max = Math.max(1, ...values), bw = w / values.length;
+  c.dataset.values = JSON.stringify(values); // what is drawn, for tests and curious users
+  const w = c.width, h = c.height, max = Math.max(1, ...values), bw = w / Math.max(values.length, 1);
   g.clearRect(0, 0, w, h);
   g.fillStyle = "#868e96";
   g.font = "10px sans-serif";
@@ -264,12 +267,12 @@ function drawChart(id, values, color) {
 }
 
 function drawCharts() {
-  const b = buckets();
-  drawChart("chart-invocations", b.inv, "#3b5bdb");
-  drawChart("chart-errors", b.errs, "#c92a2a");
-  drawChart("chart-latency", b.lat, "#e67700");
+  const minutes = (state.metrics && state.metrics.minutes) || [];
+  drawChart("chart-invocations", minutes.map((m) => m.invocations), "#3b5bdb");
+  drawChart("chart-errors", minutes.map((m) => m.errors), "#c92a2a");
+  drawChart("chart-latency", minutes.map((m) => m.duration.p90Ms), "#e67700");
 }
-setInterval(() => { if (!$("#app").hidden) drawCharts(); }, 30000);
+setInterval(() => { if (!$("#app").hidden) loadMetrics().catch(failed); }, 15000);
 
 // A key kept from earlier in this tab logs in again.
 if (sessionStorage.getItem(KEY)) login(sessionStorage.getItem(KEY)).catch((err) => logout(err.status === 401 ? "Key refused" : ""));
