@@ -266,6 +266,7 @@ func (b *NATS) subscriber(ackWait time.Duration, init wmjs.ResourceInitializer) 
 		AckWaitTimeout:      ackWait,
 		ResourceInitializer: init,
 		AckAsync:            true,
+		Unmarshaler:         countingUnmarshaler{}, // DeliveredHeader, for the redeliveries metric
 		// One message in hand per subscription: a slow activation never
 		// holds back messages another subscription could run.
 		ConsumeOptions: []jetstream.PullConsumeOpt{jetstream.PullMaxMessages(1)},

@@ -6,10 +6,14 @@ import (
 
 	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/wispio/wisp/bus"
 )
 
 // busAckMetrics time how long consumers hold a message before they ack or
-// nack it, and count the nacks (each a redelivery).
+// nack it, and count the redeliveries: on NATS each message delivered
+// again (bus.Deliveries above 1: nacked, or its ack wait expired), on the
+// embedded bus each nack.
 type busAckMetrics struct {
 	ack         *prometheus.HistogramVec
 	redelivered *prometheus.CounterVec
@@ -23,7 +27,7 @@ func newBusAck(reg *prometheus.Registry) busAckMetrics {
 			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60},
 		}, []string{"topic", "result"}),
 		redelivered: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "wisp_bus_redeliveries_total", Help: "Queue messages a consumer nacked, to be delivered again, by topic",
+			Name: "wisp_bus_redeliveries_total", Help: "Queue messages delivered again, by topic: on NATS each redelivery (after a nack or an expired ack wait), on the embedded bus each nack",
 		}, []string{"topic"}),
 	}
 	reg.MustRegister(a.ack, a.redelivered)
@@ -71,6 +75,13 @@ func (a ackTimed) Subscribe(ctx context.Context, topic string) (<-chan *message.
 		defer close(out)
 		for msg := range in {
 			start := time.Now()
+			// A bus that counts deliveries (NATS) tells every redelivery,
+			// after a nack or an expired ack wait; on one that does not
+			// (the embedded bus, which has no ack wait) a nack is one.
+			n, counted := bus.Deliveries(msg)
+			if counted && n > 1 {
+				redelivered.Inc()
+			}
 			select {
 			case out <- msg:
 			case <-ctx.Done():
@@ -81,7 +92,9 @@ func (a ackTimed) Subscribe(ctx context.Context, topic string) (<-chan *message.
 				ack.Observe(time.Since(start).Seconds())
 			case <-msg.Nacked():
 				nack.Observe(time.Since(start).Seconds())
-				redelivered.Inc()
+				if !counted {
+					redelivered.Inc()
+				}
 			case <-ctx.Done():
 				return
 			}

@@ -121,3 +121,63 @@ func histogramCount(t *testing.T, m *Metrics, name, result string) uint64 {
 	}
 	return 0
 }
+
+// A NATS queue message whose ack wait expires (its consumer went away
+// without acking) is delivered again: counted once as a redelivery, on
+// receipt, though nobody nacked it.
+func TestBusRedeliveryAfterAckWait(t *testing.T) {
+	url := testenv.NATS(t)
+	raw, err := bus.ConnectNATS(t.Context(), url, bus.NATSOptions{Name: t.Name(), Prefix: fmt.Sprintf("t%d", time.Now().UnixNano())}, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	m := New()
+	b := m.InstrumentBus(raw)
+	topic := bus.TopicTriggers
+	subscribe := func(ctx context.Context) <-chan *message.Message {
+		t.Helper()
+		sub, err := b.SharedQueue(ctx, topic, "triggers", time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		msgs, err := sub.Subscribe(ctx, topic)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return msgs
+	}
+	receive := func(msgs <-chan *message.Message) *message.Message {
+		t.Helper()
+		select {
+		case msg := <-msgs:
+			return msg
+		case <-time.After(20 * time.Second):
+			t.Fatal("nothing delivered")
+			return nil
+		}
+	}
+	if err := b.Publish(topic, bus.NewMessage("x", nil)); err != nil {
+		t.Fatal(err)
+	}
+	gone, leave := context.WithCancel(context.Background())
+	if msg := receive(subscribe(gone)); msg.UUID != "x" {
+		t.Fatalf("delivered %s, want x", msg.UUID)
+	}
+	leave() // the consumer goes away holding x, unacked
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	msgs := subscribe(ctx)
+	again := receive(msgs) // once x's ack wait expired
+	if n, _ := bus.Deliveries(again); again.UUID != "x" || n != 2 {
+		t.Fatalf("delivered %s (delivery %d), want x's second delivery", again.UUID, n)
+	}
+	again.Ack()
+	if err := b.Publish(topic, bus.NewMessage("y", nil)); err != nil {
+		t.Fatal(err)
+	}
+	receive(msgs).Ack()
+	if got := testutil.ToFloat64(m.busAck.redelivered.WithLabelValues("triggers")); got != 1 {
+		t.Errorf("redeliveries = %v, want 1 (x's expired ack wait)", got)
+	}
+}
