@@ -37,13 +37,6 @@ func (d *dist) observe(ms float64) {
 	d.sumMs += ms
 }
 
-func (d *dist) add(o *dist) {
-	for i, n := range o.counts {
-		d.counts[i] += n
-	}
-	d.sumMs += o.sumMs
-}
-
 // minuteCounts is what a namespace did in one minute.
 type minuteCounts struct {
 	at int64 // the unix minute the slot holds; another means empty
