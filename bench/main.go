@@ -22,6 +22,7 @@ func main() {
 	natsURL := flag.String("nats", os.Getenv("WISP_TEST_NATS"), "with -cluster: NATS server URL with JetStream (default $WISP_TEST_NATS)")
 	faultsMode := flag.Bool("faults", false, "the fault harness: 2,000 non-blocking invokes and 500 fires from 50 callers plus 1,000 MQTT messages (-mqtt), wisp serve SIGKILLed at 40 % and restarted, -runs times; prints accepted / recorded / missing / duplicated")
 	runs := flag.Int("runs", 3, "with -faults: how many kill runs")
+	obsMode := flag.Bool("observability", false, "measure the warm invoke with metrics and tracing (SDK, no exporter) on against both off, side by side")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
@@ -58,6 +59,13 @@ func main() {
 			fmt.Fprintf(os.Stderr, "bench: build wisp: %v\n%s", err, out)
 			os.Exit(1)
 		}
+	}
+	if *obsMode {
+		if err := runObservability(ctx, *n, *backend, *wispBin, os.Stdout); err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+		return
 	}
 	if err := run(ctx, *n, *backend, *wispBin, os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)

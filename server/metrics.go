@@ -43,8 +43,12 @@ func (t triggerSink) WriteActivations(ctx context.Context, acts []*entity.Activa
 }
 
 // serveMetrics serves GET /metrics, without auth: on mux (the API's
-// address), or on Config.MetricsAddr when set.
+// address), or on Config.MetricsAddr when set; nowhere with
+// Config.NoMetrics.
 func (s *Server) serveMetrics(mux *http.ServeMux) error {
+	if s.metrics == nil {
+		return nil // Config.NoMetrics
+	}
 	if s.cfg.MetricsAddr == "" {
 		mux.Handle("GET /metrics", s.metrics.Handler())
 		return nil

@@ -94,6 +94,10 @@ type Config struct {
 	// MetricsAddr, when set, is a listen address (host:port) of its own for
 	// GET /metrics; empty serves it on Addr. Either way without auth.
 	MetricsAddr string
+	// NoMetrics records no metrics at all (no GET /metrics, an empty
+	// namespace metrics view): the baseline of the observability benchmark
+	// (go run ./bench -observability).
+	NoMetrics bool
 }
 
 // DefaultConfig returns the defaults of `wisp serve`.
@@ -197,7 +201,10 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger, setup func(context
 			return nil, errors.Join(err, st.Close())
 		}
 	}
-	m := metrics.New()
+	var m *metrics.Metrics // nil records nothing
+	if !cfg.NoMetrics {
+		m = metrics.New()
+	}
 	s := &Server{cfg: cfg, log: log, metrics: m, store: writebehind.New(timedStore{Store: st, metrics: m}, log), errs: make(chan error, 2), egress: newEgress(ctx, cfg, log)}
 	if err := s.start(ctx); err != nil {
 		return nil, errors.Join(err, s.Close(context.Background()))
