@@ -147,3 +147,22 @@ func TestNamespaceMetrics(t *testing.T) {
 		}
 	}
 }
+
+// With Config.NoMetrics nothing is recorded: no GET /metrics, an empty
+// namespace view, and invokes run as ever.
+func TestNoMetrics(t *testing.T) {
+	srv, a := startTriggerServer(t, func(cfg *Config) { cfg.NoMetrics = true })
+	a.action("hello", 1)
+	a.must(200, "POST", "_/actions/hello?blocking=true", map[string]any{})
+	if s := totals(a.view()); s.Invocations != 0 {
+		t.Errorf("the view counts %d invocations with metrics off", s.Invocations)
+	}
+	resp, err := http.Get("http://" + srv.Addr() + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNotFound {
+		t.Errorf("GET /metrics = %d with metrics off, want 404", resp.StatusCode)
+	}
+}
