@@ -2,10 +2,14 @@ package server
 
 import (
 	"context"
+	"crypto/subtle"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
+	"os"
+	"strings"
 
 	"github.com/wispio/wisp/entity"
 	"github.com/wispio/wisp/metrics"
@@ -42,15 +46,19 @@ func (t triggerSink) WriteActivations(ctx context.Context, acts []*entity.Activa
 	return nil
 }
 
-// serveMetrics serves GET /metrics, without auth: on mux (the API's
-// address), or on Config.MetricsAddr when set; nowhere with
-// Config.NoMetrics.
+// serveMetrics serves GET /metrics, without auth unless
+// Config.MetricsTokenFile is set: on mux (the API's address), or on
+// Config.MetricsAddr when set; nowhere with Config.NoMetrics.
 func (s *Server) serveMetrics(mux *http.ServeMux) error {
 	if s.metrics == nil {
 		return nil // Config.NoMetrics
 	}
+	handler, err := s.metricsHandler()
+	if err != nil {
+		return err
+	}
 	if s.cfg.MetricsAddr == "" {
-		mux.Handle("GET /metrics", s.metrics.Handler())
+		mux.Handle("GET /metrics", handler)
 		return nil
 	}
 	ln, err := net.Listen("tcp", s.cfg.MetricsAddr)
@@ -58,7 +66,7 @@ func (s *Server) serveMetrics(mux *http.ServeMux) error {
 		return fmt.Errorf("metrics-addr: listen on %s: %w", s.cfg.MetricsAddr, err)
 	}
 	own := http.NewServeMux()
-	own.Handle("GET /metrics", s.metrics.Handler())
+	own.Handle("GET /metrics", handler)
 	s.metricsHTTP, err = s.cfg.HTTP.newServer(own, s.cfg.API.BlockingWait)
 	if err != nil {
 		_ = ln.Close()
@@ -87,3 +95,31 @@ func (s *Server) MetricsAddr() string {
 
 // Metrics is the process's metrics.
 func (s *Server) Metrics() *metrics.Metrics { return s.metrics }
+
+// metricsHandler is the metrics' handler, behind the bearer token of
+// Config.MetricsTokenFile when it is set.
+func (s *Server) metricsHandler() (http.Handler, error) {
+	h := s.metrics.Handler()
+	if s.cfg.MetricsTokenFile == "" {
+		return h, nil
+	}
+	raw, err := os.ReadFile(s.cfg.MetricsTokenFile)
+	if err != nil {
+		return nil, fmt.Errorf("metrics-token-file: %w", err)
+	}
+	token := strings.TrimSpace(string(raw))
+	if token == "" {
+		return nil, fmt.Errorf("metrics-token-file: %s is empty", s.cfg.MetricsTokenFile)
+	}
+	want := []byte("Bearer " + token)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if subtle.ConstantTimeCompare([]byte(r.Header.Get("Authorization")), want) != 1 {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="metrics"`)
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusUnauthorized)
+			_, _ = io.WriteString(w, `{"error":"GET /metrics requires the metrics bearer token (Authorization: Bearer ...)","code":""}`+"\n")
+			return
+		}
+		h.ServeHTTP(w, r)
+	}), nil
+}

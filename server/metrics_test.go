@@ -2,9 +2,14 @@ package server
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"log/slog"
 	"net/http"
+	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -183,6 +188,57 @@ func TestMetricsCountThrottleRefusals(t *testing.T) {
 	} {
 		if got := after[s] - before[s]; got != want {
 			t.Errorf("%s moved by %v, want %v", s, got, want)
+		}
+	}
+}
+
+// With a metrics token file, GET /metrics answers only the bearer of the
+// token; an unreadable or empty file fails the start.
+func TestMetricsToken(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "token")
+	if err := os.WriteFile(file, []byte("s3cret\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	srv, _ := startServer(t, func(cfg *Config) { cfg.MetricsTokenFile = file })
+	for _, tt := range []struct {
+		name, auth string
+		want       int
+	}{
+		{"no token", "", http.StatusUnauthorized},
+		{"wrong token", "Bearer nope", http.StatusUnauthorized},
+		{"basic auth", "Basic czNjcmV0", http.StatusUnauthorized},
+		{"the token", "Bearer s3cret", http.StatusOK},
+	} {
+		req, _ := http.NewRequest("GET", "http://"+srv.MetricsAddr()+"/metrics", nil)
+		if tt.auth != "" {
+			req.Header.Set("Authorization", tt.auth)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != tt.want {
+			t.Errorf("%s: GET /metrics = %d %s, want %d", tt.name, resp.StatusCode, body, tt.want)
+		}
+		if tt.want == http.StatusOK && !strings.Contains(string(body), "go_goroutines") {
+			t.Errorf("%s: no metrics in %.100s", tt.name, body)
+		}
+	}
+	empty := filepath.Join(dir, "empty")
+	if err := os.WriteFile(empty, []byte(" \n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, bad := range []string{empty, filepath.Join(dir, "missing")} {
+		cfg := DefaultConfig()
+		cfg.Invoker, cfg.Addr, cfg.DataDir, cfg.MetricsTokenFile = BackendProcess, "127.0.0.1:0", t.TempDir(), bad
+		if srv, err := Start(context.Background(), cfg, slog.New(slog.DiscardHandler), nil); err == nil {
+			_ = srv.Close(context.Background())
+			t.Errorf("started with the metrics token file %s", bad)
+		} else if !strings.Contains(err.Error(), "metrics-token-file") {
+			t.Errorf("error %q does not name metrics-token-file", err)
 		}
 	}
 }

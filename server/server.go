@@ -94,6 +94,10 @@ type Config struct {
 	// MetricsAddr, when set, is a listen address (host:port) of its own for
 	// GET /metrics; empty serves it on Addr. Either way without auth.
 	MetricsAddr string
+	// MetricsTokenFile, when set, names a file holding a bearer token that
+	// GET /metrics then requires (Authorization: Bearer <token>; surrounding
+	// white space is ignored); empty serves /metrics to anyone.
+	MetricsTokenFile string
 	// NoMetrics records no metrics at all (no GET /metrics, an empty
 	// namespace metrics view): the baseline of the observability benchmark
 	// (go run ./bench -observability).

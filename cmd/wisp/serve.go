@@ -63,7 +63,8 @@ func newServeCommand() *cobra.Command {
 	f.DurationVar(&cfg.Pool.PauseGrace, "pause-grace", cfg.Pool.PauseGrace, "idle time before a container is paused")
 	f.DurationVar(&cfg.Pool.IdleTimeout, "idle-timeout", cfg.Pool.IdleTimeout, "idle time before a container is removed")
 	f.Var(stemCellsFlag{&cfg.Pool.StemCells}, "stem-cells", "prewarmed containers: KIND:MEMORY_MB:COUNT, comma separated, or none")
-	f.StringVar(&cfg.MetricsAddr, "metrics-addr", cfg.MetricsAddr, "serve GET /metrics (Prometheus, no auth) on this address of its own (host:port) instead of --addr")
+	f.StringVar(&cfg.MetricsAddr, "metrics-addr", cfg.MetricsAddr, "serve GET /metrics (Prometheus; no auth unless --metrics-token-file) on this address of its own (host:port) instead of --addr")
+	f.StringVar(&cfg.MetricsTokenFile, "metrics-token-file", cfg.MetricsTokenFile, "file holding a bearer token GET /metrics then requires (Authorization: Bearer <token>; Prometheus: authorization.credentials_file)")
 	f.StringVar(&cfg.MQTT, "mqtt", cfg.MQTT, "also run an MQTT broker on this address (host:port, e.g. 127.0.0.1:1883), open to anonymous clients; empty runs none")
 	f.StringVar(&cfg.Connectors.PublicURL, "public-url", cfg.Connectors.PublicURL, "Wisp's base URL as GitHub and Slack reach it, for webhook URLs (default http://ADDR)")
 	cfg.Connectors.Settings = map[string]string{}
