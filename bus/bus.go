@@ -44,6 +44,9 @@ const (
 	TopicHealth = "health"
 	// TopicEntities: changes of entities the controllers index (broadcast).
 	TopicEntities = "entities"
+	// TopicMetrics: what each process recorded for the namespaces' metrics
+	// view, for the others (broadcast).
+	TopicMetrics = "metrics"
 )
 
 // Bus is the message bus of one process.

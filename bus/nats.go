@@ -64,8 +64,8 @@ var streams = []jetstream.StreamConfig{{
 	Duplicates: dupWindow,
 }, {
 	Name:        "WISP_EVENTS",
-	Description: "invoker health and entity changes, for whoever listens now",
-	Subjects:    []string{TopicHealth, TopicEntities},
+	Description: "invoker health, entity changes and namespace metrics, for whoever listens now",
+	Subjects:    []string{TopicHealth, TopicEntities, TopicMetrics},
 	Retention:   jetstream.LimitsPolicy,
 	Storage:     jetstream.MemoryStorage,
 	MaxAge:      time.Minute,

@@ -1,6 +1,7 @@
 package metrics
 
 import (
+	"encoding/json"
 	"fmt"
 	"testing"
 	"time"
@@ -185,5 +186,52 @@ func BenchmarkRecentActivation(b *testing.B) {
 	r := newRecent(time.Now)
 	for b.Loop() {
 		r.activation("caller", "act", 0, false, 3, 1, true)
+	}
+}
+
+// What a sharing process records reaches another's view through
+// TakeRecent and MergeRecent once, and is not sent on again.
+func TestShareRecent(t *testing.T) {
+	start := time.Date(2026, 12, 3, 10, 0, 30, 0, time.UTC)
+	a, _ := withClock(start)
+	b, _ := withClock(start)
+	a.ShareRecent()
+	b.ShareRecent()
+	if got := a.TakeRecent(); got != nil {
+		t.Fatalf("a share before anything was recorded: %s", got)
+	}
+	a.ObserveActivation(record("ns", "hello", entity.StatusSuccess, 10, true))
+	a.ObserveActivation(record("ns", "hello", entity.StatusDeveloperError, 30, false))
+	a.FeedEventReceived("mqtt", entity.FQN{Namespace: "ns", Name: "T"})
+	a.FeedEventFired("mqtt", entity.FQN{Namespace: "ns", Name: "T"}, 25*time.Millisecond)
+	b.ObserveActivation(record("ns", "hello", entity.StatusSuccess, 20, false))
+	share := a.TakeRecent()
+	if share == nil {
+		t.Fatal("nothing to share")
+	}
+	if again := a.TakeRecent(); again != nil {
+		t.Errorf("shared twice: %s", again)
+	}
+	if err := b.MergeRecent(share); err != nil {
+		t.Fatal(err)
+	}
+	v := b.NamespaceView("ns", start)
+	last := v.Minutes[len(v.Minutes)-1]
+	if v.Scope != ScopeCluster || last.Invocations != 3 || last.Errors != 1 || last.ColdStarts != 1 || last.Duration.Count != 3 || last.FeedEvents.Fired != 1 {
+		t.Errorf("b's view after the merge: scope %s, minute %+v", v.Scope, last)
+	}
+	want := fmt.Sprint([]ActionView{{Name: "hello", Invocations: 3, Errors: 1, ColdStarts: 1, MeanMs: 20}})
+	if got := fmt.Sprint(v.Actions); got != want {
+		t.Errorf("b's actions = %s, want %s", got, want)
+	}
+	if len(v.Triggers) != 1 || v.Triggers[0].Provider != "mqtt" || v.Triggers[0].LastLagMs != 25 || v.Triggers[0].LastEvent != start.UnixMilli() {
+		t.Errorf("b's triggers = %+v", v.Triggers)
+	}
+	var own map[string]sharedSpace
+	if err := json.Unmarshal(b.TakeRecent(), &own); err != nil || len(own["ns"].Minutes) != 1 || own["ns"].Minutes[0].Invocations != 1 {
+		t.Errorf("b shares %+v (%v), want its own one invocation only", own, err)
+	}
+	if err := b.MergeRecent([]byte("{")); err == nil {
+		t.Error("a broken share was merged")
 	}
 }

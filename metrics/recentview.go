@@ -21,7 +21,9 @@ type NamespaceView struct {
 	Since  int64 `json:"since"`
 	Until  int64 `json:"until"`
 	Minute int64 `json:"minute"`
-	// Scope says whose observations these are: "process".
+	// Scope says whose observations these are: "process" (this process's
+	// alone) or "cluster" (those the cluster's processes send each other
+	// too).
 	Scope    string        `json:"scope"`
 	Minutes  []MinuteView  `json:"minutes"`
 	Actions  []ActionView  `json:"actions"`
@@ -107,10 +109,13 @@ func (r *Recent) View(ns string, since time.Time) NamespaceView {
 		Minutes: make([]MinuteView, 0, nowMin-first+1), Actions: []ActionView{}, Triggers: []TriggerView{}}
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if r.out != nil {
+		v.Scope = ScopeCluster
+	}
 	n := r.spaces[ns]
 	for m := first; m <= nowMin; m++ {
 		var c minuteCounts
-		if n != nil && n.minutes[m%recentMinutes].at == m {
+		if n != nil && n.minutes[m%recentMinutes].At == m {
 			c = n.minutes[m%recentMinutes]
 		}
 		v.Minutes = append(v.Minutes, c.view(m))
@@ -128,8 +133,8 @@ func (r *Recent) View(ns string, since time.Time) NamespaceView {
 	}
 	for name, ring := range n.triggers {
 		sum, ms := ring.window(first, nowMin)
-		t := TriggerView{Name: name, Provider: ring.info, Fires: sum[trgFires], LastFire: ring.last[lastFire], LastEvent: ring.last[lastEvent],
-			FeedEvents: FeedCounts{Received: sum[trgReceived], Fired: sum[trgFired], Failed: sum[trgFail]}, LastLagMs: ring.lagMs}
+		t := TriggerView{Name: name, Provider: ring.Info, Fires: sum[trgFires], LastFire: ring.Last[lastFire], LastEvent: ring.Last[lastEvent],
+			FeedEvents: FeedCounts{Received: sum[trgReceived], Fired: sum[trgFired], Failed: sum[trgFail]}, LastLagMs: ring.LagMs}
 		if t.FeedEvents.Fired > 0 {
 			t.MeanLagMs = ms / float64(t.FeedEvents.Fired)
 		}
@@ -142,24 +147,24 @@ func (r *Recent) View(ns string, since time.Time) NamespaceView {
 
 // window sums the ring's minutes from first to last.
 func (r *nameRing) window(first, last int64) (sum [4]int64, ms float64) {
-	for _, s := range r.minutes {
-		if s.at < first || s.at > last {
+	for _, s := range r.Minutes {
+		if s.At < first || s.At > last {
 			continue
 		}
-		for i, k := range s.n {
+		for i, k := range s.N {
 			sum[i] += k
 		}
-		ms += s.sumMs
+		ms += s.SumMs
 	}
 	return sum, ms
 }
 
 func (c *minuteCounts) view(minute int64) MinuteView {
-	v := MinuteView{Start: minute * 60000, Invocations: c.invocations, ColdStarts: c.coldStarts,
+	v := MinuteView{Start: minute * 60000, Invocations: c.Invocations, ColdStarts: c.ColdStarts,
 		Status: map[string]int64{}, Rules: map[string]int64{},
-		Duration: c.duration.view(), WaitTime: c.wait.view(), TriggerFires: c.fires,
-		FeedEvents: FeedCounts{Received: c.feedReceived, Fired: c.feedFired, Failed: c.feedFailed}, FeedLag: c.feedLag.view()}
-	for i, k := range c.status {
+		Duration: c.Duration.view(), WaitTime: c.Wait.view(), TriggerFires: c.Fires,
+		FeedEvents: FeedCounts{Received: c.FeedReceived, Fired: c.FeedFired, Failed: c.FeedFailed}, FeedLag: c.FeedLag.view()}
+	for i, k := range c.Status {
 		label := "unknown"
 		if i < len(statusLabel) {
 			label = statusLabel[i]
@@ -169,7 +174,7 @@ func (c *minuteCounts) view(minute int64) MinuteView {
 			v.Errors += k
 		}
 	}
-	for i, k := range c.rules {
+	for i, k := range c.Rules {
 		v.Rules[ruleOutcomes[i]] = k
 	}
 	return v
@@ -177,13 +182,13 @@ func (c *minuteCounts) view(minute int64) MinuteView {
 
 func (d *dist) view() Distribution {
 	var n int64
-	for _, k := range d.counts {
+	for _, k := range d.Counts {
 		n += k
 	}
 	if n == 0 {
 		return Distribution{}
 	}
-	return Distribution{Count: n, MeanMs: d.sumMs / float64(n), P50Ms: d.quantile(n, .5), P90Ms: d.quantile(n, .9), P99Ms: d.quantile(n, .99)}
+	return Distribution{Count: n, MeanMs: d.SumMs / float64(n), P50Ms: d.quantile(n, .5), P90Ms: d.quantile(n, .9), P99Ms: d.quantile(n, .99)}
 }
 
 // quantile estimates the q-quantile of n samples by linear interpolation in
@@ -192,7 +197,7 @@ func (d *dist) view() Distribution {
 func (d *dist) quantile(n int64, q float64) float64 {
 	rank := q * float64(n)
 	var seen int64
-	for i, k := range d.counts {
+	for i, k := range d.Counts {
 		if k == 0 || float64(seen+k) < rank {
 			seen += k
 			continue

@@ -202,6 +202,9 @@ func (s *Server) startClusterParts(ctx context.Context, roles Roles, apiHost str
 		}
 		return nil
 	}
+	if err := s.shareMetrics(ctx, s.cfg.Cluster.HealthInterval); err != nil {
+		return fmt.Errorf("share namespace metrics: %w", err)
+	}
 	// The watcher listens before this process's invoker first pings.
 	if s.watcher != nil {
 		pings, err := s.bus.Broadcast().Subscribe(ctx, bus.TopicHealth)

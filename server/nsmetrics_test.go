@@ -3,11 +3,16 @@ package server
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/wispio/wisp/entity"
+	"github.com/wispio/wisp/internal/testenv"
 	"github.com/wispio/wisp/metrics"
 )
 
@@ -164,5 +169,42 @@ func TestNoMetrics(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusNotFound {
 		t.Errorf("GET /metrics = %d with metrics off, want 404", resp.StatusCode)
+	}
+}
+
+// In a cluster the processes send each other what they record: a
+// controller's view counts the activations an invoker in another process
+// ran, once each.
+func TestNamespaceMetricsAcrossCluster(t *testing.T) {
+	natsURL := testenv.NATS(t)
+	storeURL, _ := couchStore(t, testenv.CouchDB(t))
+	prefix := fmt.Sprintf("nsm%d", time.Now().UnixNano())
+	cluster := func(id string, roles Roles) func(*Config) {
+		return func(c *Config) {
+			c.StoreURL, c.Cluster.BusURL, c.Cluster.BusPrefix, c.Cluster.ID, c.Cluster.Roles = storeURL, natsURL, prefix, id, roles
+		}
+	}
+	ctrl, a := startTriggerServer(t, cluster("c1", Roles{Controller: true}))
+	cfg := DefaultConfig()
+	cfg.Invoker, cfg.Addr, cfg.DataDir = BackendProcess, "127.0.0.1:0", t.TempDir()
+	cluster("i1", Roles{Invoker: true})(&cfg)
+	inv, err := Start(context.Background(), cfg, slog.New(slog.DiscardHandler), nil) // the store has its subjects
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = inv.Close(context.Background()) })
+	waitFor(t, "the invoker's first ping", func() bool { return slices.Contains(ctrl.Invokers(), "i1") })
+	a.action("hello", 1)
+	for range 3 {
+		a.must(200, "POST", "_/actions/hello?blocking=true", map[string]any{})
+	}
+	var hello metrics.ActionView
+	waitFor(t, "the invoker's three runs in the controller's view", func() bool {
+		hello, _ = find(a.view().Actions, func(a metrics.ActionView) string { return a.Name }, "hello")
+		return hello.Invocations >= 3
+	})
+	v := a.view()
+	if hello.Invocations != 3 || hello.ColdStarts != 1 || v.Scope != metrics.ScopeCluster || totals(v).Invocations != 3 {
+		t.Errorf("controller's view: hello %+v, scope %s, %d invocations; want 3 (1 cold), cluster", hello, v.Scope, totals(v).Invocations)
 	}
 }
