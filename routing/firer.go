@@ -62,6 +62,15 @@ type FireRequest struct {
 	// twice (a feed's outbox after a crash) gives each event its own
 	// stable id, so the event's records stay one each.
 	ActivationID string `json:",omitempty"`
+
+	// Filters (issue 17, see filtering.go). Event is the fire's CloudEvents
+	// attributes (nil: none known), which rule filters see as event.*.
+	Event *entity.EventAttributes `json:",omitempty"`
+	// Filters holds the decisions of the rules' filters taken when the
+	// fire was accepted, by rule ("ns/name"): "" passed, else why the rule
+	// filtered the event out. A rule with a filter and no decision (linked
+	// since) is decided when the fire runs.
+	Filters map[string]string `json:",omitempty"`
 }
 
 // RuleResult is what one rule did with a fire, as OpenWhisk logs it in the
@@ -73,6 +82,8 @@ type RuleResult struct {
 	Error        string `json:"error,omitempty"`
 	Rule         string `json:"rule"`
 	Action       string `json:"action"`
+	// Filtered marks a rule whose filter did not match (issue 17).
+	Filtered bool `json:"filtered,omitempty"`
 }
 
 // FireResult is the outcome of a fire.
@@ -112,6 +123,13 @@ func (f *Firer) Fire(ctx context.Context, req FireRequest) (*FireResult, error) 
 	if id == "" {
 		id = entity.NewActivationID()
 	}
+	if entry.Filtered > 0 {
+		var matched int
+		req.Filters, matched = f.decideFilters(ctx, req, entry)
+		if matched == 0 {
+			return f.recordFilteredOut(ctx, req, entry, id, start)
+		}
+	}
 	if f.queue != nil {
 		return f.enqueue(ctx, req, id, start)
 	}
@@ -128,11 +146,16 @@ func (f *Firer) Fire(ctx context.Context, req FireRequest) (*FireResult, error) 
 func (f *Firer) run(ctx context.Context, req FireRequest, entry *TriggerEntry, id string, start time.Time) (*entity.Activation, []RuleResult) {
 	args := entry.Parameters.Merge(req.Payload)
 	results := make([]RuleResult, len(entry.Rules))
+	pass := f.filterPass(ctx, req, entry, args)
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, maxFanOut)
 	for i, r := range entry.Rules {
 		if !r.Active {
 			results[i] = inactiveResult(r)
+			continue
+		}
+		if reason := pass(r); reason != "" {
+			results[i] = filteredResult(r, reason)
 			continue
 		}
 		if entry.Active == 1 {
