@@ -192,4 +192,3 @@ func isJSONContent(ct string) bool {
 	}
 	return mt == "application/json" || mt == "text/json" || strings.HasSuffix(mt, "+json")
 }
-

@@ -234,8 +234,14 @@ func TestFilterChangesReachTheIndex(t *testing.T) {
 		{"create with a filter", func() error { fx.rule(t, "R", "a1", `"params.x == 1"`, false); return nil }, `"params.x == 1"`},
 		{"change the filter", func() error { fx.rule(t, "R", "a1", `{"exact": {"type": "t"}}`, true); return nil }, `{"exact":{"type":"t"}}`},
 		{"update without a filter keeps it", func() error { fx.rule(t, "R", "a2", "", true); return nil }, `{"exact":{"type":"t"}}`},
-		{"disable keeps it", func() error { _, err := fx.tr.SetRuleStatus(t.Context(), fqn("ns", "R"), entity.StatusInactive); return err }, `{"exact":{"type":"t"}}`},
-		{"enable keeps it", func() error { _, err := fx.tr.SetRuleStatus(t.Context(), fqn("ns", "R"), entity.StatusActive); return err }, `{"exact":{"type":"t"}}`},
+		{"disable keeps it", func() error {
+			_, err := fx.tr.SetRuleStatus(t.Context(), fqn("ns", "R"), entity.StatusInactive)
+			return err
+		}, `{"exact":{"type":"t"}}`},
+		{"enable keeps it", func() error {
+			_, err := fx.tr.SetRuleStatus(t.Context(), fqn("ns", "R"), entity.StatusActive)
+			return err
+		}, `{"exact":{"type":"t"}}`},
 		{"a bad filter changes nothing", func() error {
 			_, err := fx.tr.PutRule(t.Context(), "ns", fqn("ns", "R"), &entity.RulePut{Filter: json.RawMessage(`"params.x >"`)}, true)
 			if fe, ok := entity.AsFieldError(err); !ok || !strings.HasPrefix(fe.Error(), "filter: line 1, column 11: Syntax error") {
