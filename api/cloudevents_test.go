@@ -136,7 +136,7 @@ func TestCloudEventsFromTheSDK(t *testing.T) {
 				if code := send(t, f, mode.structured, ev); code != http.StatusAccepted {
 					t.Fatalf("%s: status %d", tc.name, code)
 				}
-				actID := routing.EventActivationID(T, &entity.EventAttributes{Source: "urn:shop", ID: id})
+				actID := routing.EventActivationID(T, "", &entity.EventAttributes{Source: "urn:shop", ID: id})
 				line := ruleLogs(t, f, actID)["orders"]
 				if filtered := strings.Contains(line, `"filtered":true`); filtered == tc.matches {
 					t.Fatalf("%s: rule log %s; want matched %v", tc.name, line, tc.matches)

@@ -1,6 +1,7 @@
 package feeds
 
 import (
+	"strconv"
 	"time"
 
 	"github.com/wispio/wisp/entity"
@@ -39,7 +40,15 @@ func (e *entry) stampEvent(ev outboxEvent) (*entity.EventAttributes, string) {
 		a.ID = id
 		return &a, id
 	}
-	return &a, routing.EventActivationID(e.fqn, &a)
+	return &a, routing.EventActivationID(e.fqn, e.scope(), &a)
+}
+
+// scope is the registration's creation time: events named alike by
+// another registration of the trigger fire on their own.
+func (e *entry) scope() string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return strconv.FormatInt(e.doc.Created, 10)
 }
 
 // SystemNamespacePath is the prefix of a feed event's default source.

@@ -33,7 +33,7 @@ func TestFeedEventsCarryCloudEventsAttributes(t *testing.T) {
 	h.firer.mu.Unlock()
 
 	T := entity.FQN{Namespace: "ns", Name: "T"}
-	want := routing.EventActivationID(T, named)
+	want := routing.EventActivationID(T, h.registrationScope(t), named)
 	for i := range 2 {
 		r := reqs[i]
 		if r.ActivationID != want || r.Event == nil || r.Event.Subject != "doc1" || r.Event.ID != named.ID || r.Event.SpecVersion != "1.0" || r.Event.Time == "" {
@@ -49,4 +49,14 @@ func TestFeedEventsCarryCloudEventsAttributes(t *testing.T) {
 			t.Fatalf("unnamed fire: id %s, event %+v", r.ActivationID, r.Event)
 		}
 	}
+}
+
+// registrationScope is the scope the manager gives ns/T's events.
+func (h *harness) registrationScope(t *testing.T) string {
+	t.Helper()
+	e := h.m.lookup("ns/T")
+	if e == nil {
+		t.Fatal("no registration of ns/T")
+	}
+	return e.scope()
 }
