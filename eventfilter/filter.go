@@ -33,6 +33,8 @@ type Filter struct {
 	// cel is the CEL expression (the shorthand's translation).
 	cel string
 	prg cel.Program
+	// guard, when set, must hold for the filter to pass (see Guard).
+	guard *Guard
 }
 
 // Compiler compiles filters in one CEL environment. It is safe for
@@ -110,7 +112,7 @@ func (c *Compiler) CompileCEL(expr string) (*Filter, error) {
 	if err != nil {
 		return nil, entity.Invalid(Field, "%v", err)
 	}
-	return &Filter{cel: expr, prg: prg}, nil
+	return &Filter{cel: expr, prg: prg, guard: findGuard(ast.NativeRep().Expr())}, nil
 }
 
 // unknownSizes gives CEL's static cost estimate no sizes: every list, map
@@ -148,7 +150,8 @@ func (f *Filter) CEL() string { return f.cel }
 // Input is what filters see of one fire. Make one per fire with NewInput
 // and evaluate every rule's filter on it; it is read only.
 type Input struct {
-	act interpreter.Activation
+	act           interpreter.Activation
+	params, event map[string]any
 }
 
 // NewInput decodes params (the action's arguments) and event for the
@@ -166,8 +169,9 @@ func NewInput(params entity.Params, event *entity.EventAttributes) *Input {
 			p[kv.Key] = v
 		}
 	}
-	act, _ := interpreter.NewActivation(map[string]any{"params": p, "event": event.Map()})
-	return &Input{act: act}
+	ev := event.Map()
+	act, _ := interpreter.NewActivation(map[string]any{"params": p, "event": ev})
+	return &Input{act: act, params: p, event: ev}
 }
 
 // ErrNotBool is returned by Match when an expression yields something

@@ -3,6 +3,7 @@ package eventfilter
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -160,5 +161,58 @@ func TestCostLimit(t *testing.T) {
 	small := NewInput(params(t, `{"xs": [1, 2, 3]}`), nil)
 	if ok, err := f.Match(context.Background(), small); err != nil || !ok {
 		t.Fatalf("Match on 3 elements = %v, %v; want true", ok, err)
+	}
+}
+
+// TestGuard: the guard found for a filter, and that a filter never passes
+// an input its guard fails on (so that skipping it is safe).
+func TestGuard(t *testing.T) {
+	c := compiler(t)
+	for _, tc := range []struct{ filter, want string }{
+		{`"event.type == 'x'"`, "event type x"},
+		{`"'x' == event.type"`, "event type x"},
+		{`"params.temp > 3 && params.device == 'd1'"`, "params device d1"},
+		{`"params.a.b == 2 && event.subject == 's'"`, "event subject s"},
+		{`"params['a']['b'] == 2"`, "params a.b 2"},
+		{`"params.n == 3"`, "params n 3"},
+		{`"params.ok == true"`, "params ok true"},
+		{`{"exact": {"type": "t", "params.device": "d1"}}`, "event type t"},
+		{`{"all": [{"prefix": {"subject": "a"}}, {"exact": {"params.k": 1}}]}`, "params k 1"},
+		{`"params.temp > 3"`, ""},
+		{`"event.type == 'x' || event.type == 'y'"`, ""},
+		{`"!(event.type == 'x')"`, ""},
+		{`{"any": [{"exact": {"type": "t"}}]}`, "event type t"},
+		{`{"any": [{"exact": {"type": "t"}}, {"exact": {"type": "u"}}]}`, ""},
+		{`"params.a == params.b"`, ""},
+	} {
+		f, err := c.Compile(json.RawMessage(tc.filter))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := ""
+		if g := f.Guard(); g != nil {
+			got = fmt.Sprintf("%s %s %v", g.Root, strings.Join(g.Path, "."), g.Value)
+		}
+		if got != tc.want {
+			t.Errorf("guard of %s = %q, want %q", tc.filter, got, tc.want)
+		}
+	}
+	// Over many inputs, a filter whose guard fails never matches.
+	inputs := []*Input{
+		NewInput(params(t, `{"device": "d1", "temp": 5, "n": 3, "ok": true, "a": {"b": 2}, "k": 1}`), &entity.EventAttributes{Type: "x", Subject: "s"}),
+		NewInput(params(t, `{"device": "d2", "n": "3", "ok": "true", "a": {"b": "2"}, "k": [1]}`), &entity.EventAttributes{Type: "t", Subject: "sx"}),
+		NewInput(params(t, `{"a": 2}`), nil),
+	}
+	for _, tc := range []string{`"event.type == 'x'"`, `"params.n == 3 && params.temp > 1"`, `"params.ok == true"`, `"params['a']['b'] == 2"`, `{"exact": {"type": "t", "params.device": "d2"}}`, `{"exact": {"params.k": 1}}`} {
+		f, _ := c.Compile(json.RawMessage(tc))
+		g := f.Guard()
+		for i, in := range inputs {
+			v, ok := in.Lookup(g.Root, g.Path)
+			key, comparable := Key(v)
+			met := ok && comparable && key == g.Value
+			if got, _ := f.Match(context.Background(), in); got && !met {
+				t.Errorf("%s matched input %d although its guard fails", tc, i)
+			}
+		}
 	}
 }

@@ -78,4 +78,64 @@ func (x *RuleIndex) compileFilters(t *entity.Trigger, e *TriggerEntry, old *Trig
 			e.Filtered++
 		}
 	}
+	e.guards = groupGuards(e.Rules)
+}
+
+// guardGroup is the active rules whose filters have a guard on one path,
+// by the guard's value (see eventfilter.Guard).
+type guardGroup struct {
+	root    string
+	path    []string
+	byValue map[any][]int // value → indexes into TriggerEntry.Rules
+}
+
+// groupGuards indexes the guards of rules' filters by path and value.
+func groupGuards(rules []IndexedRule) []guardGroup {
+	var groups []guardGroup
+	at := map[string]int{}
+	for i, r := range rules {
+		g := r.Filter.guard()
+		if g == nil || !r.Active {
+			continue
+		}
+		k := g.PathKey()
+		n, ok := at[k]
+		if !ok {
+			n = len(groups)
+			at[k] = n
+			groups = append(groups, guardGroup{root: g.Root, path: g.Path, byValue: map[any][]int{}})
+		}
+		groups[n].byValue[g.Value] = append(groups[n].byValue[g.Value], i)
+	}
+	return groups
+}
+
+// guard is the rule filter's guard; nil when it has none, or no filter.
+func (rf *RuleFilter) guard() *eventfilter.Guard {
+	if rf == nil || rf.filter == nil {
+		return nil
+	}
+	return rf.filter.Guard()
+}
+
+// guardsMet marks the rules of e whose guard in meets, so that a fire
+// evaluates only their filters (and the unguarded ones): a filter whose
+// guard fails cannot pass. nil when e has no guards.
+func (e *TriggerEntry) guardsMet(in *eventfilter.Input) []bool {
+	if len(e.guards) == 0 {
+		return nil
+	}
+	met := make([]bool, len(e.Rules))
+	for _, g := range e.guards {
+		v, ok := in.Lookup(g.root, g.path)
+		if !ok {
+			continue
+		}
+		if key, ok := eventfilter.Key(v); ok {
+			for _, i := range g.byValue[key] {
+				met[i] = true
+			}
+		}
+	}
+	return met
 }

@@ -34,18 +34,23 @@ func (rf *RuleFilter) decide(ctx context.Context, in *eventfilter.Input) string 
 	case err != nil:
 		return fmt.Sprintf("the filter failed (%v), which counts as no match", err)
 	case !ok:
-		return "the filter did not match"
+		return reasonNoMatch
 	}
 	return ""
 }
 
-// decideFilters decides the filters of entry's active rules on req and
-// counts the active rules that pass (those without a filter included).
-func (f *Firer) decideFilters(ctx context.Context, req FireRequest, entry *TriggerEntry) (map[string]string, int) {
-	in := filterInput(req, entry.Parameters.Merge(req.Payload))
-	decisions := make(map[string]string, entry.Filtered)
+// reasonNoMatch is why a rule whose filter yielded false did not run.
+const reasonNoMatch = "the filter did not match"
+
+// decideFilters decides the filters of entry's active rules on req,
+// recording the decisions in req, and counts the active rules that pass
+// (those without a filter included).
+func (f *Firer) decideFilters(ctx context.Context, req *FireRequest, entry *TriggerEntry) int {
+	in := filterInput(*req, entry.Parameters.Merge(req.Payload))
+	met := entry.guardsMet(in)
+	req.FiltersDecided, req.FilterPassed, req.FilterErrors = true, nil, nil
 	matched := 0
-	for _, r := range entry.Rules {
+	for i, r := range entry.Rules {
 		if !r.Active {
 			continue
 		}
@@ -53,30 +58,64 @@ func (f *Firer) decideFilters(ctx context.Context, req FireRequest, entry *Trigg
 			matched++
 			continue
 		}
-		reason := r.Filter.decide(ctx, in)
-		decisions[entity.RuleKey(r.Rule)] = reason
-		if reason == "" {
+		if met != nil && !met[i] && r.Filter.guard() != nil {
+			continue // its guard fails: it cannot pass
+		}
+		switch reason := r.Filter.decide(ctx, in); reason {
+		case "":
+			req.FilterPassed = append(req.FilterPassed, entity.RuleKey(r.Rule))
 			matched++
+		case reasonNoMatch:
+		default:
+			if req.FilterErrors == nil {
+				req.FilterErrors = map[string]string{}
+			}
+			req.FilterErrors[entity.RuleKey(r.Rule)] = reason
 		}
 	}
-	return decisions, matched
+	return matched
+}
+
+// decided is the reason a rule with a filter did not pass, as decided
+// when the fire was accepted ("" when it passed).
+func decided(req FireRequest, passed map[string]bool, r IndexedRule) string {
+	key := entity.RuleKey(r.Rule)
+	if passed[key] {
+		return ""
+	}
+	if reason, ok := req.FilterErrors[key]; ok {
+		return reason
+	}
+	return reasonNoMatch
 }
 
 // filterPass returns the test run applies to each active rule: "" to
-// start it, else why it filtered the event out. Decisions taken at accept
-// time (req.Filters) win; a rule with a filter and no decision is decided
-// now, on an input built at most once.
-func (f *Firer) filterPass(ctx context.Context, req FireRequest, entry *TriggerEntry, args entity.Params) func(IndexedRule) string {
+// start it, else why it filtered the event out. Decisions taken when the
+// fire was accepted win; otherwise a rule's filter is decided now, on an
+// input built at most once.
+func (f *Firer) filterPass(ctx context.Context, req FireRequest, entry *TriggerEntry, args entity.Params) func(int, IndexedRule) string {
 	var in *eventfilter.Input
-	return func(r IndexedRule) string {
-		if reason, ok := req.Filters[entity.RuleKey(r.Rule)]; ok {
-			return reason
+	var met []bool
+	var passed map[string]bool
+	if req.FiltersDecided {
+		passed = make(map[string]bool, len(req.FilterPassed))
+		for _, k := range req.FilterPassed {
+			passed[k] = true
 		}
-		if r.Filter == nil {
+	}
+	return func(i int, r IndexedRule) string {
+		switch {
+		case r.Filter == nil:
 			return ""
+		case req.FiltersDecided:
+			return decided(req, passed, r)
 		}
 		if in == nil {
 			in = filterInput(req, args)
+			met = entry.guardsMet(in)
+		}
+		if met != nil && !met[i] && r.Filter.guard() != nil {
+			return reasonNoMatch
 		}
 		return r.Filter.decide(ctx, in)
 	}
@@ -104,7 +143,7 @@ func (f *Firer) recordFilteredOut(ctx context.Context, req FireRequest, entry *T
 			results[i] = inactiveResult(r)
 			continue
 		}
-		results[i] = filteredResult(r, req.Filters[entity.RuleKey(r.Rule)])
+		results[i] = filteredResult(r, decided(req, nil, r))
 	}
 	act := f.triggerActivation(req, entry, id, start, results)
 	acts := []*entity.Activation{act}

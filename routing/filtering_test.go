@@ -177,7 +177,7 @@ func TestFilterDecisionsTravelWithTheQueuedFire(t *testing.T) {
 	if err := json.Unmarshal(pub.sent[0].Payload, &q); err != nil {
 		t.Fatal(err)
 	}
-	if q.Request.Event == nil || q.Request.Event.Type != ev.Type || q.Request.Filters["ns/typed"] != "" || q.Request.Filters["ns/big"] == "" {
+	if q.Request.Event == nil || q.Request.Event.Type != ev.Type || !q.Request.FiltersDecided || len(q.Request.FilterPassed) != 1 || q.Request.FilterPassed[0] != "ns/typed" {
 		t.Fatalf("queued request = %+v", q.Request)
 	}
 	durable := &recordingSink{}

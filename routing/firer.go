@@ -66,11 +66,15 @@ type FireRequest struct {
 	// Filters (issue 17, see filtering.go). Event is the fire's CloudEvents
 	// attributes (nil: none known), which rule filters see as event.*.
 	Event *entity.EventAttributes `json:",omitempty"`
-	// Filters holds the decisions of the rules' filters taken when the
-	// fire was accepted, by rule ("ns/name"): "" passed, else why the rule
-	// filtered the event out. A rule with a filter and no decision (linked
-	// since) is decided when the fire runs.
-	Filters map[string]string `json:",omitempty"`
+	// FiltersDecided marks a fire whose rules' filters were decided when it
+	// was accepted: FilterPassed lists the rules ("ns/name") whose filter
+	// passed, FilterErrors those whose filter failed, with the error; a
+	// rule with a filter in neither did not match (a rule linked since
+	// the fire was accepted included). Kept this small so that a fire of
+	// a trigger with many filtered rules stays a small message.
+	FiltersDecided bool              `json:",omitempty"`
+	FilterPassed   []string          `json:",omitempty"`
+	FilterErrors   map[string]string `json:",omitempty"`
 }
 
 // RuleResult is what one rule did with a fire, as OpenWhisk logs it in the
@@ -124,9 +128,7 @@ func (f *Firer) Fire(ctx context.Context, req FireRequest) (*FireResult, error) 
 		id = entity.NewActivationID()
 	}
 	if entry.Filtered > 0 {
-		var matched int
-		req.Filters, matched = f.decideFilters(ctx, req, entry)
-		if matched == 0 {
+		if matched := f.decideFilters(ctx, &req, entry); matched == 0 {
 			return f.recordFilteredOut(ctx, req, entry, id, start)
 		}
 	}
@@ -154,7 +156,7 @@ func (f *Firer) run(ctx context.Context, req FireRequest, entry *TriggerEntry, i
 			results[i] = inactiveResult(r)
 			continue
 		}
-		if reason := pass(r); reason != "" {
+		if reason := pass(i, r); reason != "" {
 			results[i] = filteredResult(r, reason)
 			continue
 		}

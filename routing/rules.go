@@ -43,6 +43,8 @@ type TriggerEntry struct {
 	Active int
 	// Filtered counts the active rules that have a filter.
 	Filtered int
+	// guards groups the guarded filters by path (see filterindex.go).
+	guards []guardGroup
 }
 
 // IndexedRule is one rule of a trigger: the action it starts and whether
