@@ -16,7 +16,7 @@ import (
 type discardPublisher struct{ n int }
 
 func (p *discardPublisher) Publish(string, ...*message.Message) error { p.n++; return nil }
-func (p *discardPublisher) Close() error                            { return nil }
+func (p *discardPublisher) Close() error                              { return nil }
 
 // filteredFanOut indexes trigger ns/T with n rules: rule 0 passes the
 // benchmark's event, the others have filters that do not (half CEL, half
