@@ -37,8 +37,9 @@ func (m *Metrics) ObserveTriggerActivation(act *entity.Activation) {
 	m.triggers.fires.WithLabelValues(act.Namespace, act.Name).Inc()
 	for _, line := range act.Logs {
 		var r struct {
-			Success bool   `json:"success"`
-			Error   string `json:"error"`
+			Success  bool   `json:"success"`
+			Error    string `json:"error"`
+			Filtered bool   `json:"filtered"`
 		}
 		if json.Unmarshal([]byte(line), &r) != nil {
 			continue
@@ -49,6 +50,8 @@ func (m *Metrics) ObserveTriggerActivation(act *entity.Activation) {
 			outcome = "activated"
 		case strings.Contains(r.Error, "is inactive"):
 			outcome = "inactive"
+		case r.Filtered:
+			outcome = "filtered" // its filter kept the event from the action
 		}
 		m.triggers.rules.WithLabelValues(act.Namespace, act.Name, outcome).Inc()
 	}

@@ -3,7 +3,9 @@ package server
 import (
 	"context"
 	"encoding/base64"
+	"io"
 	"net/http"
+	"strings"
 	"testing"
 
 	cloudevents "github.com/cloudevents/sdk-go/v2"
@@ -18,7 +20,7 @@ import (
 // filter on event.type runs the action for the matching event only, and
 // the same event sent again runs it once.
 func TestCloudEventsThroughTheQueue(t *testing.T) {
-	_, a := startTriggerServer(t, nil)
+	srv, a := startTriggerServer(t, nil)
 	a.action("ship", 1)
 	a.must(200, "PUT", "_/triggers/orders", nil)
 	a.filteredRule("big", "orders", "ship", "event.type == 'com.example.order' && params.total > 100 && event.region == 'eu'")
@@ -67,5 +69,15 @@ func TestCloudEventsThroughTheQueue(t *testing.T) {
 	}
 	if n := len(a.activationsOf("ship")); n != 1 {
 		t.Fatalf("%d activations of ship, want 1", n)
+	}
+	// The fire no rule passed is counted with the others.
+	resp, err := http.Get("http://" + srv.Addr() + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if want := `wisp_rule_activations_total{namespace="fire",outcome="filtered",trigger="orders"} 1`; !strings.Contains(string(body), want) {
+		t.Fatalf("metrics lack %s", want)
 	}
 }

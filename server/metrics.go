@@ -10,6 +10,7 @@ import (
 	"github.com/wispio/wisp/entity"
 	"github.com/wispio/wisp/metrics"
 	"github.com/wispio/wisp/routing"
+	"github.com/wispio/wisp/store/writebehind"
 )
 
 // watchPool exports the invoker's container pool to the metrics.
@@ -40,6 +41,19 @@ func (t triggerSink) WriteActivations(ctx context.Context, acts []*entity.Activa
 		t.metrics.ObserveTriggerActivation(act)
 	}
 	return nil
+}
+
+// firerSink is the Firer's sink: records as the store takes them, and the
+// durable writes of fires no rule filter passed (routing's
+// recordFilteredOut) counted in the metrics as triggerSink counts the
+// others.
+type firerSink struct {
+	*writebehind.Store
+	metrics *metrics.Metrics
+}
+
+func (f firerSink) WriteActivations(ctx context.Context, acts []*entity.Activation) error {
+	return triggerSink{f.Store, f.metrics}.WriteActivations(ctx, acts)
 }
 
 // serveMetrics serves GET /metrics, without auth: on mux (the API's
