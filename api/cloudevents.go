@@ -78,7 +78,8 @@ func (s *Server) fireCloudEvents(w http.ResponseWriter, r *http.Request, id iden
 // the body bounded first (the SDK reads it whole).
 func (s *Server) readCloudEvents(w http.ResponseWriter, r *http.Request) ([]event.Event, bool, error) {
 	limit := int64(s.cfg.Limits.ParamsSize) + 1<<20
-	batch := cehttp.IsHTTPBatch(r.Header)
+	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	batch := mt == event.ApplicationCloudEventsBatchJSON // with or without "; charset=utf-8"
 	if batch {
 		limit *= 4
 	}
