@@ -59,6 +59,7 @@ func (x *RuleIndex) compileFilters(t *entity.Trigger, e *TriggerEntry, old *Trig
 	}
 	for i := range e.Rules {
 		r := &e.Rules[i]
+		r.ruleRef, r.actionRef = refString(r.Rule), refString(r.Action)
 		raw := t.Rules[entity.RuleKey(r.Rule)].Filter
 		if len(raw) == 0 {
 			continue
@@ -138,4 +139,13 @@ func (e *TriggerEntry) guardsMet(in *eventfilter.Input) []bool {
 		}
 	}
 	return met
+}
+
+// refs are the rule's and its action's names as the logs write them,
+// made once when the rule is indexed.
+func (r IndexedRule) refs() (rule, action string) {
+	if r.ruleRef == "" {
+		return refString(r.Rule), refString(r.Action)
+	}
+	return r.ruleRef, r.actionRef
 }

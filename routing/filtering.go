@@ -2,7 +2,10 @@ package routing
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/wispio/wisp/entity"
@@ -79,6 +82,9 @@ func (f *Firer) decideFilters(ctx context.Context, req *FireRequest, entry *Trig
 // decided is the reason a rule with a filter did not pass, as decided
 // when the fire was accepted ("" when it passed).
 func decided(req FireRequest, passed map[string]bool, r IndexedRule) string {
+	if len(passed) == 0 && len(req.FilterErrors) == 0 {
+		return reasonNoMatch
+	}
 	key := entity.RuleKey(r.Rule)
 	if passed[key] {
 		return ""
@@ -121,38 +127,127 @@ func (f *Firer) filterPass(ctx context.Context, req FireRequest, entry *TriggerE
 	}
 }
 
-// filteredResult is the log line of a rule whose filter kept the event
-// from starting its action.
+// filteredResult is the result of a rule whose filter kept the event from
+// starting its action; its Error is written by ruleLogs (formatting a
+// thousand messages per fire would cost more than the filters).
 func filteredResult(r IndexedRule, reason string) RuleResult {
-	rule, action := refString(r.Rule), refString(r.Action)
-	return RuleResult{
-		StatusCode: entity.StatusApplicationError, Rule: rule, Action: action, Filtered: true,
-		Error: fmt.Sprintf("Rule '%s' filtered the event out: %s; action '%s' was not activated.", rule, reason, action),
-	}
+	rule, action := r.refs()
+	return RuleResult{StatusCode: entity.StatusApplicationError, Rule: rule, Action: action, Filtered: true, reason: reason}
+}
+
+// filteredMessage is the log message of one filtered rule.
+func filteredMessage(r RuleResult) string {
+	return fmt.Sprintf("Rule '%s' filtered the event out: %s; action '%s' was not activated.", r.Rule, r.reason, r.Action)
 }
 
 // recordFilteredOut records a fire that no rule's filter passed: one
 // trigger activation whose logs say why each rule did not start its
-// action. Nothing is queued and nothing runs. With a durable sink (a
-// server's write-behind store) it returns once the record is stored, so a
-// feed's outbox may forget the event.
+// action (FireResult.Rules is nil: the logs tell). Nothing is queued and
+// nothing runs, so the record goes to the sink as the invoker's do (a
+// server's write-behind store: readable at once, written within a batch)
+// and the caller does not wait for a disk. The logs are written straight
+// from the index, without a result per rule: a trigger may have a
+// thousand filtered rules and see every event.
 func (f *Firer) recordFilteredOut(ctx context.Context, req FireRequest, entry *TriggerEntry, id string, start time.Time) (*FireResult, error) {
-	results := make([]RuleResult, len(entry.Rules))
-	for i, r := range entry.Rules {
+	var logs []string
+	byReason := map[string][]string{}
+	var order []string // reasons, in the order of their first rule
+	for _, r := range entry.Rules {
 		if !r.Active {
-			results[i] = inactiveResult(r)
+			b, _ := json.Marshal(inactiveResult(r))
+			logs = append(logs, string(b))
 			continue
 		}
-		results[i] = filteredResult(r, decided(req, nil, r))
-	}
-	act := f.triggerActivation(req, entry, id, start, results)
-	acts := []*entity.Activation{act}
-	if durable, ok := f.sink.(DurableSink); ok {
-		if err := durable.WriteActivations(ctx, acts); err != nil {
-			return nil, fmt.Errorf("fire trigger %s: store the trigger activation: %w", req.Trigger, err)
+		reason := decided(req, nil, r)
+		if _, ok := byReason[reason]; !ok {
+			order = append(order, reason)
 		}
-	} else if err := f.sink.PutActivations(ctx, acts); err != nil {
-		f.log.Error("store trigger activation", "activationId", id, "namespace", req.Subject, "trigger", req.Trigger.String(), "err", err)
+		rule, _ := r.refs()
+		byReason[reason] = append(byReason[reason], rule)
 	}
-	return &FireResult{Activation: act, Rules: results}, nil
+	for _, reason := range order {
+		rules := byReason[reason]
+		if len(rules) == 1 {
+			for _, r := range entry.Rules {
+				if rr, _ := r.refs(); rr == rules[0] {
+					b, _ := json.Marshal(withMessage(filteredResult(r, reason)))
+					logs = append(logs, string(b))
+					break
+				}
+			}
+			continue
+		}
+		logs = append(logs, groupLine(rules, reason))
+	}
+	act := f.triggerRecord(req, entry, id, start, logs)
+	if err := f.sink.PutActivations(ctx, []*entity.Activation{act}); err != nil {
+		return nil, fmt.Errorf("fire trigger %s: store the trigger activation: %w", req.Trigger, err)
+	}
+	return &FireResult{Activation: act}, nil
+}
+
+// withMessage fills in a filtered result's Error.
+func withMessage(r RuleResult) RuleResult {
+	if r.Error == "" {
+		r.Error = filteredMessage(r)
+	}
+	return r
+}
+
+// ruleLogs renders a fire's rule results as its trigger activation's log
+// lines, one per rule as OpenWhisk writes them, except that the rules
+// filtered out for the same reason share one line listing them ("rules"),
+// where the first of them would be: a trigger with a thousand filtered
+// rules writes a few lines per event, not a thousand.
+func ruleLogs(results []RuleResult) []string {
+	byReason := map[string][]string{}
+	for _, r := range results {
+		if r.Filtered {
+			byReason[r.reason] = append(byReason[r.reason], r.Rule)
+		}
+	}
+	logs := make([]string, 0, len(results))
+	written := map[string]bool{}
+	for _, r := range results {
+		line := r
+		if r.Filtered {
+			if written[r.reason] {
+				continue
+			}
+			written[r.reason] = true
+			if rules := byReason[r.reason]; len(rules) > 1 {
+				logs = append(logs, groupLine(rules, r.reason))
+				continue
+			}
+			line = withMessage(line)
+		}
+		b, _ := json.Marshal(line)
+		logs = append(logs, string(b))
+	}
+	return logs
+}
+
+// groupLine is the log line of several rules filtered out for one reason,
+// as json.Marshal renders a RuleResult with Rules, written by hand: rule
+// names need no escaping (entity.ValidateName), and a line may list a
+// thousand of them on every fire.
+func groupLine(rules []string, reason string) string {
+	msg, _ := json.Marshal(fmt.Sprintf("%d rules filtered the event out: %s; their actions were not activated.", len(rules), reason))
+	var b strings.Builder
+	b.Grow(len(msg) + 96 + 16*len(rules))
+	b.WriteString(`{"statusCode":`)
+	b.WriteString(strconv.Itoa(entity.StatusApplicationError))
+	b.WriteString(`,"success":false,"error":`)
+	b.Write(msg)
+	b.WriteString(`,"rule":"","action":"","filtered":true,"rules":[`)
+	for i, r := range rules {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteByte('"')
+		b.WriteString(r)
+		b.WriteByte('"')
+	}
+	b.WriteString("]}")
+	return b.String()
 }

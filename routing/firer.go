@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -86,8 +85,12 @@ type RuleResult struct {
 	Error        string `json:"error,omitempty"`
 	Rule         string `json:"rule"`
 	Action       string `json:"action"`
-	// Filtered marks a rule whose filter did not match (issue 17).
-	Filtered bool `json:"filtered,omitempty"`
+	// Filtered marks a rule whose filter did not match (issue 17); Rules,
+	// in a trigger activation's log line, lists the rules filtered out
+	// for the same reason when there are several (see ruleLogs).
+	Filtered bool     `json:"filtered,omitempty"`
+	Rules    []string `json:"rules,omitempty"`
+	reason   string   // why it was filtered out
 }
 
 // FireResult is the outcome of a fire.
@@ -222,11 +225,11 @@ func inactiveResult(r IndexedRule) RuleResult {
 // triggerActivation shapes the record of a fire as OpenWhisk does: the
 // payload as a successful result, one log line per rule, no end time.
 func (f *Firer) triggerActivation(req FireRequest, e *TriggerEntry, id string, start time.Time, results []RuleResult) *entity.Activation {
-	logs := make([]string, 0, len(results))
-	for _, r := range results {
-		b, _ := json.Marshal(r)
-		logs = append(logs, string(b))
-	}
+	return f.triggerRecord(req, e, id, start, ruleLogs(results)) // ruleLogs: filtering.go
+}
+
+// triggerRecord is the trigger activation of a fire with these log lines.
+func (f *Firer) triggerRecord(req FireRequest, e *TriggerEntry, id string, start time.Time, logs []string) *entity.Activation {
 	return &entity.Activation{
 		ActivationID: id,
 		Namespace:    req.Subject,

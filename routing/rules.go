@@ -54,8 +54,10 @@ type IndexedRule struct {
 	Action entity.FQN
 	Active bool
 	// Filter is the rule's compiled filter; nil when it has none (see
-	// filterindex.go).
-	Filter *RuleFilter
+	// filterindex.go). ruleRef and actionRef are the names as logs write
+	// them (IndexedRule.refs).
+	Filter             *RuleFilter
+	ruleRef, actionRef string
 }
 
 // NewRuleIndex returns an empty index.

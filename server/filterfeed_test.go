@@ -33,9 +33,14 @@ func (a *rawAPI) filterOutcomes(trigger string, n int, key func(result map[strin
 		var ran, filtered []string
 		for _, r := range a.ruleResults(act.ActivationID) {
 			rule := strings.TrimPrefix(r["rule"].(string), "fire/")
-			if r["filtered"] == true {
+			switch {
+			case r["filtered"] == true && r["rules"] != nil: // several filtered alike
+				for _, g := range r["rules"].([]any) {
+					filtered = append(filtered, strings.TrimPrefix(g.(string), "fire/"))
+				}
+			case r["filtered"] == true:
 				filtered = append(filtered, rule)
-			} else if r["success"] == true {
+			case r["success"] == true:
 				ran = append(ran, rule)
 			}
 		}

@@ -43,8 +43,8 @@ func (t triggerSink) WriteActivations(ctx context.Context, acts []*entity.Activa
 	return nil
 }
 
-// firerSink is the Firer's sink: records as the store takes them, and the
-// durable writes of fires no rule filter passed (routing's
+// firerSink is the Firer's sink: the store, with the trigger activations
+// the Firer writes itself (fires no rule filter passed, routing's
 // recordFilteredOut) counted in the metrics as triggerSink counts the
 // others.
 type firerSink struct {
@@ -52,8 +52,14 @@ type firerSink struct {
 	metrics *metrics.Metrics
 }
 
-func (f firerSink) WriteActivations(ctx context.Context, acts []*entity.Activation) error {
-	return triggerSink{f.Store, f.metrics}.WriteActivations(ctx, acts)
+func (f firerSink) PutActivations(ctx context.Context, acts []*entity.Activation) error {
+	if err := f.Store.PutActivations(ctx, acts); err != nil {
+		return err
+	}
+	for _, act := range acts {
+		f.metrics.ObserveTriggerActivation(act)
+	}
+	return nil
 }
 
 // serveMetrics serves GET /metrics, without auth: on mux (the API's
