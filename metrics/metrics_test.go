@@ -51,7 +51,7 @@ func TestObserveTriggerActivation(t *testing.T) {
 		`{"success":false,"error":"Rule 'ns/r2' is inactive, action 'a' was not activated."}`,
 		`{"success":false,"error":"action does not exist"}`,
 		`{"statusCode":1,"success":false,"error":"Rule 'ns/r3' filtered the event out: the filter did not match; action 'a' was not activated.","filtered":true}`,
-		`{"statusCode":1,"success":false,"error":"2 rules filtered the event out: the filter did not match; their actions were not activated.","filtered":true,"rules":["ns/r4","ns/r5"]}`,
+		`{"statusCode":1,"success":false,"error":"2 rules filtered the event out: the filter did not match; their actions were not activated.","filtered":true,"count":2,"rules":["ns/r4","ns/r5"]}`,
 		`not json`,
 	}})
 	for outcome, want := range map[string]float64{"activated": 1, "inactive": 1, "failed": 1, "filtered": 3} {

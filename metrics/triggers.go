@@ -1,7 +1,6 @@
 package metrics
 
 import (
-	"bytes"
 	"encoding/json"
 	"strings"
 
@@ -38,16 +37,13 @@ func (m *Metrics) ObserveTriggerActivation(act *entity.Activation) {
 	m.triggers.fires.WithLabelValues(act.Namespace, act.Name).Inc()
 	for _, line := range act.Logs {
 		var r struct {
-			Success  bool       `json:"success"`
-			Error    string     `json:"error"`
-			Filtered bool       `json:"filtered"`
-			Rules    listLength `json:"rules"` // rules filtered out alike share a line
+			Success  bool   `json:"success"`
+			Error    string `json:"error"`
+			Filtered bool   `json:"filtered"`
+			Count    int    `json:"count"` // rules filtered out alike share a line
 		}
 		if i := strings.LastIndex(line, `,"rules":[`); i > 0 && strings.HasSuffix(line, "]}") {
-			// Rules filtered out alike (routing's groupLine): count the
-			// names instead of decoding them.
-			r.Rules = listLength(strings.Count(line[i:], ",")) // the leading comma stands for the first name
-			line = line[:i] + "}"
+			line = line[:i] + "}" // routing's groupLine: Count says how many, skip the names
 		}
 		if json.Unmarshal([]byte(line), &r) != nil {
 			continue
@@ -62,23 +58,9 @@ func (m *Metrics) ObserveTriggerActivation(act *entity.Activation) {
 			outcome = "filtered" // its filter kept the event from the action
 		}
 		n := 1.0
-		if r.Filtered && r.Rules > 1 {
-			n = float64(r.Rules)
+		if r.Filtered && r.Count > 1 {
+			n = float64(r.Count)
 		}
 		m.triggers.rules.WithLabelValues(act.Namespace, act.Name, outcome).Add(n)
 	}
-}
-
-// listLength decodes a JSON array of rule names as its length, without
-// decoding the names (a line may list a thousand): names hold no comma.
-type listLength int
-
-func (l *listLength) UnmarshalJSON(b []byte) error {
-	b = bytes.TrimSpace(b)
-	if len(b) < 2 || b[0] != '[' || len(bytes.TrimSpace(b[1:len(b)-1])) == 0 {
-		*l = 0
-		return nil
-	}
-	*l = listLength(bytes.Count(b, []byte(",")) + 1)
-	return nil
 }

@@ -150,8 +150,15 @@ func filteredMessage(r RuleResult) string {
 // thousand filtered rules and see every event.
 func (f *Firer) recordFilteredOut(ctx context.Context, req FireRequest, entry *TriggerEntry, id string, start time.Time) (*FireResult, error) {
 	var logs []string
-	byReason := map[string][]string{}
+	type group struct {
+		first IndexedRule
+		count int
+		names []string // the first maxListed
+	}
+	groups := map[string]*group{}
 	var order []string // reasons, in the order of their first rule
+	var last *group    // the group of the rule before: most share one
+	var lastReason string
 	for _, r := range entry.Rules {
 		if !r.Active {
 			b, _ := json.Marshal(inactiveResult(r))
@@ -159,25 +166,30 @@ func (f *Firer) recordFilteredOut(ctx context.Context, req FireRequest, entry *T
 			continue
 		}
 		reason := decided(req, nil, r)
-		if _, ok := byReason[reason]; !ok {
+		g := last
+		if g == nil || reason != lastReason {
+			g = groups[reason]
+		}
+		if g == nil {
+			g = &group{first: r}
+			groups[reason] = g
 			order = append(order, reason)
 		}
-		rule, _ := r.refs()
-		byReason[reason] = append(byReason[reason], rule)
+		last, lastReason = g, reason
+		g.count++
+		if len(g.names) < maxListed {
+			rule, _ := r.refs()
+			g.names = append(g.names, rule)
+		}
 	}
 	for _, reason := range order {
-		rules := byReason[reason]
-		if len(rules) == 1 {
-			for _, r := range entry.Rules {
-				if rr, _ := r.refs(); rr == rules[0] {
-					b, _ := json.Marshal(withMessage(filteredResult(r, reason)))
-					logs = append(logs, string(b))
-					break
-				}
-			}
+		g := groups[reason]
+		if g.count == 1 {
+			b, _ := json.Marshal(withMessage(filteredResult(g.first, reason)))
+			logs = append(logs, string(b))
 			continue
 		}
-		logs = append(logs, groupLine(rules, reason))
+		logs = append(logs, groupLine(g.names, g.count, reason))
 	}
 	act := f.triggerRecord(req, entry, id, start, logs)
 	if err := f.sink.PutActivations(ctx, []*entity.Activation{act}); err != nil {
@@ -216,7 +228,7 @@ func ruleLogs(results []RuleResult) []string {
 			}
 			written[r.reason] = true
 			if rules := byReason[r.reason]; len(rules) > 1 {
-				logs = append(logs, groupLine(rules, r.reason))
+				logs = append(logs, groupLine(rules, len(rules), r.reason))
 				continue
 			}
 			line = withMessage(line)
@@ -227,20 +239,31 @@ func ruleLogs(results []RuleResult) []string {
 	return logs
 }
 
-// groupLine is the log line of several rules filtered out for one reason,
-// as json.Marshal renders a RuleResult with Rules, written by hand: rule
-// names need no escaping (entity.ValidateName), and a line may list a
-// thousand of them on every fire.
-func groupLine(rules []string, reason string) string {
-	msg, _ := json.Marshal(fmt.Sprintf("%d rules filtered the event out: %s; their actions were not activated.", len(rules), reason))
+// maxListed bounds the rule names one log line lists: writing and storing
+// a thousand names on every event would cost more than the thousand
+// filters (see BenchmarkFilteredFire).
+const maxListed = 100
+
+// groupLine is the log line of count rules filtered out for one reason,
+// as json.Marshal renders a RuleResult with Count and Rules (the first
+// maxListed of rules), written by hand: rule names need no escaping
+// (entity.ValidateName).
+func groupLine(rules []string, count int, reason string) string {
+	listed := ""
+	if count > maxListed {
+		listed = fmt.Sprintf(" (the first %d listed)", maxListed)
+	}
+	msg, _ := json.Marshal(fmt.Sprintf("%d rules filtered the event out: %s; their actions were not activated%s.", count, reason, listed))
 	var b strings.Builder
-	b.Grow(len(msg) + 96 + 16*len(rules))
+	b.Grow(len(msg) + 112 + 16*min(len(rules), maxListed))
 	b.WriteString(`{"statusCode":`)
 	b.WriteString(strconv.Itoa(entity.StatusApplicationError))
 	b.WriteString(`,"success":false,"error":`)
 	b.Write(msg)
-	b.WriteString(`,"rule":"","action":"","filtered":true,"rules":[`)
-	for i, r := range rules {
+	b.WriteString(`,"rule":"","action":"","filtered":true,"count":`)
+	b.WriteString(strconv.Itoa(count))
+	b.WriteString(`,"rules":[`)
+	for i, r := range rules[:min(len(rules), maxListed)] {
 		if i > 0 {
 			b.WriteByte(',')
 		}

@@ -3,6 +3,7 @@ package routing
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"path/filepath"
@@ -139,7 +140,7 @@ func TestFiltersDecideWhichRulesRun(t *testing.T) {
 	if len(sink.acts) != 1 || sink.acts[0].ActivationID != res.Activation.ActivationID || len(sink.acts[0].Logs) != 1 {
 		t.Fatalf("recorded %+v, want the one trigger activation with one log line", sink.acts)
 	}
-	if line := sink.acts[0].Logs[0]; !strings.Contains(line, `"filtered":true,"rules":["ns/hot","ns/kitchen"]`) || !strings.Contains(line, "2 rules filtered the event out: the filter did not match") {
+	if line := sink.acts[0].Logs[0]; !strings.Contains(line, `"filtered":true,"count":2,"rules":["ns/hot","ns/kitchen"]`) || !strings.Contains(line, "2 rules filtered the event out: the filter did not match") {
 		t.Fatalf("log line %s", line)
 	}
 }
@@ -160,12 +161,29 @@ func TestRuleLogsGroupFilteredRules(t *testing.T) {
 	got := ruleLogs(results)
 	want := []string{
 		`{"statusCode":0,"success":true,"activationId":"x","rule":"ns/a","action":"ns/a"}`,
-		`{"statusCode":1,"success":false,"error":"3 rules filtered the event out: the filter did not match; their actions were not activated.","rule":"","action":"","filtered":true,"rules":["ns/b","ns/e","ns/f"]}`,
+		`{"statusCode":1,"success":false,"error":"3 rules filtered the event out: the filter did not match; their actions were not activated.","rule":"","action":"","filtered":true,"count":3,"rules":["ns/b","ns/e","ns/f"]}`,
 		`{"statusCode":1,"success":false,"error":"Rule 'ns/c' filtered the event out: the filter failed (no such key: t), which counts as no match; action 'ns/a' was not activated.","rule":"ns/c","action":"ns/a","filtered":true}`,
 		`{"statusCode":1,"success":false,"error":"Rule 'ns/d' is inactive, action 'ns/a' was not activated.","rule":"ns/d","action":"ns/a"}`,
 	}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Fatalf("logs\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	// The hand-written line is what json.Marshal makes of the result.
+	var back RuleResult
+	if err := json.Unmarshal([]byte(got[1]), &back); err != nil || back.Count != 3 || len(back.Rules) != 3 {
+		t.Fatalf("group line %s decodes to %+v, %v", got[1], back, err)
+	}
+	b, _ := json.Marshal(back)
+	if string(b) != got[1] {
+		t.Fatalf("json.Marshal renders\n%s\nnot\n%s", b, got[1])
+	}
+	// A long group lists the first maxListed names and counts them all.
+	many := make([]string, 250)
+	for i := range many {
+		many[i] = fmt.Sprintf("ns/r%d", i)
+	}
+	if err := json.Unmarshal([]byte(groupLine(many, len(many), reasonNoMatch)), &back); err != nil || back.Count != 250 || len(back.Rules) != maxListed || !strings.Contains(back.Error, "(the first 100 listed)") {
+		t.Fatalf("long group %+v, %v", back, err)
 	}
 }
 

@@ -85,10 +85,12 @@ type RuleResult struct {
 	Error        string `json:"error,omitempty"`
 	Rule         string `json:"rule"`
 	Action       string `json:"action"`
-	// Filtered marks a rule whose filter did not match (issue 17); Rules,
-	// in a trigger activation's log line, lists the rules filtered out
-	// for the same reason when there are several (see ruleLogs).
+	// Filtered marks a rule whose filter did not match (issue 17). When
+	// several rules are filtered out for the same reason, one log line
+	// stands for them (see groupLine): Count says how many, Rules lists
+	// them (the first maxListed).
 	Filtered bool     `json:"filtered,omitempty"`
+	Count    int      `json:"count,omitempty"`
 	Rules    []string `json:"rules,omitempty"`
 	reason   string   // why it was filtered out
 }
