@@ -131,11 +131,15 @@ func (s *Server) listEntities(w http.ResponseWriter, r *http.Request, id identit
 }
 
 // fireTrigger fires a trigger with the body as payload: 202 with the
-// trigger activation id when a rule is active, 204 when none is.
+// trigger activation id when a rule is active, 204 when none is. A
+// CloudEvent (see cloudevents.go) fires with its data and attributes.
 func (s *Server) fireTrigger(w http.ResponseWriter, r *http.Request, id identity) error {
 	_, fqn, err := s.pathEntity(r, id)
 	if err != nil {
 		return err
+	}
+	if isCloudEvent(r.Header) {
+		return s.fireCloudEvents(w, r, id, fqn) // cloudevents.go
 	}
 	var body json.RawMessage
 	if err := decodeBody(w, r, int64(s.cfg.Limits.ParamsSize)+1, &body); err != nil {

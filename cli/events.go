@@ -160,8 +160,9 @@ func (a *app) rulePutCmd(update bool) *cobra.Command {
 	if update {
 		verb, done = "update", "updated"
 	}
-	return a.leaf(&cobra.Command{Use: verb + " RULE_NAME TRIGGER_NAME ACTION_NAME", Short: verb + " a rule"},
-		func(ctx context.Context, _ *cobra.Command, args []string) error {
+	var filter string
+	cmd := a.leaf(&cobra.Command{Use: verb + " RULE_NAME TRIGGER_NAME ACTION_NAME", Short: verb + " a rule"},
+		func(ctx context.Context, cmd *cobra.Command, args []string) error {
 			if err := checkArgs(args, 3, 3, "A rule, trigger and action name are required."); err != nil {
 				return err
 			}
@@ -173,8 +174,34 @@ func (a *app) rulePutCmd(update bool) *cobra.Command {
 			if err != nil {
 				return usageError{err.Error()}
 			}
-			return a.put(ctx, client.Rules, "rule", done, args[0], &client.EntityPut{Trigger: trigger.String(), Action: action.String()}, update)
+			body := &client.EntityPut{Trigger: trigger.String(), Action: action.String()}
+			if cmd.Flags().Changed("filter") {
+				if body.Filter, err = filterFlag(filter); err != nil {
+					return err
+				}
+			}
+			return a.put(ctx, client.Rules, "rule", done, args[0], body, update)
 		})
+	cmd.Flags().StringVar(&filter, "filter", "", "only fire for events that pass `FILTER`: a CEL expression over params and event (\"params.temp > 30\"), or a JSON shorthand object ('{\"exact\":{\"type\":\"…\"}}'); \"\" removes it on update")
+	return cmd
+}
+
+// filterFlag is the rule body's filter for --filter: a JSON object as
+// given (the shorthand), any other text as a CEL expression, "" as null
+// (no filter).
+func filterFlag(s string) (json.RawMessage, error) {
+	t := strings.TrimSpace(s)
+	switch {
+	case t == "":
+		return json.RawMessage("null"), nil
+	case strings.HasPrefix(t, "{"):
+		if !json.Valid([]byte(t)) {
+			return nil, usageError{"--filter: a filter starting with '{' must be a JSON object"}
+		}
+		return json.RawMessage(t), nil
+	}
+	b, _ := json.Marshal(s)
+	return b, nil
 }
 
 func (a *app) ruleStatusCmd(verb, status string) *cobra.Command {

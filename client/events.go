@@ -2,6 +2,7 @@ package client
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -44,6 +45,9 @@ type Rule struct {
 	Status    string     `json:"status,omitempty"`
 	Trigger   EntityPath `json:"trigger"`
 	Action    EntityPath `json:"action"`
+	// Filter is the rule's event filter (issue 17): a JSON string
+	// holding a CEL expression, or a shorthand object; absent for none.
+	Filter json.RawMessage `json:"filter,omitempty"`
 }
 
 // Package is a package or a binding as the server returns it.
@@ -74,6 +78,9 @@ type EntityPut struct {
 	// Trigger and Action are a rule's, as fully qualified names.
 	Trigger string `json:"trigger,omitempty"`
 	Action  string `json:"action,omitempty"`
+	// Filter is a rule's filter (see Rule.Filter): absent keeps the
+	// stored one on update, null removes it.
+	Filter json.RawMessage `json:"filter,omitempty"`
 }
 
 // Collections of the entities handled generically here.

@@ -82,6 +82,8 @@ type ruleBody struct {
 	Trigger     string           `json:"trigger"`
 	Action      string           `json:"action"`
 	Annotations client.KeyValues `json:"annotations"`
+	// Filter is always sent: null removes a filter the manifest dropped.
+	Filter json.RawMessage `json:"filter"`
 }
 
 // resolver turns names written in the manifest into fully qualified ones and
@@ -303,10 +305,16 @@ func (r *resolver) triggerEntity(pkg *Package, t *Trigger) *desired {
 func (r *resolver) rule(pkg *Package, rule *Rule) *desired {
 	trigger, _ := r.trigger(rule.Trigger, rule.TriggerAt)
 	action, _, _ := r.action(pkg, rule.Action, rule.ActionAt)
-	body := &ruleBody{Trigger: trigger, Action: action, Annotations: keyValues(rule.Annotations)}
-	return &desired{origin: rule.origin, stage: stageRule, name: rule.Name, body: body, parts: map[string]any{
+	body := &ruleBody{Trigger: trigger, Action: action, Annotations: keyValues(rule.Annotations), Filter: rule.Filter}
+	d := &desired{origin: rule.origin, stage: stageRule, name: rule.Name, body: body, parts: map[string]any{
 		"trigger": trigger, "action": action, "annotations": body.Annotations,
 	}}
+	if rule.Filter != nil {
+		// Only a rule with a filter has the part, so that the rules
+		// deployed before filters existed stay unchanged.
+		d.parts["filter"] = rule.Filter
+	}
+	return d
 }
 
 // orderSequences sorts sequences so that one made of others comes after

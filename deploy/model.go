@@ -1,5 +1,7 @@
 package deploy
 
+import "encoding/json"
+
 // Project is a parsed manifest: everything Parse could check without a
 // server. Names are as written; resolution against the namespace happens
 // when a Deployer plans.
@@ -124,4 +126,9 @@ type Rule struct {
 	Action      string
 	ActionAt    origin
 	Annotations Params
+
+	// Filter is the rule's event filter (issue 17) as the API takes it: a
+	// JSON string holding a CEL expression, or a shorthand object; nil
+	// for none.
+	Filter json.RawMessage
 }

@@ -305,6 +305,7 @@ func (ps *parser) rule(name string, e entry) *Rule {
 			}
 		},
 		"annotations": func(e entry) { r.Annotations = ps.params(e) },
+		"filter":      func(e entry) { r.Filter = ps.filter(e) },
 		"version":     ps.ignored,
 		"description": ps.ignored,
 	})

@@ -42,6 +42,12 @@ type Rule struct {
 	Trigger     EntityRef `json:"trigger"`
 	Action      EntityRef `json:"action"`
 	Updated     int64     `json:"updated"`
+
+	// Filters (issue 17, items 1-2). Filter is the rule's event filter as
+	// given: a JSON string holding a CEL expression over params and event,
+	// or a shorthand object ({"exact": …}, see package eventfilter).
+	// Absent: every event fires the action.
+	Filter json.RawMessage `json:"filter,omitempty"`
 }
 
 // RulePut is the body of PUT /rules/NAME. Trigger and action are names as
@@ -56,6 +62,10 @@ type RulePut struct {
 	Status      string          `json:"status,omitempty"`
 	Trigger     json.RawMessage `json:"trigger,omitempty"`
 	Action      json.RawMessage `json:"action,omitempty"`
+
+	// Filters (issue 17): absent keeps the stored filter on update, null
+	// or "" removes it, a string or an object sets it.
+	Filter json.RawMessage `json:"filter,omitempty"`
 }
 
 // FQN is the rule's fully qualified name.
@@ -115,7 +125,40 @@ func BuildRule(fqn FQN, req *RulePut, existing *Rule, lim SystemLimits, now int6
 	if r.Annotations == nil {
 		r.Annotations = Params{}
 	}
+	if err := applyFilter(r, req.Filter); err != nil {
+		return nil, err
+	}
 	return r, nil
+}
+
+// maxFilterSize bounds a rule's filter as stored (the CEL text itself is
+// bounded by package eventfilter).
+const maxFilterSize = 16 << 10
+
+// applyFilter sets r's filter from a put's: absent keeps it, null or ""
+// removes it. Only the shape is checked here; the caller compiles it.
+func applyFilter(r *Rule, raw json.RawMessage) error {
+	raw = bytes.TrimSpace(raw)
+	switch {
+	case len(raw) == 0:
+		return nil
+	case bytes.Equal(raw, []byte("null")), bytes.Equal(raw, []byte(`""`)):
+		r.Filter = nil
+		return nil
+	case len(raw) > maxFilterSize:
+		return TooLarge("filter", len(raw), maxFilterSize)
+	case raw[0] != '"' && raw[0] != '{':
+		return Invalid("filter", "must be a CEL expression (a string) or a shorthand object such as {\"exact\": {\"type\": \"…\"}}")
+	}
+	if err := CheckJSONDepth("filter", raw); err != nil {
+		return err
+	}
+	var compact bytes.Buffer
+	if err := json.Compact(&compact, raw); err != nil {
+		return Invalid("filter", "malformed JSON: %v", err)
+	}
+	r.Filter = compact.Bytes()
+	return nil
 }
 
 // ParseRef parses a rule's trigger or action reference: a string such as

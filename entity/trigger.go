@@ -21,6 +21,10 @@ type TriggerLimits struct{}
 type ReducedRule struct {
 	Action EntityRef `json:"action"`
 	Status string    `json:"status"`
+
+	// Filters (issue 17): the rule's filter, copied from the rule so that
+	// the rule index (built from trigger documents) compiles and caches it.
+	Filter json.RawMessage `json:"filter,omitempty"`
 }
 
 // Trigger is an OpenWhisk trigger as stored and as returned by the API.
@@ -76,6 +80,21 @@ func (t *Trigger) WithRule(rule, action FQN, status string) *Trigger {
 		cp.Rules[k] = v
 	}
 	cp.Rules[RuleKey(rule)] = ReducedRule{Action: RefOf(action), Status: status}
+	return &cp
+}
+
+// WithRuleFilter returns a copy of t whose link of rule carries filter (nil:
+// none). t must link rule (see WithRule).
+func (t *Trigger) WithRuleFilter(rule FQN, filter json.RawMessage) *Trigger {
+	cp := *t
+	cp.Rules = make(map[string]ReducedRule, len(t.Rules))
+	for k, v := range t.Rules {
+		cp.Rules[k] = v
+	}
+	if rr, ok := cp.Rules[RuleKey(rule)]; ok {
+		rr.Filter = filter
+		cp.Rules[RuleKey(rule)] = rr
+	}
 	return &cp
 }
 

@@ -2,6 +2,7 @@ package entity
 
 import (
 	"encoding/json"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -76,7 +77,7 @@ func TestTriggerRuleLinks(t *testing.T) {
 		t.Fatal("WithRule changed the original")
 	}
 	want := ReducedRule{Action: EntityRef{Path: "other/p", Name: "A"}, Status: StatusActive}
-	if got := linked.Rules["ns/R"]; got != want || linked.ActiveRules() != 1 {
+	if got := linked.Rules["ns/R"]; !reflect.DeepEqual(got, want) || linked.ActiveRules() != 1 {
 		t.Fatalf("rules = %+v", linked.Rules)
 	}
 	if linked.Rules["ns/R"].Action.FQN() != action {

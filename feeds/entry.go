@@ -42,6 +42,9 @@ type outboxEvent struct {
 	// Trace is the trace context of the delivery (traceparent), so that
 	// the fire, however late, joins the event's trace.
 	Trace map[string]string `json:"trace,omitempty"`
+	// Event is the event's CloudEvents attributes as the connector gave
+	// them (issue 17; see events.go).
+	Event *entity.EventAttributes `json:"event,omitempty"`
 }
 
 // key orders a trigger's events by sequence in the store.
@@ -166,7 +169,7 @@ func (e *entry) deliver(ctx context.Context, ev Event) (err error) {
 	if e.removed {
 		return fmt.Errorf("deliver to the feed of %s: the feed is deleted", e.fqn)
 	}
-	out := outboxEvent{Trigger: e.key, Seq: e.nextSeq, Payload: ev.Payload, Cursor: ev.Cursor, Created: time.Now().UnixMilli(), Trace: traceOf(ctx)}
+	out := outboxEvent{Trigger: e.key, Seq: e.nextSeq, Payload: ev.Payload, Cursor: ev.Cursor, Created: time.Now().UnixMilli(), Trace: traceOf(ctx), Event: ev.Attributes}
 	if _, err := store.PutDoc(ctx, e.m.store, SystemNamespace, store.FeedEvents, out.key(), "", out); err != nil {
 		return fmt.Errorf("deliver to the feed of %s: store the event: %w", e.fqn, err)
 	}
@@ -442,9 +445,10 @@ func (e *entry) fireOnce(ctx context.Context, ev outboxEvent) error {
 	if err != nil {
 		return err
 	}
+	attrs, id := e.stampEvent(ev)
 	_, err = e.m.firer.Fire(ctx, routing.FireRequest{
 		Trigger: e.fqn, Subject: e.fqn.Namespace, Payload: payload,
-		TransactionID: entity.NewActivationID(), ActivationID: ev.activationID(),
+		TransactionID: entity.NewActivationID(), ActivationID: id, Event: attrs,
 	})
 	return err
 }

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+
+	"github.com/wispio/wisp/entity"
 )
 
 // Lifecycle events a feed action receives in its lifecycleEvent parameter.
@@ -68,6 +70,16 @@ type Event struct {
 	// starts at "now" pins it, so that a restart before its first event
 	// misses nothing).
 	Cursor string
+
+	// Attributes are the event's CloudEvents attributes as the source knows
+	// them (issue 17): rule filters see them as event.*. A connector sets
+	// Source, Type, Subject (an MQTT topic, a CouchDB doc id) and, when the
+	// source names each event once and for all (a GitHub delivery id, a
+	// Slack event id, a CouchDB doc id and rev), ID: every fire of an
+	// event with an ID has the same activation id, so the event fires once
+	// however often it is delivered. The manager fills in what is missing
+	// (see stampEvent). Nil: only the manager's defaults.
+	Attributes *entity.EventAttributes
 }
 
 // Sink is where a running feed delivers. It is safe for concurrent use.

@@ -85,6 +85,7 @@ type fakeFirer struct {
 	// throttle, when set, is checked first, as routing.Firer does.
 	throttle *throttle.Throttle
 	fired    []string // payload "n" values, in order
+	reqs     []routing.FireRequest
 	notify   chan string
 }
 
@@ -105,6 +106,7 @@ func (f *fakeFirer) Fire(_ context.Context, req routing.FireRequest) (*routing.F
 	}
 	n, _ := req.Payload.GetString("n")
 	f.fired = append(f.fired, n)
+	f.reqs = append(f.reqs, req)
 	f.notify <- n
 	return &routing.FireResult{}, nil
 }

@@ -50,9 +50,11 @@ func TestObserveTriggerActivation(t *testing.T) {
 		`{"success":true,"activationId":"a"}`,
 		`{"success":false,"error":"Rule 'ns/r2' is inactive, action 'a' was not activated."}`,
 		`{"success":false,"error":"action does not exist"}`,
+		`{"statusCode":1,"success":false,"error":"Rule 'ns/r3' filtered the event out: the filter did not match; action 'a' was not activated.","filtered":true}`,
+		`{"statusCode":1,"success":false,"error":"2 rules filtered the event out: the filter did not match; their actions were not activated.","filtered":true,"count":2,"rules":["ns/r4","ns/r5"]}`,
 		`not json`,
 	}})
-	for outcome, want := range map[string]float64{"activated": 1, "inactive": 1, "failed": 1} {
+	for outcome, want := range map[string]float64{"activated": 1, "inactive": 1, "failed": 1, "filtered": 3} {
 		if got := testutil.ToFloat64(m.triggers.rules.WithLabelValues("ns", "t", outcome)); got != want {
 			t.Errorf("rule outcome %s = %v, want %v", outcome, got, want)
 		}

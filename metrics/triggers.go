@@ -10,7 +10,7 @@ import (
 )
 
 // ruleOutcomes are the outcomes of a fired trigger's rules.
-var ruleOutcomes = [...]string{"activated", "inactive", "failed"}
+var ruleOutcomes = [...]string{"activated", "inactive", "failed", "filtered"}
 
 // triggerMetrics count fires and what their rules did.
 type triggerMetrics struct {
@@ -42,8 +42,13 @@ func (m *Metrics) ObserveTriggerActivation(act *entity.Activation) {
 	defer func() { m.recent.fire(act.Namespace, act.Name, outcomes) }()
 	for _, line := range act.Logs {
 		var r struct {
-			Success bool   `json:"success"`
-			Error   string `json:"error"`
+			Success  bool   `json:"success"`
+			Error    string `json:"error"`
+			Filtered bool   `json:"filtered"`
+			Count    int    `json:"count"` // rules filtered out alike share a line
+		}
+		if i := strings.LastIndex(line, `,"rules":[`); i > 0 && strings.HasSuffix(line, "]}") {
+			line = line[:i] + "}" // routing's groupLine: Count says how many, skip the names
 		}
 		if json.Unmarshal([]byte(line), &r) != nil {
 			continue
@@ -54,8 +59,14 @@ func (m *Metrics) ObserveTriggerActivation(act *entity.Activation) {
 			outcome = 0
 		case strings.Contains(r.Error, "is inactive"):
 			outcome = 1
+		case r.Filtered:
+			outcome = 3 // its filter kept the event from the action
 		}
-		outcomes[outcome]++
-		m.triggers.rules.WithLabelValues(act.Namespace, act.Name, ruleOutcomes[outcome]).Inc()
+		n := int64(1)
+		if r.Filtered && r.Count > 1 {
+			n = int64(r.Count)
+		}
+		outcomes[outcome] += n
+		m.triggers.rules.WithLabelValues(act.Namespace, act.Name, ruleOutcomes[outcome]).Add(float64(n))
 	}
 }

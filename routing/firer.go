@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -62,6 +61,19 @@ type FireRequest struct {
 	// twice (a feed's outbox after a crash) gives each event its own
 	// stable id, so the event's records stay one each.
 	ActivationID string `json:",omitempty"`
+
+	// Filters (issue 17, see filtering.go). Event is the fire's CloudEvents
+	// attributes (nil: none known), which rule filters see as event.*.
+	Event *entity.EventAttributes `json:",omitempty"`
+	// FiltersDecided marks a fire whose rules' filters were decided when it
+	// was accepted: FilterPassed lists the rules ("ns/name") whose filter
+	// passed, FilterErrors those whose filter failed, with the error; a
+	// rule with a filter in neither did not match (a rule linked since
+	// the fire was accepted included). Kept this small so that a fire of
+	// a trigger with many filtered rules stays a small message.
+	FiltersDecided bool              `json:",omitempty"`
+	FilterPassed   []string          `json:",omitempty"`
+	FilterErrors   map[string]string `json:",omitempty"`
 }
 
 // RuleResult is what one rule did with a fire, as OpenWhisk logs it in the
@@ -73,6 +85,14 @@ type RuleResult struct {
 	Error        string `json:"error,omitempty"`
 	Rule         string `json:"rule"`
 	Action       string `json:"action"`
+	// Filtered marks a rule whose filter did not match (issue 17). When
+	// several rules are filtered out for the same reason, one log line
+	// stands for them (see groupLine): Count says how many, Rules lists
+	// them (the first maxListed).
+	Filtered bool     `json:"filtered,omitempty"`
+	Count    int      `json:"count,omitempty"`
+	Rules    []string `json:"rules,omitempty"`
+	reason   string   // why it was filtered out
 }
 
 // FireResult is the outcome of a fire.
@@ -112,6 +132,11 @@ func (f *Firer) Fire(ctx context.Context, req FireRequest) (*FireResult, error) 
 	if id == "" {
 		id = entity.NewActivationID()
 	}
+	if entry.Filtered > 0 {
+		if matched := f.decideFilters(ctx, &req, entry); matched == 0 {
+			return f.recordFilteredOut(ctx, req, entry, id, start)
+		}
+	}
 	if f.queue != nil {
 		return f.enqueue(ctx, req, id, start)
 	}
@@ -128,11 +153,16 @@ func (f *Firer) Fire(ctx context.Context, req FireRequest) (*FireResult, error) 
 func (f *Firer) run(ctx context.Context, req FireRequest, entry *TriggerEntry, id string, start time.Time) (*entity.Activation, []RuleResult) {
 	args := entry.Parameters.Merge(req.Payload)
 	results := make([]RuleResult, len(entry.Rules))
+	pass := f.filterPass(ctx, req, entry, args)
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, maxFanOut)
 	for i, r := range entry.Rules {
 		if !r.Active {
 			results[i] = inactiveResult(r)
+			continue
+		}
+		if reason := pass(i, r); reason != "" {
+			results[i] = filteredResult(r, reason)
 			continue
 		}
 		if entry.Active == 1 {
@@ -197,11 +227,11 @@ func inactiveResult(r IndexedRule) RuleResult {
 // triggerActivation shapes the record of a fire as OpenWhisk does: the
 // payload as a successful result, one log line per rule, no end time.
 func (f *Firer) triggerActivation(req FireRequest, e *TriggerEntry, id string, start time.Time, results []RuleResult) *entity.Activation {
-	logs := make([]string, 0, len(results))
-	for _, r := range results {
-		b, _ := json.Marshal(r)
-		logs = append(logs, string(b))
-	}
+	return f.triggerRecord(req, e, id, start, ruleLogs(results)) // ruleLogs: filtering.go
+}
+
+// triggerRecord is the trigger activation of a fire with these log lines.
+func (f *Firer) triggerRecord(req FireRequest, e *TriggerEntry, id string, start time.Time, logs []string) *entity.Activation {
 	return &entity.Activation{
 		ActivationID: id,
 		Namespace:    req.Subject,

@@ -25,6 +25,8 @@ import (
 type RuleIndex struct {
 	mu       sync.RWMutex // guards triggers; an entry is immutable once stored
 	triggers map[triggerKey]*TriggerEntry
+	// filters compiles the rules' filters (see filterindex.go).
+	filters filterCompiler
 }
 
 type triggerKey struct{ namespace, name string }
@@ -39,6 +41,10 @@ type TriggerEntry struct {
 	Rules []IndexedRule
 	// Active counts the active rules.
 	Active int
+	// Filtered counts the active rules that have a filter.
+	Filtered int
+	// guards groups the guarded filters by path (see filterindex.go).
+	guards []guardGroup
 }
 
 // IndexedRule is one rule of a trigger: the action it starts and whether
@@ -47,6 +53,11 @@ type IndexedRule struct {
 	Rule   entity.FQN
 	Action entity.FQN
 	Active bool
+	// Filter is the rule's compiled filter; nil when it has none (see
+	// filterindex.go). ruleRef and actionRef are the names as logs write
+	// them (IndexedRule.refs).
+	Filter             *RuleFilter
+	ruleRef, actionRef string
 }
 
 // NewRuleIndex returns an empty index.
@@ -78,7 +89,9 @@ func (x *RuleIndex) Load(ctx context.Context, st store.Store) error {
 
 // Put replaces the entry of t's trigger with one built from the document.
 func (x *RuleIndex) Put(t *entity.Trigger) {
+	old, _ := x.Lookup(t.FQN())
 	e := newTriggerEntry(t)
+	x.compileFilters(t, e, old)
 	x.mu.Lock()
 	x.triggers[triggerKey{t.Namespace, t.Name}] = e
 	x.mu.Unlock()

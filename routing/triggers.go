@@ -135,6 +135,9 @@ func (t *Triggers) PutRule(ctx context.Context, subject string, fqn entity.FQN, 
 	if err != nil {
 		return nil, err
 	}
+	if _, err := t.index.CompileFilter(r.Filter); err != nil {
+		return nil, err
+	}
 	triggerName, actionName := r.Trigger.FQN(), r.Action.FQN()
 	if triggerName.Namespace != subject {
 		return nil, &ForbiddenError{Resource: triggerName.Namespace + "/" + triggerName.Name}
@@ -168,7 +171,7 @@ func (t *Triggers) PutRule(ctx context.Context, subject string, fqn entity.FQN, 
 		}
 		return nil, fmt.Errorf("store rule %s: %w", fqn, err)
 	}
-	if err := t.putTrigger(ctx, newTrigger.WithRule(fqn, actionName, status), newTriggerRev); err != nil {
+	if err := t.putTrigger(ctx, newTrigger.WithRule(fqn, actionName, status).WithRuleFilter(fqn, r.Filter), newTriggerRev); err != nil {
 		return nil, err
 	}
 	r.Status = status
@@ -219,7 +222,7 @@ func (t *Triggers) SetRuleStatus(ctx context.Context, fqn entity.FQN, status str
 		return nil, fmt.Errorf("only rules with existing triggers can be activated: trigger %s: %w", r.Trigger, store.ErrNotFound)
 	}
 	if ruleStatus(tr, fqn) != status {
-		if err := t.putTrigger(ctx, tr.WithRule(fqn, r.Action.FQN(), status), trRev); err != nil {
+		if err := t.putTrigger(ctx, tr.WithRule(fqn, r.Action.FQN(), status).WithRuleFilter(fqn, r.Filter), trRev); err != nil {
 			return nil, err
 		}
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/wispio/wisp/entity"
 	"github.com/wispio/wisp/metrics"
 	"github.com/wispio/wisp/routing"
+	"github.com/wispio/wisp/store/writebehind"
 )
 
 // watchPool exports the invoker's container pool to the metrics.
@@ -42,6 +43,25 @@ func (t triggerSink) WriteActivations(ctx context.Context, acts []*entity.Activa
 	}
 	for _, act := range acts {
 		t.metrics.ObserveTriggerActivation(act)
+	}
+	return nil
+}
+
+// firerSink is the Firer's sink: the store, with the trigger activations
+// the Firer writes itself (fires no rule filter passed, routing's
+// recordFilteredOut) counted in the metrics as triggerSink counts the
+// others.
+type firerSink struct {
+	*writebehind.Store
+	metrics *metrics.Metrics
+}
+
+func (f firerSink) PutActivations(ctx context.Context, acts []*entity.Activation) error {
+	if err := f.Store.PutActivations(ctx, acts); err != nil {
+		return err
+	}
+	for _, act := range acts {
+		f.metrics.ObserveTriggerActivation(act)
 	}
 	return nil
 }

@@ -356,7 +356,7 @@ func (s *Server) wireTriggers(ctx, runCtx context.Context, handler *api.Server, 
 	}
 	triggers, rules := index.Len()
 	s.log.Info("rule index loaded", "triggers", triggers, "rules", rules)
-	s.firer = routing.NewFirer(index, activator, s.store, s.log)
+	s.firer = routing.NewFirer(index, activator, firerSink{s.store, s.metrics}, s.log)
 	writer := routing.NewTriggers(s.store, index, activator.Resolver().CheckRuleAction, s.cfg.API.Limits)
 	s.firer.Queue(s.bus)
 	activator.Queue(s.bus)

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/wispio/wisp/entity"
 	"github.com/wispio/wisp/feeds"
 )
 
@@ -173,6 +174,18 @@ func (a *alarm) sleepUntil(ctx context.Context, t time.Time) bool {
 	}
 }
 
+// attributes are the CloudEvents attributes of the fire scheduled at t:
+// type wisp.alarms.FEED, the trigger (the alarm's name) as subject, the
+// scheduled time as time, and as id the trigger and that time, so that a
+// tick delivered again after a restart fires once.
+func (a *alarm) attributes(t time.Time) *entity.EventAttributes {
+	when := t.UTC().Format(time.RFC3339Nano)
+	return &entity.EventAttributes{
+		ID: a.trigger + "@" + when, Source: "/whisk.system/alarms", Type: "wisp.alarms." + a.spec.feed,
+		Subject: a.trigger, Time: when,
+	}
+}
+
 // deliver hands the fire at t to the sink, retrying while it refuses;
 // false when stopped.
 func (a *alarm) deliver(ctx context.Context, t time.Time) bool {
@@ -180,7 +193,7 @@ func (a *alarm) deliver(ctx context.Context, t time.Time) bool {
 	cur, _ := json.Marshal(c)
 	failed := false
 	for {
-		err := a.sink.Deliver(ctx, feeds.Event{Payload: a.spec.payload, Cursor: string(cur)})
+		err := a.sink.Deliver(ctx, feeds.Event{Payload: a.spec.payload, Cursor: string(cur), Attributes: a.attributes(t)})
 		if err == nil {
 			break
 		}

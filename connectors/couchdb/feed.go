@@ -10,6 +10,7 @@ import (
 
 	"github.com/go-kivik/kivik/v4"
 
+	"github.com/wispio/wisp/entity"
 	"github.com/wispio/wisp/feeds"
 )
 
@@ -170,5 +171,20 @@ func (f *changesFeed) event(changes *kivik.Changes) (feeds.Event, error) {
 	if err != nil {
 		return feeds.Event{}, fmt.Errorf("encode change %s: %w", c.ID, err)
 	}
-	return feeds.Event{Payload: payload, Cursor: c.Seq}, nil
+	return feeds.Event{Payload: payload, Cursor: c.Seq, Attributes: changeAttributes(c)}, nil
+}
+
+// changeAttributes are a change's CloudEvents attributes: the database as
+// source, the doc id as subject, type wisp.couchdb.change (or
+// wisp.couchdb.deleted), and as id the doc id and its newest revision, so
+// that a change the feed reads again after a restart fires once.
+func changeAttributes(c Change) *entity.EventAttributes {
+	a := &entity.EventAttributes{Source: "/whisk.system/" + PackageName + "/" + c.DBName, Type: "wisp.couchdb.change", Subject: c.ID}
+	if c.Deleted {
+		a.Type = "wisp.couchdb.deleted"
+	}
+	if n := len(c.Changes); n > 0 && c.ID != "" {
+		a.ID = c.ID + "@" + c.Changes[n-1].Rev
+	}
+	return a
 }

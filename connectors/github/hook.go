@@ -12,6 +12,7 @@ import (
 	gh "github.com/google/go-github/v84/github"
 
 	"github.com/wispio/wisp/connectors/hookfeed"
+	"github.com/wispio/wisp/entity"
 	"github.com/wispio/wisp/feeds"
 )
 
@@ -89,7 +90,7 @@ func (p *Provider) serveHook(w http.ResponseWriter, r *http.Request) {
 // deliver hands the event to the Sink unless its delivery id was fired
 // before; the ids travel in the cursor, stored with the event.
 func (h *hook) deliver(w http.ResponseWriter, r *http.Request, p *Provider, event, delivery string, payload []byte) {
-	duplicate, err := h.deliveries.Deliver(r.Context(), delivery, payload)
+	duplicate, err := h.deliveries.Deliver(r.Context(), delivery, payload, eventAttributes(event, delivery, payload))
 	switch {
 	case err != nil:
 		p.log.Error("github delivery not stored", "trigger", h.trigger, "delivery", delivery, "err", err)
@@ -100,6 +101,28 @@ func (h *hook) deliver(w http.ResponseWriter, r *http.Request, p *Provider, even
 		p.log.Debug("github event delivered", "trigger", h.trigger, "event", event, "delivery", delivery)
 		answer(w, http.StatusOK, "delivery", delivery)
 	}
+}
+
+// eventAttributes are a delivery's CloudEvents attributes: type
+// com.github.EVENT, the repository's URL as source, the delivery id as
+// id (GitHub's redeliveries keep it: one fire), and the payload's action
+// ("opened", "closed") as subject and as the extension "action".
+func eventAttributes(event, delivery string, payload []byte) *entity.EventAttributes {
+	var head struct {
+		Action     string `json:"action"`
+		Repository struct {
+			HTMLURL string `json:"html_url"`
+		} `json:"repository"`
+	}
+	_ = json.Unmarshal(payload, &head)
+	a := &entity.EventAttributes{ID: delivery, Source: head.Repository.HTMLURL, Type: "com.github." + event, Subject: head.Action}
+	if a.Source == "" {
+		a.Source = "/whisk.system/github"
+	}
+	if head.Action != "" {
+		a.Extensions = map[string]string{"action": head.Action}
+	}
+	return a
 }
 
 // eventBody extracts the event JSON from a delivery of content type json

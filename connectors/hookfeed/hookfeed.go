@@ -12,6 +12,7 @@ import (
 	"slices"
 	"sync"
 
+	"github.com/wispio/wisp/entity"
 	"github.com/wispio/wisp/feeds"
 )
 
@@ -100,19 +101,22 @@ func NewDeliveries(sink feeds.Sink, max int, cursor string) (*Deliveries, error)
 // delivered before: then duplicate is true and nothing is delivered. An
 // empty id is never a duplicate. The recent ids, id included, are the
 // event's cursor.
-func (d *Deliveries) Deliver(ctx context.Context, id string, payload []byte) (duplicate bool, err error) {
-	return d.deliver(ctx, id, payload, true)
+//
+// attrs are the event's CloudEvents attributes (nil: none); see
+// feeds.Event.Attributes.
+func (d *Deliveries) Deliver(ctx context.Context, id string, payload []byte, attrs *entity.EventAttributes) (duplicate bool, err error) {
+	return d.deliver(ctx, id, payload, true, attrs)
 }
 
 // DeliverRepeatable is Deliver for a source whose ids come back for new
 // events (MQTT reuses packet ids): only a delivery the source marks as a
 // redelivery is checked against the recent ids; every delivery is
 // recorded among them.
-func (d *Deliveries) DeliverRepeatable(ctx context.Context, id string, payload []byte, redelivery bool) (duplicate bool, err error) {
-	return d.deliver(ctx, id, payload, redelivery)
+func (d *Deliveries) DeliverRepeatable(ctx context.Context, id string, payload []byte, redelivery bool, attrs *entity.EventAttributes) (duplicate bool, err error) {
+	return d.deliver(ctx, id, payload, redelivery, attrs)
 }
 
-func (d *Deliveries) deliver(ctx context.Context, id string, payload []byte, check bool) (duplicate bool, err error) {
+func (d *Deliveries) deliver(ctx context.Context, id string, payload []byte, check bool, attrs *entity.EventAttributes) (duplicate bool, err error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if id != "" && check && slices.Contains(d.recent, id) {
@@ -130,7 +134,7 @@ func (d *Deliveries) deliver(ctx context.Context, id string, payload []byte, che
 	if err != nil {
 		return false, fmt.Errorf("encode recent delivery ids: %w", err)
 	}
-	if err := d.sink.Deliver(ctx, feeds.Event{Payload: payload, Cursor: string(cursor)}); err != nil {
+	if err := d.sink.Deliver(ctx, feeds.Event{Payload: payload, Cursor: string(cursor), Attributes: attrs}); err != nil {
 		return false, err
 	}
 	d.recent = recent

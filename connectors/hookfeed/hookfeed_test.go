@@ -40,7 +40,7 @@ func TestDeliveries(t *testing.T) {
 	s.FailWhen(refuseWhen(&fail))
 	for i, st := range steps {
 		fail = st.fail
-		dup, err := d.Deliver(context.Background(), st.id, []byte(`{}`))
+		dup, err := d.Deliver(context.Background(), st.id, []byte(`{}`), nil)
 		if dup != st.wantDup || (err != nil) != st.wantErr || s.Count() != st.wantCount {
 			t.Fatalf("step %d (%s): dup %v err %v events %d", i, st.id, dup, err, s.Count())
 		}
@@ -50,7 +50,7 @@ func TestDeliveries(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if dup, _ := again.Deliver(context.Background(), "a", []byte(`{}`)); !dup {
+	if dup, _ := again.Deliver(context.Background(), "a", []byte(`{}`), nil); !dup {
 		t.Fatal("a restarted hook fired a recent delivery again")
 	}
 	if _, err := NewDeliveries(s, 2, "not json"); err == nil {
@@ -101,7 +101,7 @@ func TestDeliverRepeatable(t *testing.T) {
 		{id: "1:aa", redelivery: true, wantDup: false, wantCount: 6}, // forgotten: delivered
 	}
 	for i, st := range steps {
-		dup, err := d.DeliverRepeatable(context.Background(), st.id, []byte(`{}`), st.redelivery)
+		dup, err := d.DeliverRepeatable(context.Background(), st.id, []byte(`{}`), st.redelivery, nil)
 		if err != nil || dup != st.wantDup || s.Count() != st.wantCount {
 			t.Fatalf("step %d (%s, redelivery %v): dup %v err %v events %d", i, st.id, st.redelivery, dup, err, s.Count())
 		}
@@ -110,7 +110,7 @@ func TestDeliverRepeatable(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if dup, _ := again.DeliverRepeatable(context.Background(), "4:dd", []byte(`{}`), true); !dup {
+	if dup, _ := again.DeliverRepeatable(context.Background(), "4:dd", []byte(`{}`), true, nil); !dup {
 		t.Fatal("after a restart, a redelivered message fired again")
 	}
 }

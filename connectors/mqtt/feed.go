@@ -14,6 +14,7 @@ import (
 	paho "github.com/eclipse/paho.mqtt.golang"
 
 	"github.com/wispio/wisp/connectors/hookfeed"
+	"github.com/wispio/wisp/entity"
 	"github.com/wispio/wisp/feeds"
 )
 
@@ -146,7 +147,7 @@ func (s *session) handle(_ paho.Client, m paho.Message) {
 	payload, err := firePayload(m.Topic(), m.Payload(), m.Qos(), m.Retained(), m.Duplicate(), m.MessageID(), f.params.Format)
 	var duplicate bool
 	if err == nil {
-		duplicate, err = f.deliveries.DeliverRepeatable(s.ctx, deliveryID(m), payload, m.Duplicate())
+		duplicate, err = f.deliveries.DeliverRepeatable(s.ctx, deliveryID(m), payload, m.Duplicate(), messageAttributes(m))
 	}
 	if duplicate {
 		f.log.Debug("mqtt feed: a redelivered message it already holds", "topic", m.Topic(), "messageId", m.MessageID())
@@ -157,6 +158,17 @@ func (s *session) handle(_ paho.Client, m paho.Message) {
 		return
 	}
 	m.Ack()
+}
+
+// messageAttributes are a message's CloudEvents attributes: type
+// wisp.mqtt.message, the topic as subject, QoS and retained flag as
+// extensions. No id: packet ids come back for new messages, so the
+// feed manager names each message by its outbox event.
+func messageAttributes(m paho.Message) *entity.EventAttributes {
+	return &entity.EventAttributes{
+		Type: "wisp.mqtt.message", Subject: m.Topic(),
+		Extensions: map[string]string{"qos": strconv.Itoa(int(m.Qos())), "retained": strconv.FormatBool(m.Retained())},
+	}
 }
 
 // recentDeliveries is how many QoS 1 and 2 messages a feed remembers to

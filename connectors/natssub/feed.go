@@ -14,6 +14,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/wispio/wisp/connectors/hookfeed"
+	"github.com/wispio/wisp/entity"
 	"github.com/wispio/wisp/feeds"
 )
 
@@ -241,7 +242,7 @@ func (s *session) handleCore(m *nats.Msg) {
 	}
 	delay := s.f.p.cfg.RetryMin
 	for {
-		err := s.f.sink.Deliver(s.ctx, feeds.Event{Payload: payload})
+		err := s.f.sink.Deliver(s.ctx, feeds.Event{Payload: payload, Attributes: &entity.EventAttributes{Type: "wisp.nats.message", Subject: m.Subject}})
 		if err == nil {
 			s.delivered()
 			return
@@ -302,15 +303,22 @@ func (s *session) handleJetStream(m jetstream.Msg, deliveries *hookfeed.Deliveri
 	}
 	defer s.leave()
 	msg := Message{Subject: m.Subject(), Headers: m.Headers()}
-	id := ""
+	id, attrs := "", &entity.EventAttributes{}
 	if meta, err := m.Metadata(); err == nil {
 		msg.Stream, msg.Sequence = meta.Stream, meta.Sequence.Stream
 		id = meta.Stream + ":" + strconv.FormatUint(meta.Sequence.Stream, 10)
+		attrs = &entity.EventAttributes{
+			// A stream made anew numbers from 1 again: the stored time
+			// keeps the id of each message its own.
+			ID:   id + "@" + strconv.FormatInt(meta.Timestamp.UnixNano(), 10),
+			Time: meta.Timestamp.UTC().Format(time.RFC3339Nano),
+		}
 	}
+	attrs.Type, attrs.Subject, attrs.Source = "wisp.nats.message", m.Subject(), "/whisk.system/"+ProviderName+"/"+msg.Stream
 	payload, err := firePayload(msg, m.Data())
 	if err == nil {
 		var duplicate bool
-		duplicate, err = deliveries.Deliver(s.ctx, id, payload)
+		duplicate, err = deliveries.Deliver(s.ctx, id, payload, attrs)
 		if duplicate {
 			s.f.log.Debug("nats feed: a redelivered message it already holds", "sequence", msg.Sequence)
 		}

@@ -187,7 +187,7 @@ func commandPayload(fields map[string]string) []byte {
 // deliver fires payload (without Slack's verification token) unless id
 // was fired before; the recent ids travel in the cursor.
 func (h *hook) deliver(w http.ResponseWriter, r *http.Request, p *Provider, id string, payload []byte) {
-	duplicate, err := h.deliveries.Deliver(r.Context(), id, withoutToken(payload))
+	duplicate, err := h.deliveries.Deliver(r.Context(), id, withoutToken(payload), eventAttributes(id, payload))
 	switch {
 	case err != nil:
 		p.log.Error("slack event not stored", "trigger", h.trigger, "id", id, "err", err)

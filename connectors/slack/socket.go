@@ -155,7 +155,7 @@ func (f *socketFeed) envelope(ctx context.Context, req socketmode.Request) {
 	case payload == nil:
 		log.Debug("slack socket mode: envelope not fired")
 	default:
-		duplicate, err := f.deliveries.Deliver(ctx, id, withoutToken(payload))
+		duplicate, err := f.deliveries.Deliver(ctx, id, withoutToken(payload), eventAttributes(id, payload))
 		if err != nil {
 			log.Error("slack event not stored; Slack sends it again", "id", id, "err", err)
 			return

@@ -138,3 +138,59 @@ describe('sequences', () => {
     assert.equal(activation.logs.length, 3, `logs list the component activations: ${activation.logs}`)
   })
 })
+
+// Rule filters (a Wisp extension, an extra field of the rule body): the
+// official client still creates, reads, updates, enables and lists rules,
+// and a filter set through the REST API survives all of it.
+describe('rule filters with the official client', () => {
+  const { raw } = require('./lib/env')
+  const trigger = uniqueName('ftrigger')
+  const action = uniqueName('ftarget')
+  const plain = uniqueName('fplain')
+  const hot = uniqueName('fhot')
+
+  before(async () => {
+    await ow.actions.create({ name: action, action: code.echo })
+    await ow.triggers.create({ name: trigger })
+    await ow.rules.create({ name: plain, trigger, action })
+    const res = await raw(`namespaces/_/rules/${hot}`, {
+      method: 'PUT',
+      body: { trigger: `/_/${trigger}`, action: `/_/${action}`, filter: 'params.temp > 30' }
+    })
+    assert.equal(res.status, 200, JSON.stringify(res.body))
+  })
+
+  it('get and list return the filter; a rule without one has none', async () => {
+    assert.equal((await ow.rules.get({ name: hot })).filter, 'params.temp > 30')
+    assert.equal((await ow.rules.get({ name: plain })).filter, undefined)
+    const listed = (await ow.rules.list()).find(r => r.name === hot)
+    assert.equal(listed.filter, 'params.temp > 30')
+  })
+
+  it('update, disable and enable through the client keep the filter', async () => {
+    await ow.rules.update({ name: hot, trigger, action })
+    await ow.rules.disable({ name: hot })
+    await ow.rules.enable({ name: hot })
+    const r = await ow.rules.get({ name: hot })
+    assert.equal(r.status, 'active')
+    assert.equal(r.filter, 'params.temp > 30')
+  })
+
+  it('a fire runs only the rules whose filter passes', async () => {
+    const fired = await ow.triggers.invoke({ name: trigger, params: { temp: 12 } })
+    const [activation] = await activationsCausedBy(action, fired.activationId, 1)
+    assert.deepEqual(activation.response.result, { temp: 12 })
+    const t = await eventually(() => ow.activations.get({ name: fired.activationId }))
+    assert.ok(t.logs.some(l => l.includes(`filtered the event out`) && l.includes(hot)), `logs: ${t.logs}`)
+  })
+
+  it('a bad filter is a 400 naming the field and position', async () => {
+    const res = await raw(`namespaces/_/rules/${uniqueName('fbad')}`, {
+      method: 'PUT',
+      body: { trigger: `/_/${trigger}`, action: `/_/${action}`, filter: 'params.temp >' }
+    })
+    assert.equal(res.status, 400)
+    assertErrorBody(res.body)
+    assert.match(res.body.error, /^filter: line 1, column 14: Syntax error/)
+  })
+})
