@@ -56,14 +56,8 @@ func buildGo(ctx context.Context, s *Server, entry, main string, env []string) (
 	} else if isELF(exe) {
 		return exe, os.Chmod(exe, 0o755)
 	}
-	if err := addGoLauncher(dir, main); err != nil {
+	if err := PrepareGoSources(dir, main, goLanguage(s.interp)); err != nil {
 		return "", err
-	}
-	if _, err := os.Stat(filepath.Join(dir, "go.mod")); errors.Is(err, fs.ErrNotExist) {
-		mod := "module exec\n\ngo " + goLanguage(s.interp) + "\n"
-		if err := os.WriteFile(filepath.Join(dir, "go.mod"), []byte(mod), 0o644); err != nil {
-			return "", fmt.Errorf("write go.mod: %w", err)
-		}
 	}
 	cache, err := s.goCache()
 	if err != nil {
@@ -89,6 +83,24 @@ func buildGo(ctx context.Context, s *Server, entry, main string, env []string) (
 		return "", fmt.Errorf("move the binary: %w", err)
 	}
 	return exe, nil
+}
+
+// PrepareGoSources readies the Go sources in dir to be built into an
+// action's executable as the Go runtime builds them: the launcher calling
+// the function main names, unless a source has its own func main, and a
+// go.mod for language version goVersion ("1.26") when there is none. `wisp
+// action create` uses it to compile a .go artifact ahead.
+func PrepareGoSources(dir, main, goVersion string) error {
+	if err := addGoLauncher(dir, main); err != nil {
+		return err
+	}
+	if _, err := os.Stat(filepath.Join(dir, "go.mod")); errors.Is(err, fs.ErrNotExist) {
+		mod := "module exec\n\ngo " + goVersion + "\n"
+		if err := os.WriteFile(filepath.Join(dir, "go.mod"), []byte(mod), 0o644); err != nil {
+			return fmt.Errorf("write go.mod: %w", err)
+		}
+	}
+	return nil
 }
 
 // addGoLauncher writes the launcher beside the sources unless one of them
