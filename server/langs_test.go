@@ -153,6 +153,15 @@ func langTables(t *testing.T) map[string][]langAction {
 func TestDockerLanguages(t *testing.T) {
 	testenv.Docker(t)
 	srv, c := startDocker(t, func(cfg *Config) { cfg.Pool.StemCells = nil })
+	info, _, err := c.Info(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, kind := range []string{"java:17", actions.GoKind(), "ruby:3", "php:8"} {
+		if !strings.Contains(string(mustJSON(info.Runtimes[actions.Family(kind)])), `"kind":"`+kind+`"`) {
+			t.Errorf("GET /api/v1 runtimes lack %s: %s", kind, mustJSON(info.Runtimes))
+		}
+	}
 	memory := 256
 	for kind, table := range langTables(t) {
 		t.Run(kind, func(t *testing.T) {
