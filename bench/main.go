@@ -9,6 +9,8 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strings"
+
+	"github.com/wispio/wisp/server"
 )
 
 func main() {
@@ -22,6 +24,7 @@ func main() {
 	natsURL := flag.String("nats", os.Getenv("WISP_TEST_NATS"), "with -cluster: NATS server URL with JetStream (default $WISP_TEST_NATS)")
 	faultsMode := flag.Bool("faults", false, "the fault harness: 2,000 non-blocking invokes and 500 fires from 50 callers plus 1,000 MQTT messages (-mqtt), wisp serve SIGKILLed at 40 % and restarted, -runs times; prints accepted / recorded / missing / duplicated")
 	runs := flag.Int("runs", 3, "with -faults: how many kill runs")
+	langsMode := flag.Bool("langs", false, "cold, stem cell and warm invokes of java, go, ruby and php actions against nodejs on the Docker backend (-n each; try -n 20)")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
@@ -46,6 +49,9 @@ func main() {
 		}
 		return
 	}
+	if *langsMode {
+		*backend = server.BackendDocker
+	}
 	if strings.HasPrefix(*backend, "docker") && *wispBin == "" {
 		dir, err := os.MkdirTemp("", "wisp-bench-bin-")
 		if err != nil {
@@ -58,6 +64,13 @@ func main() {
 			fmt.Fprintf(os.Stderr, "bench: build wisp: %v\n%s", err, out)
 			os.Exit(1)
 		}
+	}
+	if *langsMode {
+		if err := runLangs(ctx, *n, *wispBin, os.Stdout); err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+		return
 	}
 	if err := run(ctx, *n, *backend, *wispBin, os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
