@@ -114,9 +114,9 @@ func langSamples(ctx context.Context, api *dclient.Client, wispBin string, le la
 	defer os.RemoveAll(dir)
 	kind := le.exec["kind"].(string)
 	s, err := startStack(ctx, dir, server.BackendDocker, wispBin, func(cfg *server.Config) {
-		cfg.Pool.PauseGrace, cfg.Pool.IdleTimeout = time.Hour, 50*time.Millisecond
+		cfg.Pool.PauseGrace, cfg.Pool.IdleTimeout = 10*time.Millisecond, 50*time.Millisecond
 		if mode == "warm" {
-			cfg.Pool.IdleTimeout = time.Hour
+			cfg.Pool.PauseGrace, cfg.Pool.IdleTimeout = time.Hour, time.Hour
 		}
 		if mode == "stem" {
 			cfg.Pool.StemCells = []invoker.StemCell{{Kind: kind, MemoryMB: 256, Count: 1}}
