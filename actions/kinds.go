@@ -1,6 +1,7 @@
 package actions
 
 import (
+	"runtime"
 	"sort"
 	"strings"
 )
@@ -33,7 +34,24 @@ func DefaultKinds() *Kinds {
 		{Kind: "nodejs:20", Default: true, Image: "wisp/action-nodejs-v20"},
 		{Kind: "python:3", Default: true, Image: "wisp/action-python-v3"},
 		{Kind: "native", Default: true, Image: "wisp/action-native"},
+		{Kind: "java:17", Default: true, Image: "wisp/action-java-v17"},
+		{Kind: GoKind(), Default: true, Image: "wisp/action-go-v" + strings.TrimPrefix(GoKind(), "go:")},
+		{Kind: "ruby:3", Default: true, Image: "wisp/action-ruby-v3"},
+		{Kind: "php:8", Default: true, Image: "wisp/action-php-v8"},
 	})
+}
+
+// GoKind is the go kind, named after the Go that built this binary
+// ("go:1.26" of go1.26.8), which is the toolchain the go image copies on
+// the machines Wisp is built on; "go:1" when the version says no more.
+func GoKind() string {
+	v := strings.TrimPrefix(runtime.Version(), "go")
+	major, rest, ok := strings.Cut(v, ".")
+	minor, _, _ := strings.Cut(rest, ".")
+	if !ok || major == "" || minor == "" || strings.ContainsAny(major+minor, " -+abcdefghijklmnopqrstuvwxyz") {
+		return "go:1"
+	}
+	return "go:" + major + "." + minor
 }
 
 // NewKinds builds a table from rs; the first runtime of a family marked

@@ -9,6 +9,8 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strings"
+
+	"github.com/wispio/wisp/server"
 )
 
 func main() {
@@ -23,6 +25,7 @@ func main() {
 	faultsMode := flag.Bool("faults", false, "the fault harness: 2,000 non-blocking invokes and 500 fires from 50 callers plus 1,000 MQTT messages (-mqtt), wisp serve SIGKILLed at 40 % and restarted, -runs times; prints accepted / recorded / missing / duplicated")
 	runs := flag.Int("runs", 3, "with -faults: how many kill runs")
 	obsMode := flag.Bool("observability", false, "measure the warm invoke with metrics and tracing (SDK, no exporter) on against both off, side by side")
+	langsMode := flag.Bool("langs", false, "cold, stem cell and warm invokes of java, go, ruby and php actions against nodejs on the Docker backend (-n each; try -n 20)")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
@@ -47,6 +50,9 @@ func main() {
 		}
 		return
 	}
+	if *langsMode {
+		*backend = server.BackendDocker
+	}
 	if strings.HasPrefix(*backend, "docker") && *wispBin == "" {
 		dir, err := os.MkdirTemp("", "wisp-bench-bin-")
 		if err != nil {
@@ -62,6 +68,13 @@ func main() {
 	}
 	if *obsMode {
 		if err := runObservability(ctx, *n, *backend, *wispBin, os.Stdout); err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+		return
+	}
+	if *langsMode {
+		if err := runLangs(ctx, *n, *wispBin, os.Stdout); err != nil {
 			fmt.Fprintln(os.Stderr, "bench:", err)
 			os.Exit(1)
 		}

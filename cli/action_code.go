@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -69,6 +70,7 @@ var kindsByExtension = map[string]string{
 	".py":    "python:default",
 	".swift": "swift:default",
 	".jar":   "java:default",
+	".java":  "java:default",
 	".php":   "php:default",
 	".rb":    "ruby:default",
 	".rs":    "rust:default",
@@ -108,6 +110,9 @@ func (f *actionFlags) exec(artifact string, update bool, namespace string) (*cli
 		if binaryExtensions[ext] || family(f.kind) == "native" { // native code is an executable
 			exec.Code, exec.Binary = base64.StdEncoding.EncodeToString(code), true
 		}
+		if err := f.precompile(exec, artifact, ext); err != nil {
+			return nil, err
+		}
 	}
 	switch {
 	case exec.Kind != "":
@@ -124,6 +129,27 @@ func (f *actionFlags) exec(artifact string, update bool, namespace string) (*cli
 		return nil, usageError{"Java actions require --main to specify the fully-qualified name of the main class"}
 	}
 	return exec, nil
+}
+
+// precompile replaces a .go or .java artifact's source with what its
+// runtime runs (compile.go).
+func (f *actionFlags) precompile(exec *client.Exec, artifact, ext string) error {
+	k := family(f.kind)
+	switch {
+	case ext == ".go" && (k == "" || k == "go"):
+		exe, ok, err := precompileGo(context.Background(), artifact, f.main)
+		if err != nil || !ok {
+			return err
+		}
+		exec.Code, exec.Binary = base64.StdEncoding.EncodeToString(exe), true
+	case ext == ".java" && (k == "" || k == "java"):
+		jar, err := compileJava(context.Background(), artifact)
+		if err != nil {
+			return err
+		}
+		exec.Code, exec.Binary = base64.StdEncoding.EncodeToString(jar), true
+	}
+	return nil
 }
 
 // family is the lower-case part of a kind before the colon ("nodejs" of

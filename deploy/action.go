@@ -20,6 +20,32 @@ import (
 var kindsByExtension = map[string]string{
 	".js": "nodejs:default", ".py": "python:default", ".go": "go:default",
 	".swift": "swift:default", ".php": "php:default", ".rb": "ruby:default", ".java": "java:default",
+	".jar": "java:default",
+}
+
+// openWhiskRuntimes maps the versioned runtime names of OpenWhisk's
+// manifests (its runtimes.json kinds) for the families Wisp offers in one
+// version to that family's default: java:8 code runs on java:17, go:1.15
+// sources build with the machine's Go, ruby:2.5 and php:7.4 code on Ruby 3
+// and PHP 8, within what those versions keep compatible.
+var openWhiskRuntimes = map[string]string{
+	"java:8": "java:default", "java:11": "java:default", "java:21": "java:default",
+	"go:1.11": "go:default", "go:1.12": "go:default", "go:1.13": "go:default", "go:1.15": "go:default",
+	"go:1.17": "go:default", "go:1.18": "go:default", "go:1.19": "go:default", "go:1.20": "go:default",
+	"go:1.21": "go:default", "go:1.22": "go:default", "go:1.23": "go:default", "go:1.24": "go:default",
+	"ruby:2.5": "ruby:default", "ruby:2.6": "ruby:default", "ruby:3.1": "ruby:default", "ruby:3.3": "ruby:default",
+	"php:7.3": "php:default", "php:7.4": "php:default", "php:8.0": "php:default", "php:8.1": "php:default",
+	"php:8.2": "php:default", "php:8.3": "php:default",
+}
+
+// runtimeKind is the kind of a manifest's runtime name: "@" for ":", as
+// wskdeploy writes versions, and OpenWhisk's versions mapped.
+func runtimeKind(name string) string {
+	kind := strings.Replace(name, "@", ":", 1)
+	if k, ok := openWhiskRuntimes[kind]; ok {
+		return k
+	}
+	return kind
 }
 
 func (ps *parser) action(name string, e entry) *Action {
@@ -27,7 +53,7 @@ func (ps *parser) action(name string, e entry) *Action {
 	var function, code, web *entry
 	runtime := func(e entry) {
 		if s, ok := ps.str(e); ok {
-			a.Kind, a.KindAt = strings.Replace(s, "@", ":", 1), origin{e.path, e.value.Line}
+			a.Kind, a.KindAt = runtimeKind(s), origin{e.path, e.value.Line}
 		}
 	}
 	flag := func(key string) func(entry) {

@@ -274,6 +274,23 @@ project:
 	}
 }
 
+// TestRuntimeNames: OpenWhisk's versioned runtime names of the families
+// Wisp offers in one version deploy as that family's default kind.
+func TestRuntimeNames(t *testing.T) {
+	for name, want := range map[string]string{
+		"java:8": "java:default", "java@11": "java:default", "go:1.15": "go:default", "ruby:2.5": "ruby:default",
+		"php:7.4": "php:default", "nodejs@20": "nodejs:20", "java:17": "java:17", "python:3": "python:3",
+	} {
+		p, err := parse(t, "packages:\n  p:\n    actions:\n      a:\n        code: x\n        runtime: "+name+"\n", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := p.Packages[0].Actions[0].Kind; got != want {
+			t.Errorf("runtime %s = kind %q, want %q", name, got, want)
+		}
+	}
+}
+
 func TestZipFolderIsStable(t *testing.T) {
 	// Zip a copy, move every mtime, zip again: leaked timestamps change the bytes.
 	dir := t.TempDir()

@@ -209,16 +209,24 @@ func buildExec(p *ExecPatch, ns string, lim SystemLimits, resolve KindResolver) 
 		return Exec{}, Invalid("exec.binary", "kind %q needs binary code: base64 of an executable, or of a zip with the executable exec at its root", p.Kind)
 	}
 	if e.Main != "" {
-		if err := validateMain(e.Main); err != nil {
+		if err := validateMain(e.Kind, e.Main); err != nil {
 			return Exec{}, err
 		}
 	}
 	return e, nil
 }
 
-func validateMain(m string) error {
+// validateMain checks a main name: a dotted function name, and for the
+// java family OpenWhisk's Class#method as well.
+func validateMain(kind, m string) error {
+	hash := 0
+	java := strings.HasPrefix(kind, "java:") || kind == "java"
 	for _, r := range m {
-		if !(r == '_' || r == '.' || r == '$' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9') {
+		if r == '#' && java {
+			hash++
+			continue
+		}
+		if hash > 1 || !(r == '_' || r == '.' || r == '$' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9') {
 			return Invalid("exec.main", "%q is not a function name", m)
 		}
 	}

@@ -15,6 +15,8 @@ func resolveTest(kind string) (string, bool) {
 		return "python:3", true
 	case "native", "native:default":
 		return "native", true
+	case "java:17":
+		return "java:17", true
 	}
 	return "", false
 }
@@ -78,6 +80,8 @@ func TestBuildActionErrors(t *testing.T) {
 		{"no code", ActionPut{Exec: &ExecPatch{Kind: "nodejs:20"}}, "exec.code", false},
 		{"code too large", ActionPut{Exec: &ExecPatch{Kind: "nodejs:20", Code: ptr(strings.Repeat("x", 101))}}, "exec.code", true},
 		{"bad main", ActionPut{Exec: &ExecPatch{Kind: "nodejs:20", Code: ptr("x"), Main: "a b"}}, "exec.main", false},
+		{"class#method outside java", ActionPut{Exec: &ExecPatch{Kind: "nodejs:20", Code: ptr("x"), Main: "Main#run"}}, "exec.main", false},
+		{"two # in a java main", ActionPut{Exec: &ExecPatch{Kind: "java:17", Code: ptr("x"), Main: "Main#a#b"}}, "exec.main", false},
 		{"blackbox without image", ActionPut{Exec: &ExecPatch{Kind: "blackbox"}}, "exec.image", false},
 		{"empty sequence", ActionPut{Exec: &ExecPatch{Kind: "sequence"}}, "exec.components", false},
 		{"timeout too small", ActionPut{Exec: &ExecPatch{Kind: "nodejs:20", Code: ptr("x")}, Limits: &ActionLimitsPatch{Timeout: ptr(99)}}, "limits.timeout", false},
@@ -101,6 +105,15 @@ func TestBuildActionErrors(t *testing.T) {
 				t.Fatalf("error = %+v, want field %q tooLarge=%v", fe, tt.field, tt.tooLarge)
 			}
 		})
+	}
+}
+
+// TestBuildActionJavaMain: a java action's main may name the method after
+// the class, as OpenWhisk's Class#method.
+func TestBuildActionJavaMain(t *testing.T) {
+	a, err := BuildAction(FQN{Namespace: "ns", Name: "a"}, &ActionPut{Exec: &ExecPatch{Kind: "java:17", Code: ptr("UEsDBA=="), Binary: ptr(true), Main: "com.example.Hello#add"}}, nil, DefaultSystemLimits(), resolveTest, 0)
+	if err != nil || a.Exec.Main != "com.example.Hello#add" {
+		t.Fatalf("java action = %+v, %v", a, err)
 	}
 }
 

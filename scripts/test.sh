@@ -260,6 +260,21 @@ ensure_chromium() {
 	export WISP_TEST_CHROMIUM
 }
 
+# ensure_languages installs the toolchains the java, ruby and php runtime
+# images are built from (actions/images.ForKinds): a JDK with javac, Gson,
+# Ruby and PHP; only the missing ones, in one apt-get install. The go image
+# copies /usr/local/go. Swift is left out: Debian 12 has no swiftlang.
+ensure_languages() {
+	local missing=()
+	[[ -x /usr/bin/javac ]] || missing+=(openjdk-17-jdk-headless)
+	[[ -f /usr/share/java/gson.jar ]] || missing+=(libgoogle-gson-java)
+	[[ -x /usr/bin/ruby ]] || missing+=(ruby)
+	[[ -x /usr/bin/php ]] || missing+=(php-cli)
+	if [[ ${#missing[@]} -gt 0 ]]; then
+		apt_install "${missing[@]}"
+	fi
+}
+
 # ---------------------------------------------------------------------- main
 
 main() {
@@ -268,6 +283,7 @@ main() {
 	ensure_node
 	ensure_compat_npm
 	ensure_chromium
+	ensure_languages
 
 	start_dockerd
 	start_mosquitto

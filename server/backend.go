@@ -124,23 +124,6 @@ func (s *Server) InvokerID() string {
 	return "wisp-" + hex.EncodeToString(sum[:6])
 }
 
-// RuntimeImages lists the images to build: Node.js from the host's node,
-// Python from the system's /usr/bin/python3 with its standard library,
-// native with the C library /bin/sh links.
-func RuntimeImages(kinds *actions.Kinds) []images.Runtime {
-	var out []images.Runtime
-	if rt, ok := kinds.Get("nodejs:20"); ok && rt.Image != "" {
-		out = append(out, images.Runtime{Kind: rt.Kind, Image: rt.Image, Proxy: "nodejs", Interpreter: "node"})
-	}
-	if rt, ok := kinds.Get("python:3"); ok && rt.Image != "" {
-		if py, ok := images.PythonRuntime(rt.Kind, rt.Image, "/usr/bin/python3"); ok {
-			out = append(out, py)
-		}
-	}
-	if rt, ok := kinds.Get("native"); ok && rt.Image != "" {
-		if native, ok := images.NativeRuntime(rt.Kind, rt.Image, "/bin/sh"); ok {
-			out = append(out, native)
-		}
-	}
-	return out
-}
+// RuntimeImages lists the images to build from this machine's toolchains
+// (images.ForKinds).
+func RuntimeImages(kinds *actions.Kinds) []images.Runtime { return images.ForKinds(kinds) }

@@ -35,8 +35,21 @@ type Runtime struct {
 	// Files are more host files copied, with the libraries they load (the C
 	// library of the native image).
 	Files []string
-	// Trees are folders copied whole (a Python standard library).
+	// Trees are folders copied whole (a Python standard library), but
+	// for the files whose path contains one of Skip.
 	Trees []string
+	Skip  []string
+	// TreeLibs has every shared object in the trees bring the libraries
+	// it loads (a JDK's lib folder); otherwise only Python's lib-dynload.
+	TreeLibs bool
+	// Args are more arguments of the proxy (--classpath for java).
+	Args []string
+	// Generate, when set, writes more files into an empty folder whose
+	// content goes to the image's root (a compiled launcher); it runs only
+	// when the image is built. GenerateKey stands for its output in the
+	// content hash.
+	Generate    func(ctx context.Context, dir string) error
+	GenerateKey string
 }
 
 // Ensure builds the image of r unless an image with the same content hash
@@ -50,13 +63,11 @@ func Ensure(ctx context.Context, api *dclient.Client, r Runtime, wispBin string)
 	if interp != "" {
 		bins = append(bins, interp)
 	}
-	for _, t := range r.Trees {
-		libs, err := filepath.Glob(filepath.Join(t, "lib-dynload", "*.so"))
-		if err != nil {
-			return fmt.Errorf("runtime %s: %w", r.Kind, err)
-		}
-		bins = append(bins, libs...) // extension modules bring their own libraries
+	libs, err := treeLibs(r)
+	if err != nil {
+		return fmt.Errorf("runtime %s: %w", r.Kind, err)
 	}
+	bins = append(bins, libs...) // extension modules bring their own libraries
 	files, err := closure(bins...)
 	if err != nil {
 		return fmt.Errorf("runtime %s: %w", r.Kind, err)
@@ -65,8 +76,11 @@ func Ensure(ctx context.Context, api *dclient.Client, r Runtime, wispBin string)
 	if interp != "" {
 		entry += fmt.Sprintf(`, "--interpreter", %q`, interp)
 	}
+	for _, a := range r.Args {
+		entry += fmt.Sprintf(", %q", a)
+	}
 	dockerfile := "FROM scratch\nCOPY . /\nENV PATH=/usr/local/bin:/usr/bin:/bin LANG=C.UTF-8\nENTRYPOINT [" + entry + "]\n"
-	hash, err := contentHash(dockerfile, files, r.Trees, wispBin)
+	hash, err := contentHash(dockerfile+r.GenerateKey+strings.Join(r.Skip, "\n"), files, r.Trees, wispBin)
 	if err != nil {
 		return fmt.Errorf("runtime %s: %w", r.Kind, err)
 	}
@@ -77,8 +91,20 @@ func Ensure(ctx context.Context, api *dclient.Client, r Runtime, wispBin string)
 		}
 		previous = inspect.ID
 	}
+	trees := r.Trees
+	if r.Generate != nil {
+		dir, err := os.MkdirTemp("", "wisp-runtime-")
+		if err != nil {
+			return fmt.Errorf("runtime %s: %w", r.Kind, err)
+		}
+		defer os.RemoveAll(dir)
+		if err := r.Generate(ctx, dir); err != nil {
+			return fmt.Errorf("runtime %s: generate: %w", r.Kind, err)
+		}
+		trees = append(append([]string(nil), trees...), dir)
+	}
 	var buf bytes.Buffer
-	if err := writeContext(&buf, dockerfile, files, r.Trees, wispBin); err != nil {
+	if err := writeContext(&buf, dockerfile, files, trees, r.Skip, wispBin, r.Generate != nil); err != nil {
 		return fmt.Errorf("runtime %s: build context: %w", r.Kind, err)
 	}
 	resp, err := api.ImageBuild(ctx, &buf, build.ImageBuildOptions{
@@ -188,7 +214,9 @@ func contentHash(dockerfile string, files, trees []string, wispBin string) (stri
 
 // writeContext writes the build context: the Dockerfile, every file at its
 // host path (links resolved), the trees, and the wisp binary as /wisp.
-func writeContext(w io.Writer, dockerfile string, files, trees []string, wispBin string) error {
+// With generated, the last tree is the generated folder, written at the
+// image's root.
+func writeContext(w io.Writer, dockerfile string, files, trees, skip []string, wispBin string, generated bool) error {
 	tw := tar.NewWriter(w)
 	if err := addBytes(tw, "Dockerfile", []byte(dockerfile), 0o644); err != nil {
 		return err
@@ -204,23 +232,70 @@ func writeContext(w io.Writer, dockerfile string, files, trees []string, wispBin
 			return err
 		}
 	}
-	for _, t := range trees {
+	for i, t := range trees {
+		root := "/"
+		if generated && i == len(trees)-1 {
+			root = t
+		}
 		err := filepath.WalkDir(t, func(p string, d os.DirEntry, err error) error {
-			if err != nil || d.IsDir() || strings.Contains(p, "__pycache__") {
+			if err != nil || d.IsDir() || strings.Contains(p, "__pycache__") || skipped(p, skip) {
 				return err
 			}
 			if d.Type()&os.ModeSymlink != 0 {
-				if _, err := os.Stat(p); err != nil {
-					return nil // a dangling link
+				if st, err := os.Stat(p); err != nil || st.IsDir() {
+					return nil // a dangling link, or one to a folder
 				}
 			}
-			return addFile(tw, strings.TrimPrefix(p, "/"), p)
+			rel, err := filepath.Rel(root, p)
+			if err != nil {
+				return err
+			}
+			return addFile(tw, rel, p)
 		})
 		if err != nil {
 			return err
 		}
 	}
 	return tw.Close()
+}
+
+// skipped reports whether p contains one of skip.
+func skipped(p string, skip []string) bool {
+	for _, s := range skip {
+		if strings.Contains(p, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// treeLibs lists the shared objects of r's trees whose libraries the image
+// needs: with TreeLibs every one, otherwise Python's lib-dynload ones.
+func treeLibs(r Runtime) ([]string, error) {
+	var libs []string
+	for _, t := range r.Trees {
+		if !r.TreeLibs {
+			l, err := filepath.Glob(filepath.Join(t, "lib-dynload", "*.so"))
+			if err != nil {
+				return nil, err
+			}
+			libs = append(libs, l...)
+			continue
+		}
+		err := filepath.WalkDir(t, func(p string, d os.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			if d.Type().IsRegular() && (strings.HasSuffix(p, ".so") || strings.Contains(filepath.Base(p), ".so.")) && !skipped(p, r.Skip) {
+				libs = append(libs, p)
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	return libs, nil
 }
 
 func addFile(tw *tar.Writer, name, path string) error {

@@ -122,3 +122,22 @@ func fakeLauncher(in io.ReadCloser, results, stdout, stderr io.WriteCloser) {
 		}
 	}
 }
+
+// BenchmarkRunWarmLanguages measures POST /run on an initialised Ruby and
+// PHP proxy whose action echoes its parameters (compare with
+// BenchmarkRunWarm's Node.js).
+func BenchmarkRunWarmLanguages(b *testing.B) {
+	for _, tt := range []struct{ runtime, code string }{
+		{RuntimeRuby, "def main(args)\n  args\nend\n"},
+		{RuntimePHP, "<?php\nfunction main(array $args) : array { return $args; }\n"},
+	} {
+		b.Run(tt.runtime, func(b *testing.B) {
+			ts := newTestServer(b, tt.runtime)
+			ts.mustInit(b, code(tt.code))
+			b.ReportAllocs()
+			for b.Loop() {
+				runDirect(b, ts.Server)
+			}
+		})
+	}
+}

@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"context"
 	_ "embed"
 	"fmt"
 	"net/http"
@@ -11,6 +12,19 @@ var launcherJS string
 
 //go:embed launcher.py
 var launcherPy string
+
+//go:embed launcher.rb
+var launcherRb string
+
+//go:embed launcher.php
+var launcherPHP string
+
+// JavaLauncher is the source of the Java launcher class, WispLauncher
+// (launcher.java). The proxy does not compile it: the java image is built
+// with it compiled (actions/images), and Config.ClassPath names the folder.
+//
+//go:embed launcher.java
+var JavaLauncher string
 
 // Messages OpenWhisk's invoker uses when an action container dies
 // (apache/openwhisk core Messages.abnormalInitialization / abnormalRun).
@@ -43,6 +57,15 @@ type dialect struct {
 	zipEntry     string // entry inside an unpacked zip ("" = the directory)
 	concurrent   bool   // the launcher runs activations concurrently
 	extraEnv     []string
+	// keepArchive writes zip code as the sourceFile unpacked (a jar).
+	keepArchive bool
+	// prestart starts the launcher when the Server is made, before /init,
+	// and sends it the entry and main on its stdin (prestart.go).
+	prestart bool
+	// build turns the written code into the executable to start, compiling
+	// sources when needed (golang.go); the runtime then runs it as a
+	// native one. An error is a compile error.
+	build func(ctx context.Context, s *Server, entry, main string, env []string) (string, error)
 
 	notInitialized answer // /run before /init
 	starting       answer // /run during /init
@@ -102,6 +125,37 @@ var dialects = map[string]*dialect{
 			return msgCannotStart
 		},
 	}),
+	RuntimeRuby: withActionLoopAnswers(dialect{
+		interpreter:  "ruby",
+		launcherName: "launcher.rb",
+		launcher:     launcherRb,
+		sourceFile:   "main.rb",
+		zipEntry:     "main.rb",
+		extraEnv:     []string{"RUBYOPT=-EUTF-8"},
+		initError:    actionLoopInitError,
+	}),
+	RuntimePHP: withActionLoopAnswers(dialect{
+		interpreter:  "php",
+		launcherName: "launcher.php",
+		launcher:     launcherPHP,
+		sourceFile:   "index.php",
+		zipEntry:     "index.php",
+		initError:    actionLoopInitError,
+	}),
+	RuntimeJava: javaDialect(),
+	RuntimeGo: withActionLoopAnswers(dialect{
+		interpreter: "go",
+		executable:  true,
+		sourceFile:  "main.go",
+		extraEnv:    []string{envWaitForAck + "=1"},
+		build:       buildGo,
+		initError: func(detail string, compile bool) string {
+			if compile {
+				return "The action failed to compile: " + detail
+			}
+			return "Cannot start action: " + detail
+		},
+	}),
 	RuntimeNative: withActionLoopAnswers(dialect{
 		executable: true,
 		sourceFile: nativeExec,
@@ -110,6 +164,46 @@ var dialects = map[string]*dialect{
 			return "Cannot start action: " + detail
 		},
 	}),
+}
+
+// actionLoopInitError is the actionloop proxy's init error, with the
+// launcher's reason after it (the logs have the whole trace).
+func actionLoopInitError(detail string, compile bool) string {
+	if compile {
+		return msgNoBinary + " " + detail
+	}
+	return msgCannotStart + " " + detail
+}
+
+// javaDialect answers as apache/openwhisk-runtime-java's Proxy.java does:
+// every failure is a 502 with "An error has occurred ...".
+func javaDialect() *dialect {
+	notInit := answer{http.StatusBadGateway, "Cannot invoke an uninitialized action."}
+	return &dialect{
+		interpreter:    "java",
+		prestart:       true,
+		keepArchive:    true,
+		sourceFile:     "main.jar",
+		notInitialized: notInit,
+		starting:       notInit,
+		initFailed:     notInit,
+		reinitFailed:   answer{http.StatusBadGateway, msgReinit},
+		initError: func(detail string, _ bool) string {
+			return "An error has occurred (see logs for details): " + detail
+		},
+		archiveError: "An error has occurred (see logs for details): the code is not a jar",
+		decodeError: func(err error) answer {
+			return answer{http.StatusBadGateway, "An error has occurred (see logs for details): " + err.Error()}
+		},
+		initDied: msgAbnormalInit,
+		notDict:  "An error has occurred (see logs for details): java.lang.NullPointerException: The action returned null",
+		thrown: func(detail string) string {
+			return "An error has occurred while invoking the action (see logs for details): " + detail
+		},
+		badArgument: func(typ string) answer {
+			return answer{http.StatusBadGateway, "An error has occurred (see logs for details): the argument must be a JSON object but has type " + typ}
+		},
+	}
 }
 
 // Texts of the actionloop proxy (with OW_LOG_INIT_ERROR=1).

@@ -86,7 +86,7 @@ func (s *Server) launch(ctx context.Context, v *initValue) answer {
 	if err != nil {
 		return s.d.decodeError(err)
 	}
-	entry, err := s.prepareFiles(data, isZip)
+	entry, err := s.prepareFiles(data, isZip && !s.d.keepArchive)
 	if err != nil {
 		s.logInitError(err)
 		if _, ok := errors.AsType[*missingEntryError](err); ok {
@@ -94,7 +94,19 @@ func (s *Server) launch(ctx context.Context, v *initValue) answer {
 		}
 		return answer{http.StatusBadGateway, s.d.archiveError}
 	}
-	l, err := s.startLauncher(entry, v.Main, s.launcherEnv(v.Env))
+	env := s.launcherEnv(v.Env)
+	if s.d.build != nil {
+		if entry, err = s.d.build(ctx, s, entry, v.Main, env); err != nil {
+			s.logInitError(err)
+			return answer{http.StatusBadGateway, s.d.initError(err.Error(), true)}
+		}
+	}
+	var l *launcher
+	if s.d.prestart {
+		l, err = s.initPrestarted(entry, v.Main, v.Env)
+	} else {
+		l, err = s.startLauncher(entry, v.Main, env)
+	}
 	if err != nil {
 		s.logInitError(err)
 		return answer{http.StatusBadGateway, s.d.initError(err.Error(), false)}
@@ -177,6 +189,12 @@ func (s *Server) launcherEnv(extra map[string]json.RawMessage) []string {
 	env := make([]string, 0, len(s.cfg.Env)+len(s.d.extraEnv)+len(extra))
 	env = append(env, s.cfg.Env...)
 	env = append(env, s.d.extraEnv...)
+	return append(env, s.initEnv(extra)...)
+}
+
+// initEnv is the /init env as name=value pairs (see launcherEnv).
+func (s *Server) initEnv(extra map[string]json.RawMessage) []string {
+	env := make([]string, 0, len(extra))
 	for k, raw := range extra {
 		val := string(bytes.TrimSpace(raw))
 		var str string

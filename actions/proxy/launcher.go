@@ -138,11 +138,17 @@ func (s *Server) startLauncher(entry, main string, env []string) (*launcher, err
 	if s.d.executable {
 		return s.startNative(entry, env)
 	}
+	return s.startProcess([]string{s.interp, s.launcherPath(), entry, main}, s.codeDir(), env)
+}
+
+// startProcess starts the launcher args in dir, in its own process group,
+// with the launcher protocol on its pipes.
+func (s *Server) startProcess(args []string, dir string, env []string) (*launcher, error) {
 	p, err := newOSPipes()
 	if err != nil {
 		return nil, fmt.Errorf("start launcher: pipe: %w", err)
 	}
-	cmd := p.command(s.interp, []string{s.interp, s.launcherPath(), entry, main}, s.codeDir(), env)
+	cmd := p.command(s.interp, args, dir, env)
 	err = s.adjust(cmd)
 	if err == nil {
 		err = cmd.Start()

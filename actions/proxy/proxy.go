@@ -27,6 +27,14 @@ const (
 	// RuntimeNative runs the action's own executable, which speaks
 	// OpenWhisk's ActionLoop protocol (see native.go).
 	RuntimeNative = "native"
+	// RuntimeJava runs a jar's public static JsonObject main(JsonObject)
+	// in a JVM started before /init (launcher.java, prestart.go).
+	RuntimeJava = "java"
+	// RuntimeGo compiles Go sources at /init with the Go toolchain and runs
+	// the binary as a native one (golang.go); it runs binaries as they are.
+	RuntimeGo   = "go"
+	RuntimeRuby = "ruby"
+	RuntimePHP  = "php"
 )
 
 // Defaults for the Config limits.
@@ -37,12 +45,14 @@ const (
 )
 
 // RuntimeForKind maps an exec kind ("nodejs:20", "python:3", "nodejs",
-// "native") to the runtime that runs it; it reports false for kinds the proxy
-// cannot run.
+// "native", "ruby:3", "php:8") to the runtime that runs it on the process
+// backend; it reports false for kinds it cannot run there, java and go among
+// them (they need what their image brings: the compiled Java launcher, the
+// Go build cache).
 func RuntimeForKind(kind string) (string, bool) {
 	family, _, _ := strings.Cut(kind, ":")
 	switch family {
-	case RuntimeNodeJS, RuntimePython, RuntimeNative:
+	case RuntimeNodeJS, RuntimePython, RuntimeNative, RuntimeRuby, RuntimePHP:
 		return family, true
 	}
 	return "", false
@@ -63,6 +73,16 @@ type Config struct {
 	// NodePath and PythonPath name the interpreters; defaults "node" and
 	// "python3", looked up in PATH. The native runtime needs neither.
 	NodePath, PythonPath string
+	// Interpreter names the interpreter of the other runtimes ("java",
+	// "go", "ruby", "php" by default, looked up in PATH).
+	Interpreter string
+	// ClassPath is the Java runtime's class path: the folder of the
+	// compiled WispLauncher and Gson's jar.
+	ClassPath string
+	// GoCacheSeed is a read-only Go build cache (the standard library
+	// compiled when the go image was built) the Go runtime's builds start
+	// from; "" for none.
+	GoCacheSeed string
 	// Env is the launcher's base environment; default PATH (the parent's),
 	// HOME=WorkDir and LANG=C.UTF-8. The parent's environment is not passed on.
 	// For the native runtime, OW_WAIT_FOR_ACK set non-empty here or in the
@@ -135,9 +155,10 @@ type Server struct {
 	// acknowledgement must run to count as started (nativeStartGrace).
 	startGrace time.Duration
 
-	mu    sync.Mutex   // guards state changes and l
+	mu    sync.Mutex   // guards state changes, l and pre
 	state atomic.Int32 // a state; written under mu, read without it on the hot path
 	l     *launcher    // set under mu once /init started the launcher
+	pre   *launcher    // a launcher started ahead of /init (prestart.go); taken by /init
 
 	stdout, stderr *logStream
 	bufs           sync.Pool // *[]byte frames for /run
@@ -188,6 +209,9 @@ func New(cfg Config) (*Server, error) {
 		stderr:     &logStream{w: cfg.Stderr},
 	}
 	s.bufs.New = func() any { b := make([]byte, 0, 4096); return &b }
+	if d.prestart {
+		s.prestartLauncher()
+	}
 	return s, nil
 }
 
@@ -197,8 +221,11 @@ func findInterpreter(cfg Config, d *dialect) (string, error) {
 	if d.interpreter == "" {
 		return "", nil
 	}
-	interp := cfg.NodePath
-	if cfg.Runtime == RuntimePython {
+	interp := cfg.Interpreter
+	switch cfg.Runtime {
+	case RuntimeNodeJS:
+		interp = cfg.NodePath
+	case RuntimePython:
 		interp = cfg.PythonPath
 	}
 	if interp == "" {
@@ -297,10 +324,14 @@ func (s *Server) Close() error {
 	s.closeOnce.Do(func() {
 		s.mu.Lock()
 		s.state.Store(int32(stateClosed))
-		l := s.l
+		l, pre := s.l, s.pre
+		s.pre = nil
 		s.mu.Unlock()
 		if l != nil {
 			l.stop()
+		}
+		if pre != nil && pre != l {
+			pre.stop()
 		}
 		s.closeErr = s.removeFiles()
 	})

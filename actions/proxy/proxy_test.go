@@ -257,7 +257,7 @@ func TestNewErrors(t *testing.T) {
 		cfg  Config
 		want string
 	}{
-		{"unknown runtime", Config{Runtime: "ruby", WorkDir: t.TempDir()}, "unknown runtime"},
+		{"unknown runtime", Config{Runtime: "cobol", WorkDir: t.TempDir()}, "unknown runtime"},
 		{"no work dir", Config{Runtime: RuntimeNodeJS}, "WorkDir is required"},
 		{"missing interpreter", Config{Runtime: RuntimePython, WorkDir: t.TempDir(), PythonPath: "/nonexistent/python9"}, "find python interpreter"},
 	} {

@@ -23,7 +23,7 @@ const spareThreads = 16
 // proxy on :8080 (hidden; runtime images run `wisp action-proxy`). When the
 // invoker passes a secret in WISP_PROXY_SECRET, /init and /run require it.
 func newActionProxyCommand() *cobra.Command {
-	var runtime, interpreter, addr, workDir string
+	var runtime, interpreter, addr, workDir, classPath, goCacheSeed string
 	cmd := &cobra.Command{
 		Use:    "action-proxy",
 		Short:  "Serve the OpenWhisk action-container protocol (inside an action container)",
@@ -46,8 +46,10 @@ func newActionProxyCommand() *cobra.Command {
 			case proxy.RuntimePython:
 				cfg.PythonPath = interpreter
 			case proxy.RuntimeNative:
+			case proxy.RuntimeJava, proxy.RuntimeGo, proxy.RuntimeRuby, proxy.RuntimePHP:
+				cfg.Interpreter, cfg.ClassPath, cfg.GoCacheSeed = interpreter, classPath, goCacheSeed
 			default:
-				return fmt.Errorf("--runtime: unknown runtime %q (nodejs, python, native)", runtime)
+				return fmt.Errorf("--runtime: unknown runtime %q (nodejs, python, native, java, go, ruby, php)", runtime)
 			}
 			srv, err := proxy.New(cfg)
 			if err != nil {
@@ -70,7 +72,9 @@ func newActionProxyCommand() *cobra.Command {
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&runtime, "runtime", "", "runtime: nodejs, python or native")
+	f.StringVar(&runtime, "runtime", "", "runtime: nodejs, python, native, java, go, ruby or php")
+	f.StringVar(&classPath, "classpath", "", "java: the class path of the launcher and Gson")
+	f.StringVar(&goCacheSeed, "go-cache-seed", "", "go: a read-only build cache to start from")
 	f.StringVar(&interpreter, "interpreter", "", "interpreter path (default from PATH)")
 	f.StringVar(&addr, "addr", ":8080", "listen address: host:port, or unix:PATH for a unix socket")
 	f.StringVar(&workDir, "work-dir", "/tmp/action", "folder for the action's code")
