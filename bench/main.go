@@ -22,11 +22,19 @@ func main() {
 	natsURL := flag.String("nats", os.Getenv("WISP_TEST_NATS"), "with -cluster: NATS server URL with JetStream (default $WISP_TEST_NATS)")
 	faultsMode := flag.Bool("faults", false, "the fault harness: 2,000 non-blocking invokes and 500 fires from 50 callers plus 1,000 MQTT messages (-mqtt), wisp serve SIGKILLed at 40 % and restarted, -runs times; prints accepted / recorded / missing / duplicated")
 	runs := flag.Int("runs", 3, "with -faults: how many kill runs")
+	apigwMode := flag.Bool("apigw", false, "measure a GET through an API gateway route against the same web action at /api/v1/web (process backend); target ratio within 1.10")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	if *faultsMode {
 		if err := runFaults(ctx, *runs, *wispBin, *mqttURL, os.Stdout); err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+		return
+	}
+	if *apigwMode {
+		if err := runAPIGW(ctx, *n, os.Stdout); err != nil {
 			fmt.Fprintln(os.Stderr, "bench:", err)
 			os.Exit(1)
 		}

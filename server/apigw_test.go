@@ -280,3 +280,41 @@ func TestAPIGatewayErrors(t *testing.T) {
 		t.Fatalf("after a duplicate: %v", paths)
 	}
 }
+
+// BenchmarkAPIRoute compares a GET through an API route with the same GET
+// to the web action it targets (/api/v1/web/…/hello.json), one request at
+// a time on the process backend; the route's extra cost is the table
+// read and match.
+func BenchmarkAPIRoute(b *testing.B) {
+	srv, ts := startTenants(b, "owner")
+	o := ts["owner"]
+	o.action(b, "hello", helloJS, nil, webExport)
+	q, body := wskCreate(srv, o, "", "/hello", "/world", "get", "hello", "json")
+	if status, ret := apimgmt(b, srv, o, http.MethodPost, "createApi", q, body); status != http.StatusOK {
+		b.Fatalf("createApi = %d %v", status, ret)
+	}
+	httpc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 4}}
+	get := func(b *testing.B, u string) {
+		resp, err := httpc.Get(u)
+		if err != nil {
+			b.Fatal(err)
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			b.Fatalf("GET %s = %d", u, resp.StatusCode)
+		}
+	}
+	routeURL := "http://" + srv.Addr() + "/api/" + o.creds.UUID + "/hello/world"
+	webURL := "http://" + srv.Addr() + "/api/v1/web/owner/default/hello.json"
+	b.Run("route", func(b *testing.B) {
+		for b.Loop() {
+			get(b, routeURL)
+		}
+	})
+	b.Run("web", func(b *testing.B) {
+		for b.Loop() {
+			get(b, webURL)
+		}
+	})
+}
