@@ -60,7 +60,11 @@ func (s *Server) apimgmt(w http.ResponseWriter, r *http.Request) error {
 		return newError(http.StatusNotFound, msgNotFound)
 	}
 	if errors.As(err, &ae) {
-		return newError(http.StatusBadGateway, ae.Msg)
+		// A refused definition is the caller's mistake, answered 502 as
+		// OpenWhisk's actions do: not a server failure to log as one.
+		s.log.Debug("API definition refused", "namespace", caller.Namespace, "op", op, "code", transactionID(r), "err", err)
+		writeJSON(w, http.StatusBadGateway, errorBody{Error: ae.Msg, Code: transactionID(r)})
+		return nil
 	}
 	return err
 }
