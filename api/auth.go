@@ -86,6 +86,27 @@ func (a *authenticator) authenticate(r *http.Request) (identity, error) {
 	return identity{Namespace: c.subject.Namespace, Key: uuid + ":" + key}, nil
 }
 
+// subjectByUUID returns the subject whose key has this uuid (an API
+// gateway URL names its namespace so), cached like verified keys;
+// store.ErrNotFound when there is none.
+func (a *authenticator) subjectByUUID(ctx context.Context, uuid string) (entity.Subject, error) {
+	now := time.Now()
+	a.mu.RLock()
+	c, hit := a.cache[uuid]
+	a.mu.RUnlock()
+	if hit && now.Before(c.expires) {
+		return c.subject, nil
+	}
+	subj, err := a.store.SubjectByUUID(ctx, uuid)
+	if err != nil {
+		return entity.Subject{}, fmt.Errorf("subject of key %s: %w", uuid, err)
+	}
+	a.mu.Lock()
+	a.cache[uuid] = cachedSubject{subject: subj, expires: now.Add(a.ttl)}
+	a.mu.Unlock()
+	return subj, nil
+}
+
 // activationIdentity verifies an activation key: genuine, not expired,
 // and of a namespace that still exists.
 func (a *authenticator) activationIdentity(ctx context.Context, uuid, key string) (identity, error) {

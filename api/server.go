@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/wispio/wisp/actions"
+	"github.com/wispio/wisp/apigw"
 	"github.com/wispio/wisp/entity"
 	"github.com/wispio/wisp/metrics"
 	"github.com/wispio/wisp/routing"
@@ -30,6 +31,10 @@ type Config struct {
 	Build, BuildNo string
 	// Version is this binary's build, reported by GET /api/v1 as "wisp".
 	Version version.Info
+	// PublicURL is the base URL of the API gateway URLs and web action
+	// URLs that API definitions answer with; empty: the request's scheme
+	// and host.
+	PublicURL string
 }
 
 // DefaultConfig returns OpenWhisk's defaults.
@@ -57,6 +62,8 @@ type Server struct {
 	log       *slog.Logger
 	hub       *ActivationHub // nil: no activation stream
 	metrics   *metrics.Metrics
+	apis      *apigw.Repo    // the API gateway's definitions
+	limiter   *apigw.Limiter // the APIs' rate limits
 	// mux holds the routes, each a *route: any other handler it finds is
 	// its own redirect, 404 or 405, which ServeHTTP answers instead.
 	mux *http.ServeMux
@@ -64,7 +71,8 @@ type Server struct {
 
 // New returns the API over st, starting activations through activator.
 func New(cfg Config, st store.Store, activator *routing.Activator, log *slog.Logger) *Server {
-	s := &Server{cfg: cfg, store: st, activator: activator, auth: newAuthenticator(st, cfg.AuthCacheTTL), log: log, mux: http.NewServeMux()}
+	s := &Server{cfg: cfg, store: st, activator: activator, auth: newAuthenticator(st, cfg.AuthCacheTTL), log: log, mux: http.NewServeMux(),
+		apis: apigw.NewRepo(st), limiter: apigw.NewLimiter(nil)}
 	s.triggers = routing.NewTriggers(st, routing.NewRuleIndex(), activator.Resolver().CheckRuleAction, cfg.Limits)
 	s.firer = routing.NewFirer(s.triggers.Index(), activator, st, log)
 	s.routes()
@@ -84,6 +92,7 @@ func (s *Server) routes() {
 	s.handle("POST /api/v1/namespaces/{ns}/actions/{name...}", s.invokeAction)
 	s.packageRoutes()
 	s.webRoutes()
+	s.apigwRoutes()
 	s.handle("GET /api/v1/namespaces/{ns}/triggers", s.listTriggers)
 	s.handle("GET /api/v1/namespaces/{ns}/triggers/{$}", s.listTriggers)
 	s.handle("GET /api/v1/namespaces/{ns}/triggers/{name}", s.getTrigger)
@@ -151,6 +160,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) serveRouted(w http.ResponseWriter, r *http.Request) {
+	if id, rest, ok := gatewayPath(r.URL.EscapedPath()); ok {
+		s.serveGateway(w, r, id, rest)
+		return
+	}
 	if !s.routed(r) {
 		s.serveUnrouted(w, r)
 		return

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/wispio/wisp/apigw"
 	"github.com/wispio/wisp/entity"
 	"github.com/wispio/wisp/routing"
 	"github.com/wispio/wisp/store"
@@ -92,7 +93,6 @@ func parseWebPath(r *http.Request) (webTarget, error) {
 
 // webAction serves one web action request.
 func (s *Server) webAction(w http.ResponseWriter, r *http.Request) error {
-	accepted := time.Now()
 	if !webMethods[r.Method] {
 		w.Header().Set("Allow", "GET, DELETE, POST, PUT, HEAD, OPTIONS, PATCH")
 		return newError(http.StatusMethodNotAllowed, "HTTP method not allowed, supported methods: GET, DELETE, POST, PUT, HEAD, OPTIONS, PATCH")
@@ -101,6 +101,21 @@ func (s *Server) webAction(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	return s.serveWeb(w, r, target, webOptions{})
+}
+
+// webOptions are what an API route adds to a web action request.
+type webOptions struct {
+	// pathParams are the route's path parameters, passed as parameters.
+	pathParams entity.Params
+	// cors, when set, is the API's policy, which replaces the web action's
+	// CORS defaults (the API answers preflight requests itself).
+	cors *apigw.CORS
+}
+
+// serveWeb runs the web action target names for r and writes its answer.
+func (s *Server) serveWeb(w http.ResponseWriter, r *http.Request, target webTarget, opts webOptions) error {
+	accepted := time.Now()
 	limit := int64(s.cfg.Limits.ParamsSize)
 	if r.ContentLength > limit {
 		return newError(http.StatusRequestEntityTooLarge, fmt.Sprintf("Request larger than allowed: %d > %d bytes.", r.ContentLength, limit))
@@ -118,8 +133,12 @@ func (s *Server) webAction(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	ann := res.Action.Annotations
-	customOptions := ann.IsTrue(annCustomOptions)
-	if !customOptions {
+	switch {
+	case opts.cors != nil:
+		if opts.cors.Enabled {
+			setAPICORS(w.Header(), r, opts.cors)
+		}
+	case !ann.IsTrue(annCustomOptions):
 		setCORS(w.Header(), r)
 		if r.Method == http.MethodOptions {
 			w.WriteHeader(http.StatusOK)
@@ -140,6 +159,7 @@ func (s *Server) webAction(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	args.pathParams = opts.pathParams
 	if !raw && args.overrides(immutableParams(res)) {
 		return newError(http.StatusBadRequest, msgParamsNotAllowed)
 	}

@@ -58,19 +58,21 @@ type webArgs struct {
 	context entity.Params
 	query   entity.Params
 	body    entity.Params
+	// pathParams are an API route's path parameters ("/books/{id}").
+	pathParams entity.Params
 	// opaque is __ow_body (and __ow_query for raw-http), set by the server.
 	opaque entity.Params
 }
 
 // params is the payload of the activation.
 func (a *webArgs) params() entity.Params {
-	return a.context.Merge(a.query, a.body, a.opaque)
+	return a.context.Merge(a.query, a.body, a.pathParams, a.opaque)
 }
 
-// overrides reports whether the query or the body sets a reserved or an
-// immutable parameter.
+// overrides reports whether the query, the body or a path parameter sets
+// a reserved or an immutable parameter.
 func (a *webArgs) overrides(immutable map[string]bool) bool {
-	for _, l := range []entity.Params{a.query, a.body} {
+	for _, l := range []entity.Params{a.query, a.body, a.pathParams} {
 		for _, p := range l {
 			if reservedParams[p.Key] || immutable[p.Key] {
 				return true

@@ -175,3 +175,17 @@ func TestClusterHarness(t *testing.T) {
 	}
 	t.Log(string(out))
 }
+
+// TestAPIGWHarness runs the API gateway mode briefly so that it stays
+// working.
+func TestAPIGWHarness(t *testing.T) {
+	testenv.Node(t)
+	var out testWriter
+	if err := runAPIGW(context.Background(), 40, &out); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(out), "API gateway route vs the same web action") {
+		t.Fatalf("no table in:\n%s", out)
+	}
+	t.Log(string(out))
+}

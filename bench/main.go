@@ -26,11 +26,19 @@ func main() {
 	runs := flag.Int("runs", 3, "with -faults: how many kill runs")
 	obsMode := flag.Bool("observability", false, "measure the warm invoke with metrics and tracing (SDK, no exporter) on against both off, side by side")
 	langsMode := flag.Bool("langs", false, "cold, stem cell and warm invokes of java, go, ruby and php actions against nodejs on the Docker backend (-n each; try -n 20)")
+	apigwMode := flag.Bool("apigw", false, "measure a GET through an API gateway route against the same web action at /api/v1/web (process backend); target ratio within 1.10")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	if *faultsMode {
 		if err := runFaults(ctx, *runs, *wispBin, *mqttURL, os.Stdout); err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+		return
+	}
+	if *apigwMode {
+		if err := runAPIGW(ctx, *n, os.Stdout); err != nil {
 			fmt.Fprintln(os.Stderr, "bench:", err)
 			os.Exit(1)
 		}

@@ -63,7 +63,7 @@ func (a *app) root() *cobra.Command {
 	pf.BoolVar(&a.json, "json", false, "print the JSON the server returned")
 	root.AddCommand(a.propertyCmd(), a.actionCmd(), a.activationCmd(), a.namespaceCmd(),
 		a.triggerCmd(), a.ruleCmd(), a.packageCmd(), a.listAllCmd(),
-		a.deployCmd(), a.undeployCmd())
+		a.deployCmd(), a.undeployCmd(), a.apiCmd())
 	return root
 }
 

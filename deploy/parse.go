@@ -140,7 +140,9 @@ func (ps *parser) projectBlock(e entry) {
 		"version":     ps.ignored,
 		"license":     ps.ignored,
 		"description": ps.ignored,
-		"apis":        func(e entry) { ps.errorf(e.keyAt, e.path, "API gateway routes are not supported") },
+		"apis": func(e entry) {
+			ps.errorf(e.keyAt, e.path, "API gateway routes are not supported in manifests yet: create them with wisp api create (or --config-file with a swagger document)")
+		},
 	})
 }
 
@@ -195,7 +197,9 @@ func (ps *parser) pkg(name string, e entry) {
 		"description":  ps.ignored,
 		"displayName":  ps.ignored,
 		"namespace":    func(e entry) { ps.warn(e.keyAt, e.path, "ignored: the namespace comes from the credentials") },
-		"apis":         func(e entry) { ps.errorf(e.keyAt, e.path, "API gateway routes are not supported") },
+		"apis": func(e entry) {
+			ps.errorf(e.keyAt, e.path, "API gateway routes are not supported in manifests yet: create them with wisp api create (or --config-file with a swagger document)")
+		},
 	})
 	if p.IsDefault() && (len(p.Inputs) > 0 || len(p.Annotations) > 0 || p.Publish) {
 		ps.errorf(e.keyAt, e.path, "the default package stands for no package: it cannot have inputs, annotations or be public")

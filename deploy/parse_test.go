@@ -144,7 +144,7 @@ packages:
 project:
   name: x
   apis: {}
-`, []string{`project.apis: API gateway routes are not supported (line 4)`}},
+`, []string{`project.apis: API gateway routes are not supported in manifests yet: create them with wisp api create (or --config-file with a swagger document) (line 4)`}},
 		{"yaml syntax", "packages:\n  p: [\n", []string{`invalid YAML: line 2: did not find expected node content`}},
 		{"several at once", `
 packages:
