@@ -79,7 +79,7 @@ func runDocker(ctx context.Context, n int, backend, wispBin string, w io.Writer)
 			cold = out
 		}
 	}
-	raw, err := rawColdSamples(ctx, api, n)
+	raw, err := rawColdSamples(ctx, api, benchImage(wispBin, "wisp/action-nodejs-v20"), n)
 	if err != nil {
 		return err
 	}
@@ -181,7 +181,7 @@ func coldSamples(ctx context.Context, s *stack, api *dclient.Client, n int, stem
 // rawColdSamples does by hand what a cold start needs, with the engine API
 // and plain HTTP: create and start a container of the runtime image with a
 // port on 127.0.0.1, poll until it answers, POST /init and /run.
-func rawColdSamples(ctx context.Context, api *dclient.Client, n int) ([]time.Duration, error) {
+func rawColdSamples(ctx context.Context, api *dclient.Client, img string, n int) ([]time.Duration, error) {
 	hc := &http.Client{Timeout: 5 * time.Second}
 	initBody, _ := json.Marshal(map[string]any{"value": map[string]any{"name": "noop", "main": "main", "code": noopJS}})
 	runBody := []byte(`{"value": {}}`)
@@ -190,7 +190,7 @@ func rawColdSamples(ctx context.Context, api *dclient.Client, n int) ([]time.Dur
 	var out []time.Duration
 	for range n {
 		t0 := time.Now()
-		created, err := api.ContainerCreate(ctx, &container.Config{Image: "wisp/action-nodejs-v20", ExposedPorts: nat.PortSet{port: {}}},
+		created, err := api.ContainerCreate(ctx, &container.Config{Image: img, ExposedPorts: nat.PortSet{port: {}}},
 			&container.HostConfig{
 				PortBindings: nat.PortMap{port: {{HostIP: "127.0.0.1", HostPort: "0"}}},
 				Resources:    container.Resources{Memory: memory, MemorySwap: memory},

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -131,18 +132,24 @@ func (p *osPipes) command(path string, args []string, dir string, env []string) 
 	}
 }
 
-// startLauncher starts the interpreter on the launcher file with the given
-// entry and main, in its own process group; for the native runtime it
-// starts the action's executable.
-func (s *Server) startLauncher(entry, main string, env []string) (*launcher, error) {
+// startLauncher starts the interpreter on the launcher file, in its own
+// process group, with env; the launcher waits for its init line (sendInit).
+// For the native runtime it starts the action's executable at entry.
+func (s *Server) startLauncher(entry string, env []string) (*launcher, error) {
 	if s.d.executable {
 		return s.startNative(entry, env)
+	}
+	if err := os.WriteFile(s.launcherPath(), []byte(s.d.launcher), 0o644); err != nil {
+		return nil, fmt.Errorf("write launcher: %w", err)
+	}
+	if err := os.MkdirAll(s.codeDir(), 0o755); err != nil {
+		return nil, fmt.Errorf("create code directory: %w", err)
 	}
 	p, err := newOSPipes()
 	if err != nil {
 		return nil, fmt.Errorf("start launcher: pipe: %w", err)
 	}
-	cmd := p.command(s.interp, []string{s.interp, s.launcherPath(), entry, main}, s.codeDir(), env)
+	cmd := p.command(s.interp, []string{s.interp, s.launcherPath()}, s.codeDir(), env)
 	err = s.adjust(cmd)
 	if err == nil {
 		err = cmd.Start()
@@ -155,6 +162,63 @@ func (s *Server) startLauncher(entry, main string, env []string) (*launcher, err
 	l := s.newLauncher(cmd.Process.Pid, pipes{p.parent[0], p.parent[1], p.parent[2], p.parent[3], nil})
 	go l.watch(cmd)
 	return l, nil
+}
+
+// prestart starts the launcher with the base environment and keeps it as
+// the spare that the first /init takes (Config.Prestart).
+func (s *Server) prestart() error {
+	l, err := s.startLauncher("", s.launcherEnv(nil))
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	s.spare = l
+	s.mu.Unlock()
+	return nil
+}
+
+// takeSpare returns the prestarted launcher if it still runs, and forgets
+// it either way; nil when there is none to take.
+func (s *Server) takeSpare() *launcher {
+	s.mu.Lock()
+	l := s.spare
+	s.spare = nil
+	s.mu.Unlock()
+	if l == nil {
+		return nil
+	}
+	select {
+	case <-l.exited:
+	case <-l.gone:
+	default:
+		return l
+	}
+	l.stop()
+	return nil
+}
+
+// initLine is the first line a launcher reads on stdin: what to load, from
+// where, and the action's own environment.
+type initLine struct {
+	Entry string            `json:"entry"`
+	Main  string            `json:"main"`
+	Dir   string            `json:"dir"`
+	Env   map[string]string `json:"env"`
+}
+
+// sendInit tells the launcher which action to load.
+func (l *launcher) sendInit(line initLine) error {
+	b, err := json.Marshal(line)
+	if err != nil {
+		return fmt.Errorf("encode init line: %w", err)
+	}
+	l.writeMu.Lock()
+	_, err = l.stdin.Write(append(b, '\n'))
+	l.writeMu.Unlock()
+	if err != nil {
+		return fmt.Errorf("send init to launcher: %w", err)
+	}
+	return nil
 }
 
 // adjust applies Config.Command to a child about to start.

@@ -95,6 +95,15 @@ type Config struct {
 	// at create (see SecretEnv), and it never reaches the action's
 	// environment.
 	Secret string
+	// Prestart starts the Node.js or Python interpreter on its launcher
+	// when the Server is made, before any /init: the launcher loads the
+	// runtime's own modules and waits for the action's code, so that /init
+	// pays for the code alone, not for the interpreter's start (most of a
+	// stem cell hit). The action's /init env is then applied by the
+	// launcher to its own environment (process.env, os.environ) rather than
+	// given at exec. A prestarted launcher that dies before /init is
+	// replaced by a fresh one at /init. The native runtime ignores it.
+	Prestart bool
 }
 
 // SecretHeader carries Config.Secret on /init and /run.
@@ -138,6 +147,7 @@ type Server struct {
 	mu    sync.Mutex   // guards state changes and l
 	state atomic.Int32 // a state; written under mu, read without it on the hot path
 	l     *launcher    // set under mu once /init started the launcher
+	spare *launcher    // the prestarted launcher waiting for /init (Prestart); guarded by mu
 
 	stdout, stderr *logStream
 	bufs           sync.Pool // *[]byte frames for /run
@@ -154,7 +164,8 @@ type Server struct {
 }
 
 // New checks cfg, resolves the interpreter and creates the work directory.
-// It starts no process: that happens on POST /init.
+// It starts no process unless cfg.Prestart asks for the launcher at once;
+// otherwise that happens on POST /init.
 func New(cfg Config) (*Server, error) {
 	d, ok := dialects[cfg.Runtime]
 	if !ok {
@@ -188,6 +199,12 @@ func New(cfg Config) (*Server, error) {
 		stderr:     &logStream{w: cfg.Stderr},
 	}
 	s.bufs.New = func() any { b := make([]byte, 0, 4096); return &b }
+	if cfg.Prestart && !d.executable {
+		if err := s.prestart(); err != nil {
+			// /init starts one as it would without Prestart.
+			s.log.Warn("prestart the launcher", "err", err)
+		}
+	}
 	return s, nil
 }
 
@@ -297,10 +314,14 @@ func (s *Server) Close() error {
 	s.closeOnce.Do(func() {
 		s.mu.Lock()
 		s.state.Store(int32(stateClosed))
-		l := s.l
+		l, spare := s.l, s.spare
+		s.spare = nil
 		s.mu.Unlock()
 		if l != nil {
 			l.stop()
+		}
+		if spare != nil {
+			spare.stop()
 		}
 		s.closeErr = s.removeFiles()
 	})
