@@ -50,6 +50,7 @@ type launcher struct {
 	exited   chan struct{} // closed once the process is reaped and its group killed
 	gone     chan struct{} // closed once replies ended and every pending call failed
 	ack      chan *[]byte  // the init ack line; cap 1
+	ready    chan struct{} // closed when the launcher reports its runtime loaded (readyLine)
 	sem      chan struct{} // bounds activations in flight to 1; nil if concurrent
 	stopping atomic.Bool   // Close is killing it on purpose
 	acked    atomic.Bool   // it initialised the action
@@ -177,6 +178,25 @@ func (s *Server) prestart() error {
 	return nil
 }
 
+// spareStarting reports whether a prestarted launcher is still loading its
+// runtime: it runs and has not written its ready line.
+func (s *Server) spareStarting() bool {
+	s.mu.Lock()
+	l := s.spare
+	s.mu.Unlock()
+	if l == nil {
+		return false
+	}
+	select {
+	case <-l.ready:
+		return false
+	case <-l.gone:
+		return false
+	default:
+		return true
+	}
+}
+
 // takeSpare returns the prestarted launcher if it still runs, and forgets
 // it either way; nil when there is none to take.
 func (s *Server) takeSpare() *launcher {
@@ -260,6 +280,7 @@ func (s *Server) newLauncher(pid int, p pipes) *launcher {
 		exited:  make(chan struct{}),
 		gone:    make(chan struct{}),
 		ack:     make(chan *[]byte, 1),
+		ready:   make(chan struct{}),
 		stdin:   p.stdin,
 		closers: append([]io.Closer{p.stdin, p.results, p.stdout, p.stderr}, p.extra...),
 		pending: make(map[uint64]chan reply),
@@ -343,18 +364,27 @@ func (l *launcher) release() {
 	}
 }
 
-// readReplies reads fd 3: the init ack, then "<id> <kind> <json>" lines,
+// readReplies reads fd 3: the ready line (interpreted runtimes), the init
+// ack, then "<id> <kind> <json>" lines,
 // handing each to its caller. When the pipe ends it fails every caller.
 func (l *launcher) readReplies(r io.Reader) {
 	br := bufio.NewReaderSize(r, 64<<10)
 	var answered uint64
-	for first := true; ; first = false {
+	var ready, acked bool
+	for {
 		buf := l.bufs.Get().(*[]byte)
 		if err := readLine(br, buf); err != nil {
 			putBuf(l.bufs, buf)
 			break
 		}
-		if first {
+		if !ready && !acked && bytes.Equal(*buf, readyLine) {
+			ready = true
+			close(l.ready)
+			putBuf(l.bufs, buf)
+			continue
+		}
+		if !acked {
+			acked = true
 			l.ack <- buf
 			continue
 		}
@@ -387,6 +417,10 @@ func (l *launcher) readReplies(r io.Reader) {
 	l.pendMu.Unlock()
 	close(l.gone)
 }
+
+// readyLine is what the Node.js and Python launchers write on fd 3 once
+// their runtime is loaded, before they read the init line.
+var readyLine = []byte(`{"ready":true}`)
 
 // parseReply splits "<id> <kind> <json>".
 func parseReply(line []byte) (id uint64, kind byte, off int, ok bool) {

@@ -6,7 +6,8 @@
 // sets env in process.env, changes to dir (the code directory) and loads
 // <entry>, a file (inline code, evaluated like OpenWhisk's nodejs runtime
 // does) or a directory (an unpacked zip, loaded with require). Protocol:
-//   fd 3   one init ack line {"ok":true} | {"error":"..."}, then one line per
+//   fd 3   {"ready":true} once loaded (before the init line is read), then
+//          one init ack line {"ok":true} | {"error":"..."}, then one line per
 //          activation: "<id> <kind> <json>" where kind is
 //          r (result JSON), n (result is not an object), e (main threw; json
 //          is the error string) or a (argument is not an object; json is its
@@ -247,4 +248,5 @@ async function init(line) {
   emit('{"ok":true}');
 }
 
+emit('{"ready":true}');
 serve();

@@ -5,7 +5,8 @@
 # stdin, {"entry", "main", "dir", "env"}, sets env in os.environ, changes to
 # dir (the code directory) and loads <entry>, the action's __main__.py.
 # Protocol:
-#   fd 3   one init ack line {"ok":true} | {"error":"...","compile":bool},
+#   fd 3   {"ready":true} once loaded (before the init line is read), then
+#          one init ack line {"ok":true} | {"error":"...","compile":bool},
 #          then one line per activation: "<id> <kind> <json>" where kind is
 #          r (result JSON) or n (result is not a dict, list or None).
 #   stdin  the init line, then one line per activation: "<id> <run request JSON>".
@@ -113,6 +114,7 @@ def main():
     devnull = os.open(os.devnull, os.O_RDONLY)
     os.dup2(devnull, 0)
     os.close(devnull)
+    emit(out, b'{"ready":true}')
     line = inp.readline()
     if not line:
         return

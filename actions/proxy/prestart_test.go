@@ -2,6 +2,8 @@ package proxy
 
 import (
 	"encoding/json"
+	"net/http"
+	"net/http/httptest"
 	"path/filepath"
 	"syscall"
 	"testing"
@@ -118,4 +120,36 @@ func newConfiguredServer(tb testing.TB, runtime string, tweak func(*Config)) *te
 func jsonString(s string) string {
 	b, _ := json.Marshal(s)
 	return string(b)
+}
+
+// TestPrestartReadiness: GET / answers 503 while the prestarted runtime
+// loads and 404 once it waits for /init, so that a readiness probe (the
+// Docker backend's) counts a stem cell ready only when its interpreter is.
+func TestPrestartReadiness(t *testing.T) {
+	for _, runtime := range []string{RuntimeNodeJS, RuntimePython} {
+		t.Run(runtime, func(t *testing.T) {
+			ts := newConfiguredServer(t, runtime, func(c *Config) { c.Prestart = true })
+			probe := func() int {
+				rec := httptest.NewRecorder()
+				ts.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/", nil))
+				return rec.Code
+			}
+			spare := ts.spareLauncher()
+			switch got := probe(); got {
+			case http.StatusServiceUnavailable:
+			case http.StatusNotFound:
+				select {
+				case <-spare.ready:
+				default:
+					t.Fatal("GET / = 404 while the runtime is still loading, want 503")
+				}
+			default:
+				t.Fatalf("GET / right after New = %d, want 503", got)
+			}
+			<-spare.ready
+			if got := probe(); got != http.StatusNotFound {
+				t.Fatalf("GET / once ready = %d, want 404", got)
+			}
+		})
+	}
 }

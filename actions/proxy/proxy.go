@@ -264,6 +264,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch r.URL.Path {
 	case "/init", "/run":
 	default:
+		if r.URL.Path == "/" && s.spareStarting() {
+			// A readiness probe (the Docker backend's GET /) waits for
+			// the prestarted runtime, so a stem cell counts as ready
+			// only once /init needs no interpreter start.
+			sendError(w, http.StatusServiceUnavailable, "the runtime is starting")
+			return
+		}
 		sendError(w, http.StatusNotFound, "not found: "+r.URL.Path)
 		return
 	}
