@@ -50,8 +50,13 @@ func runDocker(ctx context.Context, n int, backend, wispBin string, w io.Writer)
 	report(w, "resume from paused: invoke of a paused action vs cgroup thaw + POST /run", wispResume, rawResume)
 
 	// Cold start, and stem cell hits, each on its own server.
-	var cold, hits []time.Duration
-	for _, stems := range []bool{false, true} {
+	var cold, hits, pyHits []time.Duration
+	for _, run := range []struct {
+		kind  string
+		stems bool
+		out   *[]time.Duration
+	}{{"nodejs:20", false, &cold}, {"nodejs:20", true, &hits}, {"python:3", true, &pyHits}} {
+		stems := run.stems
 		dir, err := os.MkdirTemp("", "wisp-bench-")
 		if err != nil {
 			return err
@@ -62,30 +67,27 @@ func runDocker(ctx context.Context, n int, backend, wispBin string, w io.Writer)
 			// for the stem cell.
 			cfg.Pool.PauseGrace, cfg.Pool.IdleTimeout = 10*time.Millisecond, 50*time.Millisecond
 			if stems {
-				cfg.Pool.StemCells = []invoker.StemCell{{Kind: "nodejs:20", MemoryMB: 256, Count: 1}}
+				cfg.Pool.StemCells = []invoker.StemCell{{Kind: run.kind, MemoryMB: 256, Count: 1}}
 			}
 		})
 		if err != nil {
 			return err
 		}
-		out, err := coldSamples(ctx, s, api, n, stems)
+		out, err := coldSamples(ctx, s, api, n, run.kind, stems)
 		s.close()
 		if err != nil {
 			return err
 		}
-		if stems {
-			hits = out
-		} else {
-			cold = out
-		}
+		*run.out = out
 	}
-	raw, err := rawColdSamples(ctx, api, n)
+	raw, err := rawColdSamples(ctx, api, benchImage(wispBin, "wisp/action-nodejs-v20"), n)
 	if err != nil {
 		return err
 	}
 	report(w, "cold start: invoke of a new action revision vs raw engine create + start + first answer + /init + /run", cold, raw)
 	fmt.Fprintln(w, "(in the next table, 'direct' is Wisp's own cold start)")
 	report(w, "stem cell hit vs cold start", hits, cold)
+	report(w, "python:3 stem cell hit vs (nodejs:20) cold start", pyHits, cold)
 	return nil
 }
 
@@ -140,13 +142,16 @@ func resumeSamples(ctx context.Context, s *stack, api *dclient.Client, n int) (w
 // coldSamples times invokes of fresh action revisions: each update makes
 // the next invoke a cold start (or a stem cell hit, once the pool has
 // refilled).
-func coldSamples(ctx context.Context, s *stack, api *dclient.Client, n int, stems bool) ([]time.Duration, error) {
+func coldSamples(ctx context.Context, s *stack, api *dclient.Client, n int, kind string, stems bool) ([]time.Duration, error) {
 	pool := s.srv.Invoker().Pool()
 	put := "http://" + s.srv.Addr() + "/api/v1/namespaces/_/actions/noop?overwrite=true"
 	var out []time.Duration
 	for i := range n {
 		code := fmt.Sprintf("function main(p) { return {ok: true, v: %d} }", i)
-		body, _ := json.Marshal(map[string]any{"exec": map[string]string{"kind": "nodejs:20", "code": code}})
+		if kind == "python:3" {
+			code = fmt.Sprintf("def main(a):\n    return {'ok': True, 'v': %d}\n", i)
+		}
+		body, _ := json.Marshal(map[string]any{"exec": map[string]string{"kind": kind, "code": code}})
 		if _, err := s.do(ctx, http.MethodPut, put, body, true); err != nil {
 			return nil, err
 		}
@@ -181,7 +186,7 @@ func coldSamples(ctx context.Context, s *stack, api *dclient.Client, n int, stem
 // rawColdSamples does by hand what a cold start needs, with the engine API
 // and plain HTTP: create and start a container of the runtime image with a
 // port on 127.0.0.1, poll until it answers, POST /init and /run.
-func rawColdSamples(ctx context.Context, api *dclient.Client, n int) ([]time.Duration, error) {
+func rawColdSamples(ctx context.Context, api *dclient.Client, img string, n int) ([]time.Duration, error) {
 	hc := &http.Client{Timeout: 5 * time.Second}
 	initBody, _ := json.Marshal(map[string]any{"value": map[string]any{"name": "noop", "main": "main", "code": noopJS}})
 	runBody := []byte(`{"value": {}}`)
@@ -190,7 +195,7 @@ func rawColdSamples(ctx context.Context, api *dclient.Client, n int) ([]time.Dur
 	var out []time.Duration
 	for range n {
 		t0 := time.Now()
-		created, err := api.ContainerCreate(ctx, &container.Config{Image: "wisp/action-nodejs-v20", ExposedPorts: nat.PortSet{port: {}}},
+		created, err := api.ContainerCreate(ctx, &container.Config{Image: img, ExposedPorts: nat.PortSet{port: {}}},
 			&container.HostConfig{
 				PortBindings: nat.PortMap{port: {{HostIP: "127.0.0.1", HostPort: "0"}}},
 				Resources:    container.Resources{Memory: memory, MemorySwap: memory},

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"time"
 
+	dclient "github.com/docker/docker/client"
+
 	"github.com/wispio/wisp/actions/proxy"
 	_ "github.com/wispio/wisp/connectors/all" // the shipped connectors, as wisp serve runs them
 	"github.com/wispio/wisp/entity"
@@ -50,6 +52,9 @@ func startStack(ctx context.Context, dir, backend, wispBin string, tweak func(*s
 		cfg.Invoker, cfg.DockerSockets = server.BackendDocker, true
 	}
 	cfg.ProxyBinary = wispBin
+	if strings.HasPrefix(backend, "docker") {
+		cfg.API.Kinds = benchKinds(wispBin)
+	}
 	// Keep the container warm between phases: pausing is not on the path
 	// measured here.
 	cfg.Pool.PauseGrace = time.Hour
@@ -224,6 +229,14 @@ func run(ctx context.Context, n int, backend, wispBin string, w io.Writer) error
 		return err
 	}
 	defer os.RemoveAll(dir)
+	if strings.HasPrefix(backend, "docker") {
+		api, err := dclient.NewClientWithOpts(dclient.FromEnv, dclient.WithAPIVersionNegotiation())
+		if err != nil {
+			return err
+		}
+		defer api.Close()
+		defer removeBenchImages(context.WithoutCancel(ctx), api, wispBin)
+	}
 	if err := runWarm(ctx, n, dir, backend, wispBin, w); err != nil {
 		return err
 	}

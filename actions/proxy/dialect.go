@@ -59,6 +59,10 @@ type dialect struct {
 	extraEnv     []string
 	// keepArchive writes zip code as the sourceFile unpacked (a jar).
 	keepArchive bool
+	// stdinInit: the launcher reads its entry, main, folder and env as a
+	// JSON line on stdin (sendInit) rather than on its command line, so
+	// that Config.Prestart can start it before /init (Node.js, Python).
+	stdinInit bool
 	// prestart starts the launcher when the Server is made, before /init,
 	// and sends it the entry and main on its stdin (prestart.go).
 	prestart bool
@@ -91,6 +95,7 @@ var dialects = map[string]*dialect{
 		interpreter:    "node",
 		launcherName:   "launcher.js",
 		launcher:       launcherJS,
+		stdinInit:      true,
 		sourceFile:     "index.js",
 		concurrent:     true,
 		notInitialized: answer{http.StatusForbidden, "System not initialized."},
@@ -115,6 +120,7 @@ var dialects = map[string]*dialect{
 		interpreter:  "python3",
 		launcherName: "launcher.py",
 		launcher:     launcherPy,
+		stdinInit:    true,
 		sourceFile:   "__main__.py",
 		zipEntry:     "__main__.py",
 		extraEnv:     []string{"PYTHONIOENCODING=UTF-8", "PYTHONDONTWRITEBYTECODE=1"},

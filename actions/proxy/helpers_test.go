@@ -88,6 +88,9 @@ func newTestServer(tb testing.TB, runtime string) *testServer {
 		WorkDir: filepath.Join(tb.TempDir(), "work"),
 		Stdout:  ts.stdout,
 		Stderr:  ts.stderr,
+		// As both backends run it; TestPrestart covers the launcher
+		// started at /init.
+		Prestart: true,
 	}
 	if runtime == RuntimePython {
 		cfg.PythonPath = pythonPath(tb)

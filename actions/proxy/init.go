@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -94,9 +93,9 @@ func (s *Server) launch(ctx context.Context, v *initValue) answer {
 		}
 		return answer{http.StatusBadGateway, s.d.archiveError}
 	}
-	env := s.launcherEnv(v.Env)
+	actionEnv := s.actionEnv(v.Env)
 	if s.d.build != nil {
-		if entry, err = s.d.build(ctx, s, entry, v.Main, env); err != nil {
+		if entry, err = s.d.build(ctx, s, entry, v.Main, append(s.launcherEnv(nil), actionEnv...)); err != nil {
 			s.logInitError(err)
 			return answer{http.StatusBadGateway, s.d.initError(err.Error(), true)}
 		}
@@ -105,7 +104,7 @@ func (s *Server) launch(ctx context.Context, v *initValue) answer {
 	if s.d.prestart {
 		l, err = s.initPrestarted(entry, v.Main, v.Env)
 	} else {
-		l, err = s.startLauncher(entry, v.Main, env)
+		l, err = s.launcherFor(entry, v.Main, actionEnv)
 	}
 	if err != nil {
 		s.logInitError(err)
@@ -118,6 +117,12 @@ func (s *Server) launch(ctx context.Context, v *initValue) answer {
 	if closed {
 		l.stop()
 		return answer{http.StatusServiceUnavailable, "proxy closed"}
+	}
+	if s.d.stdinInit {
+		if err := l.sendInit(initLine{Entry: entry, Main: v.Main, Dir: s.codeDir(), Env: envMap(actionEnv)}); err != nil {
+			// The launcher is gone: awaitAck reports it as it died.
+			s.log.Debug("send init", "err", err)
+		}
 	}
 	a := s.awaitAck(ctx, l)
 	if a.status != http.StatusOK {
@@ -168,13 +173,8 @@ func (s *Server) awaitAck(ctx context.Context, l *launcher) answer {
 	}
 }
 
-// prepareFiles writes the launcher and the action's code into WorkDir.
+// prepareFiles writes the action's code into WorkDir.
 func (s *Server) prepareFiles(data []byte, isZip bool) (string, error) {
-	if p := s.launcherPath(); p != "" {
-		if err := os.WriteFile(p, []byte(s.d.launcher), 0o644); err != nil {
-			return "", fmt.Errorf("write launcher: %w", err)
-		}
-	}
 	if err := resetDir(s.codeDir()); err != nil {
 		return "", fmt.Errorf("create code directory: %w", err)
 	}
@@ -182,18 +182,30 @@ func (s *Server) prepareFiles(data []byte, isZip bool) (string, error) {
 	return writeCode(s.d, s.codeDir(), data, isZip, lim)
 }
 
-// launcherEnv is the base environment plus the action's env: strings as they
-// are, null as empty, anything else as its JSON text. Keys that cannot be
-// environment variables are dropped.
+// launcherFor returns the launcher for the action at entry: the
+// prestarted one when it still runs, else a new one whose environment
+// already holds the action's env.
+func (s *Server) launcherFor(entry, main string, actionEnv []string) (*launcher, error) {
+	if s.d.stdinInit {
+		if l := s.takeSpare(); l != nil {
+			return l, nil
+		}
+	}
+	return s.startLauncher(entry, main, append(s.launcherEnv(nil), actionEnv...))
+}
+
+// launcherEnv is the base environment plus the action's env (actionEnv).
 func (s *Server) launcherEnv(extra map[string]json.RawMessage) []string {
 	env := make([]string, 0, len(s.cfg.Env)+len(s.d.extraEnv)+len(extra))
 	env = append(env, s.cfg.Env...)
 	env = append(env, s.d.extraEnv...)
-	return append(env, s.initEnv(extra)...)
+	return append(env, s.actionEnv(extra)...)
 }
 
-// initEnv is the /init env as name=value pairs (see launcherEnv).
-func (s *Server) initEnv(extra map[string]json.RawMessage) []string {
+// actionEnv turns the /init env into KEY=value pairs: strings as they are,
+// null as empty, anything else as its JSON text. Keys that cannot be
+// environment variables are dropped.
+func (s *Server) actionEnv(extra map[string]json.RawMessage) []string {
 	env := make([]string, 0, len(extra))
 	for k, raw := range extra {
 		val := string(bytes.TrimSpace(raw))
@@ -211,6 +223,16 @@ func (s *Server) initEnv(extra map[string]json.RawMessage) []string {
 		env = append(env, k+"="+val)
 	}
 	return env
+}
+
+// envMap turns KEY=value pairs into a map, for the launcher's init line.
+func envMap(pairs []string) map[string]string {
+	m := make(map[string]string, len(pairs))
+	for _, kv := range pairs {
+		k, v, _ := strings.Cut(kv, "=")
+		m[k] = v
+	}
+	return m
 }
 
 // transition moves the state from one value to another under mu; it reports

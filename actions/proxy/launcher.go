@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -49,6 +50,7 @@ type launcher struct {
 	exited   chan struct{} // closed once the process is reaped and its group killed
 	gone     chan struct{} // closed once replies ended and every pending call failed
 	ack      chan *[]byte  // the init ack line; cap 1
+	ready    chan struct{} // closed when the launcher reports its runtime loaded (readyLine)
 	sem      chan struct{} // bounds activations in flight to 1; nil if concurrent
 	stopping atomic.Bool   // Close is killing it on purpose
 	acked    atomic.Bool   // it initialised the action
@@ -131,14 +133,26 @@ func (p *osPipes) command(path string, args []string, dir string, env []string) 
 	}
 }
 
-// startLauncher starts the interpreter on the launcher file with the given
-// entry and main, in its own process group; for the native runtime it
-// starts the action's executable.
+// startLauncher starts the interpreter on the launcher file, in its own
+// process group, with env. A launcher that reads an init line (the
+// dialect's stdinInit) waits for sendInit; the others get entry and main on
+// their command line. An executable runtime starts the action's executable
+// at entry.
 func (s *Server) startLauncher(entry, main string, env []string) (*launcher, error) {
 	if s.d.executable {
 		return s.startNative(entry, env)
 	}
-	return s.startProcess([]string{s.interp, s.launcherPath(), entry, main}, s.codeDir(), env)
+	if err := os.WriteFile(s.launcherPath(), []byte(s.d.launcher), 0o644); err != nil {
+		return nil, fmt.Errorf("write launcher: %w", err)
+	}
+	if err := os.MkdirAll(s.codeDir(), 0o755); err != nil {
+		return nil, fmt.Errorf("create code directory: %w", err)
+	}
+	args := []string{s.interp, s.launcherPath()}
+	if !s.d.stdinInit {
+		args = append(args, entry, main)
+	}
+	return s.startProcess(args, s.codeDir(), env)
 }
 
 // startProcess starts the launcher args in dir, in its own process group,
@@ -161,6 +175,82 @@ func (s *Server) startProcess(args []string, dir string, env []string) (*launche
 	l := s.newLauncher(cmd.Process.Pid, pipes{p.parent[0], p.parent[1], p.parent[2], p.parent[3], nil})
 	go l.watch(cmd)
 	return l, nil
+}
+
+// prestart starts the launcher with the base environment and keeps it as
+// the spare that the first /init takes (Config.Prestart).
+func (s *Server) prestart() error {
+	l, err := s.startLauncher("", "", s.launcherEnv(nil))
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	s.spare = l
+	s.mu.Unlock()
+	return nil
+}
+
+// spareStarting reports whether a prestarted launcher is still loading its
+// runtime: it runs and has not written its ready line.
+func (s *Server) spareStarting() bool {
+	s.mu.Lock()
+	l := s.spare
+	s.mu.Unlock()
+	if l == nil {
+		return false
+	}
+	select {
+	case <-l.ready:
+		return false
+	case <-l.gone:
+		return false
+	default:
+		return true
+	}
+}
+
+// takeSpare returns the prestarted launcher if it still runs, and forgets
+// it either way; nil when there is none to take.
+func (s *Server) takeSpare() *launcher {
+	s.mu.Lock()
+	l := s.spare
+	s.spare = nil
+	s.mu.Unlock()
+	if l == nil {
+		return nil
+	}
+	select {
+	case <-l.exited:
+	case <-l.gone:
+	default:
+		return l
+	}
+	l.stop()
+	return nil
+}
+
+// initLine is the first line a launcher reads on stdin: what to load, from
+// where, and the action's own environment.
+type initLine struct {
+	Entry string            `json:"entry"`
+	Main  string            `json:"main"`
+	Dir   string            `json:"dir"`
+	Env   map[string]string `json:"env"`
+}
+
+// sendInit tells the launcher which action to load.
+func (l *launcher) sendInit(line initLine) error {
+	b, err := json.Marshal(line)
+	if err != nil {
+		return fmt.Errorf("encode init line: %w", err)
+	}
+	l.writeMu.Lock()
+	_, err = l.stdin.Write(append(b, '\n'))
+	l.writeMu.Unlock()
+	if err != nil {
+		return fmt.Errorf("send init to launcher: %w", err)
+	}
+	return nil
 }
 
 // adjust applies Config.Command to a child about to start.
@@ -202,6 +292,7 @@ func (s *Server) newLauncher(pid int, p pipes) *launcher {
 		exited:  make(chan struct{}),
 		gone:    make(chan struct{}),
 		ack:     make(chan *[]byte, 1),
+		ready:   make(chan struct{}),
 		stdin:   p.stdin,
 		closers: append([]io.Closer{p.stdin, p.results, p.stdout, p.stderr}, p.extra...),
 		pending: make(map[uint64]chan reply),
@@ -285,18 +376,27 @@ func (l *launcher) release() {
 	}
 }
 
-// readReplies reads fd 3: the init ack, then "<id> <kind> <json>" lines,
+// readReplies reads fd 3: the ready line (interpreted runtimes), the init
+// ack, then "<id> <kind> <json>" lines,
 // handing each to its caller. When the pipe ends it fails every caller.
 func (l *launcher) readReplies(r io.Reader) {
 	br := bufio.NewReaderSize(r, 64<<10)
 	var answered uint64
-	for first := true; ; first = false {
+	var ready, acked bool
+	for {
 		buf := l.bufs.Get().(*[]byte)
 		if err := readLine(br, buf); err != nil {
 			putBuf(l.bufs, buf)
 			break
 		}
-		if first {
+		if !ready && !acked && bytes.Equal(*buf, readyLine) {
+			ready = true
+			close(l.ready)
+			putBuf(l.bufs, buf)
+			continue
+		}
+		if !acked {
+			acked = true
 			l.ack <- buf
 			continue
 		}
@@ -329,6 +429,10 @@ func (l *launcher) readReplies(r io.Reader) {
 	l.pendMu.Unlock()
 	close(l.gone)
 }
+
+// readyLine is what the Node.js and Python launchers write on fd 3 once
+// their runtime is loaded, before they read the init line.
+var readyLine = []byte(`{"ready":true}`)
 
 // parseReply splits "<id> <kind> <json>".
 func parseReply(line []byte) (id uint64, kind byte, off int, ok bool) {

@@ -1,15 +1,18 @@
 // Wisp Node.js launcher: loads one action and runs its activations.
 //
-// Started by actions/proxy as `node launcher.js <entry> <main>` with the
-// action's code directory as cwd. <entry> is a file (inline code, evaluated
-// like OpenWhisk's nodejs runtime does) or a directory (an unpacked zip,
-// loaded with require). Protocol:
-//   fd 3   one init ack line {"ok":true} | {"error":"..."}, then one line per
+// Started by actions/proxy as `node launcher.js`, possibly before the
+// action's code exists (a prestarted launcher): it loads its own modules and
+// waits for the init line on stdin, {"entry", "main", "dir", "env"}. It then
+// sets env in process.env, changes to dir (the code directory) and loads
+// <entry>, a file (inline code, evaluated like OpenWhisk's nodejs runtime
+// does) or a directory (an unpacked zip, loaded with require). Protocol:
+//   fd 3   {"ready":true} once loaded (before the init line is read), then
+//          one init ack line {"ok":true} | {"error":"..."}, then one line per
 //          activation: "<id> <kind> <json>" where kind is
 //          r (result JSON), n (result is not an object), e (main threw; json
 //          is the error string) or a (argument is not an object; json is its
 //          type). Activations run concurrently and answer in completion order.
-//   stdin  one line per activation: "<id> <run request JSON>".
+//   stdin  the init line, then one line per activation: "<id> <run request JSON>".
 // Before every r/n/e line and before an init error the sentinel is written to
 // stdout and stderr. The action's console output never goes to fd 3.
 'use strict';
@@ -22,7 +25,7 @@ const { pathToFileURL } = require('url');
 
 const SENTINEL = 'XXX_THE_END_OF_A_WHISK_ACTIVATION_XXX\n';
 const RESULT_FD = 3;
-const [entry, mainName] = process.argv.slice(2);
+let entry, mainName; // set by the init line
 
 function emit(line) {
   const buf = Buffer.from(line + '\n');
@@ -188,8 +191,26 @@ function activate(line) {
   );
 }
 
+// serve reads stdin: the init line first, then activations, which wait
+// (queued) until the action is loaded.
 function serve() {
   let pending = '';
+  let queued = [];
+  let started = false;
+  const onLine = (line) => {
+    if (!started) {
+      started = true;
+      init(line).then(() => {
+        const q = queued;
+        queued = null;
+        q.forEach(activate);
+      }, () => process.stdin.pause());
+    } else if (queued !== null) {
+      queued.push(line);
+    } else {
+      activate(line);
+    }
+  };
   process.stdin.setEncoding('utf8');
   process.stdin.on('data', (chunk) => {
     let from = pending.length;
@@ -199,24 +220,33 @@ function serve() {
       const line = pending.slice(0, nl);
       pending = pending.slice(nl + 1);
       from = 0;
-      if (line.length > 0) activate(line);
+      if (line.length > 0) onLine(line);
     }
   });
   process.stdin.on('end', () => process.exit(0));
 }
 
-(async () => {
+// init loads the action the init line names and acknowledges on fd 3; it
+// rejects after reporting a failure there.
+async function init(line) {
   try {
+    const msg = JSON.parse(line);
+    entry = msg.entry;
+    mainName = msg.main;
+    for (const [k, v] of Object.entries(msg.env || {})) process.env[k] = v;
+    process.chdir(msg.dir);
     handler = fs.statSync(entry).isDirectory() ? await loadModule() : loadInline();
   } catch (err) {
     console.error('Error during initialization:', err);
     markers();
     emit(JSON.stringify({ error: err && err.stack ? String(err.stack) : String(err) }));
-    return;
+    throw err;
   }
   for (const k of Object.keys(process.env)) {
     if (k.startsWith('__OW_')) baseEnv[k] = process.env[k];
   }
   emit('{"ok":true}');
-  serve();
-})();
+}
+
+emit('{"ready":true}');
+serve();

@@ -1,12 +1,15 @@
 # Wisp Python launcher: loads one action and runs its activations in turn.
 #
-# Started by actions/proxy as `python3 launcher.py <entry> <main>` with the
-# action's code directory as cwd; <entry> is the action's __main__.py.
+# Started by actions/proxy as `python3 launcher.py`, possibly before the
+# action's code exists (a prestarted launcher): it waits for the init line on
+# stdin, {"entry", "main", "dir", "env"}, sets env in os.environ, changes to
+# dir (the code directory) and loads <entry>, the action's __main__.py.
 # Protocol:
-#   fd 3   one init ack line {"ok":true} | {"error":"...","compile":bool},
+#   fd 3   {"ready":true} once loaded (before the init line is read), then
+#          one init ack line {"ok":true} | {"error":"...","compile":bool},
 #          then one line per activation: "<id> <kind> <json>" where kind is
 #          r (result JSON) or n (result is not a dict, list or None).
-#   stdin  one line per activation: "<id> <run request JSON>".
+#   stdin  the init line, then one line per activation: "<id> <run request JSON>".
 # Before every r/n line and before an init error the sentinel is written to
 # stdout and stderr. The action's own stdin is /dev/null; its print output
 # goes to stdout and never to fd 3.
@@ -106,12 +109,19 @@ def serve(inp, out, fn):
 
 
 def main():
-    entry, main_name = sys.argv[1], sys.argv[2]
     out = os.fdopen(3, "wb")
     inp = os.fdopen(os.dup(0), "rb")
     devnull = os.open(os.devnull, os.O_RDONLY)
     os.dup2(devnull, 0)
     os.close(devnull)
+    emit(out, b'{"ready":true}')
+    line = inp.readline()
+    if not line:
+        return
+    init = json.loads(line)
+    entry, main_name = init["entry"], init["main"]
+    os.environ.update(init.get("env") or {})
+    os.chdir(init["dir"])
     try:
         fn = load(entry, main_name)
     except SyntaxError as ex:

@@ -68,7 +68,7 @@ func (s *Server) initPrestarted(entry, main string, extra map[string]json.RawMes
 		main = "Main"
 	}
 	env := map[string]string{}
-	for _, kv := range s.initEnv(extra) {
+	for _, kv := range s.actionEnv(extra) {
 		k, v, _ := strings.Cut(kv, "=")
 		env[k] = v
 	}

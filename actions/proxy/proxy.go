@@ -115,6 +115,15 @@ type Config struct {
 	// at create (see SecretEnv), and it never reaches the action's
 	// environment.
 	Secret string
+	// Prestart starts the Node.js or Python interpreter on its launcher
+	// when the Server is made, before any /init: the launcher loads the
+	// runtime's own modules and waits for the action's code, so that /init
+	// pays for the code alone, not for the interpreter's start (most of a
+	// stem cell hit). The action's /init env is then applied by the
+	// launcher to its own environment (process.env, os.environ) rather than
+	// given at exec. A prestarted launcher that dies before /init is
+	// replaced by a fresh one at /init. The native runtime ignores it.
+	Prestart bool
 }
 
 // SecretHeader carries Config.Secret on /init and /run.
@@ -155,10 +164,11 @@ type Server struct {
 	// acknowledgement must run to count as started (nativeStartGrace).
 	startGrace time.Duration
 
-	mu    sync.Mutex   // guards state changes, l and pre
+	mu    sync.Mutex   // guards state changes, l, pre and spare
 	state atomic.Int32 // a state; written under mu, read without it on the hot path
 	l     *launcher    // set under mu once /init started the launcher
 	pre   *launcher    // a launcher started ahead of /init (prestart.go); taken by /init
+	spare *launcher    // the prestarted launcher waiting for /init (Prestart); guarded by mu
 
 	stdout, stderr *logStream
 	bufs           sync.Pool // *[]byte frames for /run
@@ -175,7 +185,8 @@ type Server struct {
 }
 
 // New checks cfg, resolves the interpreter and creates the work directory.
-// It starts no process: that happens on POST /init.
+// It starts no process unless cfg.Prestart asks for the launcher at once;
+// otherwise that happens on POST /init.
 func New(cfg Config) (*Server, error) {
 	d, ok := dialects[cfg.Runtime]
 	if !ok {
@@ -211,6 +222,12 @@ func New(cfg Config) (*Server, error) {
 	s.bufs.New = func() any { b := make([]byte, 0, 4096); return &b }
 	if d.prestart {
 		s.prestartLauncher()
+	}
+	if cfg.Prestart && d.stdinInit {
+		if err := s.prestart(); err != nil {
+			// /init starts one as it would without Prestart.
+			s.log.Warn("prestart the launcher", "err", err)
+		}
 	}
 	return s, nil
 }
@@ -274,6 +291,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch r.URL.Path {
 	case "/init", "/run":
 	default:
+		if r.URL.Path == "/" && s.spareStarting() {
+			// A readiness probe (the Docker backend's GET /) waits for
+			// the prestarted runtime, so a stem cell counts as ready
+			// only once /init needs no interpreter start.
+			sendError(w, http.StatusServiceUnavailable, "the runtime is starting")
+			return
+		}
 		sendError(w, http.StatusNotFound, "not found: "+r.URL.Path)
 		return
 	}
@@ -324,14 +348,17 @@ func (s *Server) Close() error {
 	s.closeOnce.Do(func() {
 		s.mu.Lock()
 		s.state.Store(int32(stateClosed))
-		l, pre := s.l, s.pre
-		s.pre = nil
+		l, pre, spare := s.l, s.pre, s.spare
+		s.pre, s.spare = nil, nil
 		s.mu.Unlock()
 		if l != nil {
 			l.stop()
 		}
 		if pre != nil && pre != l {
 			pre.stop()
+		}
+		if spare != nil {
+			spare.stop()
 		}
 		s.closeErr = s.removeFiles()
 	})

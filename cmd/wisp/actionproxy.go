@@ -38,6 +38,7 @@ func newActionProxyCommand() *cobra.Command {
 			cfg := proxy.Config{
 				Runtime: runtime, WorkDir: workDir, Stdout: os.Stdout, Stderr: os.Stderr, Secret: secret,
 				KillLeftovers: true, // the proxy is the container's PID 1
+				Prestart:      true, // the interpreter starts with the container (a stem cell), not at /init
 				Logger:        slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
 			}
 			switch runtime {

@@ -345,7 +345,10 @@ func (b *Backend) start(ctx context.Context, c *dockerContainer) error {
 }
 
 // waitReady polls the container's port until its HTTP server answers:
-// Docker's port proxy accepts connections before the server listens.
+// Docker's port proxy accepts connections before the server listens. A
+// runtime container's proxy answers 503 while its prestarted interpreter
+// loads (actions/proxy Config.Prestart): it is ready, a stem cell that
+// /init finds waiting, only after that.
 func (b *Backend) waitReady(ctx context.Context, c *dockerContainer) error {
 	ctx, cancel := context.WithTimeout(ctx, b.cfg.ReadyTimeout)
 	defer cancel()
@@ -355,7 +358,9 @@ func (b *Backend) waitReady(ctx context.Context, c *dockerContainer) error {
 		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, c.url+"/", nil)
 		if resp, err := b.probe.Do(req); err == nil {
 			resp.Body.Close()
-			return nil
+			if resp.StatusCode != http.StatusServiceUnavailable || c.secret == "" {
+				return nil
+			}
 		}
 		select {
 		case <-ctx.Done():

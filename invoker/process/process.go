@@ -154,6 +154,10 @@ func (b *Backend) Create(_ context.Context, spec invoker.Spec) (invoker.Containe
 		NodePath:   b.cfg.NodePath,
 		PythonPath: b.cfg.PythonPath,
 		Logger:     b.log.With("container", id),
+		// The interpreter starts now, not at /init. Isolated launchers
+		// start at /init, once the code is written and handed to their
+		// user (sandbox.wrap).
+		Prestart: b.sandbox == nil,
 	}
 	if b.sandbox != nil {
 		uid, err := b.takeUID(n)

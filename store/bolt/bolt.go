@@ -32,6 +32,9 @@ type Options struct {
 type Store struct {
 	db  *bbolt.DB
 	log *slog.Logger
+	// writes commits entity Puts and Deletes, several to a transaction
+	// when they come at once (group commit).
+	writes *committer
 	// undecodable counts the records lists skipped (store.SkipCounter).
 	undecodable atomic.Int64
 }
@@ -63,7 +66,7 @@ func Open(path string, opts Options) (*Store, error) {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Store{db: db, log: log}, nil
+	return &Store{db: db, log: log, writes: &committer{db: db}}, nil
 }
 
 // Undecodable is how many records lists skipped because they could not
