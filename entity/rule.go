@@ -42,6 +42,11 @@ type Rule struct {
 	Trigger     EntityRef `json:"trigger"`
 	Action      EntityRef `json:"action"`
 	Updated     int64     `json:"updated"`
+
+	// Delivery (issue 17, items 3-5; see delivery.go): retries of failed
+	// activations and the dead-letter trigger fired after the last one.
+	Retry      *RetryPolicy `json:"retry,omitempty"`
+	DeadLetter string       `json:"deadLetter,omitempty"`
 }
 
 // RulePut is the body of PUT /rules/NAME. Trigger and action are names as
@@ -56,6 +61,10 @@ type RulePut struct {
 	Status      string          `json:"status,omitempty"`
 	Trigger     json.RawMessage `json:"trigger,omitempty"`
 	Action      json.RawMessage `json:"action,omitempty"`
+
+	// Delivery (see delivery.go): absent keeps, null clears.
+	Retry      json.RawMessage `json:"retry,omitempty"`
+	DeadLetter json.RawMessage `json:"deadLetter,omitempty"`
 }
 
 // FQN is the rule's fully qualified name.
@@ -114,6 +123,9 @@ func BuildRule(fqn FQN, req *RulePut, existing *Rule, lim SystemLimits, now int6
 	}
 	if r.Annotations == nil {
 		r.Annotations = Params{}
+	}
+	if err := applyDelivery(r, req); err != nil {
+		return nil, err
 	}
 	return r, nil
 }

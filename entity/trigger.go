@@ -21,6 +21,9 @@ type TriggerLimits struct{}
 type ReducedRule struct {
 	Action EntityRef `json:"action"`
 	Status string    `json:"status"`
+	// Delivery is the rule's delivery policy, copied here so that a fire
+	// finds it in the rule index (see SetRuleDelivery).
+	Delivery *RuleDelivery `json:"delivery,omitempty"`
 }
 
 // Trigger is an OpenWhisk trigger as stored and as returned by the API.

@@ -191,7 +191,7 @@ func (inv *Invoker) consume(msg *message.Message) {
 		if m.ReplyTo != "" {
 			inv.complete(m.ReplyTo, done)
 		}
-		msg.Ack()
+		inv.ackAfterOutcome(msg, m, done)
 		return
 	}
 	act := inv.Run(ctx, m)
@@ -200,7 +200,7 @@ func (inv *Invoker) consume(msg *message.Message) {
 		msg.Nack()
 		return
 	}
-	msg.Ack()
+	inv.ackAfterOutcome(msg, m, act)
 }
 
 // alreadyRan returns the record of m when m is a rule's activation that

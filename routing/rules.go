@@ -47,6 +47,8 @@ type IndexedRule struct {
 	Rule   entity.FQN
 	Action entity.FQN
 	Active bool
+	// Delivery is the rule's retry and dead-letter policy; nil for most.
+	Delivery *entity.RuleDelivery
 }
 
 // NewRuleIndex returns an empty index.
@@ -115,7 +117,7 @@ func newTriggerEntry(t *entity.Trigger) *TriggerEntry {
 	for key, r := range t.Rules {
 		ns, name, _ := strings.Cut(key, "/")
 		active := r.Status == entity.StatusActive
-		e.Rules = append(e.Rules, IndexedRule{Rule: entity.FQN{Namespace: ns, Name: name}, Action: r.Action.FQN(), Active: active})
+		e.Rules = append(e.Rules, IndexedRule{Rule: entity.FQN{Namespace: ns, Name: name}, Action: r.Action.FQN(), Active: active, Delivery: r.Delivery})
 		if active {
 			e.Active++
 		}
