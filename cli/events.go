@@ -160,7 +160,8 @@ func (a *app) rulePutCmd(update bool) *cobra.Command {
 	if update {
 		verb, done = "update", "updated"
 	}
-	return a.leaf(&cobra.Command{Use: verb + " RULE_NAME TRIGGER_NAME ACTION_NAME", Short: verb + " a rule"},
+	var delivery deliveryFlags
+	cmd := a.leaf(&cobra.Command{Use: verb + " RULE_NAME TRIGGER_NAME ACTION_NAME", Short: verb + " a rule"},
 		func(ctx context.Context, _ *cobra.Command, args []string) error {
 			if err := checkArgs(args, 3, 3, "A rule, trigger and action name are required."); err != nil {
 				return err
@@ -173,8 +174,12 @@ func (a *app) rulePutCmd(update bool) *cobra.Command {
 			if err != nil {
 				return usageError{err.Error()}
 			}
-			return a.put(ctx, client.Rules, "rule", done, args[0], &client.EntityPut{Trigger: trigger.String(), Action: action.String()}, update)
+			body := &client.EntityPut{Trigger: trigger.String(), Action: action.String()}
+			delivery.apply(body)
+			return a.put(ctx, client.Rules, "rule", done, args[0], body, update)
 		})
+	delivery.register(cmd)
+	return cmd
 }
 
 func (a *app) ruleStatusCmd(verb, status string) *cobra.Command {

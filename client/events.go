@@ -44,6 +44,25 @@ type Rule struct {
 	Status    string     `json:"status,omitempty"`
 	Trigger   EntityPath `json:"trigger"`
 	Action    EntityPath `json:"action"`
+
+	// Delivery (Wisp's extension; see RetryPolicy).
+	Retry      *RetryPolicy `json:"retry,omitempty"`
+	DeadLetter string       `json:"deadLetter,omitempty"`
+}
+
+// RetryPolicy is a rule's retry of failed activations; durations are
+// milliseconds.
+type RetryPolicy struct {
+	Attempts           int     `json:"attempts"`
+	Backoff            Backoff `json:"backoff"`
+	OnApplicationError bool    `json:"onApplicationError,omitempty"`
+}
+
+// Backoff is an exponential backoff, in milliseconds; zero takes the
+// server's default.
+type Backoff struct {
+	Initial int64 `json:"initial,omitempty"`
+	Max     int64 `json:"max,omitempty"`
 }
 
 // Package is a package or a binding as the server returns it.
@@ -74,6 +93,10 @@ type EntityPut struct {
 	// Trigger and Action are a rule's, as fully qualified names.
 	Trigger string `json:"trigger,omitempty"`
 	Action  string `json:"action,omitempty"`
+
+	// A rule's delivery (Wisp's extension): absent keeps the stored one.
+	Retry      *RetryPolicy `json:"retry,omitempty"`
+	DeadLetter string       `json:"deadLetter,omitempty"`
 }
 
 // Collections of the entities handled generically here.

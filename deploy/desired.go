@@ -82,6 +82,9 @@ type ruleBody struct {
 	Trigger     string           `json:"trigger"`
 	Action      string           `json:"action"`
 	Annotations client.KeyValues `json:"annotations"`
+	// Delivery: null and "" clear what the manifest no longer has.
+	Retry      *client.RetryPolicy `json:"retry"`
+	DeadLetter string              `json:"deadLetter"`
 }
 
 // resolver turns names written in the manifest into fully qualified ones and
@@ -304,9 +307,11 @@ func (r *resolver) rule(pkg *Package, rule *Rule) *desired {
 	trigger, _ := r.trigger(rule.Trigger, rule.TriggerAt)
 	action, _, _ := r.action(pkg, rule.Action, rule.ActionAt)
 	body := &ruleBody{Trigger: trigger, Action: action, Annotations: keyValues(rule.Annotations)}
-	return &desired{origin: rule.origin, stage: stageRule, name: rule.Name, body: body, parts: map[string]any{
+	d := &desired{origin: rule.origin, stage: stageRule, name: rule.Name, body: body, parts: map[string]any{
 		"trigger": trigger, "action": action, "annotations": body.Annotations,
 	}}
+	r.delivery(d, body, rule)
+	return d
 }
 
 // orderSequences sorts sequences so that one made of others comes after

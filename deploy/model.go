@@ -1,5 +1,7 @@
 package deploy
 
+import "github.com/wispio/wisp/client"
+
 // Project is a parsed manifest: everything Parse could check without a
 // server. Names are as written; resolution against the namespace happens
 // when a Deployer plans.
@@ -124,4 +126,9 @@ type Rule struct {
 	Action      string
 	ActionAt    origin
 	Annotations Params
+
+	// Delivery (see delivery.go): retries and the dead-letter trigger.
+	Retry        *client.RetryPolicy
+	DeadLetter   string
+	DeadLetterAt origin
 }

@@ -307,6 +307,12 @@ func (ps *parser) rule(name string, e entry) *Rule {
 		"annotations": func(e entry) { r.Annotations = ps.params(e) },
 		"version":     ps.ignored,
 		"description": ps.ignored,
+		"retry":       func(e entry) { r.Retry = ps.retry(e) },
+		"deadLetter": func(e entry) {
+			if s, ok := ps.str(e); ok {
+				r.DeadLetter, r.DeadLetterAt = s, origin{e.path, e.value.Line}
+			}
+		},
 	})
 	if r.Trigger == "" {
 		ps.errorf(e.keyAt, join(e.path, "trigger"), "required: the trigger of the rule")

@@ -1,0 +1,26 @@
+package cli
+
+import "testing"
+
+func TestRuleDeliveryFlags(t *testing.T) {
+	ok := `{"namespace":"guest","name":"x"}`
+	tests := []cliCase{
+		{
+			name: "rule create with retries and a dead letter",
+			args: []string{"rule", "create", "r1", "t1", "a1", "--retry-attempts", "3", "--retry-backoff", "250ms", "--retry-max-backoff", "5s", "--dead-letter", "dl"},
+			script: []exchange{{method: "PUT", path: "/api/v1/namespaces/_/rules/r1", query: "overwrite=false",
+				body: `{"name":"r1","trigger":"/_/t1","action":"/_/a1","retry":{"attempts":3,"backoff":{"initial":250,"max":5000}},"deadLetter":"dl"}`, status: 200, reply: ok}},
+			stdout: "ok: created rule r1\n",
+		},
+		{
+			name: "rule update retrying application errors",
+			args: []string{"rule", "update", "r1", "t1", "a1", "--retry-attempts", "2", "--retry-on-application-error"},
+			script: []exchange{{method: "PUT", path: "/api/v1/namespaces/_/rules/r1", query: "overwrite=true",
+				body: `{"name":"r1","trigger":"/_/t1","action":"/_/a1","retry":{"attempts":2,"backoff":{},"onApplicationError":true}}`, status: 200, reply: ok}},
+			stdout: "ok: updated rule r1\n",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, tt.run)
+	}
+}
