@@ -14,7 +14,7 @@ type deliveryFlags struct {
 	attempts           int
 	backoff, maxDelay  time.Duration
 	onApplicationError bool
-	deadLetter         string
+	deadLetter, sink   string
 }
 
 func (f *deliveryFlags) register(cmd *cobra.Command) {
@@ -24,6 +24,7 @@ func (f *deliveryFlags) register(cmd *cobra.Command) {
 	fl.DurationVar(&f.maxDelay, "retry-max-backoff", 0, "wait at most `DURATION` between attempts (default 32 times --retry-backoff)")
 	fl.BoolVar(&f.onApplicationError, "retry-on-application-error", false, "also retry activations that end in an application error")
 	fl.StringVar(&f.deadLetter, "dead-letter", "", "fire `TRIGGER` with the event and the failure after the last attempt")
+	fl.StringVar(&f.sink, "sink", "", "send each successful result as a CloudEvent to `URL_OR_TRIGGER`")
 }
 
 // apply sets the rule body's delivery fields the flags name.
@@ -35,4 +36,5 @@ func (f *deliveryFlags) apply(body *client.EntityPut) {
 		}
 	}
 	body.DeadLetter = f.deadLetter
+	body.Sink = f.sink
 }

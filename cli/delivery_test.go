@@ -7,9 +7,9 @@ func TestRuleDeliveryFlags(t *testing.T) {
 	tests := []cliCase{
 		{
 			name: "rule create with retries and a dead letter",
-			args: []string{"rule", "create", "r1", "t1", "a1", "--retry-attempts", "3", "--retry-backoff", "250ms", "--retry-max-backoff", "5s", "--dead-letter", "dl"},
+			args: []string{"rule", "create", "r1", "t1", "a1", "--retry-attempts", "3", "--retry-backoff", "250ms", "--retry-max-backoff", "5s", "--dead-letter", "dl", "--sink", "https://example.com/in"},
 			script: []exchange{{method: "PUT", path: "/api/v1/namespaces/_/rules/r1", query: "overwrite=false",
-				body: `{"name":"r1","trigger":"/_/t1","action":"/_/a1","retry":{"attempts":3,"backoff":{"initial":250,"max":5000}},"deadLetter":"dl"}`, status: 200, reply: ok}},
+				body: `{"name":"r1","trigger":"/_/t1","action":"/_/a1","retry":{"attempts":3,"backoff":{"initial":250,"max":5000}},"deadLetter":"dl","sink":"https://example.com/in"}`, status: 200, reply: ok}},
 			stdout: "ok: created rule r1\n",
 		},
 		{

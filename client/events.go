@@ -48,6 +48,7 @@ type Rule struct {
 	// Delivery (Wisp's extension; see RetryPolicy).
 	Retry      *RetryPolicy `json:"retry,omitempty"`
 	DeadLetter string       `json:"deadLetter,omitempty"`
+	Sink       string       `json:"sink,omitempty"`
 }
 
 // RetryPolicy is a rule's retry of failed activations; durations are
@@ -97,6 +98,7 @@ type EntityPut struct {
 	// A rule's delivery (Wisp's extension): absent keeps the stored one.
 	Retry      *RetryPolicy `json:"retry,omitempty"`
 	DeadLetter string       `json:"deadLetter,omitempty"`
+	Sink       string       `json:"sink,omitempty"`
 }
 
 // Collections of the entities handled generically here.

@@ -59,7 +59,7 @@ func (ps *parser) retry(e entry) *client.RetryPolicy {
 	return p
 }
 
-// delivery puts a rule's retry and dead-letter trigger into its body and
+// delivery puts a rule's retry, dead-letter trigger and sink into its body and
 // its parts (only when set, so that a rule without them hashes as before).
 func (r *resolver) delivery(d *desired, body *ruleBody, rule *Rule) {
 	if rule.Retry != nil {
@@ -70,6 +70,17 @@ func (r *resolver) delivery(d *desired, body *ruleBody, rule *Rule) {
 		if dl, ok := r.trigger(rule.DeadLetter, rule.DeadLetterAt); ok {
 			body.DeadLetter = dl
 			d.parts["deadLetter"] = dl
+		}
+	}
+	switch {
+	case rule.Sink == "":
+	case strings.HasPrefix(rule.Sink, "http://") || strings.HasPrefix(rule.Sink, "https://"):
+		body.Sink = rule.Sink
+		d.parts["sink"] = rule.Sink
+	default:
+		if t, ok := r.trigger(rule.Sink, rule.SinkAt); ok {
+			body.Sink = t
+			d.parts["sink"] = t
 		}
 	}
 }

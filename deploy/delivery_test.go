@@ -27,6 +27,7 @@ packages:
           attempts: 3
           backoff: {initial: 250ms, max: 2s}
         deadLetter: failed
+        sink: failed
 `
 
 // TestDeployRuleDelivery: a manifest rule's retry and deadLetter reach the
@@ -41,7 +42,7 @@ func TestDeployRuleDelivery(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := &client.RetryPolicy{Attempts: 3, Backoff: client.Backoff{Initial: 250, Max: 2000}}
-	if !reflect.DeepEqual(rule.Retry, want) || rule.DeadLetter != "/dep/failed" {
+	if !reflect.DeepEqual(rule.Retry, want) || rule.DeadLetter != "/dep/failed" || rule.Sink != "/dep/failed" {
 		t.Fatalf("rule retry %+v deadLetter %q", rule.Retry, rule.DeadLetter)
 	}
 
@@ -53,14 +54,14 @@ func TestDeployRuleDelivery(t *testing.T) {
 
 	cleared := strings.Split(deliveryManifest, "        retry:")[0]
 	plan = e.deploy(e.load(cleared, nil))
-	if got := changeLines(plan); !reflect.DeepEqual(got, []string{"~ rule chargeOnPlaced (deadLetter, retry)"}) {
+	if got := changeLines(plan); !reflect.DeepEqual(got, []string{"~ rule chargeOnPlaced (deadLetter, retry, sink)"}) {
 		t.Fatalf("plan %q", got)
 	}
 	rule = client.Rule{}
 	if _, err := e.c.Get(context.Background(), client.Rules, "chargeOnPlaced", &rule); err != nil {
 		t.Fatal(err)
 	}
-	if rule.Retry != nil || rule.DeadLetter != "" {
+	if rule.Retry != nil || rule.DeadLetter != "" || rule.Sink != "" {
 		t.Fatalf("after removing them: retry %+v deadLetter %q", rule.Retry, rule.DeadLetter)
 	}
 }

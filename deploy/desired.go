@@ -85,6 +85,7 @@ type ruleBody struct {
 	// Delivery: null and "" clear what the manifest no longer has.
 	Retry      *client.RetryPolicy `json:"retry"`
 	DeadLetter string              `json:"deadLetter"`
+	Sink       string              `json:"sink"`
 }
 
 // resolver turns names written in the manifest into fully qualified ones and

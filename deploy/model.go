@@ -131,4 +131,6 @@ type Rule struct {
 	Retry        *client.RetryPolicy
 	DeadLetter   string
 	DeadLetterAt origin
+	Sink         string
+	SinkAt       origin
 }

@@ -313,6 +313,11 @@ func (ps *parser) rule(name string, e entry) *Rule {
 				r.DeadLetter, r.DeadLetterAt = s, origin{e.path, e.value.Line}
 			}
 		},
+		"sink": func(e entry) {
+			if s, ok := ps.str(e); ok {
+				r.Sink, r.SinkAt = s, origin{e.path, e.value.Line}
+			}
+		},
 	})
 	if r.Trigger == "" {
 		ps.errorf(e.keyAt, join(e.path, "trigger"), "required: the trigger of the rule")

@@ -3,7 +3,9 @@ package entity
 import (
 	"bytes"
 	"encoding/json"
+	"net/url"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -68,7 +70,22 @@ type RuleDelivery struct {
 	// DeadLetter names a trigger of the rule's namespace ("ns/T" form of
 	// FQN.String, as "/ns/T") fired with the event and the failure.
 	DeadLetter string `json:"deadLetter,omitempty"`
+	// Sink is where a successful activation's result goes as a CloudEvent:
+	// an http(s) URL or a trigger ("/ns/T") of the rule's namespace.
+	Sink string `json:"sink,omitempty"`
 }
+
+// SinkTrigger is the trigger d's sink names, reporting false when the
+// sink is a URL or there is none.
+func (d *RuleDelivery) SinkTrigger() (FQN, bool) {
+	if d == nil || d.Sink == "" || isURL(d.Sink) {
+		return FQN{}, false
+	}
+	f, err := ParseFQN("sink", d.Sink, "_")
+	return f, err == nil
+}
+
+func isURL(s string) bool { return strings.HasPrefix(s, "http://") || strings.HasPrefix(s, "https://") }
 
 // Attempts is how many times an activation is attempted in all.
 func (d *RuleDelivery) Attempts() int {
@@ -80,10 +97,10 @@ func (d *RuleDelivery) Attempts() int {
 
 // Delivery returns the rule's delivery policy, nil when it has none.
 func (r *Rule) Delivery() *RuleDelivery {
-	if r.Retry == nil && r.DeadLetter == "" {
+	if r.Retry == nil && r.DeadLetter == "" && r.Sink == "" {
 		return nil
 	}
-	return &RuleDelivery{Retry: r.Retry, DeadLetter: r.DeadLetter}
+	return &RuleDelivery{Retry: r.Retry, DeadLetter: r.DeadLetter, Sink: r.Sink}
 }
 
 // SetRuleDelivery records d on the link of rule in t's Rules map (a copy
@@ -113,26 +130,73 @@ func applyDelivery(r *Rule, req *RulePut) error {
 		if err := json.Unmarshal(req.DeadLetter, &s); err != nil {
 			return Invalid("deadLetter", "must be the name of a trigger, as a string")
 		}
-		if s == "" {
-			r.DeadLetter = ""
-			return nil
+		r.DeadLetter = ""
+		if s != "" {
+			f, err := ParseFQN("deadLetter", s, r.Namespace)
+			if err != nil {
+				return err
+			}
+			switch {
+			case f.Package != "":
+				return Invalid("deadLetter", "a trigger cannot be in a package: %q", s)
+			case f.Namespace != r.Namespace:
+				return Invalid("deadLetter", "must be a trigger of the rule's namespace %q, not %q", r.Namespace, f.Namespace)
+			}
+			r.DeadLetter = f.String()
 		}
-		f, err := ParseFQN("deadLetter", s, r.Namespace)
-		if err != nil {
-			return err
-		}
-		switch {
-		case f.Package != "":
-			return Invalid("deadLetter", "a trigger cannot be in a package: %q", s)
-		case f.Namespace != r.Namespace:
-			return Invalid("deadLetter", "must be a trigger of the rule's namespace %q, not %q", r.Namespace, f.Namespace)
-		}
-		r.DeadLetter = f.String()
 	} else if isNull(req.DeadLetter) {
 		r.DeadLetter = ""
 	}
 	if r.DeadLetter != "" && r.DeadLetter == r.Trigger.FQN().String() {
 		return Invalid("deadLetter", "must not be the rule's own trigger %q", r.DeadLetter)
+	}
+	return applySink(r, req.Sink)
+}
+
+// applySink validates and applies a rule's sink: an http(s) URL with a
+// host and no credentials, or a trigger of the rule's namespace other
+// than its own (a loop). "" or null clears it.
+func applySink(r *Rule, raw json.RawMessage) error {
+	if isNull(raw) {
+		r.Sink = ""
+		return nil
+	}
+	if !present(raw) {
+		return nil
+	}
+	var s string
+	if err := json.Unmarshal(raw, &s); err != nil {
+		return Invalid("sink", "must be an http(s) URL or the name of a trigger, as a string")
+	}
+	switch {
+	case s == "":
+		r.Sink = ""
+	case isURL(s):
+		u, err := url.Parse(s)
+		if err != nil || u.Host == "" {
+			return Invalid("sink", "%q is not an http(s) URL with a host", s)
+		}
+		if u.User != nil {
+			return Invalid("sink", "the URL must not hold credentials")
+		}
+		if len(s) > 2048 {
+			return Invalid("sink", "the URL is longer than 2048 characters")
+		}
+		r.Sink = s
+	default:
+		f, err := ParseFQN("sink", s, r.Namespace)
+		if err != nil {
+			return err
+		}
+		switch {
+		case f.Package != "":
+			return Invalid("sink", "a trigger cannot be in a package: %q", s)
+		case f.Namespace != r.Namespace:
+			return Invalid("sink", "must be a trigger of the rule's namespace %q, not %q", r.Namespace, f.Namespace)
+		case f == r.Trigger.FQN():
+			return Invalid("sink", "must not be the rule's own trigger %q", f.String())
+		}
+		r.Sink = f.String()
 	}
 	return nil
 }

@@ -18,6 +18,7 @@ func TestRuleDeliveryFields(t *testing.T) {
 		wantField string
 		retry     *RetryPolicy
 		dl        string
+		sink      string
 	}{
 		{name: "numbers", req: `{"trigger":"T","action":"A","retry":{"attempts":3,"backoff":{"initial":100,"max":5000}},"deadLetter":"DL"}`,
 			retry: &RetryPolicy{Attempts: 3, Backoff: BackoffPolicy{Initial: 100, Max: 5000}}, dl: "/ns/DL"},
@@ -40,6 +41,14 @@ func TestRuleDeliveryFields(t *testing.T) {
 		{name: "dead letter elsewhere", req: `{"trigger":"T","action":"A","deadLetter":"/other/DL"}`, wantField: "deadLetter"},
 		{name: "dead letter in a package", req: `{"trigger":"T","action":"A","deadLetter":"p/DL"}`, wantField: "deadLetter"},
 		{name: "dead letter is the trigger", req: `{"trigger":"T","action":"A","deadLetter":"T"}`, wantField: "deadLetter"},
+		{name: "sink URL", req: `{"trigger":"T","action":"A","sink":"https://hooks.example.com/in?x=1"}`, sink: "https://hooks.example.com/in?x=1"},
+		{name: "sink trigger", req: `{"trigger":"T","action":"A","sink":"Next"}`, sink: "/ns/Next"},
+		{name: "sink cleared", req: `{"sink":null}`, existing: &Rule{Namespace: "ns", Name: "R", Trigger: EntityRef{Path: "ns", Name: "T"}, Sink: "/ns/Next"}},
+		{name: "sink with credentials", req: `{"trigger":"T","action":"A","sink":"https://u:p@example.com/"}`, wantField: "sink"},
+		{name: "sink without host", req: `{"trigger":"T","action":"A","sink":"http:///x"}`, wantField: "sink"},
+		{name: "sink elsewhere", req: `{"trigger":"T","action":"A","sink":"/other/T2"}`, wantField: "sink"},
+		{name: "sink is the trigger", req: `{"trigger":"T","action":"A","sink":"/_/T"}`, wantField: "sink"},
+		{name: "sink not a string", req: `{"trigger":"T","action":"A","sink":3}`, wantField: "sink"},
 		{name: "dead letter not a string", req: `{"trigger":"T","action":"A","deadLetter":{"name":"DL"}}`, wantField: "deadLetter"},
 	}
 	for _, tt := range tests {
@@ -58,10 +67,10 @@ func TestRuleDeliveryFields(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if !reflect.DeepEqual(r.Retry, tt.retry) || r.DeadLetter != tt.dl {
-				t.Fatalf("retry %+v deadLetter %q, want %+v %q", r.Retry, r.DeadLetter, tt.retry, tt.dl)
+			if !reflect.DeepEqual(r.Retry, tt.retry) || r.DeadLetter != tt.dl || r.Sink != tt.sink {
+				t.Fatalf("retry %+v deadLetter %q sink %q, want %+v %q %q", r.Retry, r.DeadLetter, r.Sink, tt.retry, tt.dl, tt.sink)
 			}
-			if (r.Delivery() == nil) != (tt.retry == nil && tt.dl == "") {
+			if (r.Delivery() == nil) != (tt.retry == nil && tt.dl == "" && tt.sink == "") {
 				t.Fatalf("Delivery() = %+v", r.Delivery())
 			}
 		})

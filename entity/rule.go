@@ -47,6 +47,9 @@ type Rule struct {
 	// activations and the dead-letter trigger fired after the last one.
 	Retry      *RetryPolicy `json:"retry,omitempty"`
 	DeadLetter string       `json:"deadLetter,omitempty"`
+	// Sink receives each successful activation's result as a CloudEvent:
+	// an http(s) URL, or a trigger of the rule's namespace ("/ns/T").
+	Sink string `json:"sink,omitempty"`
 }
 
 // RulePut is the body of PUT /rules/NAME. Trigger and action are names as
@@ -65,6 +68,7 @@ type RulePut struct {
 	// Delivery (see delivery.go): absent keeps, null clears.
 	Retry      json.RawMessage `json:"retry,omitempty"`
 	DeadLetter json.RawMessage `json:"deadLetter,omitempty"`
+	Sink       json.RawMessage `json:"sink,omitempty"`
 }
 
 // FQN is the rule's fully qualified name.

@@ -51,6 +51,8 @@ type Outcome struct {
 	StatusCode   int    `json:"statusCode"`
 	Status       string `json:"status"`
 	Error        string `json:"error,omitempty"`
+	// Result is the activation's result, kept only for a rule with a sink.
+	Result json.RawMessage `json:"result,omitempty"`
 }
 
 // deliveryStep is a message on the deliveries queue: an attempt's outcome
@@ -58,6 +60,9 @@ type Outcome struct {
 type deliveryStep struct {
 	Delivery Delivery `json:"delivery"`
 	Outcome  *Outcome `json:"outcome,omitempty"`
+	// Sink, when positive, is the number of a successful outcome's
+	// attempt to reach the rule's sink (see sink.go).
+	Sink int `json:"sink,omitempty"`
 }
 
 // DeliveriesAckWait is how long a controller may hold a message of the
@@ -71,6 +76,9 @@ const DeliveriesAckWait = entity.MaxRetryBackoff + time.Minute
 // the activation id, so a repeat is stored once while the first waits.
 func PublishOutcome(pub message.Publisher, m *Invocation, act *entity.Activation) error {
 	step := deliveryStep{Delivery: *m.Delivery, Outcome: outcomeOf(act)}
+	if m.Delivery.Policy.Sink != "" && act.Response.StatusCode == entity.StatusSuccess {
+		step.Outcome.Result = act.Response.Result
+	}
 	payload, err := json.Marshal(step)
 	if err != nil {
 		return fmt.Errorf("encode the outcome of %s: %w", act.ActivationID, err)
@@ -142,7 +150,10 @@ func (f *Firer) HandleDelivery(ctx context.Context, msg *message.Message) error 
 		}
 	}
 	ctx = tracing.Extract(ctx, msg.Metadata)
-	if step.Outcome != nil {
+	switch {
+	case step.Outcome != nil && step.Sink > 0:
+		return f.toSink(ctx, &step.Delivery, step.Outcome, step.Sink)
+	case step.Outcome != nil:
 		return f.afterAttempt(ctx, &step.Delivery, step.Outcome)
 	}
 	return f.attempt(ctx, &step.Delivery)
@@ -152,6 +163,9 @@ func (f *Firer) HandleDelivery(ctx context.Context, msg *message.Message) error 
 // dead-letter trigger after the last; a success or a failure the policy
 // does not count ends the delivery.
 func (f *Firer) afterAttempt(ctx context.Context, d *Delivery, o *Outcome) error {
+	if o.StatusCode == entity.StatusSuccess && d.Policy.Sink != "" {
+		return f.toSink(ctx, d, o, 1)
+	}
 	if !d.Policy.Retry.Retries(o.StatusCode) {
 		return nil
 	}
@@ -170,15 +184,21 @@ func (f *Firer) afterAttempt(ctx context.Context, d *Delivery, o *Outcome) error
 
 // schedule queues attempt d to start at due.
 func (f *Firer) schedule(ctx context.Context, d *Delivery, due time.Time) error {
-	payload, err := json.Marshal(deliveryStep{Delivery: *d})
+	return f.publishStep(ctx, deliveryStep{Delivery: *d}, AttemptID(d.Fire, d.Rule, d.Attempt)+".attempt", due)
+}
+
+// publishStep queues step on the deliveries queue under id, not to be
+// delivered before due.
+func (f *Firer) publishStep(ctx context.Context, step deliveryStep, id string, due time.Time) error {
+	payload, err := json.Marshal(step)
 	if err != nil {
-		return fmt.Errorf("encode attempt %d of rule %s: %w", d.Attempt, d.Rule, err)
+		return fmt.Errorf("encode delivery step %s of rule %s: %w", id, step.Delivery.Rule, err)
 	}
-	msg := bus.NewMessage(AttemptID(d.Fire, d.Rule, d.Attempt)+".attempt", payload)
+	msg := bus.NewMessage(id, payload)
 	bus.SetNotBefore(msg, due)
 	tracing.Inject(ctx, msg.Metadata)
 	if err := f.queue.Publish(bus.TopicDeliveries, msg); err != nil {
-		return fmt.Errorf("schedule attempt %d of rule %s: %w", d.Attempt, d.Rule, err)
+		return fmt.Errorf("queue delivery step %s of rule %s: %w", id, step.Delivery.Rule, err)
 	}
 	return nil
 }
@@ -302,6 +322,22 @@ func (t *Triggers) checkDeadLetter(ctx context.Context, r *entity.Rule) error {
 	}
 	if tr == nil {
 		return entity.Invalid("deadLetter", "trigger %s does not exist", f)
+	}
+	return nil
+}
+
+// checkSink checks that the sink trigger of r, when it names one, exists.
+func (t *Triggers) checkSink(ctx context.Context, r *entity.Rule) error {
+	f, ok := r.Delivery().SinkTrigger()
+	if !ok {
+		return nil
+	}
+	tr, _, err := t.trigger(ctx, f)
+	if err != nil {
+		return err
+	}
+	if tr == nil {
+		return entity.Invalid("sink", "trigger %s does not exist", f)
 	}
 	return nil
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill/message"
+	cloudevents "github.com/cloudevents/sdk-go/v2"
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/wispio/wisp/entity"
@@ -39,6 +40,8 @@ type Firer struct {
 	// queue, when set, receives accepted fires to run on any controller
 	// (see Queue).
 	queue message.Publisher
+	// sinks sends rules' results to HTTP sinks (see SinkClient).
+	sinks cloudevents.Client
 }
 
 // NewFirer returns a firer over index, starting actions with activator and

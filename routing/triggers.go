@@ -152,6 +152,9 @@ func (t *Triggers) PutRule(ctx context.Context, subject string, fqn entity.FQN, 
 	if err := t.checkDeadLetter(ctx, r); err != nil {
 		return nil, err
 	}
+	if err := t.checkSink(ctx, r); err != nil {
+		return nil, err
+	}
 	status := entity.StatusActive
 	if existing != nil {
 		oldTrigger, oldRev, err := t.trigger(ctx, existing.Trigger.FQN())
