@@ -24,3 +24,19 @@ func TestRuleDeliveryFlags(t *testing.T) {
 		t.Run(tt.name, tt.run)
 	}
 }
+
+func TestTriggerReplay(t *testing.T) {
+	tests := []cliCase{
+		{
+			name: "trigger replay of one rule in a window",
+			args: []string{"trigger", "replay", "t1", "--since", "2026-12-01T00:00Z", "--until", "2026-12-02", "--rule", "r1"},
+			script: []exchange{{method: "POST", path: "/api/v1/namespaces/_/triggers/t1/replay",
+				body: `{"since":"2026-12-01T00:00Z","until":"2026-12-02","rule":"r1"}`, status: 200,
+				reply: `{"events":2,"activations":[{"cause":"c1","rule":"guest/r1","activationId":"a1"},{"cause":"c2","rule":"guest/r1","error":"throttled"}]}`}},
+			stdout: "error: guest/r1 for c2: throttled\nok: replayed 2 events of /_/t1: 1 activations started, 1 failed\n",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, tt.run)
+	}
+}

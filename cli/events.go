@@ -15,7 +15,7 @@ import (
 func (a *app) triggerCmd() *cobra.Command {
 	return a.group("trigger", "work with triggers",
 		a.entityPutCmd(client.Triggers, "trigger", false), a.entityPutCmd(client.Triggers, "trigger", true),
-		a.triggerFireCmd(),
+		a.triggerFireCmd(), a.triggerReplayCmd(),
 		a.entityGetCmd(client.Triggers, "trigger", a.printTriggerFeed), a.entityDeleteCmd(client.Triggers, "trigger", a.deleteTriggerFeed),
 		a.entityListCmd(client.Triggers, "triggers"))
 }

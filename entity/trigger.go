@@ -39,6 +39,10 @@ type Trigger struct {
 	// its action and status. Absent until a rule links the trigger.
 	Rules   map[string]ReducedRule `json:"rules,omitempty"`
 	Updated int64                  `json:"updated"`
+
+	// Archive (issue 17, item 5; see archive.go) keeps fired events for
+	// replay; absent when off.
+	Archive *ArchivePolicy `json:"archive,omitempty"`
 }
 
 // TriggerPut is the body of PUT /triggers/NAME. Absent fields keep the
@@ -51,6 +55,8 @@ type TriggerPut struct {
 	Parameters  Params          `json:"parameters,omitempty"`
 	Annotations Params          `json:"annotations,omitempty"`
 	Limits      json.RawMessage `json:"limits,omitempty"`
+	// Archive: absent keeps, null or {"days": 0} removes (archive.go).
+	Archive json.RawMessage `json:"archive,omitempty"`
 }
 
 // FQN is the trigger's fully qualified name.
@@ -129,6 +135,9 @@ func BuildTrigger(fqn FQN, req *TriggerPut, existing *Trigger, lim SystemLimits,
 			return nil, err
 		}
 		t.Annotations = req.Annotations
+	}
+	if err := applyArchive(t, req.Archive); err != nil {
+		return nil, err
 	}
 	return t, nil
 }

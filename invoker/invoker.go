@@ -295,6 +295,9 @@ func (inv *Invoker) execute(ctx context.Context, m *routing.Invocation) *entity.
 	if m.CausedBy != "" {
 		annotations = annotations.Set("causedBy", m.CausedBy)
 	}
+	if m.Replayed {
+		annotations = annotations.Set("replayed", true)
+	}
 	var r runResult
 	if action.Exec.Kind == builtin.Kind {
 		r = inv.runBuiltin(ctx, m, action, start)

@@ -100,6 +100,8 @@ type Request struct {
 	// Delivery, for a rule's attempt with a delivery policy, travels with
 	// the invocation (primitive actions only).
 	Delivery *Delivery
+	// Replayed marks an activation started by a trigger replay.
+	Replayed bool
 }
 
 // Activate starts the activation. It returns the activation id and, when
@@ -184,6 +186,7 @@ func (a *Activator) invoke(ctx context.Context, req Request, res *Resolved, caus
 		MemoryMB:      res.Action.Limits.Memory,
 		Builtin:       res.Action.Exec.Kind == builtin.Kind,
 		Delivery:      req.Delivery,
+		Replayed:      req.Replayed,
 	}
 	if _, ok := actionkey.Expiry(req.APIKey); ok && res.Action.Annotations.IsTrue("provide-api-key") {
 		inv.APIKey = req.APIKey // bounds the activation key the invoker mints

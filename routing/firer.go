@@ -42,6 +42,8 @@ type Firer struct {
 	queue message.Publisher
 	// sinks sends rules' results to HTTP sinks (see SinkClient).
 	sinks cloudevents.Client
+	// archives keeps archived triggers' events (see Archive).
+	archives store.Store
 }
 
 // NewFirer returns a firer over index, starting actions with activator and

@@ -46,6 +46,9 @@ type Invocation struct {
 	// a retry or dead-letter policy: the invoker reports the outcome on
 	// the deliveries queue before it acks (see PublishOutcome).
 	Delivery *Delivery `json:"delivery,omitempty"`
+	// Replayed is true for an activation a trigger replay started; the
+	// invoker records the annotation replayed: true.
+	Replayed bool `json:"replayed,omitempty"`
 }
 
 // Completion carries a finished activation back to the controller that

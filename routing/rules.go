@@ -39,6 +39,8 @@ type TriggerEntry struct {
 	Rules []IndexedRule
 	// Active counts the active rules.
 	Active int
+	// Archive, when set, keeps the trigger's fired events (see archive.go).
+	Archive *entity.ArchivePolicy
 }
 
 // IndexedRule is one rule of a trigger: the action it starts and whether
@@ -113,7 +115,7 @@ func (x *RuleIndex) Len() (triggers, rules int) {
 }
 
 func newTriggerEntry(t *entity.Trigger) *TriggerEntry {
-	e := &TriggerEntry{Trigger: t.FQN(), Version: t.Version, Parameters: t.Parameters, Rules: make([]IndexedRule, 0, len(t.Rules))}
+	e := &TriggerEntry{Trigger: t.FQN(), Version: t.Version, Parameters: t.Parameters, Rules: make([]IndexedRule, 0, len(t.Rules)), Archive: t.Archive}
 	for key, r := range t.Rules {
 		ns, name, _ := strings.Cut(key, "/")
 		active := r.Status == entity.StatusActive

@@ -349,6 +349,7 @@ func (s *Server) wireTriggers(ctx, runCtx context.Context, handler *api.Server, 
 	if err := s.firer.SinkClient(s.egress.HTTPClient(30 * time.Second)); err != nil {
 		return err
 	}
+	s.firer.Archive(s.store)
 	writer := routing.NewTriggers(s.store, index, activator.Resolver().CheckRuleAction, s.cfg.API.Limits)
 	s.firer.Queue(s.bus)
 	activator.Queue(s.bus)
