@@ -52,4 +52,3 @@ func (s *Server) replayTrigger(w http.ResponseWriter, r *http.Request, id identi
 	writeJSON(w, http.StatusOK, res)
 	return nil
 }
-
