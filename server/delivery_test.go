@@ -2,11 +2,15 @@ package server
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/wispio/wisp/entity"
+	"github.com/wispio/wisp/internal/testenv"
 )
 
 // crashCode exits the action's process: an action developer error.
@@ -132,5 +136,34 @@ func TestRuleDeliveryValidation(t *testing.T) {
 		if status != http.StatusBadRequest || json.Unmarshal(out, &e) != nil || !strings.Contains(e.Error, tt.field) || e.Code == "" {
 			t.Errorf("PUT %v = %d %s, want 400 naming %s", tt.body, status, out, tt.field)
 		}
+	}
+}
+
+// TestDeadLetterOnNATS runs the retries and the dead letter on the NATS
+// bus (the WISP_DELIVERIES stream), where the consumer waits for a retry
+// that is not due yet.
+func TestDeadLetterOnNATS(t *testing.T) {
+	natsURL := testenv.NATS(t)
+	srv, a := startTriggerServer(t, func(c *Config) {
+		c.Cluster.BusURL = natsURL
+		c.Cluster.BusPrefix = fmt.Sprintf("deliveries%d", time.Now().UnixNano())
+		c.Cluster.ID = "n1"
+	})
+	waitFor(t, "the invoker's first ping", func() bool { return slices.Contains(srv.Invokers(), "n1") })
+	a.must(200, "PUT", "_/actions/crash", map[string]any{"exec": map[string]any{"kind": "nodejs:20", "code": crashCode}})
+	a.action("catcher", 1)
+	a.must(200, "PUT", "_/triggers/T", map[string]any{})
+	a.must(200, "PUT", "_/triggers/DL", map[string]any{})
+	a.rule("catch", "DL", "catcher")
+	a.must(200, "PUT", "_/rules/R", map[string]any{"trigger": "/_/T", "action": "/_/crash", "deadLetter": "DL",
+		"retry": map[string]any{"attempts": 2, "backoff": map[string]any{"initial": "200ms"}}})
+	fire := a.fire("T", map[string]any{"n": 1}, http.StatusAccepted)
+	letters := a.deadLetters("DL", 1)
+	failure, _ := letters[0]["failure"].(map[string]any)
+	if failure["cause"] != fire || failure["attempts"] != float64(2) {
+		t.Fatalf("dead letter = %v", letters[0])
+	}
+	if n := len(a.activationsOf("crash")); n != 2 {
+		t.Fatalf("%d attempts recorded, want 2", n)
 	}
 }
