@@ -18,11 +18,6 @@ import (
 // list in the order they were accepted.
 const ArchiveCollection store.Collection = "archive"
 
-// pruneEvery: one archived event in pruneEvery (by its id) also counts the
-// archive and drops the oldest events over entity.MaxArchiveEvents; every
-// write drops the few oldest past the age.
-const pruneEvery = 16
-
 // Archive has f keep the fired events of triggers with an archive policy
 // in st, for Replay.
 func (f *Firer) Archive(st store.Store) { f.archives = st }
@@ -47,6 +42,9 @@ func (f *Firer) archive(ctx context.Context, entry *TriggerEntry, q *queuedFire)
 	if err != nil && !errors.Is(err, store.ErrConflict) {
 		return fmt.Errorf("archive fire %s: %w", q.ActivationID, err)
 	}
+	// Every write drops the few oldest events past the age; one in 16 (by
+	// the id's last hex digit) also counts the archive and drops the oldest
+	// over entity.MaxArchiveEvents.
 	if err := f.prune(ctx, t, entry.Archive, strings.HasSuffix(q.ActivationID, "0")); err != nil {
 		f.log.Warn("prune a trigger's archive", "trigger", t.String(), "err", err)
 	}
