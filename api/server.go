@@ -99,6 +99,7 @@ func (s *Server) routes() {
 	s.handle("PUT /api/v1/namespaces/{ns}/triggers/{name}", s.putTrigger)
 	s.handle("DELETE /api/v1/namespaces/{ns}/triggers/{name}", s.deleteTrigger)
 	s.handle("POST /api/v1/namespaces/{ns}/triggers/{name}", s.fireTrigger)
+	s.handle("POST /api/v1/namespaces/{ns}/triggers/{name}/replay", s.replayTrigger)
 	s.handle("GET /api/v1/namespaces/{ns}/rules", s.listRules)
 	s.handle("GET /api/v1/namespaces/{ns}/rules/{$}", s.listRules)
 	s.handle("GET /api/v1/namespaces/{ns}/rules/{name}", s.getRule)

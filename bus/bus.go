@@ -22,6 +22,7 @@ package bus
 
 import (
 	"context"
+	"strconv"
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill/message"
@@ -40,6 +41,9 @@ const (
 	// TopicCompositions: accepted non-blocking sequence and conductor
 	// activations, run by any controller (queue).
 	TopicCompositions = "compositions"
+	// TopicDeliveries: the outcomes of rule activations with a delivery
+	// policy, and their scheduled retries (queue; see NotBeforeHeader).
+	TopicDeliveries = "deliveries"
 	// TopicHealth: invokers' pings (broadcast).
 	TopicHealth = "health"
 	// TopicEntities: changes of entities the controllers index (broadcast).
@@ -102,3 +106,28 @@ func MarkVolatile(m *message.Message) { m.Metadata.Set(VolatileHeader, "1") }
 // SetMessageID sets the JetStream message id of m, when it must differ
 // from its UUID (a message published again on purpose).
 func SetMessageID(m *message.Message, id string) { m.Metadata.Set(msgIDHeader, id) }
+
+// NotBeforeHeader is the metadata key of a queued message's earliest
+// delivery time (Unix milliseconds), for a scheduled retry. The embedded
+// bus holds such a message back until then, also across a restart; on
+// NATS it is delivered at once and its consumer waits (see NotBefore).
+const NotBeforeHeader = "Wisp-Not-Before"
+
+// SetNotBefore marks m not to be delivered before t.
+func SetNotBefore(m *message.Message, t time.Time) {
+	m.Metadata.Set(NotBeforeHeader, strconv.FormatInt(t.UnixMilli(), 10))
+}
+
+// NotBefore is the earliest delivery time of a message with metadata md;
+// zero when it has none.
+func NotBefore(md map[string]string) time.Time {
+	v := md[NotBeforeHeader]
+	if v == "" {
+		return time.Time{}
+	}
+	ms, err := strconv.ParseInt(v, 10, 64)
+	if err != nil {
+		return time.Time{}
+	}
+	return time.UnixMilli(ms)
+}

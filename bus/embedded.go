@@ -91,7 +91,7 @@ func (b *Embedded) load() error {
 					b.log.Error("bus: unreadable queued message left in the queue file", "topic", string(name), "key", binary.BigEndian.Uint64(k), "err", err)
 					return nil
 				}
-				q.push(&queued{key: binary.BigEndian.Uint64(k), msg: m})
+				b.enqueue(q, &queued{key: binary.BigEndian.Uint64(k), msg: m})
 				n++
 				return nil
 			})
@@ -111,7 +111,7 @@ func persisted(topic string) bool { return !strings.HasPrefix(topic, TopicComple
 
 // isQueue reports whether topic is a queue (else a broadcast).
 func isQueue(topic string) bool {
-	return topic == TopicTriggers || topic == TopicCompositions || strings.HasPrefix(topic, TopicInvokerPrefix) || strings.HasPrefix(topic, TopicCompletionsPrefix)
+	return topic == TopicTriggers || topic == TopicCompositions || topic == TopicDeliveries || strings.HasPrefix(topic, TopicInvokerPrefix) || strings.HasPrefix(topic, TopicCompletionsPrefix)
 }
 
 // queue returns topic's queue, made on first use.
@@ -170,7 +170,7 @@ func (b *Embedded) publish(q *diskQueue, msg *message.Message) error {
 				return err
 			}
 		}
-		q.push(e)
+		b.enqueue(q, e)
 		return nil
 	case held.volatile && !volatile:
 		// Kept now: written to the file; the delivery under way (or its
@@ -365,6 +365,29 @@ func (b *Embedded) redeliverLater(q *diskQueue, e *queued) {
 	}()
 }
 
+// enqueue pushes e, or, when it carries a NotBeforeHeader time still to
+// come, holds it (its id reserved) and pushes it then, unless the bus
+// closes first: it is in the file for the next start.
+func (b *Embedded) enqueue(q *diskQueue, e *queued) {
+	wait := time.Until(NotBefore(e.msg.Metadata))
+	if wait <= 0 {
+		q.push(e)
+		return
+	}
+	q.hold(e)
+	b.wg.Add(1)
+	go func() {
+		defer b.wg.Done()
+		t := time.NewTimer(wait)
+		defer t.Stop()
+		select {
+		case <-t.C:
+			q.push(e)
+		case <-b.closing:
+		}
+	}()
+}
+
 // queued is one message of a queue.
 type queued struct {
 	// key is its key in the file, 0 while it is not there (the queue's
@@ -431,13 +454,7 @@ func (q *diskQueue) pushFront(e *queued) { q.add(e, true) }
 func (q *diskQueue) add(e *queued, front bool) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	if e.id == "" { // loaded from the file
-		e.id = e.msg.Metadata[msgIDHeader]
-		if e.id == "" {
-			e.id = e.msg.UUID
-		}
-		q.ids[e.id] = e
-	}
+	q.claim(e)
 	if front {
 		q.ready = append([]*queued{e}, q.ready...)
 	} else {
@@ -445,6 +462,25 @@ func (q *diskQueue) add(e *queued, front bool) {
 	}
 	close(q.wake)
 	q.wake = make(chan struct{})
+}
+
+// hold claims the id of e, a message not ready yet.
+func (q *diskQueue) hold(e *queued) {
+	q.mu.Lock()
+	q.claim(e)
+	q.mu.Unlock()
+}
+
+// claim sets the id of a message loaded from the file and reserves it; the
+// caller holds q.mu.
+func (q *diskQueue) claim(e *queued) {
+	if e.id == "" {
+		e.id = e.msg.Metadata[msgIDHeader]
+		if e.id == "" {
+			e.id = e.msg.UUID
+		}
+		q.ids[e.id] = e
+	}
 }
 
 // next takes the oldest waiting message, blocking until there is one;

@@ -54,6 +54,13 @@ var streams = []jetstream.StreamConfig{{
 	Storage:     jetstream.FileStorage,
 	Duplicates:  dupWindow,
 }, {
+	Name:        "WISP_DELIVERIES",
+	Description: "outcomes of rule activations with retries or a dead letter, and scheduled retries; removed once handled",
+	Subjects:    []string{TopicDeliveries},
+	Retention:   jetstream.WorkQueuePolicy,
+	Storage:     jetstream.FileStorage,
+	Duplicates:  dupWindow,
+}, {
 	Name:        "WISP_COMPLETIONS",
 	Description: "finished activations for the controllers that wait for them",
 	Subjects:    []string{TopicCompletionsPrefix + "*"},

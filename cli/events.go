@@ -15,7 +15,7 @@ import (
 func (a *app) triggerCmd() *cobra.Command {
 	return a.group("trigger", "work with triggers",
 		a.entityPutCmd(client.Triggers, "trigger", false), a.entityPutCmd(client.Triggers, "trigger", true),
-		a.triggerFireCmd(),
+		a.triggerFireCmd(), a.triggerReplayCmd(),
 		a.entityGetCmd(client.Triggers, "trigger", a.printTriggerFeed), a.entityDeleteCmd(client.Triggers, "trigger", a.deleteTriggerFeed),
 		a.entityListCmd(client.Triggers, "triggers"))
 }
@@ -161,6 +161,7 @@ func (a *app) rulePutCmd(update bool) *cobra.Command {
 		verb, done = "update", "updated"
 	}
 	var filter string
+	var delivery deliveryFlags
 	cmd := a.leaf(&cobra.Command{Use: verb + " RULE_NAME TRIGGER_NAME ACTION_NAME", Short: verb + " a rule"},
 		func(ctx context.Context, cmd *cobra.Command, args []string) error {
 			if err := checkArgs(args, 3, 3, "A rule, trigger and action name are required."); err != nil {
@@ -180,8 +181,10 @@ func (a *app) rulePutCmd(update bool) *cobra.Command {
 					return err
 				}
 			}
+			delivery.apply(body)
 			return a.put(ctx, client.Rules, "rule", done, args[0], body, update)
 		})
+	delivery.register(cmd)
 	cmd.Flags().StringVar(&filter, "filter", "", "only fire for events that pass `FILTER`: a CEL expression over params and event (\"params.temp > 30\"), or a JSON shorthand object ('{\"exact\":{\"type\":\"…\"}}'); \"\" removes it on update")
 	return cmd
 }

@@ -48,6 +48,26 @@ type Rule struct {
 	// Filter is the rule's event filter (issue 17): a JSON string
 	// holding a CEL expression, or a shorthand object; absent for none.
 	Filter json.RawMessage `json:"filter,omitempty"`
+
+	// Delivery (Wisp's extension; see RetryPolicy).
+	Retry      *RetryPolicy `json:"retry,omitempty"`
+	DeadLetter string       `json:"deadLetter,omitempty"`
+	Sink       string       `json:"sink,omitempty"`
+}
+
+// RetryPolicy is a rule's retry of failed activations; durations are
+// milliseconds.
+type RetryPolicy struct {
+	Attempts           int     `json:"attempts"`
+	Backoff            Backoff `json:"backoff"`
+	OnApplicationError bool    `json:"onApplicationError,omitempty"`
+}
+
+// Backoff is an exponential backoff, in milliseconds; zero takes the
+// server's default.
+type Backoff struct {
+	Initial int64 `json:"initial,omitempty"`
+	Max     int64 `json:"max,omitempty"`
 }
 
 // Package is a package or a binding as the server returns it.
@@ -81,6 +101,11 @@ type EntityPut struct {
 	// Filter is a rule's filter (see Rule.Filter): absent keeps the
 	// stored one on update, null removes it.
 	Filter json.RawMessage `json:"filter,omitempty"`
+
+	// A rule's delivery (Wisp's extension): absent keeps the stored one.
+	Retry      *RetryPolicy `json:"retry,omitempty"`
+	DeadLetter string       `json:"deadLetter,omitempty"`
+	Sink       string       `json:"sink,omitempty"`
 }
 
 // Collections of the entities handled generically here.

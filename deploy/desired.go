@@ -84,6 +84,10 @@ type ruleBody struct {
 	Annotations client.KeyValues `json:"annotations"`
 	// Filter is always sent: null removes a filter the manifest dropped.
 	Filter json.RawMessage `json:"filter"`
+	// Delivery: null and "" clear what the manifest no longer has.
+	Retry      *client.RetryPolicy `json:"retry"`
+	DeadLetter string              `json:"deadLetter"`
+	Sink       string              `json:"sink"`
 }
 
 // resolver turns names written in the manifest into fully qualified ones and
@@ -314,6 +318,7 @@ func (r *resolver) rule(pkg *Package, rule *Rule) *desired {
 		// deployed before filters existed stay unchanged.
 		d.parts["filter"] = rule.Filter
 	}
+	r.delivery(d, body, rule)
 	return d
 }
 

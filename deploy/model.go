@@ -1,6 +1,10 @@
 package deploy
 
-import "encoding/json"
+import (
+	"encoding/json"
+
+	"github.com/wispio/wisp/client"
+)
 
 // Project is a parsed manifest: everything Parse could check without a
 // server. Names are as written; resolution against the namespace happens
@@ -131,4 +135,11 @@ type Rule struct {
 	// JSON string holding a CEL expression, or a shorthand object; nil
 	// for none.
 	Filter json.RawMessage
+
+	// Delivery (see delivery.go): retries and the dead-letter trigger.
+	Retry        *client.RetryPolicy
+	DeadLetter   string
+	DeadLetterAt origin
+	Sink         string
+	SinkAt       origin
 }

@@ -312,6 +312,17 @@ func (ps *parser) rule(name string, e entry) *Rule {
 		"filter":      func(e entry) { r.Filter = ps.filter(e) },
 		"version":     ps.ignored,
 		"description": ps.ignored,
+		"retry":       func(e entry) { r.Retry = ps.retry(e) },
+		"deadLetter": func(e entry) {
+			if s, ok := ps.str(e); ok {
+				r.DeadLetter, r.DeadLetterAt = s, origin{e.path, e.value.Line}
+			}
+		},
+		"sink": func(e entry) {
+			if s, ok := ps.str(e); ok {
+				r.Sink, r.SinkAt = s, origin{e.path, e.value.Line}
+			}
+		},
 	})
 	if r.Trigger == "" {
 		ps.errorf(e.keyAt, join(e.path, "trigger"), "required: the trigger of the rule")

@@ -48,6 +48,14 @@ type Rule struct {
 	// or a shorthand object ({"exact": …}, see package eventfilter).
 	// Absent: every event fires the action.
 	Filter json.RawMessage `json:"filter,omitempty"`
+
+	// Delivery (issue 17, items 3-5; see delivery.go): retries of failed
+	// activations and the dead-letter trigger fired after the last one.
+	Retry      *RetryPolicy `json:"retry,omitempty"`
+	DeadLetter string       `json:"deadLetter,omitempty"`
+	// Sink receives each successful activation's result as a CloudEvent:
+	// an http(s) URL, or a trigger of the rule's namespace ("/ns/T").
+	Sink string `json:"sink,omitempty"`
 }
 
 // RulePut is the body of PUT /rules/NAME. Trigger and action are names as
@@ -66,6 +74,11 @@ type RulePut struct {
 	// Filters (issue 17): absent keeps the stored filter on update, null
 	// or "" removes it, a string or an object sets it.
 	Filter json.RawMessage `json:"filter,omitempty"`
+
+	// Delivery (see delivery.go): absent keeps, null clears.
+	Retry      json.RawMessage `json:"retry,omitempty"`
+	DeadLetter json.RawMessage `json:"deadLetter,omitempty"`
+	Sink       json.RawMessage `json:"sink,omitempty"`
 }
 
 // FQN is the rule's fully qualified name.
@@ -126,6 +139,9 @@ func BuildRule(fqn FQN, req *RulePut, existing *Rule, lim SystemLimits, now int6
 		r.Annotations = Params{}
 	}
 	if err := applyFilter(r, req.Filter); err != nil {
+		return nil, err
+	}
+	if err := applyDelivery(r, req); err != nil {
 		return nil, err
 	}
 	return r, nil

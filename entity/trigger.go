@@ -25,6 +25,9 @@ type ReducedRule struct {
 	// Filters (issue 17): the rule's filter, copied from the rule so that
 	// the rule index (built from trigger documents) compiles and caches it.
 	Filter json.RawMessage `json:"filter,omitempty"`
+	// Delivery is the rule's delivery policy, copied here so that a fire
+	// finds it in the rule index (see SetRuleDelivery).
+	Delivery *RuleDelivery `json:"delivery,omitempty"`
 }
 
 // Trigger is an OpenWhisk trigger as stored and as returned by the API.
@@ -40,6 +43,10 @@ type Trigger struct {
 	// its action and status. Absent until a rule links the trigger.
 	Rules   map[string]ReducedRule `json:"rules,omitempty"`
 	Updated int64                  `json:"updated"`
+
+	// Archive (issue 17, item 5; see archive.go) keeps fired events for
+	// replay; absent when off.
+	Archive *ArchivePolicy `json:"archive,omitempty"`
 }
 
 // TriggerPut is the body of PUT /triggers/NAME. Absent fields keep the
@@ -52,6 +59,8 @@ type TriggerPut struct {
 	Parameters  Params          `json:"parameters,omitempty"`
 	Annotations Params          `json:"annotations,omitempty"`
 	Limits      json.RawMessage `json:"limits,omitempty"`
+	// Archive: absent keeps, null or {"days": 0} removes (archive.go).
+	Archive json.RawMessage `json:"archive,omitempty"`
 }
 
 // FQN is the trigger's fully qualified name.
@@ -145,6 +154,9 @@ func BuildTrigger(fqn FQN, req *TriggerPut, existing *Trigger, lim SystemLimits,
 			return nil, err
 		}
 		t.Annotations = req.Annotations
+	}
+	if err := applyArchive(t, req.Archive); err != nil {
+		return nil, err
 	}
 	return t, nil
 }

@@ -191,7 +191,7 @@ func (inv *Invoker) consume(msg *message.Message) {
 		if m.ReplyTo != "" {
 			inv.complete(m.ReplyTo, done)
 		}
-		msg.Ack()
+		inv.ackAfterOutcome(msg, m, done)
 		return
 	}
 	act := inv.Run(ctx, m)
@@ -200,7 +200,7 @@ func (inv *Invoker) consume(msg *message.Message) {
 		msg.Nack()
 		return
 	}
-	msg.Ack()
+	inv.ackAfterOutcome(msg, m, act)
 }
 
 // alreadyRan returns the record of m when m is a rule's activation that
@@ -294,6 +294,9 @@ func (inv *Invoker) execute(ctx context.Context, m *routing.Invocation) *entity.
 	}
 	if m.CausedBy != "" {
 		annotations = annotations.Set("causedBy", m.CausedBy)
+	}
+	if m.Replayed {
+		annotations = annotations.Set("replayed", true)
 	}
 	var r runResult
 	if action.Exec.Kind == builtin.Kind {

@@ -97,6 +97,11 @@ type Request struct {
 	Wait time.Duration
 	// Accepted is when the request was accepted; zero means now.
 	Accepted time.Time
+	// Delivery, for a rule's attempt with a delivery policy, travels with
+	// the invocation (primitive actions only).
+	Delivery *Delivery
+	// Replayed marks an activation started by a trigger replay.
+	Replayed bool
 }
 
 // Activate starts the activation. It returns the activation id and, when
@@ -180,6 +185,8 @@ func (a *Activator) invoke(ctx context.Context, req Request, res *Resolved, caus
 		Accepted:      req.Accepted.UnixMilli(),
 		MemoryMB:      res.Action.Limits.Memory,
 		Builtin:       res.Action.Exec.Kind == builtin.Kind,
+		Delivery:      req.Delivery,
+		Replayed:      req.Replayed,
 	}
 	if _, ok := actionkey.Expiry(req.APIKey); ok && res.Action.Annotations.IsTrue("provide-api-key") {
 		inv.APIKey = req.APIKey // bounds the activation key the invoker mints

@@ -69,6 +69,9 @@ func (f *Firer) HandleQueued(ctx context.Context, msg *message.Message, sink Dur
 	if err := sink.WriteActivations(ctx, []*entity.Activation{act}); err != nil {
 		return fmt.Errorf("store trigger activation %s: %w", q.ActivationID, err)
 	}
+	if entry.Archive != nil {
+		return f.archive(ctx, entry, &q)
+	}
 	return nil
 }
 

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill/message"
+	cloudevents "github.com/cloudevents/sdk-go/v2"
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/wispio/wisp/entity"
@@ -38,6 +39,10 @@ type Firer struct {
 	// queue, when set, receives accepted fires to run on any controller
 	// (see Queue).
 	queue message.Publisher
+	// sinks sends rules' results to HTTP sinks (see SinkClient).
+	sinks cloudevents.Client
+	// archives keeps archived triggers' events (see Archive).
+	archives store.Store
 }
 
 // NewFirer returns a firer over index, starting actions with activator and
@@ -188,10 +193,11 @@ func (f *Firer) activate(ctx context.Context, req FireRequest, r IndexedRule, ar
 	if span.IsRecording() {
 		span.SetAttributes(attrRule.String(res.Rule), attrAction.String(res.Action))
 	}
+	delivery := f.firstAttempt(req, r, cause)
 	actID, _, err := f.activator.Activate(ctx, Request{
 		Action: r.Action, Subject: req.Subject, APIKey: req.APIKey, Payload: args,
 		Cause: cause, TransactionID: req.TransactionID, Accepted: accepted,
-		ActivationID: RuleActivationID(cause, r.Rule),
+		ActivationID: RuleActivationID(cause, r.Rule), Delivery: delivery,
 	})
 	var throttled *throttle.Error
 	var forbidden *ForbiddenError
@@ -212,6 +218,11 @@ func (f *Firer) activate(ctx context.Context, req FireRequest, r IndexedRule, ar
 	default:
 		res.StatusCode, res.Error = entity.StatusWhiskError, "Internal server error"
 		f.log.Error("trigger-fired action failed to start", "activationId", actID, "cause", cause, "action", r.Action.String(), "err", err)
+	}
+	if delivery != nil && err != nil {
+		if derr := f.startFailed(ctx, delivery, res, actID); derr != nil {
+			f.log.Error("schedule the retry of a rule's activation that failed to start", "activationId", actID, "rule", res.Rule, "err", derr)
+		}
 	}
 	return res
 }

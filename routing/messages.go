@@ -42,6 +42,13 @@ type Invocation struct {
 	// Builtin is true for an action of the builtin kind (a feed action):
 	// in a cluster it runs on the feeds node, beside the feed manager.
 	Builtin bool `json:"builtin,omitempty"`
+	// Delivery is set for an attempt of a rule's activation whose rule has
+	// a retry or dead-letter policy: the invoker reports the outcome on
+	// the deliveries queue before it acks (see PublishOutcome).
+	Delivery *Delivery `json:"delivery,omitempty"`
+	// Replayed is true for an activation a trigger replay started; the
+	// invoker records the annotation replayed: true.
+	Replayed bool `json:"replayed,omitempty"`
 }
 
 // Completion carries a finished activation back to the controller that

@@ -45,6 +45,8 @@ type TriggerEntry struct {
 	Filtered int
 	// guards groups the guarded filters by path (see filterindex.go).
 	guards []guardGroup
+	// Archive, when set, keeps the trigger's fired events (see archive.go).
+	Archive *entity.ArchivePolicy
 }
 
 // IndexedRule is one rule of a trigger: the action it starts and whether
@@ -58,6 +60,8 @@ type IndexedRule struct {
 	// them (IndexedRule.refs).
 	Filter             *RuleFilter
 	ruleRef, actionRef string
+	// Delivery is the rule's retry and dead-letter policy; nil for most.
+	Delivery *entity.RuleDelivery
 }
 
 // NewRuleIndex returns an empty index.
@@ -124,11 +128,11 @@ func (x *RuleIndex) Len() (triggers, rules int) {
 }
 
 func newTriggerEntry(t *entity.Trigger) *TriggerEntry {
-	e := &TriggerEntry{Trigger: t.FQN(), Version: t.Version, Parameters: t.Parameters, Rules: make([]IndexedRule, 0, len(t.Rules))}
+	e := &TriggerEntry{Trigger: t.FQN(), Version: t.Version, Parameters: t.Parameters, Rules: make([]IndexedRule, 0, len(t.Rules)), Archive: t.Archive}
 	for key, r := range t.Rules {
 		ns, name, _ := strings.Cut(key, "/")
 		active := r.Status == entity.StatusActive
-		e.Rules = append(e.Rules, IndexedRule{Rule: entity.FQN{Namespace: ns, Name: name}, Action: r.Action.FQN(), Active: active})
+		e.Rules = append(e.Rules, IndexedRule{Rule: entity.FQN{Namespace: ns, Name: name}, Action: r.Action.FQN(), Active: active, Delivery: r.Delivery})
 		if active {
 			e.Active++
 		}

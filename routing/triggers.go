@@ -152,6 +152,12 @@ func (t *Triggers) PutRule(ctx context.Context, subject string, fqn entity.FQN, 
 	if err := t.checkAction(ctx, subject, actionName); err != nil {
 		return nil, err
 	}
+	if err := t.checkDeadLetter(ctx, r); err != nil {
+		return nil, err
+	}
+	if err := t.checkSink(ctx, r); err != nil {
+		return nil, err
+	}
 	status := entity.StatusActive
 	if existing != nil {
 		oldTrigger, oldRev, err := t.trigger(ctx, existing.Trigger.FQN())
@@ -171,7 +177,9 @@ func (t *Triggers) PutRule(ctx context.Context, subject string, fqn entity.FQN, 
 		}
 		return nil, fmt.Errorf("store rule %s: %w", fqn, err)
 	}
-	if err := t.putTrigger(ctx, newTrigger.WithRule(fqn, actionName, status).WithRuleFilter(fqn, r.Filter), newTriggerRev); err != nil {
+	linked := newTrigger.WithRule(fqn, actionName, status).WithRuleFilter(fqn, r.Filter)
+	linked.SetRuleDelivery(fqn, r.Delivery())
+	if err := t.putTrigger(ctx, linked, newTriggerRev); err != nil {
 		return nil, err
 	}
 	r.Status = status
@@ -222,7 +230,9 @@ func (t *Triggers) SetRuleStatus(ctx context.Context, fqn entity.FQN, status str
 		return nil, fmt.Errorf("only rules with existing triggers can be activated: trigger %s: %w", r.Trigger, store.ErrNotFound)
 	}
 	if ruleStatus(tr, fqn) != status {
-		if err := t.putTrigger(ctx, tr.WithRule(fqn, r.Action.FQN(), status).WithRuleFilter(fqn, r.Filter), trRev); err != nil {
+		linked := tr.WithRule(fqn, r.Action.FQN(), status).WithRuleFilter(fqn, r.Filter)
+		linked.SetRuleDelivery(fqn, r.Delivery())
+		if err := t.putTrigger(ctx, linked, trRev); err != nil {
 			return nil, err
 		}
 	}

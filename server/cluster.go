@@ -248,6 +248,11 @@ func (s *Server) consumeFires(ctx context.Context) error {
 	}); err != nil {
 		return err
 	}
+	if err := s.consumeShared(ctx, bus.TopicDeliveries, routing.DeliveriesAckWait, func(msg *message.Message) error {
+		return s.firer.HandleDelivery(ctx, msg)
+	}); err != nil {
+		return err
+	}
 	return s.consumeShared(ctx, bus.TopicCompositions, routing.CompositionAckWait, func(msg *message.Message) error {
 		return s.activator.HandleQueued(ctx, msg, s.store)
 	})

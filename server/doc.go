@@ -38,6 +38,12 @@
 //     sequences and conductors; consumed by Activator.HandleQueued through
 //     consumeShared (SharedQueue, ack wait routing.CompositionAckWait);
 //     acked once the composition ran and its record is written.
+//   - deliveries (queue): published by the invoker (routing.PublishOutcome,
+//     the outcome of a rule's attempt with a delivery policy, before the
+//     invocation's ack) and by Firer.schedule (a retry, not before its
+//     backoff); consumed by Firer.HandleDelivery through consumeShared
+//     (SharedQueue, ack wait routing.DeliveriesAckWait); acked once the
+//     next step (retry, attempt or dead-letter fire) is stored.
 //   - health (broadcast): published by Invoker.Ping; consumed by
 //     Watcher.Run; acked on receipt.
 //   - entities (broadcast): published by Triggers.Announce; consumed by

@@ -357,6 +357,11 @@ func (s *Server) wireTriggers(ctx, runCtx context.Context, handler *api.Server, 
 	triggers, rules := index.Len()
 	s.log.Info("rule index loaded", "triggers", triggers, "rules", rules)
 	s.firer = routing.NewFirer(index, activator, firerSink{s.store, s.metrics}, s.log)
+	// Rules' HTTP sinks are tenants' URLs: dialled through the egress policy.
+	if err := s.firer.SinkClient(s.egress.HTTPClient(30 * time.Second)); err != nil {
+		return err
+	}
+	s.firer.Archive(s.store)
 	writer := routing.NewTriggers(s.store, index, activator.Resolver().CheckRuleAction, s.cfg.API.Limits)
 	s.firer.Queue(s.bus)
 	activator.Queue(s.bus)

@@ -1,0 +1,54 @@
+package api
+
+import (
+	"net/http"
+
+	"github.com/wispio/wisp/entity"
+	"github.com/wispio/wisp/routing"
+)
+
+// replayBody is the body of POST /namespaces/NS/triggers/T/replay.
+type replayBody struct {
+	Since string `json:"since"`
+	Until string `json:"until,omitempty"`
+	Rule  string `json:"rule,omitempty"`
+}
+
+// replayTrigger fires a trigger's archived events again (README: "Archive
+// and replay"): 200 with the events counted and each new activation.
+func (s *Server) replayTrigger(w http.ResponseWriter, r *http.Request, id identity) error {
+	_, fqn, err := s.pathEntity(r, id)
+	if err != nil {
+		return err
+	}
+	var body replayBody
+	if err := decodeBody(w, r, 64<<10, &body); err != nil {
+		return err
+	}
+	req := routing.ReplayRequest{Trigger: fqn, Subject: id.Namespace, APIKey: id.Key, TransactionID: transactionID(r)}
+	if body.Since == "" {
+		return entity.Invalid("since", "is missing: the earliest fire to replay, such as 2026-12-01T00:00Z")
+	}
+	if req.Since, err = entity.ParseReplayTime("since", body.Since); err != nil {
+		return err
+	}
+	if req.Until, err = entity.ParseReplayTime("until", body.Until); err != nil {
+		return err
+	}
+	if !req.Until.IsZero() && req.Until.Before(req.Since) {
+		return entity.Invalid("until", "is before since")
+	}
+	if body.Rule != "" {
+		rule, err := entity.ParseFQN("rule", body.Rule, fqn.Namespace)
+		if err != nil {
+			return err
+		}
+		req.Rule = &rule
+	}
+	res, err := s.firer.Replay(r.Context(), req)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, res)
+	return nil
+}

@@ -1,0 +1,190 @@
+package routing
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/wispio/wisp/entity"
+	"github.com/wispio/wisp/store"
+)
+
+// ArchiveCollection holds archived triggers' fired events, in the
+// trigger's namespace, one record per event named
+// "TRIGGER/<start ms, 13 digits>-<fire activation id>": a trigger's events
+// list in the order they were accepted.
+const ArchiveCollection store.Collection = "archive"
+
+// Archive has f keep the fired events of triggers with an archive policy
+// in st, for Replay.
+func (f *Firer) Archive(st store.Store) { f.archives = st }
+
+func archiveName(trigger string, start int64, id string) string {
+	return fmt.Sprintf("%s/%013d-%s", trigger, start, id)
+}
+
+// archive keeps the event of fire q of entry's trigger, once the fire ran
+// and its trigger activation is written (a fire run again stores it once),
+// and prunes the archive by age and size.
+func (f *Firer) archive(ctx context.Context, entry *TriggerEntry, q *queuedFire) error {
+	if f.archives == nil {
+		return nil
+	}
+	doc, err := json.Marshal(entity.ArchivedEvent{ActivationID: q.ActivationID, Start: q.Start, Subject: q.Request.Subject, Payload: q.Request.Payload})
+	if err != nil {
+		return fmt.Errorf("archive fire %s: %w", q.ActivationID, err)
+	}
+	t := entry.Trigger
+	_, err = f.archives.Put(ctx, store.Record{Namespace: t.Namespace, Collection: ArchiveCollection, Name: archiveName(t.Name, q.Start, q.ActivationID), Doc: doc})
+	if err != nil && !errors.Is(err, store.ErrConflict) {
+		return fmt.Errorf("archive fire %s: %w", q.ActivationID, err)
+	}
+	// Every write drops the few oldest events past the age; one in 16 (by
+	// the id's last hex digit) also counts the archive and drops the oldest
+	// over entity.MaxArchiveEvents.
+	if err := f.prune(ctx, t, entry.Archive, strings.HasSuffix(q.ActivationID, "0")); err != nil {
+		f.log.Warn("prune a trigger's archive", "trigger", t.String(), "err", err)
+	}
+	return nil
+}
+
+// prune deletes the oldest archived events of trigger t past the policy's
+// age (a few at a time) and, when count is set, those over
+// entity.MaxArchiveEvents.
+func (f *Firer) prune(ctx context.Context, t entity.FQN, p *entity.ArchivePolicy, count bool) error {
+	prefix := t.Name + "/"
+	cutoff := time.Now().Add(-time.Duration(p.Days) * 24 * time.Hour).UnixMilli()
+	over := 0
+	if count {
+		n, err := f.archives.Count(ctx, t.Namespace, ArchiveCollection, prefix)
+		if err != nil {
+			return err
+		}
+		over = n - entity.MaxArchiveEvents
+	}
+	recs, err := f.archives.List(ctx, t.Namespace, ArchiveCollection, store.ListOptions{Prefix: prefix, Limit: max(over, 0) + 8})
+	if err != nil {
+		return err
+	}
+	for i, rec := range recs {
+		if i >= over && archivedStart(rec.Name) >= cutoff {
+			break
+		}
+		if err := f.archives.Delete(ctx, t.Namespace, ArchiveCollection, rec.Name, ""); err != nil && !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+	}
+	return nil
+}
+
+// archivedStart reads the start time from an archive record's name.
+func archivedStart(name string) int64 {
+	_, rest, _ := strings.Cut(name, "/")
+	var ms int64
+	fmt.Sscanf(rest, "%013d", &ms)
+	return ms
+}
+
+// ReplayRequest asks to fire a trigger's archived events again.
+type ReplayRequest struct {
+	Trigger entity.FQN
+	Subject string
+	APIKey  string
+	// Since and Until bound the events' accept time; a zero Until is now.
+	Since, Until time.Time
+	// Rule, when set, limits the replay to that rule of the trigger.
+	Rule          *entity.FQN
+	TransactionID string
+}
+
+// Replayed is what one replayed activation became: its id (or the error
+// that kept it from starting), its rule and its cause, the original fire.
+type Replayed struct {
+	Cause        string `json:"cause"`
+	Rule         string `json:"rule"`
+	ActivationID string `json:"activationId,omitempty"`
+	Error        string `json:"error,omitempty"`
+}
+
+// ReplayResult is the outcome of a replay.
+type ReplayResult struct {
+	// Events counts the archived events in the window.
+	Events      int        `json:"events"`
+	Activations []Replayed `json:"activations"`
+}
+
+// Replay starts the trigger's active rules (or the one rule asked) again
+// for each archived event accepted in the window, oldest first, with the
+// trigger's current parameters under the event. Each activation is new,
+// its cause the original fire's activation id, annotated replayed: true;
+// no trigger activation is written, and the rules' retries and sinks do
+// not apply. store.ErrNotFound when there is no such trigger; a
+// *entity.FieldError on "rule" when the rule is not the trigger's.
+func (f *Firer) Replay(ctx context.Context, req ReplayRequest) (*ReplayResult, error) {
+	entry, ok := f.index.Lookup(req.Trigger)
+	if !ok {
+		return nil, fmt.Errorf("replay trigger %s: %w", req.Trigger, store.ErrNotFound)
+	}
+	var rules []IndexedRule
+	for _, r := range entry.Rules {
+		if r.Active && (req.Rule == nil || r.Rule == *req.Rule) {
+			rules = append(rules, r)
+		}
+	}
+	if req.Rule != nil && len(rules) == 0 {
+		return nil, entity.Invalid("rule", "%s is not an active rule of trigger %s", req.Rule, req.Trigger)
+	}
+	events, err := f.archived(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	res := &ReplayResult{Events: len(events), Activations: []Replayed{}}
+	for _, ev := range events {
+		args := entry.Parameters.Merge(ev.Payload)
+		for _, r := range rules {
+			id, _, err := f.activator.Activate(ctx, Request{
+				Action: r.Action, Subject: req.Subject, APIKey: req.APIKey, Payload: args,
+				Cause: ev.ActivationID, TransactionID: req.TransactionID, Replayed: true,
+			})
+			rep := Replayed{Cause: ev.ActivationID, Rule: refString(r.Rule)}
+			if err != nil {
+				rep.Error = err.Error()
+			} else {
+				rep.ActivationID = id
+			}
+			res.Activations = append(res.Activations, rep)
+		}
+	}
+	return res, nil
+}
+
+// archived lists the archived events of req's trigger in its window.
+func (f *Firer) archived(ctx context.Context, req ReplayRequest) ([]entity.ArchivedEvent, error) {
+	if f.archives == nil {
+		return nil, nil
+	}
+	recs, err := f.archives.List(ctx, req.Trigger.Namespace, ArchiveCollection, store.ListOptions{Prefix: req.Trigger.Name + "/"})
+	if err != nil {
+		return nil, fmt.Errorf("replay trigger %s: list the archive: %w", req.Trigger, err)
+	}
+	since, until := req.Since.UnixMilli(), req.Until.UnixMilli()
+	if req.Until.IsZero() {
+		until = time.Now().UnixMilli()
+	}
+	var out []entity.ArchivedEvent
+	for _, rec := range recs {
+		if start := archivedStart(rec.Name); start < since || start > until {
+			continue
+		}
+		var ev entity.ArchivedEvent
+		if err := json.Unmarshal(rec.Doc, &ev); err != nil {
+			f.log.Warn("skip an archived event that does not decode", "trigger", req.Trigger.String(), "name", rec.Name, "err", err)
+			continue
+		}
+		out = append(out, ev)
+	}
+	return out, nil
+}

@@ -1,0 +1,83 @@
+package server
+
+import (
+	"encoding/json"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/wispio/wisp/entity"
+	"github.com/wispio/wisp/routing"
+)
+
+// TestArchiveAndReplay: a trigger with an archive keeps its fired events;
+// a replay (of one rule, in a window) starts new activations whose cause
+// is the original fire, annotated replayed: true.
+func TestArchiveAndReplay(t *testing.T) {
+	_, a := startTriggerServer(t, nil)
+	a.action("hello", 1)
+	a.action("other", 1)
+	body := a.must(200, "PUT", "_/triggers/T", map[string]any{"archive": map[string]any{"days": 7}})
+	var trig entity.Trigger
+	if err := json.Unmarshal(body, &trig); err != nil || trig.Archive == nil || trig.Archive.Days != 7 {
+		t.Fatalf("PUT trigger answered %s", body)
+	}
+	a.rule("R", "T", "hello")
+	a.rule("R2", "T", "other")
+	a.must(200, "PUT", "_/triggers/Plain", map[string]any{})
+	a.rule("P", "Plain", "hello")
+	since := time.Now().Add(-time.Minute).UTC().Format("2006-01-02T15:04Z")
+	fires := map[string]bool{}
+	for n := range 3 {
+		id := a.fire("T", map[string]any{"n": n}, http.StatusAccepted)
+		a.firedActions(id)
+		fires[id] = true
+	}
+	a.firedActions(a.fire("Plain", map[string]any{}, http.StatusAccepted))
+
+	var res routing.ReplayResult
+	out := a.must(200, "POST", "_/triggers/T/replay", map[string]any{"since": since, "rule": "R"})
+	if err := json.Unmarshal(out, &res); err != nil || res.Events != 3 || len(res.Activations) != 3 {
+		t.Fatalf("replay answered %s", out)
+	}
+	for _, rep := range res.Activations {
+		if !fires[rep.Cause] || rep.Rule != "fire/R" || rep.Error != "" {
+			t.Fatalf("replayed %+v", rep)
+		}
+		act := a.activation(rep.ActivationID)
+		if act.Cause != rep.Cause || act.Name != "hello" || !act.Annotations.IsTrue("replayed") {
+			t.Fatalf("replayed activation %+v", act)
+		}
+		if orig := routing.RuleActivationID(rep.Cause, entity.FQN{Namespace: "fire", Name: "R"}); orig == act.ActivationID {
+			t.Fatalf("the replay reused the original activation id %s", orig)
+		}
+	}
+	// A window after the fires, and a trigger without an archive, replay nothing.
+	out = a.must(200, "POST", "_/triggers/T/replay", map[string]any{"since": time.Now().Add(time.Hour).UTC().Format(time.RFC3339)})
+	if err := json.Unmarshal(out, &res); err != nil || res.Events != 0 {
+		t.Fatalf("replay of a later window answered %s", out)
+	}
+	out = a.must(200, "POST", "_/triggers/Plain/replay", map[string]any{"since": since})
+	if err := json.Unmarshal(out, &res); err != nil || res.Events != 0 {
+		t.Fatalf("replay of a trigger without archive answered %s", out)
+	}
+	for _, tt := range []struct {
+		method, path string
+		body         map[string]any
+		status       int
+		field        string
+	}{
+		{"PUT", "_/triggers/T?overwrite=true", map[string]any{"archive": map[string]any{"days": 365}}, 400, "archive.days"},
+		{"PUT", "_/triggers/T?overwrite=true", map[string]any{"archive": map[string]any{"weeks": 1}}, 400, "archive"},
+		{"POST", "_/triggers/T/replay", map[string]any{}, 400, "since"},
+		{"POST", "_/triggers/T/replay", map[string]any{"since": "yesterday"}, 400, "since"},
+		{"POST", "_/triggers/T/replay", map[string]any{"since": since, "rule": "P"}, 400, "rule"},
+		{"POST", "_/triggers/Nope/replay", map[string]any{"since": since}, 404, ""},
+	} {
+		status, out := a.do(tt.method, tt.path, tt.body)
+		if status != tt.status || !strings.Contains(string(out), tt.field) {
+			t.Errorf("%s %s %v = %d %s, want %d naming %q", tt.method, tt.path, tt.body, status, out, tt.status, tt.field)
+		}
+	}
+}
