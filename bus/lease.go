@@ -165,11 +165,17 @@ func isWrongRevision(err error) bool {
 }
 
 // Serve answers the requests sent to subject (Request) with handle, each
-// in a goroutine of its own, until ctx ends.
-func (b *NATS) Serve(ctx context.Context, subject string, handle func(ctx context.Context, req []byte) []byte) error {
+// in a goroutine of its own, until ctx ends. A request for which handle
+// reports false gets no answer from this process: with several serving
+// one subject, the first that answers wins.
+func (b *NATS) Serve(ctx context.Context, subject string, handle func(ctx context.Context, req []byte) ([]byte, bool)) error {
 	sub, err := b.nc.Subscribe(b.subject(subject), func(m *nats.Msg) {
 		go func() {
-			if err := m.Respond(handle(ctx, m.Data)); err != nil {
+			answer, ok := handle(ctx, m.Data)
+			if !ok {
+				return
+			}
+			if err := m.Respond(answer); err != nil {
 				b.log.Warn("bus: answer a request", "subject", subject, "err", err)
 			}
 		}()
@@ -189,8 +195,9 @@ func (b *NATS) Serve(ctx context.Context, subject string, handle func(ctx contex
 	return nil
 }
 
-// Request sends req to the process that Serves subject and returns its
-// answer; nobody serving it is an error at once.
+// Request sends req to the processes that Serve subject and returns the
+// first answer; nobody serving it is an error at once (nats.ErrNoResponders),
+// nobody answering one when ctx ends.
 func (b *NATS) Request(ctx context.Context, subject string, req []byte) ([]byte, error) {
 	m, err := b.nc.RequestWithContext(ctx, b.subject(subject), req)
 	if err != nil {

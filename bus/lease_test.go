@@ -78,7 +78,9 @@ func TestServeRequest(t *testing.T) {
 	server, client := connect(t, prefix), connect(t, prefix)
 	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
 	defer cancel()
-	if err := server.Serve(ctx, "echo", func(_ context.Context, req []byte) []byte { return append([]byte("re: "), req...) }); err != nil {
+	if err := server.Serve(ctx, "echo", func(_ context.Context, req []byte) ([]byte, bool) {
+		return append([]byte("re: "), req...), string(req) != "silence"
+	}); err != nil {
 		t.Fatal(err)
 	}
 	got, err := client.Request(ctx, "echo", []byte("hi"))
@@ -87,5 +89,10 @@ func TestServeRequest(t *testing.T) {
 	}
 	if _, err := client.Request(ctx, "nobody", []byte("hi")); err == nil {
 		t.Fatal("a request nobody serves succeeded")
+	}
+	short, cancelShort := context.WithTimeout(ctx, 300*time.Millisecond)
+	defer cancelShort()
+	if got, err := client.Request(short, "echo", []byte("silence")); err == nil {
+		t.Fatalf("a request the server does not answer got %q", got)
 	}
 }

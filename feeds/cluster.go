@@ -48,6 +48,9 @@ type Cluster struct {
 	// Scan is how often leases are renewed and free registrations taken;
 	// a third of the lease time or less.
 	Scan time.Duration
+	// Hooks hands a webhook delivery for a feed this node does not run to
+	// the node that runs it; nil answers such deliveries 404.
+	Hooks HookForwarder
 }
 
 // Share makes the manager one of several feeds nodes sharing the

@@ -207,8 +207,23 @@ func (m *Manager) Packages() []catalog.Package {
 
 // Hooks returns the HTTP handler of the providers that receive events
 // over HTTP (HTTPProvider), each under HookPath(name); nil when none does.
-// It is mounted outside the API's authentication.
+// It is mounted outside the API's authentication. With Cluster.Hooks, a
+// delivery that no feed of this node takes (404) goes to the other feeds
+// nodes, so that every node answers every hook.
 func (m *Manager) Hooks() http.Handler {
+	local := m.LocalHooks()
+	if local == nil {
+		return nil
+	}
+	if c := m.cfg.Cluster; c != nil && c.Hooks != nil {
+		return forwardingHooks{local: local, fw: c.Hooks}
+	}
+	return local
+}
+
+// LocalHooks is Hooks without forwarding to other feeds nodes: what a
+// node answers a forwarded delivery with; nil when no provider has hooks.
+func (m *Manager) LocalHooks() http.Handler {
 	mux := http.NewServeMux()
 	n := 0
 	for _, name := range m.names {

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill/message"
@@ -31,16 +32,72 @@ func (s *Server) shareFeeds(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("feeds: %w", err)
 	}
-	s.feeds.Share(&feeds.Cluster{Leases: leases, Forward: feedForwarder{s.nats}, Scan: lease / 3})
-	return s.nats.Serve(ctx, forwardSubject(s.nodeID()), func(ctx context.Context, req []byte) []byte {
+	s.feeds.Share(&feeds.Cluster{Leases: leases, Forward: feedForwarder{s.nats}, Scan: lease / 3, Hooks: hookForwarder{s.nats}})
+	err = s.nats.Serve(ctx, forwardSubject(s.nodeID()), func(ctx context.Context, req []byte) ([]byte, bool) {
 		var call forwardedCall
 		if err := json.Unmarshal(req, &call); err != nil {
-			return forwardAnswer(nil, fmt.Errorf("forwarded feed action: %w", err))
+			return forwardAnswer(nil, fmt.Errorf("forwarded feed action: %w", err)), true
 		}
 		ctx, cancel := context.WithTimeout(ctx, forwardTimeout)
 		defer cancel()
-		return forwardAnswer(s.feeds.ServeForwarded(ctx, call.Handler, call.Call))
+		return forwardAnswer(s.feeds.ServeForwarded(ctx, call.Handler, call.Call)), true
 	})
+	if err != nil {
+		return err
+	}
+	local := s.feeds.LocalHooks()
+	if local == nil {
+		return nil
+	}
+	// A delivery for a feed this node runs, sent to another feeds node:
+	// answered here, and only here (the others stay silent).
+	return s.nats.Serve(ctx, hooksSubject, func(ctx context.Context, req []byte) ([]byte, bool) {
+		var hr feeds.HookRequest
+		if err := json.Unmarshal(req, &hr); err != nil {
+			return nil, false
+		}
+		ctx, cancel := context.WithTimeout(ctx, hookForwardWait)
+		defer cancel()
+		orig, err := http.NewRequestWithContext(ctx, hr.Method, hr.URL, nil)
+		if err != nil {
+			return nil, false
+		}
+		res := feeds.ServeHookLocally(local, hr, orig)
+		if res.Status == http.StatusNotFound {
+			return nil, false
+		}
+		b, err := json.Marshal(res)
+		return b, err == nil
+	})
+}
+
+// hooksSubject is where a feeds node asks the others for the feed of a
+// webhook delivery it has no feed for.
+const hooksSubject = "wisp-feeds-hooks"
+
+// hookForwardWait is how long a feeds node waits for another to take a
+// webhook delivery before answering 404.
+const hookForwardWait = 3 * time.Second
+
+// hookForwarder forwards webhook deliveries over NATS request and reply.
+type hookForwarder struct{ nats *bus.NATS }
+
+func (f hookForwarder) ForwardHook(ctx context.Context, req feeds.HookRequest) (feeds.HookResponse, bool, error) {
+	b, err := json.Marshal(req)
+	if err != nil {
+		return feeds.HookResponse{}, false, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, hookForwardWait)
+	defer cancel()
+	answer, err := f.nats.Request(ctx, hooksSubject, b)
+	if err != nil {
+		return feeds.HookResponse{}, false, nil // nobody runs its feed
+	}
+	var res feeds.HookResponse
+	if err := json.Unmarshal(answer, &res); err != nil {
+		return feeds.HookResponse{}, false, fmt.Errorf("forwarded hook: %w", err)
+	}
+	return res, true, nil
 }
 
 // forwardTimeout bounds a feed action forwarded to another feeds node
