@@ -205,3 +205,25 @@ func (b *NATS) Request(ctx context.Context, subject string, req []byte) ([]byte,
 	}
 	return m.Data, nil
 }
+
+// Announce publishes data to whoever Listens on subject now (core NATS:
+// nothing kept, nothing acknowledged).
+func (b *NATS) Announce(subject string, data []byte) error {
+	if err := b.nc.Publish(b.subject(subject), data); err != nil {
+		return fmt.Errorf("bus: announce on %s: %w", subject, err)
+	}
+	return nil
+}
+
+// Listen calls fn with every message Announced on subject until ctx ends.
+func (b *NATS) Listen(ctx context.Context, subject string, fn func([]byte)) error {
+	sub, err := b.nc.Subscribe(b.subject(subject), func(m *nats.Msg) { fn(m.Data) })
+	if err != nil {
+		return fmt.Errorf("bus: listen on %s: %w", subject, err)
+	}
+	go func() {
+		<-ctx.Done()
+		_ = sub.Unsubscribe()
+	}()
+	return nil
+}

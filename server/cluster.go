@@ -207,6 +207,11 @@ func (s *Server) startClusterParts(ctx context.Context, roles Roles, apiHost str
 		}
 		return nil
 	}
+	if roles.Controller || roles.Feeds {
+		if err := s.shareThrottles(ctx); err != nil {
+			return err
+		}
+	}
 	// The watcher listens before this process's invoker first pings.
 	if s.watcher != nil {
 		pings, err := s.bus.Broadcast().Subscribe(ctx, bus.TopicHealth)
