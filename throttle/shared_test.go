@@ -2,6 +2,7 @@ package throttle
 
 import (
 	"context"
+	"log/slog"
 	"testing"
 	"time"
 )
@@ -73,4 +74,24 @@ func TestReport(t *testing.T) {
 	if r := th.Report(); len(r.Namespaces) != 1 || r.Namespaces["bob"] != (ReportCount{InFlight: 1}) {
 		t.Fatalf("report of the next minute %+v, want bob's in-flight only", r)
 	}
+}
+
+// BenchmarkCheckInvokeShared is BenchmarkCheckInvoke with the reports of
+// two other controllers to add up.
+func BenchmarkCheckInvokeShared(b *testing.B) {
+	th := New(Config{Defaults: Limits{InvocationsPerMinute: 1 << 30, ConcurrentInvocations: 1 << 30}}, nil, slog.New(slog.DiscardHandler))
+	th.Share("c1")
+	minute := time.Now().Unix() / 60
+	for _, node := range []string{"c2", "c3"} {
+		th.Merge(Report{Node: node, Minute: minute, Namespaces: map[string]ReportCount{"alice": {Invocations: 10, InFlight: 3}, "bob": {Fires: 2}}})
+	}
+	ctx := context.Background()
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if err := th.CheckInvoke(ctx, "alice"); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }
