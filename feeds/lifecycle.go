@@ -34,6 +34,13 @@ func (m *Manager) handler(p Provider, feed string) builtin.Func {
 		if !started || closed {
 			return nil, builtin.Errorf("feeds are not running on this server")
 		}
+		holder, err := m.owner(ctx, registrationKey(req.trigger))
+		if err != nil {
+			return nil, err
+		}
+		if holder != "" {
+			return m.cfg.Cluster.Forward.Forward(ctx, holder, HandlerName(p.Name(), feed), call)
+		}
 		var answer any
 		switch req.event {
 		case Create:
@@ -427,6 +434,7 @@ func (m *Manager) delete(ctx context.Context, req *request) (any, error) {
 			m.log.Warn("feed deleted; its source kept state", "trigger", req.trigger.String(), "err", err)
 		}
 	}
+	m.release(context.WithoutCancel(ctx), e.key)
 	a.Status = "deleted"
 	if unregErr != nil {
 		a.Warning = "the source was not cleaned up: " + unregErr.Error()

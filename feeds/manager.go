@@ -90,6 +90,10 @@ type Config struct {
 	// Observer is told of each event received, fired or failed (metrics);
 	// nil observes nothing.
 	Observer Observer
+
+	// Cluster shares the registrations with other feeds nodes (see
+	// Cluster); nil runs them all here.
+	Cluster *Cluster
 }
 
 // DefaultConfig returns the defaults of `wisp serve`.
@@ -203,8 +207,23 @@ func (m *Manager) Packages() []catalog.Package {
 
 // Hooks returns the HTTP handler of the providers that receive events
 // over HTTP (HTTPProvider), each under HookPath(name); nil when none does.
-// It is mounted outside the API's authentication.
+// It is mounted outside the API's authentication. With Cluster.Hooks, a
+// delivery that no feed of this node takes (404) goes to the other feeds
+// nodes, so that every node answers every hook.
 func (m *Manager) Hooks() http.Handler {
+	local := m.LocalHooks()
+	if local == nil {
+		return nil
+	}
+	if c := m.cfg.Cluster; c != nil && c.Hooks != nil {
+		return forwardingHooks{local: local, fw: c.Hooks}
+	}
+	return local
+}
+
+// LocalHooks is Hooks without forwarding to other feeds nodes: what a
+// node answers a forwarded delivery with; nil when no provider has hooks.
+func (m *Manager) LocalHooks() http.Handler {
 	mux := http.NewServeMux()
 	n := 0
 	for _, name := range m.names {
@@ -231,6 +250,14 @@ func (m *Manager) Start(ctx context.Context, firer Firer, triggers TriggerDelete
 	m.firer, m.triggers, m.started = firer, triggers, true
 	m.mu.Unlock()
 
+	if m.cfg.Cluster != nil {
+		// Only the registrations whose lease this node takes: the first
+		// scan now, the others as their holders go.
+		m.scan(ctx)
+		m.background(m.runOwnership)
+		m.log.Info("feeds started", "registrations", len(m.entries), "providers", strings.Join(m.names, ","), "node", m.cfg.Cluster.Leases.Node())
+		return nil
+	}
 	recs, err := m.store.List(ctx, SystemNamespace, store.Feeds, store.ListOptions{})
 	if err != nil {
 		return fmt.Errorf("load feed registrations: %w", err)
@@ -240,33 +267,10 @@ func (m *Manager) Start(ctx context.Context, firer Firer, triggers TriggerDelete
 		return err
 	}
 	for _, rec := range recs {
-		var doc record
-		if err := json.Unmarshal(rec.Doc, &doc); err != nil {
-			m.log.Error("skip an unreadable feed registration", "key", rec.Name, "err", err)
-			continue
-		}
-		rev, err := m.openStored(ctx, rec.Name, rec.Rev, &doc)
-		if err != nil {
+		if err := m.open(ctx, rec, pending); err != nil {
 			return err
 		}
-		fqn, err := parseKey(rec.Name)
-		if err != nil {
-			m.log.Error("skip a feed registration with a bad key", "key", rec.Name, "err", err)
-			continue
-		}
-		e := m.newEntry(fqn, m.providers[doc.Provider], doc, rev, pending[rec.Name])
 		delete(pending, rec.Name)
-		e.startWorker()
-		m.mu.Lock()
-		m.entries[rec.Name] = e
-		m.mu.Unlock()
-		if e.provider == nil {
-			e.setFailed(fmt.Errorf("provider %q is not available in this server", doc.Provider))
-			continue
-		}
-		if doc.Status == StatusActive || doc.Status == StatusFailed {
-			m.restart(e)
-		}
 	}
 	for key, evs := range pending {
 		m.log.Warn("drop outbox events of a trigger without feed registration", "trigger", key, "events", len(evs))
@@ -275,6 +279,39 @@ func (m *Manager) Start(ctx context.Context, firer Firer, triggers TriggerDelete
 		}
 	}
 	m.log.Info("feeds started", "registrations", len(recs), "providers", strings.Join(m.names, ","))
+	return nil
+}
+
+// open runs a stored registration with its pending events: its outbox
+// worker, and its feed unless it is paused or finished. An unreadable
+// registration is logged and skipped.
+func (m *Manager) open(ctx context.Context, rec store.Record, pending map[string][]outboxEvent) error {
+	var doc record
+	if err := json.Unmarshal(rec.Doc, &doc); err != nil {
+		m.log.Error("skip an unreadable feed registration", "key", rec.Name, "err", err)
+		return nil
+	}
+	rev, err := m.openStored(ctx, rec.Name, rec.Rev, &doc)
+	if err != nil {
+		return err
+	}
+	fqn, err := parseKey(rec.Name)
+	if err != nil {
+		m.log.Error("skip a feed registration with a bad key", "key", rec.Name, "err", err)
+		return nil
+	}
+	e := m.newEntry(fqn, m.providers[doc.Provider], doc, rev, pending[rec.Name])
+	e.startWorker()
+	m.mu.Lock()
+	m.entries[rec.Name] = e
+	m.mu.Unlock()
+	if e.provider == nil {
+		e.setFailed(fmt.Errorf("provider %q is not available in this server", doc.Provider))
+		return nil
+	}
+	if doc.Status == StatusActive || doc.Status == StatusFailed {
+		m.restart(e)
+	}
 	return nil
 }
 
@@ -297,9 +334,14 @@ func (m *Manager) loadOutbox(ctx context.Context) (map[string][]outboxEvent, err
 		out[key] = append(out[key], ev)
 	}
 	for _, evs := range out {
-		sort.Slice(evs, func(i, j int) bool { return evs[i].Seq < evs[j].Seq })
+		sortEvents(evs)
 	}
 	return out, nil
+}
+
+// sortEvents puts a trigger's events in sequence order.
+func sortEvents(evs []outboxEvent) {
+	sort.Slice(evs, func(i, j int) bool { return evs[i].Seq < evs[j].Seq })
 }
 
 // restart starts a loaded feed, retrying with backoff in the background

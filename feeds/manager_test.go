@@ -86,6 +86,7 @@ type fakeFirer struct {
 	throttle *throttle.Throttle
 	fired    []string // payload "n" values, in order
 	reqs     []routing.FireRequest
+	ids      []string // the activation id of every attempt, in order
 	notify   chan string
 }
 
@@ -95,6 +96,7 @@ func (f *fakeFirer) Fire(_ context.Context, req routing.FireRequest) (*routing.F
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.attempts++
+	f.ids = append(f.ids, req.ActivationID)
 	if f.throttle != nil {
 		if err := f.throttle.CheckFire(context.Background(), req.Subject); err != nil {
 			return nil, fmt.Errorf("fire trigger %s: %w", req.Trigger, err)

@@ -95,12 +95,17 @@ type ClusterConfig struct {
 	// long controllers wait for a ping before taking an invoker out.
 	HealthInterval time.Duration
 	InvokerSilence time.Duration
+	// FeedLease is how long a feeds node's hold on a feed registration
+	// lasts without renewal (renewed every third of it): when the node
+	// dies, another feeds node takes its feeds over after at most this
+	// long plus a third.
+	FeedLease time.Duration
 }
 
 // DefaultClusterConfig returns the defaults: all roles on the in-process
 // bus.
 func DefaultClusterConfig() ClusterConfig {
-	return ClusterConfig{Workers: 128, HealthInterval: time.Second, InvokerSilence: 4 * time.Second}
+	return ClusterConfig{Workers: 128, HealthInterval: time.Second, InvokerSilence: 4 * time.Second, FeedLease: 3 * time.Second}
 }
 
 // builtinsInvoker is the queue of the feeds node's invoker, which runs the
@@ -136,7 +141,7 @@ func (s *Server) openBus(ctx context.Context, roles Roles) error {
 	if err != nil {
 		return err
 	}
-	s.bus = b
+	s.bus, s.nats = b, b
 	return nil
 }
 
@@ -205,6 +210,11 @@ func (s *Server) startClusterParts(ctx context.Context, roles Roles, apiHost str
 	if err := s.shareMetrics(ctx, s.cfg.Cluster.HealthInterval); err != nil {
 		return fmt.Errorf("share namespace metrics: %w", err)
 	}
+	if roles.Controller || roles.Feeds {
+		if err := s.shareThrottles(ctx); err != nil {
+			return err
+		}
+	}
 	// The watcher listens before this process's invoker first pings.
 	if s.watcher != nil {
 		pings, err := s.bus.Broadcast().Subscribe(ctx, bus.TopicHealth)
@@ -232,7 +242,11 @@ func (s *Server) startClusterParts(ctx context.Context, roles Roles, apiHost str
 			Limits: s.cfg.API.Limits, APIHost: apiHost, Builtins: s.feeds.Builtins(),
 		}, backend, s.store, s.store, s.bus, s.log)
 		s.builtins.SetTracerProvider(s.cfg.Tracer)
-		if err := s.builtins.Consume(consumeCtx, s.bus, 16); err != nil {
+		// Every feeds node takes feed actions from the one queue.
+		if err := s.builtins.Consume(consumeCtx, sharedQueues{s.bus}, 16); err != nil {
+			return err
+		}
+		if err := s.shareFeeds(consumeCtx); err != nil {
 			return err
 		}
 	}

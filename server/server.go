@@ -135,6 +135,7 @@ type Server struct {
 	mqtt      *broker.Broker // nil without Config.MQTT
 	throttle  *throttle.Throttle
 	bus       bus.Bus
+	nats      *bus.NATS       // the same bus when it is NATS (cluster), else nil
 	runCtx    context.Context // ends at Close
 	// feedsStarted is true once the feed manager runs (feeds role).
 	feedsStarted bool

@@ -6,6 +6,9 @@
 // Finished. It does not decide where the checks happen (routing does) nor
 // how a refusal is answered (the API answers 429).
 //
-// The counters live in one process: in a cluster each controller enforces
-// the limits on what it sees.
+// The counters live in one process. In a cluster (Share) every node that
+// checks (controllers, feeds nodes) reports its counts to the others a few
+// times a second and adds theirs to its own, so that a limit holds for the
+// whole cluster within a small overshoot (see Report); the transport is
+// the server's.
 package throttle

@@ -88,6 +88,9 @@ type Throttle struct {
 	// namespaces maps a namespace to its *counters; entries are never
 	// removed (one small struct per namespace that ever invoked).
 	namespaces sync.Map
+	// node and peers are set by Share (a cluster), before any check.
+	node  string
+	peers *peers
 }
 
 // counters are one namespace's.
@@ -134,14 +137,16 @@ func (e *Error) Error() string {
 func (t *Throttle) CheckInvoke(ctx context.Context, ns string) error {
 	c, now := t.counters(ns), t.cfg.Now()
 	lim := t.limitsOf(ctx, ns, c, now)
-	if lim.InvocationsPerMinute > 0 || lim.ConcurrentInvocations > 0 {
-		n := c.count(now, &c.invocations)
-		if lim.InvocationsPerMinute > 0 && n > lim.InvocationsPerMinute {
-			return t.refuse(ns, &Error{Count: n, Allowed: lim.InvocationsPerMinute}, false)
-		}
+	if lim.InvocationsPerMinute <= 0 && lim.ConcurrentInvocations <= 0 {
+		return nil
+	}
+	invocations, _, inFlight := t.others(ns, now)
+	n := c.count(now, &c.invocations) + invocations
+	if lim.InvocationsPerMinute > 0 && n > lim.InvocationsPerMinute {
+		return t.refuse(ns, &Error{Count: n, Allowed: lim.InvocationsPerMinute}, false)
 	}
 	if lim.ConcurrentInvocations > 0 {
-		if n := c.inFlight.Load(); n >= int64(lim.ConcurrentInvocations) {
+		if n := c.inFlight.Load() + int64(inFlight); n >= int64(lim.ConcurrentInvocations) {
 			return t.refuse(ns, &Error{Concurrent: true, Count: int(n), Allowed: lim.ConcurrentInvocations}, false)
 		}
 	}
@@ -156,7 +161,8 @@ func (t *Throttle) CheckFire(ctx context.Context, ns string) error {
 	if lim.FiresPerMinute <= 0 {
 		return nil
 	}
-	if n := c.count(now, &c.fires); n > lim.FiresPerMinute {
+	_, fires, _ := t.others(ns, now)
+	if n := c.count(now, &c.fires) + fires; n > lim.FiresPerMinute {
 		return t.refuse(ns, &Error{Count: n, Allowed: lim.FiresPerMinute}, true)
 	}
 	return nil

@@ -17,20 +17,31 @@ type Config struct {
 	// RetryDelay is the wait before delivering a fire again after the
 	// Sink refused it (the store failing); 0 means one second.
 	RetryDelay time.Duration
+	// CatchUp is how far back a feed that starts again (after a restart,
+	// or on another feeds node taking it over) fires the fires it missed
+	// since its last one; older ones are skipped. 0 means a minute.
+	CatchUp time.Duration
 }
+
+// DefaultCatchUp is Config.CatchUp's default.
+const DefaultCatchUp = time.Minute
 
 // Provider is the alarms feed provider.
 type Provider struct {
-	clock Clock
-	retry time.Duration
-	log   *slog.Logger
+	clock   Clock
+	retry   time.Duration
+	catchUp time.Duration
+	log     *slog.Logger
 }
 
 var _ feeds.Provider = (*Provider)(nil)
 
 // New returns the alarms provider.
 func New(cfg Config, log *slog.Logger) *Provider {
-	p := &Provider{clock: cfg.Clock, retry: cfg.RetryDelay, log: log}
+	p := &Provider{clock: cfg.Clock, retry: cfg.RetryDelay, catchUp: cfg.CatchUp, log: log}
+	if p.catchUp <= 0 {
+		p.catchUp = DefaultCatchUp
+	}
 	if p.clock == nil {
 		p.clock = SystemClock{}
 	}
@@ -132,7 +143,7 @@ func (a *alarm) run(ctx context.Context) {
 		a.sink.Done(false)
 		return
 	}
-	after := s.from(now) // fires missed while down are skipped
+	after := a.resumeAfter(now)
 	for {
 		next := s.next(after, a.created)
 		if next.IsZero() || (!s.stop.IsZero() && next.After(s.stop)) {
@@ -151,10 +162,25 @@ func (a *alarm) run(ctx context.Context) {
 			return
 		}
 		after = next
-		if now := a.p.clock.Now(); now.After(after) {
-			after = now // a fire that came late does not cause a burst
+		if now := a.p.clock.Now(); now.Sub(after) > a.p.catchUp {
+			after = now // fires later than the catch-up window are skipped
 		}
 	}
+}
+
+// resumeAfter is the time after which the schedule's next fire is due at
+// a start: the last fire when it lies within the catch-up window (the
+// fires missed since then fire at once, one after the other), else now
+// (older missed fires are skipped).
+func (a *alarm) resumeAfter(now time.Time) time.Time {
+	after := a.spec.from(now)
+	if a.cursor.Last == 0 || after.After(now) {
+		return after
+	}
+	if last := time.UnixMilli(a.cursor.Last); last.Before(now) && now.Sub(last) <= a.p.catchUp {
+		return last
+	}
+	return after
 }
 
 // sleepUntil waits for t on the clock; false when stopped.

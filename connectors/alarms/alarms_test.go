@@ -313,3 +313,23 @@ func TestStopEndsTheSchedule(t *testing.T) {
 		t.Errorf("%d fires after Stop", n)
 	}
 }
+
+// A feed that starts again soon after its last fire (a restart, another
+// feeds node taking it over) fires what it missed since, in order, then
+// keeps to its schedule; what lies beyond the catch-up window is skipped
+// (TestRestartSkipsMissedCronFires).
+func TestRestartCatchesUpRecentFires(t *testing.T) {
+	clock := newFakeClock(t0.Add(30 * time.Second))
+	sink := feedstest.NewSink()
+	cur, _ := json.Marshal(cursor{Last: t0.Add(27 * time.Second).UnixMilli(), Fired: 7})
+	start(t, newProvider(clock), FeedAlarm, map[string]any{"cron": "* * * * * *"}, string(cur), sink)
+	for i, want := range []time.Duration{28 * time.Second, 29 * time.Second, 30 * time.Second} {
+		_, c := nextFire(t, sink)
+		if c.Last != t0.Add(want).UnixMilli() || c.Fired != 8+i {
+			t.Fatalf("catch-up fire %d: cursor %+v, want the fire of %s, count %d", i, c, t0.Add(want), 8+i)
+		}
+	}
+	if at := clock.waitTimer(t); !at.Equal(t0.Add(31 * time.Second)) {
+		t.Fatalf("next fire after the catch-up at %s, want %s", at, t0.Add(31*time.Second))
+	}
+}

@@ -145,12 +145,17 @@ type api struct {
 }
 
 func (a *api) do(addr, method, path string, body any) (int, []byte, error) {
+	return a.in(addr, method, "_"+path, body)
+}
+
+// in calls the API at /api/v1/namespaces/<nsPath> ("whisk.system/actions/...").
+func (a *api) in(addr, method, nsPath string, body any) (int, []byte, error) {
 	var rd io.Reader
 	if body != nil {
 		b, _ := json.Marshal(body)
 		rd = bytes.NewReader(b)
 	}
-	req, err := http.NewRequest(method, "http://"+addr+"/api/v1/namespaces/_"+path, rd)
+	req, err := http.NewRequest(method, "http://"+addr+"/api/v1/namespaces/"+nsPath, rd)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -184,33 +189,10 @@ func TestClusterLosesNothing(t *testing.T) {
 	if testing.Short() {
 		t.Skip("the cluster test takes a minute")
 	}
-	testenv.Node(t)
-	busURL, couchURL := testenv.NATS(t), testenv.CouchDB(t)
+	c, st, creds := newCluster(t)
 	const invocations, fires = 5000, 500
-
-	dir := t.TempDir()
-	bin := filepath.Join(dir, "wisp")
-	build := exec.Command("go", "build", "-o", bin, "./cmd/wisp")
-	build.Dir = testenv.RepoRoot(t)
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("build wisp: %v\n%s", err, out)
-	}
-	run := fmt.Sprintf("c%d", time.Now().UnixNano())
-	storeURL := couchURL + "/?prefix=" + run + "_"
-
-	// The namespace, created in the shared store before any node starts.
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
-	st, err := couchdb.Open(ctx, storeURL, couchdb.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	creds := entity.NewCredentials()
-	if err := st.CreateSubject(ctx, entity.Subject{Namespace: "load", UUID: creds.UUID, KeyHash: entity.HashKey(creds.Key), Created: time.Now().UnixMilli()}); err != nil {
-		t.Fatal(err)
-	}
-	c := &cluster{t: t, bin: bin, dir: dir, busURL: busURL, prefix: run, storeURL: storeURL}
 	noLimits := []string{"--throttle-invocations-per-minute", "0", "--throttle-concurrent", "0", "--throttle-fires-per-minute", "0"}
 	// At info level a controller logs each change to its balancer's invokers.
 	ctlArgs := append([]string{"--log-level", "info"}, noLimits...)
@@ -357,6 +339,35 @@ func TestClusterLosesNothing(t *testing.T) {
 	}
 	t.Logf("all %d records present %s after the last request (%d invocations, %d fires with their rule activations)",
 		len(want), time.Since(start.Add(submitted)).Round(time.Millisecond), len(acceptedInv), len(acceptedFires))
+}
+
+// newCluster builds wisp, opens the shared store under a prefix of the
+// run's own and creates the namespace load in it before any node starts.
+func newCluster(t *testing.T) (*cluster, *couchdb.Store, entity.Credentials) {
+	t.Helper()
+	testenv.Node(t)
+	busURL, couchURL := testenv.NATS(t), testenv.CouchDB(t)
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "wisp")
+	build := exec.Command("go", "build", "-o", bin, "./cmd/wisp")
+	build.Dir = testenv.RepoRoot(t)
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("build wisp: %v\n%s", err, out)
+	}
+	run := fmt.Sprintf("c%d", time.Now().UnixNano())
+	storeURL := couchURL + "/?prefix=" + run + "_"
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	st, err := couchdb.Open(ctx, storeURL, couchdb.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = st.Close() })
+	creds := entity.NewCredentials()
+	if err := st.CreateSubject(ctx, entity.Subject{Namespace: "load", UUID: creds.UUID, KeyHash: entity.HashKey(creds.Key), Created: time.Now().UnixMilli()}); err != nil {
+		t.Fatal(err)
+	}
+	return &cluster{t: t, bin: bin, dir: dir, busURL: busURL, prefix: run, storeURL: storeURL}, st, creds
 }
 
 func basic(c entity.Credentials) string {

@@ -1,0 +1,209 @@
+package cluster
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	paho "github.com/eclipse/paho.mqtt.golang"
+
+	"github.com/wispio/wisp/bus"
+	"github.com/wispio/wisp/internal/testenv"
+	"github.com/wispio/wisp/store"
+	"github.com/wispio/wisp/store/couchdb"
+)
+
+// feedTally counts the activations of the rule action the feeds fire.
+type feedTally struct {
+	mqtt   map[int]int // by message number
+	alarms int
+}
+
+func tallyFeeds(ctx context.Context, t *testing.T, st *couchdb.Store) feedTally {
+	t.Helper()
+	acts, err := st.ListActivations(ctx, "load", store.ActivationFilter{Name: "count"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tally := feedTally{mqtt: map[int]int{}}
+	for _, act := range acts {
+		var r struct {
+			N     *int `json:"n"`
+			Alarm bool `json:"alarm"`
+		}
+		if err := json.Unmarshal(act.Response.Result, &r); err != nil {
+			continue
+		}
+		switch {
+		case r.Alarm:
+			tally.alarms++
+		case r.N != nil:
+			tally.mqtt[*r.N]++
+		}
+	}
+	return tally
+}
+
+// logged returns the time of the node's first log line with msg.
+func (n *node) logged(t *testing.T, msg string) (time.Time, bool) {
+	t.Helper()
+	b, err := os.ReadFile(n.log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if !strings.Contains(line, `msg="`+msg+`"`) {
+			continue
+		}
+		ts, _, _ := strings.Cut(strings.TrimPrefix(line, "time="), " ")
+		at, err := time.Parse(time.RFC3339Nano, ts)
+		return at, err == nil
+	}
+	return time.Time{}, false
+}
+
+// feedCall sends a lifecycle event to a feed action through a controller,
+// blocking, and fails the test unless it succeeds.
+func (a *api) feedCall(t *testing.T, addr, feed, event, trigger string, params map[string]any) {
+	t.Helper()
+	body := map[string]any{"lifecycleEvent": event, "triggerName": "/load/" + trigger, "authKey": "unused"}
+	for k, v := range params {
+		body[k] = v
+	}
+	code, b, err := a.in(addr, http.MethodPost, "whisk.system/actions/"+feed+"?blocking=true&result=true", body)
+	if err != nil || code != http.StatusOK || !strings.Contains(string(b), `"ok":true`) {
+		t.Fatalf("%s %s on %s: %d %s %v", event, feed, trigger, code, b, err)
+	}
+}
+
+// TestClusterFeedsFailover runs 2 controllers, 3 invokers and 2 feeds
+// nodes; an MQTT feed (QoS 1, on the test Mosquitto) and a per-second
+// alarm feed with a start and stop date are created while only f1 runs,
+// so f1 holds both. Messages are published while the alarm ticks, and f1
+// is SIGKILLed halfway: f2 takes both feeds over (the MQTT persistent
+// session, the alarm's cursor and catch-up, the outbox), and every
+// published message and every tick of the alarm must have its
+// activation of the rule action, none twice.
+func TestClusterFeedsFailover(t *testing.T) {
+	if testing.Short() {
+		t.Skip("the cluster feeds test takes a minute")
+	}
+	broker := testenv.Mosquitto(t)
+	c, st, creds := newCluster(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	ctlArgs := []string{"--log-level", "info", "--throttle-invocations-per-minute", "0", "--throttle-concurrent", "0", "--throttle-fires-per-minute", "0"}
+	controllers := []*node{c.start("c1", "controller", ctlArgs...), c.start("c2", "controller", ctlArgs...)}
+	for i := range 3 {
+		c.start(fmt.Sprintf("i%d", i+1), "invoker", "--invoker", "process", "--stem-cells", "none", "--user-memory", "1024")
+	}
+	feedArgs := append([]string{"--egress-allow", "127.0.0.0/8"}, ctlArgs...)
+	f1 := c.start("f1", "feeds", feedArgs...)
+
+	a := &api{auth: basic(creds), client: &http.Client{Timeout: 70 * time.Second}}
+	a.must(t, controllers[0].addr, http.MethodPut, "/actions/count", map[string]any{
+		"exec":   map[string]any{"kind": "nodejs:20", "code": "function main(p) { return {n: p.payload ? p.payload.n : null, alarm: p.alarm === true} }"},
+		"limits": map[string]any{"memory": 128},
+	})
+	for trigger, feed := range map[string]string{"mq": "mqtt/messages", "tick": "alarms/alarm"} {
+		a.must(t, controllers[0].addr, http.MethodPut, "/triggers/"+trigger, map[string]any{"annotations": []map[string]any{{"key": "feed", "value": "/whisk.system/" + feed}}})
+		a.must(t, controllers[0].addr, http.MethodPut, "/rules/on-"+trigger, map[string]any{"trigger": "/_/" + trigger, "action": "/_/count"})
+	}
+	for _, ctl := range controllers {
+		waitFor(t, ctl.id+" to run a blocking call", 60*time.Second, func() bool {
+			code, _, _ := a.do(ctl.addr, http.MethodPost, "/actions/count?blocking=true&result=true", map[string]any{})
+			return code == http.StatusOK
+		})
+	}
+	topic := fmt.Sprintf("wisp-cluster/%s/readings", c.prefix)
+	a.feedCall(t, controllers[0].addr, "mqtt/messages", "CREATE", "mq", map[string]any{"url": broker, "topic": topic, "qos": 1})
+	startAt := time.Now().Add(8 * time.Second).Truncate(time.Second)
+	stopAt := startAt.Add(25 * time.Second)
+	a.feedCall(t, controllers[0].addr, "alarms/alarm", "CREATE", "tick", map[string]any{
+		"cron": "* * * * * *", "startDate": startAt.UTC().Format(time.RFC3339), "stopDate": stopAt.UTC().Format(time.RFC3339),
+		"trigger_payload": map[string]any{"alarm": true},
+	})
+	f2 := c.start("f2", "feeds", feedArgs...)
+
+	nb, err := bus.ConnectNATS(ctx, c.busURL, bus.NATSOptions{Name: "test", Prefix: c.prefix}, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nb.Close()
+	leases, err := nb.Leases(ctx, "WISP_FEED_LEASES", "test", 3*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, key := range []string{"load/mq", "load/tick"} {
+		if holder, err := leases.Holder(ctx, key); err != nil || holder != f1.id {
+			t.Fatalf("the feed %s is held by %q (%v), want f1 (the only feeds node when it was created)", key, holder, err)
+		}
+	}
+
+	pub := paho.NewClient(paho.NewClientOptions().AddBroker(broker).SetClientID("pub-" + c.prefix))
+	if tok := pub.Connect(); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+		t.Fatalf("connect the publisher: %v", tok.Error())
+	}
+	defer pub.Disconnect(100)
+	const published = 300
+	var killedAt time.Time
+	tick := time.NewTicker(50 * time.Millisecond)
+	for i := range published {
+		<-tick.C
+		if killedAt.IsZero() && i >= published/3 && time.Now().After(startAt.Add(5*time.Second)) {
+			t.Logf("SIGKILL feeds node f1 (holding both feeds) after %d messages, %s into the alarm", i, time.Since(startAt).Round(time.Millisecond))
+			f1.kill(t)
+			killedAt = time.Now()
+		}
+		tok := pub.Publish(topic, 1, false, fmt.Sprintf(`{"n":%d}`, i))
+		if !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+			t.Fatalf("publish %d: %v", i, tok.Error())
+		}
+	}
+	tick.Stop()
+	if killedAt.IsZero() {
+		t.Fatal("f1 was never killed: the publishing ended before the alarm ran 5 s")
+	}
+	ticks := int(stopAt.Sub(startAt)/time.Second) + 1
+
+	var tally feedTally
+	waitFor(t, "an activation of every message and tick", 2*time.Minute, func() bool {
+		tally = tallyFeeds(ctx, t, st)
+		return len(tally.mqtt) == published && tally.alarms >= ticks
+	})
+	for _, key := range []string{"load/mq", "load/tick"} {
+		if holder, err := leases.Holder(ctx, key); err != nil || holder != f2.id {
+			t.Errorf("the feed %s is held by %q (%v) after the kill, want f2", key, holder, err)
+		}
+	}
+	if at, ok := f2.logged(t, "feed registration taken over"); !ok {
+		t.Error("f2 never logged taking a feed over")
+	} else {
+		t.Logf("f2 took the feeds over %s after the kill", at.Sub(killedAt).Round(time.Millisecond))
+	}
+	row := func(what string, want, got, distinct int) (missing, duplicated int) {
+		missing, duplicated = want-distinct, got-distinct
+		t.Logf("| %-18s | %9d | %11d | %7d | %10d |", what, want, got, missing, duplicated)
+		return
+	}
+	t.Logf("| %-18s | %9s | %11s | %7s | %10s |", "feed", "published", "activations", "missing", "duplicated")
+	got := 0
+	for _, n := range tally.mqtt {
+		got += n
+	}
+	mqMissing, mqDup := row("mqtt (QoS 1)", published, got, len(tally.mqtt))
+	alarmDistinct := min(tally.alarms, ticks)
+	alMissing, alDup := row("alarm (every 1 s)", ticks, tally.alarms, alarmDistinct)
+	if mqMissing != 0 || alMissing != 0 {
+		t.Errorf("missing activations: %d messages, %d ticks", mqMissing, alMissing)
+	}
+	if mqDup != 0 || alDup != 0 {
+		t.Errorf("duplicated activations: %d messages, %d ticks", mqDup, alDup)
+	}
+}
