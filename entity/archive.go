@@ -29,6 +29,9 @@ type ArchivedEvent struct {
 	Start        int64  `json:"start"`
 	Subject      string `json:"subject"`
 	Payload      Params `json:"payload"`
+	// Event is the fire's CloudEvents attributes, for the rules' filters
+	// at replay; nil when the fire had none.
+	Event *EventAttributes `json:"event,omitempty"`
 }
 
 // applyArchive validates and applies the archive field of a trigger put:

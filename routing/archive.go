@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/wispio/wisp/entity"
+	"github.com/wispio/wisp/eventfilter"
 	"github.com/wispio/wisp/store"
 )
 
@@ -33,7 +34,7 @@ func (f *Firer) archive(ctx context.Context, entry *TriggerEntry, q *queuedFire)
 	if f.archives == nil {
 		return nil
 	}
-	doc, err := json.Marshal(entity.ArchivedEvent{ActivationID: q.ActivationID, Start: q.Start, Subject: q.Request.Subject, Payload: q.Request.Payload})
+	doc, err := json.Marshal(entity.ArchivedEvent{ActivationID: q.ActivationID, Start: q.Start, Subject: q.Request.Subject, Payload: q.Request.Payload, Event: q.Request.Event})
 	if err != nil {
 		return fmt.Errorf("archive fire %s: %w", q.ActivationID, err)
 	}
@@ -121,7 +122,8 @@ type ReplayResult struct {
 // trigger's current parameters under the event. Each activation is new,
 // its cause the original fire's activation id, annotated replayed: true;
 // no trigger activation is written, and the rules' retries and sinks do
-// not apply. store.ErrNotFound when there is no such trigger; a
+// not apply. The rules' filters (as they are now) decide again on each
+// event: a rule whose filter does not pass it is left out of the result. store.ErrNotFound when there is no such trigger; a
 // *entity.FieldError on "rule" when the rule is not the trigger's.
 func (f *Firer) Replay(ctx context.Context, req ReplayRequest) (*ReplayResult, error) {
 	entry, ok := f.index.Lookup(req.Trigger)
@@ -144,7 +146,16 @@ func (f *Firer) Replay(ctx context.Context, req ReplayRequest) (*ReplayResult, e
 	res := &ReplayResult{Events: len(events), Activations: []Replayed{}}
 	for _, ev := range events {
 		args := entry.Parameters.Merge(ev.Payload)
+		var in *eventfilter.Input
 		for _, r := range rules {
+			if r.Filter != nil {
+				if in == nil {
+					in = eventfilter.NewInput(args, ev.Event)
+				}
+				if r.Filter.decide(ctx, in) != "" {
+					continue
+				}
+			}
 			id, _, err := f.activator.Activate(ctx, Request{
 				Action: r.Action, Subject: req.Subject, APIKey: req.APIKey, Payload: args,
 				Cause: ev.ActivationID, TransactionID: req.TransactionID, Replayed: true,

@@ -81,3 +81,37 @@ func TestArchiveAndReplay(t *testing.T) {
 		}
 	}
 }
+
+// TestReplayAppliesFilters: a replay decides the rules' filters again on
+// each archived event, so a rule whose filter refused an event when it
+// fired does not run it at the replay either.
+func TestReplayAppliesFilters(t *testing.T) {
+	_, a := startTriggerServer(t, nil)
+	a.action("hello", 1)
+	a.action("other", 1)
+	a.must(200, "PUT", "_/triggers/T", map[string]any{"archive": map[string]any{"days": 1}})
+	a.must(200, "PUT", "_/rules/Hot", map[string]any{"trigger": "/_/T", "action": "/_/hello", "filter": "params.n > 0"})
+	a.rule("All", "T", "other")
+	since := time.Now().Add(-time.Minute).UTC().Format(time.RFC3339)
+	for n := range 3 {
+		a.ruleResults(a.fire("T", map[string]any{"n": n}, http.StatusAccepted))
+	}
+	var res routing.ReplayResult
+	waitFor(t, "3 archived events", func() bool {
+		out := a.must(200, "POST", "_/triggers/T/replay", map[string]any{"since": since, "rule": "Hot"})
+		return json.Unmarshal(out, &res) == nil && res.Events == 3
+	})
+	if len(res.Activations) != 2 {
+		t.Fatalf("replay of the filtered rule started %d activations, want 2 (n=1, n=2): %+v", len(res.Activations), res.Activations)
+	}
+	for _, rep := range res.Activations {
+		act := a.activation(rep.ActivationID)
+		if n, _ := echoed(t, act)["n"].(float64); n < 1 {
+			t.Fatalf("the replay ran the filtered rule on %s", act.Response.Result)
+		}
+	}
+	out := a.must(200, "POST", "_/triggers/T/replay", map[string]any{"since": since, "rule": "All"})
+	if err := json.Unmarshal(out, &res); err != nil || len(res.Activations) != 3 {
+		t.Fatalf("replay of the unfiltered rule answered %s, want 3 activations", out)
+	}
+}
