@@ -63,6 +63,17 @@ func ResultEvent(d *Delivery, o *Outcome) (cloudevents.Event, error) {
 	return e, nil
 }
 
+// resultAttributes are ResultEvent's attributes, which a trigger sink's
+// fire carries for its rules' filters (event.type, event.source, ...).
+func resultAttributes(d *Delivery, o *Outcome) *entity.EventAttributes {
+	return &entity.EventAttributes{
+		ID: o.ActivationID, Source: "/api/v1/namespaces/" + d.Rule.Namespace + "/rules/" + d.Rule.Name,
+		Type: ResultEventType, Subject: d.Action.String(), Time: time.Now().UTC().Format(time.RFC3339Nano),
+		SpecVersion: cloudevents.VersionV1, DataContentType: cloudevents.ApplicationJSON,
+		Extensions: map[string]string{"wispcause": d.Fire, "wisptrigger": d.Trigger.String()},
+	}
+}
+
 // toSink makes attempt n to deliver the successful outcome o of d to the
 // rule's sink. A failed attempt is scheduled again after the backoff of
 // the rule's retry policy (or defaultSinkRetry); after the last, the
@@ -96,6 +107,7 @@ func (f *Firer) send(ctx context.Context, d *Delivery, o *Outcome) error {
 		_, err := f.Fire(ctx, FireRequest{
 			Trigger: trigger, Subject: d.Subject, Payload: eventParams(o.Result),
 			TransactionID: d.TransactionID, ActivationID: RuleActivationID(o.ActivationID, trigger),
+			Event: resultAttributes(d, o),
 		})
 		if errors.Is(err, store.ErrNotFound) {
 			return fmt.Errorf("sink trigger %s does not exist", trigger)

@@ -86,7 +86,9 @@ func TestSinkTrigger(t *testing.T) {
 	a.action("next", 1)
 	a.must(200, "PUT", "_/triggers/T", map[string]any{})
 	a.must(200, "PUT", "_/triggers/Next", map[string]any{})
-	a.rule("onNext", "Next", "next")
+	// The sink's fire carries the result event's attributes to filters.
+	a.must(200, "PUT", "_/rules/onNext", map[string]any{"trigger": "/_/Next", "action": "/_/next",
+		"filter": "event.type == 'io.wisp.activation.result' && event.source.endsWith('/rules/R') && event.wisptrigger.endsWith('/T')"})
 	a.must(200, "PUT", "_/rules/R", map[string]any{"trigger": "/_/T", "action": "/_/hello", "sink": "Next"})
 	a.fire("T", map[string]any{"n": 7}, http.StatusAccepted)
 	waitFor(t, "the sink trigger's rule", func() bool { return len(a.activationsOf("next")) == 1 })
