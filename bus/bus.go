@@ -115,7 +115,12 @@ const NotBeforeHeader = "Wisp-Not-Before"
 
 // SetNotBefore marks m not to be delivered before t.
 func SetNotBefore(m *message.Message, t time.Time) {
-	m.Metadata.Set(NotBeforeHeader, strconv.FormatInt(t.UnixMilli(), 10))
+	// Milliseconds, rounded up: a message is never due before t.
+	ms := t.UnixMilli()
+	if time.UnixMilli(ms).Before(t) {
+		ms++
+	}
+	m.Metadata.Set(NotBeforeHeader, strconv.FormatInt(ms, 10))
 }
 
 // NotBefore is the earliest delivery time of a message with metadata md;
