@@ -259,6 +259,14 @@ func (s *session) handleCore(m *nats.Msg) {
 	}
 }
 
+// jetStreamAckWait is how long a delivered message may stay unacked
+// before JetStream sends it again (the Sink persists it well within);
+// jetStreamPullExpiry bounds the life of each pull request.
+const (
+	jetStreamAckWait    = 10 * time.Second
+	jetStreamPullExpiry = 5 * time.Second
+)
+
 // consume binds the trigger's durable consumer on the stream (made, or
 // updated to the subject, here) and consumes it until the returned
 // context is stopped.
@@ -276,12 +284,16 @@ func (s *session) consume(nc *nats.Conn, deliveries *hookfeed.Deliveries) (jetst
 		FilterSubject: fp.Subject,
 		AckPolicy:     jetstream.AckExplicitPolicy,
 		DeliverPolicy: jetstream.DeliverNewPolicy,
+		// A message handed to a pull request of a stopped feed (the
+		// server keeps the request until it expires) comes back after
+		// AckWait: keep both short so a restarted feed gets it soon.
+		AckWait: jetStreamAckWait,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("durable consumer on stream %s for %q: %w", fp.Stream, fp.Subject, err)
 	}
 	handle := func(m jetstream.Msg) { s.handleJetStream(m, deliveries) }
-	cc, err := cons.Consume(handle, jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
+	cc, err := cons.Consume(handle, jetstream.PullExpiry(jetStreamPullExpiry), jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
 		if errors.Is(err, jetstream.ErrConsumerDeleted) || errors.Is(err, jetstream.ErrConsumerNotFound) {
 			s.stop(fmt.Errorf("consumer on stream %s: %w", fp.Stream, err))
 			return
