@@ -158,6 +158,9 @@ type Server struct {
 	mu    sync.Mutex   // guards state changes, l and pre
 	state atomic.Int32 // a state; written under mu, read without it on the hot path
 	l     *launcher    // set under mu once /init started the launcher
+	// compiled is set once /init compiled Go sources into the executable
+	// that GET BinaryPath serves (gobinary.go).
+	compiled atomic.Bool
 	pre   *launcher    // a launcher started ahead of /init (prestart.go); taken by /init
 
 	stdout, stderr *logStream
@@ -273,6 +276,9 @@ func setDefaults(cfg *Config) {
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch r.URL.Path {
 	case "/init", "/run":
+	case BinaryPath:
+		s.serveBinary(w, r)
+		return
 	default:
 		sendError(w, http.StatusNotFound, "not found: "+r.URL.Path)
 		return
