@@ -161,7 +161,7 @@ type Server struct {
 	// compiled is set once /init compiled Go sources into the executable
 	// that GET BinaryPath serves (gobinary.go).
 	compiled atomic.Bool
-	pre   *launcher    // a launcher started ahead of /init (prestart.go); taken by /init
+	pre      *launcher // a launcher started ahead of /init (prestart.go); taken by /init
 
 	stdout, stderr *logStream
 	bufs           sync.Pool // *[]byte frames for /run
