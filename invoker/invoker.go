@@ -37,6 +37,10 @@ type Config struct {
 	Builtins builtin.Registry
 	// Metrics records each activation record written; nil records nothing.
 	Metrics *metrics.Metrics
+	// GoBinaryCacheBytes bounds the executables of Go source actions kept
+	// so that their next containers do not compile again (default
+	// DefaultGoBinaryCacheBytes).
+	GoBinaryCacheBytes int64
 }
 
 // ActivationSink stores finished activations; the invoker never waits for
@@ -63,6 +67,7 @@ type Invoker struct {
 
 	actions *store.DocCache[entity.Action]
 	keys    *actionkey.Keys // mints the keys of provide-api-key actions
+	goBins  *goBinaries     // executables of compiled Go source actions (gobinary.go)
 	// tracer records spans; nil records none (see SetTracerProvider).
 	tracer trace.Tracer
 }
@@ -80,6 +85,7 @@ func New(cfg Config, backend Backend, st store.Store, sink ActivationSink, pub m
 		log:     log.With("invoker", cfg.ID),
 		actions: store.NewDocCache[entity.Action](st, store.Actions, 4096),
 		keys:    actionkey.New(st),
+		goBins:  newGoBinaries(cfg.GoBinaryCacheBytes),
 	}
 }
 
@@ -374,7 +380,9 @@ func (inv *Invoker) runInContainer(ctx context.Context, m *routing.Invocation, a
 	if cold {
 		t0 := time.Now()
 		logs.Start(logLimit)
-		rep, err := inv.client.post(ctx, c.URL()+"/init", secret, initBody(action, inv.cfg.APIHost), limit)
+		goKey := goBinaryKey(m.Action.Namespace, action, inv.cfg.APIHost)
+		body, hit := inv.goInitBody(action, goKey)
+		rep, err := inv.client.post(ctx, c.URL()+"/init", secret, body, limit)
 		res.initTime = time.Since(t0)
 		if err != nil || rep.status != 200 {
 			inv.pool.Release(slot, false)
@@ -387,6 +395,11 @@ func (inv *Invoker) runInContainer(ctx context.Context, m *routing.Invocation, a
 				res.response = initFailure(rep.status, rep.body)
 			}
 			return res
+		}
+		if goKey != "" && !hit {
+			if err := inv.keepGoBinary(ctx, c, goKey); err != nil {
+				inv.log.Warn("read back a compiled Go binary", "activationId", m.ActivationID, "action", spec.Action, "err", err)
+			}
 		}
 		inv.pool.Initialized(slot)
 	}

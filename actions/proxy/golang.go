@@ -82,6 +82,7 @@ func buildGo(ctx context.Context, s *Server, entry, main string, env []string) (
 	if err := os.Rename(out, exe); err != nil {
 		return "", fmt.Errorf("move the binary: %w", err)
 	}
+	s.compiled.Store(true)
 	return exe, nil
 }
 

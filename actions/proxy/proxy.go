@@ -169,6 +169,9 @@ type Server struct {
 	l     *launcher    // set under mu once /init started the launcher
 	pre   *launcher    // a launcher started ahead of /init (prestart.go); taken by /init
 	spare *launcher    // the prestarted launcher waiting for /init (Prestart); guarded by mu
+	// compiled is set once /init compiled Go sources into the executable
+	// that GET BinaryPath serves (gobinary.go).
+	compiled atomic.Bool
 
 	stdout, stderr *logStream
 	bufs           sync.Pool // *[]byte frames for /run
@@ -290,6 +293,9 @@ func setDefaults(cfg *Config) {
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch r.URL.Path {
 	case "/init", "/run":
+	case BinaryPath:
+		s.serveBinary(w, r)
+		return
 	default:
 		if r.URL.Path == "/" && s.spareStarting() {
 			// A readiness probe (the Docker backend's GET /) waits for
