@@ -8,6 +8,8 @@ import "encoding/json"
 type Project struct {
 	Name     string
 	Packages []*Package // in file order
+	// Routes are the API gateway routes of the apis sections.
+	Routes []*Route
 	// Warnings are accepted but ignored parts of the manifest (wskdeploy
 	// fields Wisp has no use for), one line each, with path and line.
 	Warnings []string
