@@ -118,6 +118,16 @@ plan: 0 to create, 0 to update, 1 to delete, 2 unchanged
 		t.Errorf("routes %v, want GET /hello /world and GET /hello /manual", got)
 	}
 
+	// A changed route is updated in place.
+	plan = e.deploy(e.load(strings.Replace(strings.Replace(routesManifest, "%s", "", 1), "response: json", "response: text", 1), nil))
+	if got, want := diff(plan), `project greet in namespace dep
+  action hello
+~ route GET /hello/world (response)
+plan: 0 to create, 1 to update, 0 to delete, 1 unchanged
+`; got != want {
+		t.Errorf("plan:\n%s\nwant:\n%s", got, want)
+	}
+
 	// Undeploy takes the project's routes and leaves the hand-made one.
 	undo, err := e.d.PlanUndeploy(ctx, "greet")
 	if err != nil {
