@@ -127,12 +127,39 @@ func (r *resolver) routeEntity(rt *Route) *desired {
 	if pkg == nil {
 		pkg = &Package{Name: DefaultPackage}
 	}
-	fqn, _, _ := r.action(pkg, rt.Action, rt.origin)
+	fqn, local, _ := r.action(pkg, rt.Action, rt.origin)
+	if local != "" && !r.webExported(local) {
+		r.errs = append(r.errs, &Error{Path: rt.Path, Line: rt.Line, Msg: fmt.Sprintf(
+			"%s is not a web action: give it web-export: true (routes call web actions only)", local)})
+	}
 	spec := &routeSpec{basePath: rt.BasePath, relPath: rt.RelPath, method: rt.Method}
 	d := &desired{origin: rt.origin, stage: stageRoute, name: spec.display(), route: spec}
 	d.body = &routeBody{api: rt.API, action: fqn, response: rt.Response}
 	d.parts = map[string]any{"action": fqn, "response": rt.Response}
 	return d
+}
+
+// webExported tells whether the manifest's action or sequence local
+// ([pkg/]name) has the web-export annotation.
+func (r *resolver) webExported(local string) bool {
+	for _, pkg := range r.project.Packages {
+		for _, a := range pkg.Actions {
+			if pkg.qualify(a.Name) == local {
+				return webAnnotated(a.Annotations)
+			}
+		}
+		for _, sq := range pkg.Sequences {
+			if pkg.qualify(sq.Name) == local {
+				return webAnnotated(sq.Annotations)
+			}
+		}
+	}
+	return false
+}
+
+func webAnnotated(anns Params) bool {
+	i := anns.index("web-export")
+	return i >= 0 && anns[i].Value == true
 }
 
 // routeBody is what createApi needs beyond the routeSpec.
