@@ -55,6 +55,10 @@ type Route struct {
 	// SecureKey is the action's require-whisk-auth value, sent as
 	// X-Require-Whisk-Auth.
 	SecureKey json.RawMessage `json:"secureKey,omitempty"`
+	// Managed, when set, names the wskdeploy project that owns the route
+	// (deploy's managed annotation value), carried as x-wisp-managed so
+	// that wisp deploy and undeploy leave hand-made routes alone.
+	Managed json.RawMessage `json:"managed,omitempty"`
 
 	segments []string // Path split on "/", compiled
 }

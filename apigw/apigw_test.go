@@ -283,3 +283,25 @@ func BenchmarkTableFind(b *testing.B) {
 		}
 	}
 }
+
+// The owner an endpoint records (x-wisp-managed) is kept on the route and
+// survives export and import, so that wisp deploy can tell its routes.
+func TestManagedRoundTrip(t *testing.T) {
+	body := strings.Replace(wskBody("/hello", "/world", "get", "greet"), `{"apidoc":{`, `{"apidoc":{"x-wisp-managed":{"project":"p"},`, 1)
+	ch, err := ParseCreate([]byte(body), "alice", "json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	api := ch.Apply(&Table{}, 1)
+	if string(api.Routes[0].Managed) != `{"project":"p"}` {
+		t.Fatalf("managed = %s", api.Routes[0].Managed)
+	}
+	b, _ := json.Marshal(api.Export("https://wisp.test"))
+	if !strings.Contains(string(b), `"x-wisp-managed":{"project":"p"}`) {
+		t.Fatalf("export lacks x-wisp-managed:\n%s", b)
+	}
+	back, err := ImportSwagger(b, "alice")
+	if err != nil || string(back.Routes[0].Managed) != `{"project":"p"}` {
+		t.Fatalf("imported %+v, %v", back, err)
+	}
+}

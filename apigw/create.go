@@ -34,6 +34,9 @@ type APIDoc struct {
 	ID              string          `json:"id,omitempty"`
 	Action          *ActionDoc      `json:"action,omitempty"`
 	PathParameters  json.RawMessage `json:"pathParameters,omitempty"`
+	// Managed is a Wisp extension: the owner recorded on the endpoint's
+	// route (Route.Managed).
+	Managed json.RawMessage `json:"x-wisp-managed,omitempty"`
 	// Swagger is an object or a string holding one.
 	Swagger json.RawMessage `json:"swagger,omitempty"`
 }
@@ -202,6 +205,7 @@ func parseEndpoint(doc *APIDoc, caller, responseType string) (*Change, error) {
 	route := Route{
 		Path: doc.GatewayPath, Method: method, OperationID: OperationID(method, doc.GatewayPath),
 		Action: target, ResponseType: responseType, Parameters: doc.PathParameters, SecureKey: doc.Action.SecureKey,
+		Managed: nullToNil(doc.Managed),
 	}
 	if string(route.Parameters) == "null" {
 		route.Parameters = nil
@@ -215,6 +219,13 @@ func parseEndpoint(doc *APIDoc, caller, responseType string) (*Change, error) {
 	}
 	api := &API{BasePath: doc.GatewayBasePath, Name: name, CORS: CORS{Enabled: true}}
 	return &Change{API: api, Endpoint: &route}, nil
+}
+
+func nullToNil(raw json.RawMessage) json.RawMessage {
+	if string(bytes.TrimSpace(raw)) == "null" {
+		return nil
+	}
+	return raw
 }
 
 // checkBasePath refuses a base path that does not start with "/" or has

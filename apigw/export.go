@@ -32,7 +32,9 @@ type SwaggerOp struct {
 	OperationID string          `json:"operationId"`
 	Parameters  json.RawMessage `json:"parameters,omitempty"`
 	XOpenWhisk  XOpenWhisk      `json:"x-openwhisk"`
-	Responses   json.RawMessage `json:"responses"`
+	// XWispManaged is the route's owner (Route.Managed), when it has one.
+	XWispManaged json.RawMessage `json:"x-wisp-managed,omitempty"`
+	Responses    json.RawMessage `json:"responses"`
 }
 
 // XOpenWhisk names an operation's web action.
@@ -82,7 +84,8 @@ func (api *API) Export(host string) *Swagger {
 		u := WebActionURL(host, r.Action, r.ResponseType)
 		ops[strings.ToLower(r.Method)] = SwaggerOp{
 			OperationID: r.OperationID, Parameters: r.Parameters, Responses: defaultResponses,
-			XOpenWhisk: XOpenWhisk{Namespace: r.Action.Namespace, Package: r.Action.Package, Action: r.Action.Name, URL: u},
+			XOpenWhisk:   XOpenWhisk{Namespace: r.Action.Namespace, Package: r.Action.Package, Action: r.Action.Name, URL: u},
+			XWispManaged: r.Managed,
 		}
 		target := u
 		if r.ResponseType == "http" {

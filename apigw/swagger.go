@@ -89,6 +89,7 @@ type operation struct {
 		Action    string `json:"action"`
 		URL       string `json:"url"`
 	} `json:"x-openwhisk"`
+	Managed json.RawMessage `json:"x-wisp-managed"`
 }
 
 // webActionURL matches OpenWhisk's web action URLs
@@ -220,7 +221,7 @@ func importOperation(path, method string, raw json.RawMessage, cfg *gatewayConfi
 	if string(params) == "null" {
 		params = nil
 	}
-	return Route{Path: path, Method: method, OperationID: op.OperationID, Action: target, ResponseType: respType, Parameters: params}, nil
+	return Route{Path: path, Method: method, OperationID: op.OperationID, Action: target, ResponseType: respType, Parameters: params, Managed: nullToNil(op.Managed)}, nil
 }
 
 // importSecurity reads the apiKey scheme that security requires.

@@ -115,7 +115,7 @@ func (d *Deployer) rollback(ctx context.Context, ns string, created []Change, ae
 	for i := len(created) - 1; i >= 0; i-- {
 		ch := created[i]
 		undo := Change{Op: Delete, Collection: ch.Collection, Name: ch.Name, want: ch.want, have: &existing{
-			collection: ch.Collection, name: ch.Name, sequence: ch.want.stage == stageSequence,
+			collection: ch.Collection, name: ch.Name, sequence: ch.want.stage == stageSequence, route: ch.want.route,
 		}}
 		if ch.want.feed != nil {
 			undo.have.feed = ch.want.feed.action
@@ -140,6 +140,9 @@ func (d *Deployer) put(ctx context.Context, ch Change, overwrite bool) error {
 }
 
 func (d *Deployer) create(ctx context.Context, ns string, ch Change) error {
+	if ch.Collection == routeCollection {
+		return d.putRoute(ctx, ns, ch)
+	}
 	if err := d.put(ctx, ch, false); err != nil {
 		return err
 	}
@@ -159,6 +162,9 @@ func (d *Deployer) create(ctx context.Context, ns string, ch Change) error {
 // update rewrites an entity; a trigger whose feed or inputs change is
 // unregistered from its old feed and registered again.
 func (d *Deployer) update(ctx context.Context, ns string, ch Change) error {
+	if ch.Collection == routeCollection {
+		return d.putRoute(ctx, ns, ch) // createApi replaces the same path and method
+	}
 	refeed := ch.Collection == client.Triggers && (ch.have.feed != "" || ch.want.feed != nil) &&
 		(contains(ch.Parts, "feed") || contains(ch.Parts, "inputs") || contains(ch.Parts, "ownership"))
 	if refeed && ch.have.feed != "" {
@@ -185,9 +191,12 @@ func (d *Deployer) remove(ctx context.Context, ns string, ch Change) error {
 		}
 	}
 	var err error
-	if ch.Collection == "actions" {
+	switch {
+	case ch.Collection == routeCollection:
+		return d.removeRoute(ctx, ch.have.route)
+	case ch.Collection == "actions":
 		_, err = d.c.DeleteAction(ctx, ch.Name)
-	} else {
+	default:
 		_, err = d.c.Delete(ctx, ch.Collection, ch.Name)
 	}
 	if isNotFound(err) {

@@ -421,6 +421,25 @@ packages:
       s2:
         actions: s1
 `, `sequence "p/s1" contains itself`},
+		{"route to an action that is not a web action", `
+packages:
+  p:
+    actions:
+      a:
+        function: a.js
+    apis:
+      h:
+        hello:
+          world:
+            a: {method: GET}
+`, `packages.p.apis.h.hello.world.a: p/a is not a web action: give it web-export: true (routes call web actions only) (line 11)`},
+		{"route to a missing action", `
+apis:
+  h:
+    hello:
+      world:
+        nowhere: {method: GET}
+`, `apis.h.hello.world.nowhere: action /dep/nowhere does not exist and the manifest does not declare it (line 6)`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			p := e.load(tc.manifest, nil)

@@ -18,9 +18,10 @@ const (
 	stageSequence
 	stageTrigger
 	stageRule
+	stageRoute
 )
 
-var collectionOf = [...]string{client.Packages, "actions", "actions", client.Triggers, client.Rules}
+var collectionOf = [...]string{client.Packages, "actions", "actions", client.Triggers, client.Rules, routeCollection}
 
 // ManagedAnnotation is the annotation that marks an entity as owned by a
 // project, like wskdeploy's whisk-managed.
@@ -46,10 +47,16 @@ type desired struct {
 	feed  *feedSpec // a trigger's feed
 	// managed is the annotation's value, set by seal once parts are known.
 	managed Managed
-	deps    []string // keys of manifest entities created before it (sequences)
+	deps    []string   // keys of manifest entities created before it (sequences)
+	route   *routeSpec // an API route's place
 }
 
-func (d *desired) key() string { return key(collectionOf[d.stage], d.name) }
+func (d *desired) key() string {
+	if d.route != nil {
+		return key(routeCollection, d.route.id())
+	}
+	return key(collectionOf[d.stage], d.name)
+}
 
 func key(collection, name string) string { return collection + " " + name }
 
@@ -181,7 +188,7 @@ func (r *resolver) trigger(name string, at origin) (string, bool) {
 // build turns the project into the entities to deploy, in creation order.
 func build(p *Project, ns, file string) ([]*desired, []externalRef, error) {
 	r := newResolver(ns, p)
-	var byStage [stageRule + 1][]*desired
+	var byStage [stageRoute + 1][]*desired
 	add := func(d *desired) { byStage[d.stage] = append(byStage[d.stage], d) }
 	for _, pkg := range p.Packages {
 		if !pkg.IsDefault() {
@@ -199,6 +206,9 @@ func build(p *Project, ns, file string) ([]*desired, []externalRef, error) {
 		for _, rule := range pkg.Rules {
 			add(r.rule(pkg, rule))
 		}
+	}
+	for _, rt := range p.Routes {
+		add(r.routeEntity(rt))
 	}
 	seqs, err := orderSequences(byStage[stageSequence])
 	if err != nil {
@@ -380,6 +390,8 @@ func seal(d *desired, project, file string) {
 		b.Annotations = append(b.Annotations, ann)
 	case *ruleBody:
 		b.Annotations = append(b.Annotations, ann)
+	case *routeBody:
+		b.managed = m
 	}
 	d.parts, d.managed = nil, m
 }

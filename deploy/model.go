@@ -12,6 +12,8 @@ import (
 type Project struct {
 	Name     string
 	Packages []*Package // in file order
+	// Routes are the API gateway routes of the apis sections.
+	Routes []*Route
 	// Warnings are accepted but ignored parts of the manifest (wskdeploy
 	// fields Wisp has no use for), one line each, with path and line.
 	Warnings []string

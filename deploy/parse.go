@@ -124,6 +124,7 @@ func (ps *parser) top(root *yaml.Node) {
 		"project":  ps.projectBlock,
 		"packages": ps.packages,
 		"package":  ps.singlePackage,
+		"apis":     func(e entry) { ps.apis(nil, e) },
 	})
 }
 
@@ -140,9 +141,7 @@ func (ps *parser) projectBlock(e entry) {
 		"version":     ps.ignored,
 		"license":     ps.ignored,
 		"description": ps.ignored,
-		"apis": func(e entry) {
-			ps.errorf(e.keyAt, e.path, "API gateway routes are not supported in manifests yet: create them with wisp api create (or --config-file with a swagger document)")
-		},
+		"apis":        func(e entry) { ps.apis(nil, e) },
 	})
 }
 
@@ -197,9 +196,7 @@ func (ps *parser) pkg(name string, e entry) {
 		"description":  ps.ignored,
 		"displayName":  ps.ignored,
 		"namespace":    func(e entry) { ps.warn(e.keyAt, e.path, "ignored: the namespace comes from the credentials") },
-		"apis": func(e entry) {
-			ps.errorf(e.keyAt, e.path, "API gateway routes are not supported in manifests yet: create them with wisp api create (or --config-file with a swagger document)")
-		},
+		"apis":         func(e entry) { ps.apis(p, e) },
 	})
 	if p.IsDefault() && (len(p.Inputs) > 0 || len(p.Annotations) > 0 || p.Publish) {
 		ps.errorf(e.keyAt, e.path, "the default package stands for no package: it cannot have inputs, annotations or be public")

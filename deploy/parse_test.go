@@ -140,11 +140,62 @@ packages:
     sequences:
       s: {}
 `, []string{`packages.p.sequences.s.actions: required: the actions of the sequence, as a list or "a, b, c" (line 5)`}},
-		{"apis", `
-project:
-  name: x
-  apis: {}
-`, []string{`project.apis: API gateway routes are not supported in manifests yet: create them with wisp api create (or --config-file with a swagger document) (line 4)`}},
+		{"api method missing", `
+apis:
+  hello-world:
+    hello:
+      world:
+        greeting:
+          response: json
+`, []string{`apis.hello-world.hello.world.greeting.method: required: the HTTP method of the route (line 6)`}},
+		{"api method unknown", `
+apis:
+  h:
+    hello:
+      world:
+        greeting: {method: FETCH}
+`, []string{`apis.h.hello.world.greeting.method: "FETCH" is not an HTTP method the gateway routes; expected one of DELETE, GET, HEAD, OPTIONS, PATCH, POST, PUT (line 6)`}},
+		{"api response unknown", `
+packages:
+  p:
+    apis:
+      h:
+        hello:
+          world:
+            greeting: {method: get, response: xml}
+`, []string{`packages.p.apis.h.hello.world.greeting.response: "xml" is not a response type; expected one of html, http, json, svg, text (line 8)`}},
+		{"api unknown field", `
+apis:
+  h:
+    hello:
+      world:
+        greeting: {method: GET, verb: GET}
+`, []string{`apis.h.hello.world.greeting.verb: unknown field; expected one of method, response (line 6)`}},
+		{"api path parameter without http", `
+apis:
+  h:
+    books:
+      "{isbn}":
+        getBook: {method: GET}
+`, []string{`apis.h.books.{isbn}.getBook.response: a relative path with parameters needs response: http (the action gets them as __ow_path) (line 6)`}},
+		{"api base path parameter", `
+apis:
+  h:
+    "{shop}":
+      books:
+        getBook: {method: GET}
+`, []string{`apis.h.{shop}: a base path cannot have path parameters; only the relative path can (line 4)`}},
+		{"api routed twice", `
+apis:
+  h:
+    hello:
+      world:
+        greeting: {method: GET}
+  h2:
+    /hello:
+      /world:
+        other: {method: get}
+`, []string{`apis.h2./hello./world.other: GET /hello/world is already routed at apis.h.hello.world.greeting (line 6) (line 10)`}},
 		{"yaml syntax", "packages:\n  p: [\n", []string{`invalid YAML: line 2: did not find expected node content`}},
 		{"several at once", `
 packages:

@@ -126,8 +126,9 @@ type existing struct {
 	collection string
 	name       string
 	sequence   bool
-	managed    *Managed // nil when not managed by any project
-	feed       string   // a trigger's feed annotation
+	managed    *Managed   // nil when not managed by any project
+	feed       string     // a trigger's feed annotation
+	route      *routeSpec // an API route's place
 }
 
 // Plan validates the project against the server (runtimes, limits, the
@@ -226,7 +227,8 @@ func changedParts(old, new map[string]string) []string {
 }
 
 // deletions lists what project owns and the manifest no longer wants, in
-// the order to delete it: rules, triggers, sequences, actions, packages.
+// the order to delete it: routes, rules, triggers, sequences, actions,
+// packages.
 func deletions(have map[string]*existing, project string, wanted map[string]bool) []Change {
 	var out []Change
 	for k, h := range have {
@@ -253,6 +255,8 @@ func stageOf(h *existing) int {
 		return stageTrigger
 	case h.collection == client.Rules:
 		return stageRule
+	case h.collection == routeCollection:
+		return stageRoute
 	case h.sequence:
 		return stageSequence
 	}
@@ -285,7 +289,8 @@ type listed struct {
 	} `json:"exec"`
 }
 
-// inventory lists the packages, actions, triggers and rules of ns.
+// inventory lists the packages, actions, triggers, rules and API routes of
+// ns.
 func (d *Deployer) inventory(ctx context.Context, ns string) (map[string]*existing, error) {
 	out := map[string]*existing{}
 	for _, collection := range []string{client.Packages, "actions", client.Triggers, client.Rules} {
@@ -303,6 +308,9 @@ func (d *Deployer) inventory(ctx context.Context, ns string) (map[string]*existi
 				break
 			}
 		}
+	}
+	if err := d.routeInventory(ctx, out); err != nil {
+		return nil, err
 	}
 	return out, nil
 }
