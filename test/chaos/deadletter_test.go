@@ -121,4 +121,3 @@ func waitCount(ctx context.Context, t *testing.T, a *apiClient, name string, n i
 		time.Sleep(100 * time.Millisecond)
 	}
 }
-
