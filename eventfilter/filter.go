@@ -35,6 +35,9 @@ type Filter struct {
 	prg cel.Program
 	// guard, when set, must hold for the filter to pass (see Guard).
 	guard *Guard
+	// native, when set, decides the filter without CEL for inputs whose
+	// values it reads are numbers (native.go).
+	native []numericCmp
 }
 
 // Compiler compiles filters in one CEL environment. It is safe for
@@ -112,7 +115,8 @@ func (c *Compiler) CompileCEL(expr string) (*Filter, error) {
 	if err != nil {
 		return nil, entity.Invalid(Field, "%v", err)
 	}
-	return &Filter{cel: expr, prg: prg, guard: findGuard(ast.NativeRep().Expr())}, nil
+	e := ast.NativeRep().Expr()
+	return &Filter{cel: expr, prg: prg, guard: findGuard(e), native: nativeConjunction(e)}, nil
 }
 
 // unknownSizes gives CEL's static cost estimate no sizes: every list, map
@@ -183,6 +187,16 @@ var ErrNotBool = errors.New("the filter did not yield a boolean")
 // cost limit) is a reason the event did not match; callers count it as no
 // match.
 func (f *Filter) Match(ctx context.Context, in *Input) (bool, error) {
+	if f.native != nil {
+		if match, ok := matchNative(f.native, in); ok {
+			return match, nil
+		}
+	}
+	return f.eval(in)
+}
+
+// eval runs the CEL program on in.
+func (f *Filter) eval(in *Input) (bool, error) {
 	out, _, err := f.prg.Eval(in.act)
 	if err != nil {
 		return false, err
