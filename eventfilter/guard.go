@@ -117,25 +117,7 @@ func findGuard(e celast.Expr) *Guard {
 // equality makes a guard of ref == lit when ref is a constant path and
 // lit a comparable literal.
 func equality(ref, lit celast.Expr) *Guard {
-	if lit.Kind() != celast.LiteralKind {
-		return nil
-	}
-	var v any
-	switch l := lit.AsLiteral().(type) {
-	case types.String:
-		v = string(l)
-	case types.Double:
-		v = float64(l)
-	case types.Int:
-		v = int64(l)
-	case types.Uint:
-		v = uint64(l)
-	case types.Bool:
-		v = bool(l)
-	default:
-		return nil
-	}
-	key, ok := Key(v)
+	key, ok := literalKey(lit)
 	if !ok {
 		return nil
 	}
@@ -144,6 +126,27 @@ func equality(ref, lit celast.Expr) *Guard {
 		return nil
 	}
 	return &Guard{Root: root, Path: path, Value: key}
+}
+
+// literalKey is the value of a string, number or boolean literal as Key
+// renders it (numbers as float64); ok is false for anything else.
+func literalKey(lit celast.Expr) (any, bool) {
+	if lit.Kind() != celast.LiteralKind {
+		return nil, false
+	}
+	switch l := lit.AsLiteral().(type) {
+	case types.String:
+		return string(l), true
+	case types.Double:
+		return float64(l), true
+	case types.Int:
+		return float64(l), true
+	case types.Uint:
+		return float64(l), true
+	case types.Bool:
+		return bool(l), true
+	}
+	return nil, false
 }
 
 // constPath reads params.a.b, params["a"]["b"] and mixes of the two.

@@ -3,7 +3,6 @@ package eventfilter
 import (
 	celast "github.com/google/cel-go/common/ast"
 	"github.com/google/cel-go/common/operators"
-	"github.com/google/cel-go/common/types"
 )
 
 // The native path: a filter that is a comparison of a constant path with
@@ -72,18 +71,9 @@ var flipped = map[string]string{
 // numericComparison reads ref OP lit, ref a constant path and lit a
 // number literal.
 func numericComparison(ref, lit celast.Expr, op string) (numericCmp, bool) {
-	if lit.Kind() != celast.LiteralKind {
-		return numericCmp{}, false
-	}
-	var n float64
-	switch l := lit.AsLiteral().(type) {
-	case types.Double:
-		n = float64(l)
-	case types.Int:
-		n = float64(l)
-	case types.Uint:
-		n = float64(l)
-	default:
+	key, _ := literalKey(lit)
+	n, ok := key.(float64)
+	if !ok {
 		return numericCmp{}, false
 	}
 	if n >= maxExact || n <= -maxExact {
