@@ -8,6 +8,8 @@ import (
 	"os/exec"
 	"strings"
 	"testing"
+
+	"github.com/wispio/wisp/internal/testenv"
 )
 
 // TestActionCreateCompilesAhead: a .go artifact goes as the executable
@@ -29,9 +31,8 @@ func TestActionCreateCompilesAhead(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if _, err := exec.LookPath(tt.tool); err != nil {
-				t.Skipf("%s is not on PATH", tt.tool)
-			}
+			_, err := exec.LookPath(tt.tool)
+			testenv.Require(t, tt.tool, err == nil, "not on PATH")
 			t.Setenv("WISP_NO_PRECOMPILE", "")
 			inDir(t, map[string]string{tt.file: tt.code})
 			var script []exchange
