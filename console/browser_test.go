@@ -67,6 +67,8 @@ func browser(t *testing.T) context.Context {
 		chromedp.NoSandbox,
 		chromedp.Headless,
 		chromedp.WindowSize(1280, 800),
+		// The default 20 s is too short when the whole suite loads the machine.
+		chromedp.WSURLReadTimeout(90*time.Second),
 	)
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	t.Cleanup(cancelAlloc)
