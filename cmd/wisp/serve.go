@@ -46,6 +46,9 @@ func newServeCommand() *cobra.Command {
 			if cfg.Cluster.BusURL == "" {
 				cfg.Cluster.BusURL = os.Getenv("WISP_BUS")
 			}
+			if cfg.Cluster.BusCredentialsFile == "" {
+				cfg.Cluster.BusCredentialsFile = os.Getenv("WISP_BUS_CREDENTIALS_FILE")
+			}
 			return serve(cmd.Context(), cfg, log, cmd.OutOrStdout())
 		},
 	}
@@ -75,6 +78,7 @@ func newServeCommand() *cobra.Command {
 	f.IntVar(&cfg.Throttles.FiresPerMinute, "throttle-fires-per-minute", cfg.Throttles.FiresPerMinute, "default limit of trigger fires per namespace and minute; 0 is unlimited")
 	f.StringVar(&roles, "role", "all", "roles of this process: controller, invoker, feeds (comma separated) or all; a role other than all needs --bus and --store")
 	f.StringVar(&cfg.Cluster.BusURL, "bus", cfg.Cluster.BusURL, "NATS server with JetStream the roles meet on (nats://HOST:4222); empty is the in-process bus; env WISP_BUS")
+	f.StringVar(&cfg.Cluster.BusCredentialsFile, "bus-credentials-file", "", "file holding the credentials of --bus's server (instead of nats://USER:PASSWORD@HOST): one line USER:PASSWORD, an nkey user seed (SU...) or a NATS .creds file; env WISP_BUS_CREDENTIALS_FILE")
 	f.StringVar(&cfg.Cluster.BusPrefix, "bus-prefix", cfg.Cluster.BusPrefix, "prefix of the bus's subjects and streams, for several clusters on one NATS server")
 	f.StringVar(&cfg.Cluster.ID, "id", cfg.Cluster.ID, "this node's id (an invoker's queue, a controller's completions); stable and distinct per node, default derived from the data folder")
 	f.IntVar(&cfg.Cluster.Workers, "invoker-workers", cfg.Cluster.Workers, "activations an invoker takes from the shared bus at once")
