@@ -132,7 +132,7 @@ func (s *Server) openBus(ctx context.Context, roles Roles) error {
 		if err != nil {
 			return err
 		}
-		s.bus = b
+		s.bus = s.cfg.tapped(b)
 		return nil
 	}
 	if cc := s.cfg.Cluster; cc.HealthInterval <= 0 || cc.InvokerSilence <= cc.HealthInterval {
@@ -147,8 +147,16 @@ func (s *Server) openBus(ctx context.Context, roles Roles) error {
 	if err != nil {
 		return err
 	}
-	s.bus, s.nats = b, b
+	s.bus, s.nats = s.cfg.tapped(b), b
 	return nil
+}
+
+// tapped is b seen through cfg.busTap, when a test set one.
+func (cfg *Config) tapped(b bus.Bus) bus.Bus {
+	if cfg.busTap == nil {
+		return b
+	}
+	return cfg.busTap(b)
 }
 
 func (s *Server) busName() string {

@@ -98,6 +98,9 @@ type Config struct {
 	// GET /metrics then requires (Authorization: Bearer <token>; surrounding
 	// white space is ignored); empty serves /metrics to anyone.
 	MetricsTokenFile string
+	// busTap, set by tests only, wraps the bus every message is published
+	// on (to read what crosses it).
+	busTap func(bus.Bus) bus.Bus
 	// NoMetrics records no metrics at all (no GET /metrics, an empty
 	// namespace metrics view): the baseline of the observability benchmark
 	// (go run ./bench -observability).
