@@ -46,6 +46,10 @@ func newServeCommand() *cobra.Command {
 			if cfg.Cluster.BusURL == "" {
 				cfg.Cluster.BusURL = os.Getenv("WISP_BUS")
 			}
+			if cfg.StoreCredentialsFile == "" {
+				cfg.StoreCredentialsFile = os.Getenv("WISP_STORE_CREDENTIALS_FILE")
+			}
+			cfg.StorePassword = os.Getenv("WISP_STORE_PASSWORD")
 			if cfg.Cluster.BusCredentialsFile == "" {
 				cfg.Cluster.BusCredentialsFile = os.Getenv("WISP_BUS_CREDENTIALS_FILE")
 			}
@@ -56,6 +60,7 @@ func newServeCommand() *cobra.Command {
 	f.StringVar(&cfg.Addr, "addr", cfg.Addr, "address to listen on (host:port)")
 	f.StringVar(&cfg.DataDir, "data", cfg.DataDir, "data folder (embedded store, container work folders); env WISP_DATA")
 	f.StringVar(&cfg.StoreURL, "store", cfg.StoreURL, "shared store instead of the embedded one: a CouchDB URL, couchdb://user:pass@host:5984 or http(s)://...; env WISP_STORE (keeps the password off the command line)")
+	f.StringVar(&cfg.StoreCredentialsFile, "store-credentials-file", "", "file holding --store's credentials, one line USER:PASSWORD (no URL encoding), instead of couchdb://USER:PASSWORD@HOST; env WISP_STORE_CREDENTIALS_FILE. Or env WISP_STORE_PASSWORD: the password of the user --store names (couchdb://USER@HOST:5984)")
 	f.StringVar(&cfg.Invoker, "invoker", cfg.Invoker, "invoker backend: process, docker (runtime images built locally), or auto (docker when an engine answers; without one, processes only when --addr is loopback, else wisp refuses to start). "+
 		"process as root runs each container as its own unprivileged user (no capabilities, no_new_privs, rlimits, working folder outside the data folder; needs util-linux prlimit and setpriv) "+
 		"but leaves unisolated: the host network and its loopback services, the shared kernel and /proc, every world-readable host file, CPU and resident memory; "+
