@@ -182,10 +182,15 @@ func (b *NATS) connect() (*nats.Conn, error) {
 			}
 		}),
 		nats.ReconnectHandler(func(*nats.Conn) { b.log.Info("bus: reconnected to NATS", "url", b.shown) }),
-		// A refusal while reconnecting (credentials rotated on the server
-		// only, say) reaches the log, not just a retry.
-		nats.ErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) {
-			b.log.Warn("bus: NATS error", "url", b.shown, "err", redact.Wrap(err, b.url))
+		// Asynchronous errors (a refusal while reconnecting, when the
+		// credentials changed on the server only; a slow consumer) go to
+		// the log instead of nats.go's stderr.
+		nats.ErrorHandler(func(_ *nats.Conn, sub *nats.Subscription, err error) {
+			subject := ""
+			if sub != nil {
+				subject = sub.Subject
+			}
+			b.log.Warn("bus: NATS error", "url", b.shown, "subject", subject, "err", redact.Wrap(err, b.url))
 		}),
 	}
 	if b.auth != nil {

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nkeys"
@@ -67,7 +68,19 @@ func TestNATSAuth(t *testing.T) {
 				if err != nil {
 					t.Fatalf("ConnectNATS: %v", err)
 				}
-				bustest.Publish(t, b, bus.TopicHealth, "1")
+				// A queue subscribes on a connection of its own: it
+				// authenticates the same way.
+				topic := bus.InvokerTopic("auth")
+				sub, err := b.Queue(t.Context(), topic, "auth", time.Minute)
+				if err != nil {
+					t.Fatal(err)
+				}
+				ch, err := sub.Subscribe(t.Context(), topic)
+				if err != nil {
+					t.Fatal(err)
+				}
+				bustest.Publish(t, b, topic, "1")
+				bustest.Receive(t, ch, 1, true)
 				if err := b.Close(); err != nil {
 					t.Fatal(err)
 				}
