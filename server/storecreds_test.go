@@ -126,3 +126,40 @@ func TestStoreCredentials(t *testing.T) {
 		})
 	}
 }
+
+// TestBusCredentialsFile: a node reaches a nats-server that requires a
+// password with --bus-credentials-file, and without it fails to start
+// with an error naming the flag.
+func TestBusCredentialsFile(t *testing.T) {
+	const password = "Bus-p4ss-w0rd"
+	natsURL := testenv.NATSServer(t, `authorization { users = [ {user: wisp, password: "`+password+`"} ] }`)
+	creds := filepath.Join(t.TempDir(), "bus-credentials")
+	if err := os.WriteFile(creds, []byte("wisp:"+password+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, file := range []string{"", creds} {
+		var logs strings.Builder
+		cfg := DefaultConfig()
+		cfg.Invoker = BackendProcess
+		cfg.Addr = "127.0.0.1:0"
+		cfg.DataDir = t.TempDir()
+		cfg.Cluster.BusURL, cfg.Cluster.BusCredentialsFile, cfg.Cluster.ID = natsURL, file, "n1"
+		srv, err := Start(t.Context(), cfg, slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})), nil)
+		if err == nil {
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			if err := srv.Close(ctx); err != nil {
+				t.Errorf("close: %v", err)
+			}
+			cancel()
+		}
+		switch {
+		case file == "" && (err == nil || !strings.Contains(err.Error(), "--bus-credentials-file")):
+			t.Errorf("without credentials: %v, want an error naming --bus-credentials-file", err)
+		case file != "" && err != nil:
+			t.Errorf("with --bus-credentials-file: %v", err)
+		}
+		if strings.Contains(logs.String(), password) {
+			t.Errorf("logs show the password:\n%s", logs.String())
+		}
+	}
+}
