@@ -213,7 +213,7 @@ func (s *Server) invokeAction(w http.ResponseWriter, r *http.Request, id identit
 		return err
 	}
 	req := routing.Request{
-		Action: fqn, Subject: id.Namespace, APIKey: id.Key, Payload: payload,
+		Action: fqn, Subject: id.Namespace, KeyExpires: id.keyExpires(), Payload: payload,
 		TransactionID: transactionID(r), ActivationID: entity.NewActivationID(), Accepted: accepted,
 	}
 	if blocking {

@@ -26,6 +26,17 @@ type identity struct {
 	Activation bool
 }
 
+// keyExpires is when the caller's key expires if it is an activation key:
+// the activation keys of the actions it starts expire no later. Zero for
+// a namespace owner's key, which does not expire.
+func (id *identity) keyExpires() time.Time {
+	if !id.Activation {
+		return time.Time{}
+	}
+	exp, _ := actionkey.Expiry(id.Key)
+	return exp
+}
+
 // authenticator verifies Basic uuid:key credentials, caching verified
 // subjects for a while so the warm path does not touch the store.
 // Activation keys are verified by their signature and expiry, and only

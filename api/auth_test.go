@@ -66,3 +66,26 @@ func TestActivationKeys(t *testing.T) {
 		})
 	}
 }
+
+// TestIdentityKeyExpires: what the activations a caller starts learn of
+// its key is the expiry of an activation key, nothing of an owner's.
+func TestIdentityKeyExpires(t *testing.T) {
+	f := newFixture(t)
+	expires := time.UnixMilli(1_800_000_000_000)
+	activationKey, err := actionkey.New(f.store).Mint(t.Context(), "ns", entity.NewActivationID(), expires)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		id   identity
+		want time.Time
+	}{
+		{"owner's key", identity{Namespace: "ns", Key: entity.NewCredentials().String()}, time.Time{}},
+		{"activation key", identity{Namespace: "ns", Key: activationKey, Activation: true}, expires},
+	} {
+		if got := tc.id.keyExpires(); !got.Equal(tc.want) {
+			t.Errorf("%s: keyExpires() = %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}

@@ -125,7 +125,7 @@ func (s *Server) cloudEventFire(e *event.Event, id identity, trigger entity.FQN,
 	}
 	attrs := eventAttributes(e)
 	return routing.FireRequest{
-		Trigger: trigger, Subject: id.Namespace, APIKey: id.Key, Payload: payload, TransactionID: transactionID(r),
+		Trigger: trigger, Subject: id.Namespace, KeyExpires: id.keyExpires(), Payload: payload, TransactionID: transactionID(r),
 		Event: attrs, ActivationID: routing.EventActivationID(trigger, "", attrs),
 	}, nil
 }

@@ -25,7 +25,7 @@ func (s *Server) replayTrigger(w http.ResponseWriter, r *http.Request, id identi
 	if err := decodeBody(w, r, 64<<10, &body); err != nil {
 		return err
 	}
-	req := routing.ReplayRequest{Trigger: fqn, Subject: id.Namespace, APIKey: id.Key, TransactionID: transactionID(r)}
+	req := routing.ReplayRequest{Trigger: fqn, Subject: id.Namespace, KeyExpires: id.keyExpires(), TransactionID: transactionID(r)}
 	if body.Since == "" {
 		return entity.Invalid("since", "is missing: the earliest fire to replay, such as 2026-12-01T00:00Z")
 	}

@@ -150,7 +150,7 @@ func (s *Server) fireTrigger(w http.ResponseWriter, r *http.Request, id identity
 		return err
 	}
 	res, err := s.firer.Fire(r.Context(), routing.FireRequest{
-		Trigger: fqn, Subject: id.Namespace, APIKey: id.Key, Payload: payload, TransactionID: transactionID(r),
+		Trigger: fqn, Subject: id.Namespace, KeyExpires: id.keyExpires(), Payload: payload, TransactionID: transactionID(r),
 	})
 	if err != nil {
 		return err

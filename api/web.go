@@ -169,7 +169,7 @@ func (s *Server) serveWeb(w http.ResponseWriter, r *http.Request, target webTarg
 		Wait: s.cfg.BlockingWait,
 	}
 	if caller != nil && caller.Namespace == target.action.Namespace {
-		req.APIKey = caller.Key // the owner's key, for provide-api-key actions
+		req.KeyExpires = caller.keyExpires() // bounds provide-api-key actions' keys
 	}
 	w.Header().Set("X-OpenWhisk-Activation-Id", req.ActivationID)
 	_, act, err := s.activator.ActivateResolved(r.Context(), req, res)

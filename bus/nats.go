@@ -101,6 +101,11 @@ type NATSOptions struct {
 	// names, so that several Wisp clusters (or tests) share one server.
 	// Letters, digits, '-' and '_' only.
 	Prefix string
+	// CredentialsFile, when set, names a file holding the credentials to
+	// connect with instead of the URL's user information: one line
+	// USER:PASSWORD, an nkey user seed (SU...), or a NATS .creds file
+	// (user JWT and seed). A server that requires none ignores them.
+	CredentialsFile string
 }
 
 // NATS is the bus over NATS JetStream.
@@ -110,7 +115,8 @@ type NATS struct {
 	opts         NATSOptions
 	streamPrefix string
 	log          *slog.Logger
-	nc           *nats.Conn // the publisher's and the administration's
+	auth         nats.Option // from opts.CredentialsFile; nil: the URL's, or none
+	nc           *nats.Conn  // the publisher's and the administration's
 	js           jetstream.JetStream
 	pub          *wmjs.Publisher
 
@@ -132,6 +138,9 @@ func ConnectNATS(ctx context.Context, url string, opts NATSOptions, log *slog.Lo
 		b.opts.Prefix = opts.Prefix + "."
 	}
 	var err error
+	if b.auth, err = natsAuth(opts.CredentialsFile, url); err != nil {
+		return nil, fmt.Errorf("bus: %w", err)
+	}
 	if b.nc, err = b.connect(); err != nil {
 		return nil, err
 	}
@@ -166,14 +175,32 @@ func ConnectNATS(ctx context.Context, url string, opts NATSOptions, log *slog.Lo
 
 // connect opens a connection that reconnects for as long as it takes.
 func (b *NATS) connect() (*nats.Conn, error) {
-	nc, err := nats.Connect(b.url, nats.Name(b.opts.Name), nats.MaxReconnects(-1), nats.ReconnectWait(250*time.Millisecond),
+	opts := []nats.Option{nats.Name(b.opts.Name), nats.MaxReconnects(-1), nats.ReconnectWait(250 * time.Millisecond),
 		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
 			if err != nil {
 				b.log.Warn("bus: disconnected from NATS", "url", b.shown, "err", redact.Wrap(err, b.url))
 			}
 		}),
-		nats.ReconnectHandler(func(*nats.Conn) { b.log.Info("bus: reconnected to NATS", "url", b.shown) }))
+		nats.ReconnectHandler(func(*nats.Conn) { b.log.Info("bus: reconnected to NATS", "url", b.shown) }),
+		// Asynchronous errors (a refusal while reconnecting, when the
+		// credentials changed on the server only; a slow consumer) go to
+		// the log instead of nats.go's stderr.
+		nats.ErrorHandler(func(_ *nats.Conn, sub *nats.Subscription, err error) {
+			subject := ""
+			if sub != nil {
+				subject = sub.Subject
+			}
+			b.log.Warn("bus: NATS error", "url", b.shown, "subject", subject, "err", redact.Wrap(err, b.url))
+		}),
+	}
+	if b.auth != nil {
+		opts = append(opts, b.auth)
+	}
+	nc, err := nats.Connect(b.url, opts...)
 	if err != nil {
+		if hint := authHint(err, b.url, b.opts.CredentialsFile); hint != "" {
+			return nil, fmt.Errorf("bus: connect to %s: %s: %w", b.shown, hint, redact.Wrap(err, b.url))
+		}
 		return nil, fmt.Errorf("bus: connect to %s: %w", b.shown, redact.Wrap(err, b.url))
 	}
 	return nc, nil

@@ -541,7 +541,7 @@ func (inv *Invoker) activationKey(ctx context.Context, m *routing.Invocation, a 
 		return "", nil
 	}
 	expires := deadline.Add(actionkey.Grace)
-	if bound, ok := actionkey.Expiry(m.APIKey); ok && bound.Before(expires) {
+	if bound := time.UnixMilli(m.KeyExpires); m.KeyExpires != 0 && bound.Before(expires) {
 		expires = bound
 	}
 	key, err := inv.keys.Mint(ctx, m.Subject, m.ActivationID, expires)

@@ -11,7 +11,6 @@ import (
 	"github.com/ThreeDotsLabs/watermill/message"
 	"go.opentelemetry.io/otel/trace"
 
-	"github.com/wispio/wisp/actionkey"
 	"github.com/wispio/wisp/actions/builtin"
 	"github.com/wispio/wisp/entity"
 	"github.com/wispio/wisp/store"
@@ -80,12 +79,13 @@ func (a *Activator) Close(ctx context.Context) error {
 type Request struct {
 	// Action is the action to run.
 	Action entity.FQN
-	// Subject is the namespace on whose behalf it runs; APIKey the
-	// credential the caller used. Actions never see it: those annotated
-	// provide-api-key get an activation key of their own (see package
-	// actionkey), which cannot outlive APIKey when that is one too.
-	Subject string
-	APIKey  string
+	// Subject is the namespace on whose behalf it runs. The caller's key
+	// never travels with the request (a queued one is on the bus): actions
+	// annotated provide-api-key get an activation key of their own (see
+	// package actionkey), which cannot outlive KeyExpires, set when the
+	// caller itself held an activation key (an action calling the API).
+	Subject    string
+	KeyExpires time.Time `json:",omitzero"`
 	// Payload are the caller's parameters; they win over the action's.
 	Payload entity.Params
 	// Cause is the activation that caused this one (a trigger, a sequence).
@@ -188,8 +188,8 @@ func (a *Activator) invoke(ctx context.Context, req Request, res *Resolved, caus
 		Delivery:      req.Delivery,
 		Replayed:      req.Replayed,
 	}
-	if _, ok := actionkey.Expiry(req.APIKey); ok && res.Action.Annotations.IsTrue("provide-api-key") {
-		inv.APIKey = req.APIKey // bounds the activation key the invoker mints
+	if !req.KeyExpires.IsZero() && res.Action.Annotations.IsTrue("provide-api-key") {
+		inv.KeyExpires = req.KeyExpires.UnixMilli() // bounds the activation key the invoker mints
 	}
 	return a.ctrl.Invoke(ctx, inv, req.Wait)
 }

@@ -92,8 +92,9 @@ func archivedStart(name string) int64 {
 // ReplayRequest asks to fire a trigger's archived events again.
 type ReplayRequest struct {
 	Trigger entity.FQN
-	Subject string
-	APIKey  string
+	// Subject is the namespace replaying; KeyExpires as in FireRequest.
+	Subject    string
+	KeyExpires time.Time
 	// Since and Until bound the events' accept time; a zero Until is now.
 	Since, Until time.Time
 	// Rule, when set, limits the replay to that rule of the trigger.
@@ -157,7 +158,7 @@ func (f *Firer) Replay(ctx context.Context, req ReplayRequest) (*ReplayResult, e
 				}
 			}
 			id, _, err := f.activator.Activate(ctx, Request{
-				Action: r.Action, Subject: req.Subject, APIKey: req.APIKey, Payload: args,
+				Action: r.Action, Subject: req.Subject, KeyExpires: req.KeyExpires, Payload: args,
 				Cause: ev.ActivationID, TransactionID: req.TransactionID, Replayed: true,
 			})
 			rep := Replayed{Cause: ev.ActivationID, Rule: refString(r.Rule)}

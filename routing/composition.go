@@ -208,7 +208,7 @@ func (c *composition) component(ctx context.Context, res *Resolved, payload enti
 // componentRequest is the blocking request of one derived activation.
 func (c *composition) componentRequest(res *Resolved, payload entity.Params, cause, id string) Request {
 	return Request{
-		Action: res.FQN, Subject: c.req.Subject, APIKey: c.req.APIKey, Payload: payload,
+		Action: res.FQN, Subject: c.req.Subject, KeyExpires: c.req.KeyExpires, Payload: payload,
 		Cause: cause, TransactionID: c.req.TransactionID, ActivationID: id, Accepted: time.Now(),
 		Wait: res.Action.Limits.TimeoutDuration() + componentGrace,
 	}

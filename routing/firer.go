@@ -55,9 +55,11 @@ func NewFirer(index *RuleIndex, activator *Activator, sink ActivationSink, log *
 type FireRequest struct {
 	Trigger entity.FQN
 	// Subject is the namespace firing; its actions run on its behalf and
-	// the trigger activation is recorded in it. APIKey is its key.
-	Subject string
-	APIKey  string
+	// the trigger activation is recorded in it. KeyExpires bounds the
+	// activation keys of its provide-api-key actions (Request.KeyExpires);
+	// the caller's key itself stays off the triggers queue.
+	Subject    string
+	KeyExpires time.Time `json:",omitzero"`
 	// Payload is the event; it wins over the trigger's parameters.
 	Payload       entity.Params
 	TransactionID string
@@ -195,7 +197,7 @@ func (f *Firer) activate(ctx context.Context, req FireRequest, r IndexedRule, ar
 	}
 	delivery := f.firstAttempt(req, r, cause)
 	actID, _, err := f.activator.Activate(ctx, Request{
-		Action: r.Action, Subject: req.Subject, APIKey: req.APIKey, Payload: args,
+		Action: r.Action, Subject: req.Subject, KeyExpires: req.KeyExpires, Payload: args,
 		Cause: cause, TransactionID: req.TransactionID, Accepted: accepted,
 		ActivationID: RuleActivationID(cause, r.Rule), Delivery: delivery,
 	})

@@ -20,12 +20,12 @@ type Invocation struct {
 	// Params are the merged parameters (package < action < invocation) as one
 	// JSON object.
 	Params json.RawMessage `json:"params"`
-	// APIKey is set only when the caller itself held an activation key
-	// (an action calling the API) and the action is annotated
-	// provide-api-key: the activation key the invoker mints for this
-	// activation expires no later than it. A namespace owner's own key
-	// never crosses the bus.
-	APIKey string `json:"apiKey,omitempty"`
+	// KeyExpires (epoch ms) is set only when the caller itself held an
+	// activation key (an action calling the API) and the action is
+	// annotated provide-api-key: the activation key the invoker mints for
+	// this activation expires no later than the caller's. No key, the
+	// namespace owner's or an activation's, crosses the bus.
+	KeyExpires int64 `json:"keyExpires,omitempty"`
 	// ReplyTo is the controller waiting for the completion; empty for a
 	// non-blocking call.
 	ReplyTo string `json:"replyTo,omitempty"`

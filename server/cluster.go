@@ -82,6 +82,10 @@ type ClusterConfig struct {
 	// BusURL is the NATS server (nats://host:4222); empty is the
 	// in-process bus, which needs all roles in this process.
 	BusURL string
+	// BusCredentialsFile, when set, holds the credentials BusURL's server
+	// wants instead of the URL's user information: USER:PASSWORD, an nkey
+	// seed or a NATS .creds file (see bus.NATSOptions.CredentialsFile).
+	BusCredentialsFile string
 	// BusPrefix prefixes the bus's subjects and streams (several clusters
 	// or test runs on one NATS server).
 	BusPrefix string
@@ -128,7 +132,7 @@ func (s *Server) openBus(ctx context.Context, roles Roles) error {
 		if err != nil {
 			return err
 		}
-		s.bus = b
+		s.bus = s.cfg.tapped(b)
 		return nil
 	}
 	if cc := s.cfg.Cluster; cc.HealthInterval <= 0 || cc.InvokerSilence <= cc.HealthInterval {
@@ -137,12 +141,22 @@ func (s *Server) openBus(ctx context.Context, roles Roles) error {
 	if s.cfg.StoreURL == "" && !roles.all() {
 		return fmt.Errorf("store: --role %s needs a shared store (--store couchdb://...): the embedded store belongs to one process", roles)
 	}
-	b, err := bus.ConnectNATS(ctx, s.cfg.Cluster.BusURL, bus.NATSOptions{Name: "wisp " + roles.String() + " " + s.nodeID(), Prefix: s.cfg.Cluster.BusPrefix}, s.log)
+	b, err := bus.ConnectNATS(ctx, s.cfg.Cluster.BusURL, bus.NATSOptions{
+		Name: "wisp " + roles.String() + " " + s.nodeID(), Prefix: s.cfg.Cluster.BusPrefix, CredentialsFile: s.cfg.Cluster.BusCredentialsFile,
+	}, s.log)
 	if err != nil {
 		return err
 	}
-	s.bus, s.nats = b, b
+	s.bus, s.nats = s.cfg.tapped(b), b
 	return nil
+}
+
+// tapped is b seen through cfg.busTap, when a test set one.
+func (cfg *Config) tapped(b bus.Bus) bus.Bus {
+	if cfg.busTap == nil {
+		return b
+	}
+	return cfg.busTap(b)
 }
 
 func (s *Server) busName() string {

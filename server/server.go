@@ -30,7 +30,6 @@ import (
 	"github.com/wispio/wisp/routing"
 	"github.com/wispio/wisp/store"
 	"github.com/wispio/wisp/store/bolt"
-	"github.com/wispio/wisp/store/couchdb"
 	"github.com/wispio/wisp/store/writebehind"
 	"github.com/wispio/wisp/throttle"
 )
@@ -69,6 +68,12 @@ type Config struct {
 	// (couchdb://user:pass@host:5984 or http://...) used instead of the
 	// embedded one in DataDir.
 	StoreURL string
+	// StoreCredentialsFile, when set, names a file holding the store's
+	// credentials, one line USER:PASSWORD, instead of StoreURL's user
+	// information. StorePassword (WISP_STORE_PASSWORD) is instead the
+	// password of the user StoreURL names (couchdb://USER@HOST:5984).
+	StoreCredentialsFile string
+	StorePassword        string
 	// Throttles are the namespaces' default limits (0 = unlimited); a
 	// namespace's own limits, stored with its subject, win.
 	Throttles throttle.Limits
@@ -98,6 +103,9 @@ type Config struct {
 	// GET /metrics then requires (Authorization: Bearer <token>; surrounding
 	// white space is ignored); empty serves /metrics to anyone.
 	MetricsTokenFile string
+	// busTap, set by tests only, wraps the bus every message is published
+	// on (to read what crosses it).
+	busTap func(bus.Bus) bus.Bus
 	// NoMetrics records no metrics at all (no GET /metrics, an empty
 	// namespace metrics view): the baseline of the observability benchmark
 	// (go run ./bench -observability).
@@ -172,7 +180,7 @@ func openStore(ctx context.Context, cfg Config) (store.Store, error) {
 	if cfg.StoreURL == "" {
 		return OpenStore(cfg.DataDir, cfg.StoreWait)
 	}
-	return couchdb.Open(ctx, cfg.StoreURL, couchdb.Options{})
+	return openCouchDB(ctx, cfg)
 }
 
 // checkStemCells resolves the stem cells' kinds ("nodejs" → "nodejs:20")

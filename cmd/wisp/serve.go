@@ -46,6 +46,13 @@ func newServeCommand() *cobra.Command {
 			if cfg.Cluster.BusURL == "" {
 				cfg.Cluster.BusURL = os.Getenv("WISP_BUS")
 			}
+			if cfg.StoreCredentialsFile == "" {
+				cfg.StoreCredentialsFile = os.Getenv("WISP_STORE_CREDENTIALS_FILE")
+			}
+			cfg.StorePassword = os.Getenv("WISP_STORE_PASSWORD")
+			if cfg.Cluster.BusCredentialsFile == "" {
+				cfg.Cluster.BusCredentialsFile = os.Getenv("WISP_BUS_CREDENTIALS_FILE")
+			}
 			return serve(cmd.Context(), cfg, log, cmd.OutOrStdout())
 		},
 	}
@@ -53,6 +60,7 @@ func newServeCommand() *cobra.Command {
 	f.StringVar(&cfg.Addr, "addr", cfg.Addr, "address to listen on (host:port)")
 	f.StringVar(&cfg.DataDir, "data", cfg.DataDir, "data folder (embedded store, container work folders); env WISP_DATA")
 	f.StringVar(&cfg.StoreURL, "store", cfg.StoreURL, "shared store instead of the embedded one: a CouchDB URL, couchdb://user:pass@host:5984 or http(s)://...; env WISP_STORE (keeps the password off the command line)")
+	f.StringVar(&cfg.StoreCredentialsFile, "store-credentials-file", "", "file holding --store's credentials, one line USER:PASSWORD (no URL encoding), instead of couchdb://USER:PASSWORD@HOST; env WISP_STORE_CREDENTIALS_FILE. Or env WISP_STORE_PASSWORD: the password of the user --store names (couchdb://USER@HOST:5984)")
 	f.StringVar(&cfg.Invoker, "invoker", cfg.Invoker, "invoker backend: process, docker (runtime images built locally), or auto (docker when an engine answers; without one, processes only when --addr is loopback, else wisp refuses to start). "+
 		"process as root runs each container as its own unprivileged user (no capabilities, no_new_privs, rlimits, working folder outside the data folder; needs util-linux prlimit and setpriv) "+
 		"but leaves unisolated: the host network and its loopback services, the shared kernel and /proc, every world-readable host file, CPU and resident memory; "+
@@ -75,6 +83,7 @@ func newServeCommand() *cobra.Command {
 	f.IntVar(&cfg.Throttles.FiresPerMinute, "throttle-fires-per-minute", cfg.Throttles.FiresPerMinute, "default limit of trigger fires per namespace and minute; 0 is unlimited")
 	f.StringVar(&roles, "role", "all", "roles of this process: controller, invoker, feeds (comma separated) or all; a role other than all needs --bus and --store")
 	f.StringVar(&cfg.Cluster.BusURL, "bus", cfg.Cluster.BusURL, "NATS server with JetStream the roles meet on (nats://HOST:4222); empty is the in-process bus; env WISP_BUS")
+	f.StringVar(&cfg.Cluster.BusCredentialsFile, "bus-credentials-file", "", "file holding the credentials of --bus's server (instead of nats://USER:PASSWORD@HOST): one line USER:PASSWORD, an nkey user seed (SU...) or a NATS .creds file; env WISP_BUS_CREDENTIALS_FILE")
 	f.StringVar(&cfg.Cluster.BusPrefix, "bus-prefix", cfg.Cluster.BusPrefix, "prefix of the bus's subjects and streams, for several clusters on one NATS server")
 	f.StringVar(&cfg.Cluster.ID, "id", cfg.Cluster.ID, "this node's id (an invoker's queue, a controller's completions); stable and distinct per node, default derived from the data folder")
 	f.IntVar(&cfg.Cluster.Workers, "invoker-workers", cfg.Cluster.Workers, "activations an invoker takes from the shared bus at once")

@@ -15,6 +15,9 @@ import (
 type composeFile struct {
 	Services map[string]composeService `yaml:"services"`
 	Volumes  map[string]any            `yaml:"volumes"`
+	Secrets  map[string]struct {
+		File string `yaml:"file"`
+	} `yaml:"secrets"`
 }
 
 type composeService struct {
@@ -22,6 +25,8 @@ type composeService struct {
 	Command     []string          `yaml:"command"`
 	User        string            `yaml:"user"`
 	Environment map[string]string `yaml:"environment"`
+	EnvFile     string            `yaml:"env_file"`
+	Secrets     []string          `yaml:"secrets"`
 	Volumes     []string          `yaml:"volumes"`
 	Ports       []string          `yaml:"ports"`
 	DependsOn   map[string]struct {
@@ -61,12 +66,10 @@ func loadCompose(t *testing.T) composeFile {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := interpolate(string(raw), nil); err == nil || !strings.Contains(err.Error(), "COUCHDB_PASSWORD") {
-		t.Errorf("compose.yaml without COUCHDB_PASSWORD: %v, want it required", err)
-	}
-	text, err := interpolate(string(raw), map[string]string{"COUCHDB_PASSWORD": "secret"})
+	checkNoPlaintextCredentials(t, "compose.yaml", string(raw))
+	text, err := interpolate(string(raw), nil)
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("compose.yaml needs no variable set: %v", err)
 	}
 	var c composeFile
 	if err := yaml.Unmarshal([]byte(text), &c); err != nil {
@@ -126,6 +129,7 @@ func TestComposeServices(t *testing.T) {
 		}
 	}
 	checkComposeState(t, c)
+	checkComposeSecrets(t, c)
 }
 
 // checkComposeWisp checks what every Wisp node needs: the store from the
@@ -133,8 +137,13 @@ func TestComposeServices(t *testing.T) {
 // invokers the engine's socket and a data folder at its host path.
 func checkComposeWisp(t *testing.T, name string, s composeService, flags map[string]string) {
 	t.Helper()
-	if store := s.Environment["WISP_STORE"]; !strings.HasPrefix(store, "couchdb://") || !strings.HasSuffix(store, "@couchdb:5984") {
-		t.Errorf("service %s: WISP_STORE %q, want couchdb://USER:PASS@couchdb:5984", name, store)
+	if store := s.Environment["WISP_STORE"]; store != "couchdb://couchdb:5984" {
+		t.Errorf("service %s: WISP_STORE %q, want couchdb://couchdb:5984 (the credentials in a file)", name, store)
+	}
+	for env, secret := range map[string]string{"WISP_STORE_CREDENTIALS_FILE": "store-credentials", "WISP_BUS_CREDENTIALS_FILE": "bus-credentials"} {
+		if s.Environment[env] != "/run/secrets/"+secret || !slices.Contains(s.Secrets, secret) {
+			t.Errorf("service %s: %s %q with secrets %v, want /run/secrets/%s from the secret %s", name, env, s.Environment[env], s.Secrets, secret, secret)
+		}
 	}
 	for _, dep := range []string{"nats", "couchdb"} {
 		if s.DependsOn[dep].Condition != "service_healthy" {
@@ -180,8 +189,8 @@ func checkComposeState(t *testing.T, c composeFile) {
 	if !ok {
 		t.Fatal("no couchdb service")
 	}
-	if couch.Environment["COUCHDB_USER"] == "" || couch.Environment["COUCHDB_PASSWORD"] == "" {
-		t.Errorf("couchdb: environment %v, want COUCHDB_USER and COUCHDB_PASSWORD", couch.Environment)
+	if couch.EnvFile != "./secrets/couchdb.env" || len(couch.Environment) != 0 {
+		t.Errorf("couchdb: env_file %q, environment %v: want COUCHDB_USER and COUCHDB_PASSWORD from ./secrets/couchdb.env (secrets.sh) alone", couch.EnvFile, couch.Environment)
 	}
 	if v := mounts(couch)["/opt/couchdb/data"]; !hasKey(c.Volumes, v) {
 		t.Errorf("couchdb: /opt/couchdb/data is on %q, want a named volume", v)
@@ -196,4 +205,27 @@ func checkComposeState(t *testing.T, c composeFile) {
 func hasKey(m map[string]any, k string) bool {
 	_, ok := m[k]
 	return ok
+}
+
+// checkComposeSecrets checks that NATS reads its authorization block from
+// a secret and that every secret is a file secrets.sh writes.
+func checkComposeSecrets(t *testing.T, c composeFile) {
+	t.Helper()
+	nats := c.Services["nats"]
+	i := slices.Index(nats.Command, "--config")
+	if i < 0 || i+1 == len(nats.Command) || nats.Command[i+1] != "/run/secrets/nats-auth.conf" || !slices.Contains(nats.Secrets, "nats-auth.conf") {
+		t.Errorf("nats: command %q, secrets %v: want --config /run/secrets/nats-auth.conf from the secret nats-auth.conf", nats.Command, nats.Secrets)
+	}
+	for name, s := range c.Secrets {
+		if file, ok := strings.CutPrefix(s.File, "./secrets/"); !ok || !slices.Contains(secretFiles, file) {
+			t.Errorf("secret %s: file %q, want one of secrets.sh's in ./secrets/: %v", name, s.File, secretFiles)
+		}
+	}
+	for name, s := range c.Services {
+		for _, secret := range s.Secrets {
+			if _, ok := c.Secrets[secret]; !ok {
+				t.Errorf("service %s: secret %s is not defined", name, secret)
+			}
+		}
+	}
 }

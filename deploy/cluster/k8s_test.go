@@ -47,15 +47,23 @@ type podTemplate struct {
 			HostPath *struct {
 				Path string `yaml:"path"`
 			} `yaml:"hostPath"`
+			Secret *struct {
+				SecretName string `yaml:"secretName"`
+			} `yaml:"secret"`
 		} `yaml:"volumes"`
 	} `yaml:"spec"`
 }
 
 type container struct {
-	Name  string   `yaml:"name"`
-	Image string   `yaml:"image"`
-	Args  []string `yaml:"args"`
-	Env   []struct {
+	Name    string   `yaml:"name"`
+	Image   string   `yaml:"image"`
+	Args    []string `yaml:"args"`
+	EnvFrom []struct {
+		SecretRef *struct {
+			Name string `yaml:"name"`
+		} `yaml:"secretRef"`
+	} `yaml:"envFrom"`
+	Env []struct {
 		Name      string `yaml:"name"`
 		Value     string `yaml:"value"`
 		ValueFrom *struct {
@@ -95,19 +103,7 @@ type probe struct {
 // kustomization.yaml lists, checking it lists exactly the manifests there.
 func loadManifests(t *testing.T) []object {
 	t.Helper()
-	raw, err := os.ReadFile(filepath.Join("k8s", "kustomization.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var kust struct {
-		Resources []string `yaml:"resources"`
-		Images    []struct {
-			Name string `yaml:"name"`
-		} `yaml:"images"`
-	}
-	if err := yaml.Unmarshal(raw, &kust); err != nil {
-		t.Fatalf("kustomization.yaml: %v", err)
-	}
+	kust := loadKustomization(t)
 	if len(kust.Images) != 1 || kust.Images[0].Name != "wisp:dev" {
 		t.Errorf("kustomization.yaml: images %+v, want the one entry wisp:dev (its newName/newTag set the image)", kust.Images)
 	}
@@ -128,6 +124,7 @@ func loadManifests(t *testing.T) []object {
 		if err != nil {
 			t.Fatal(err)
 		}
+		checkNoPlaintextCredentials(t, name, string(raw))
 		dec := yaml.NewDecoder(bytes.NewReader(raw))
 		for {
 			o := object{file: name}
@@ -137,6 +134,9 @@ func loadManifests(t *testing.T) []object {
 			}
 			if err != nil {
 				t.Fatalf("%s: %v", name, err)
+			}
+			if o.Kind == "Secret" {
+				t.Errorf("%s: Secret/%s: credentials come from kustomization.yaml's secretGenerator (secrets.sh's files), not a manifest", name, o.Metadata.Name)
 			}
 			if o.Kind == "" || o.APIVersion == "" || o.Metadata.Name == "" {
 				t.Errorf("%s: a document without kind, apiVersion or metadata.name: %+v", name, o)
@@ -157,7 +157,7 @@ func TestK8sObjects(t *testing.T) {
 	}
 	sort.Strings(got)
 	want := []string{
-		"ConfigMap/couchdb", "Deployment/wisp-controller", "Deployment/wisp-feeds", "Secret/couchdb",
+		"ConfigMap/couchdb", "Deployment/wisp-controller", "Deployment/wisp-feeds",
 		"Service/couchdb", "Service/nats", "Service/wisp", "Service/wisp-invoker",
 		"StatefulSet/couchdb", "StatefulSet/nats", "StatefulSet/wisp-invoker",
 	}
@@ -294,9 +294,13 @@ func checkK8sWisp(t *testing.T, where string, o object, c container, flags map[s
 	if flags["id"] != "$(POD_NAME)" || env["POD_NAME"] != "field:metadata.name" {
 		t.Errorf("%s: --id %q with POD_NAME %q, want $(POD_NAME) from metadata.name", where, flags["id"], env["POD_NAME"])
 	}
-	if env["WISP_STORE"] != "couchdb://$(COUCHDB_USER):$(COUCHDB_PASSWORD)@couchdb:5984" ||
-		env["COUCHDB_PASSWORD"] != "secret:couchdb/COUCHDB_PASSWORD" {
-		t.Errorf("%s: WISP_STORE %q, COUCHDB_PASSWORD %q: want the store URL built from the couchdb Secret", where, env["WISP_STORE"], env["COUCHDB_PASSWORD"])
+	if env["WISP_STORE"] != "couchdb://couchdb:5984" {
+		t.Errorf("%s: WISP_STORE %q, want couchdb://couchdb:5984 (the credentials in a file)", where, env["WISP_STORE"])
+	}
+	for name, key := range map[string]string{"WISP_STORE_CREDENTIALS_FILE": "store", "WISP_BUS_CREDENTIALS_FILE": "bus"} {
+		if got := secretFileAt(t, o, c, env[name]); got != "wisp-credentials/"+key {
+			t.Errorf("%s: %s %q is %q, want the file %s of the wisp-credentials Secret", where, name, env[name], got, key)
+		}
 	}
 	if len(c.Ports) != 1 || c.Ports[0].ContainerPort != 3233 || c.Ports[0].Name != "http" {
 		t.Errorf("%s: ports %+v, want http: 3233", where, c.Ports)
@@ -350,4 +354,113 @@ func describeProbe(p *probe) string {
 		return "not httpGet"
 	}
 	return fmt.Sprintf("httpGet %s on port %v", p.HTTPGet.Path, p.HTTPGet.Port)
+}
+
+// kustomization is the part of kustomization.yaml the checks read.
+type kustomization struct {
+	Resources []string `yaml:"resources"`
+	Images    []struct {
+		Name string `yaml:"name"`
+	} `yaml:"images"`
+	SecretGenerator []struct {
+		Name  string   `yaml:"name"`
+		Envs  []string `yaml:"envs"`
+		Files []string `yaml:"files"`
+	} `yaml:"secretGenerator"`
+}
+
+func loadKustomization(t *testing.T) kustomization {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join("k8s", "kustomization.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var kust kustomization
+	if err := yaml.Unmarshal(raw, &kust); err != nil {
+		t.Fatalf("kustomization.yaml: %v", err)
+	}
+	return kust
+}
+
+// generatedKeys maps each Secret kustomization.yaml generates to the keys
+// of its files (none for one made of an env file), checking that each
+// source is a file secrets.sh writes.
+func generatedKeys(t *testing.T) map[string][]string {
+	t.Helper()
+	out := map[string][]string{}
+	for _, g := range loadKustomization(t).SecretGenerator {
+		out[g.Name] = nil
+		sources := append(slices.Clone(g.Envs), g.Files...)
+		for _, src := range sources {
+			key, file, ok := strings.Cut(src, "=")
+			if !ok {
+				file, key = src, filepath.Base(src)
+			}
+			if name, ok := strings.CutPrefix(file, "secrets/"); !ok || !slices.Contains(secretFiles, name) {
+				t.Errorf("secretGenerator %s: %q, want one of secrets.sh's files in secrets/: %v", g.Name, src, secretFiles)
+			}
+			if !slices.Contains(g.Envs, src) {
+				out[g.Name] = append(out[g.Name], key)
+			}
+		}
+		if len(sources) == 0 {
+			t.Errorf("secretGenerator %s: no source", g.Name)
+		}
+	}
+	return out
+}
+
+// secretFileAt returns "SECRET/KEY" for the file at path in container c
+// when it comes from a mounted Secret that kustomization.yaml generates
+// with that key, else "".
+func secretFileAt(t *testing.T, o object, c container, path string) string {
+	t.Helper()
+	secrets := map[string]string{}
+	for _, v := range o.Spec.Template.Spec.Volumes {
+		if v.Secret != nil {
+			secrets[v.Name] = v.Secret.SecretName
+		}
+	}
+	keys := generatedKeys(t)
+	for _, m := range c.VolumeMounts {
+		key, ok := strings.CutPrefix(path, m.MountPath+"/")
+		if name := secrets[m.Name]; ok && name != "" && slices.Contains(keys[name], key) {
+			return name + "/" + key
+		}
+	}
+	return ""
+}
+
+// TestK8sCredentials: NATS reads its authorization block from the
+// generated nats-auth Secret and CouchDB its admin from the generated
+// couchdb Secret.
+func TestK8sCredentials(t *testing.T) {
+	keys := generatedKeys(t)
+	for _, name := range []string{"couchdb", "wisp-credentials", "nats-auth"} {
+		if _, ok := keys[name]; !ok {
+			t.Errorf("kustomization.yaml generates no Secret %s", name)
+		}
+	}
+	seen := 0
+	for _, o := range loadManifests(t) {
+		for _, c := range o.Spec.Template.Spec.Containers {
+			where := o.Kind + "/" + o.Metadata.Name + " container " + c.Name
+			switch {
+			case strings.HasPrefix(c.Image, "nats:"):
+				seen++
+				i := slices.Index(c.Args, "--config")
+				if i < 0 || i+1 == len(c.Args) || secretFileAt(t, o, c, c.Args[i+1]) != "nats-auth/nats-auth.conf" {
+					t.Errorf("%s: args %q, want --config on the nats-auth Secret's nats-auth.conf", where, c.Args)
+				}
+			case strings.HasPrefix(c.Image, "couchdb:"):
+				seen++
+				if len(c.EnvFrom) != 1 || c.EnvFrom[0].SecretRef == nil || c.EnvFrom[0].SecretRef.Name != "couchdb" {
+					t.Errorf("%s: envFrom %+v, want the couchdb Secret (COUCHDB_USER, COUCHDB_PASSWORD)", where, c.EnvFrom)
+				}
+			}
+		}
+	}
+	if seen != 2 {
+		t.Errorf("found %d nats and couchdb containers, want 2", seen)
+	}
 }

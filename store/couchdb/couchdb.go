@@ -36,6 +36,10 @@ type Options struct {
 	// Log receives a warning for each record a list skips because it
 	// cannot be decoded; nil is slog.Default().
 	Log *slog.Logger
+	// Username and Password, when Username is set, authenticate (HTTP
+	// Basic) instead of the URL's user information, so that a password
+	// read from a file or the environment need not be URL-encoded.
+	Username, Password string
 }
 
 // Store is a store.Store on a CouchDB server; see the package doc. It is
@@ -70,7 +74,7 @@ func Open(ctx context.Context, rawURL string, opts Options) (*Store, error) {
 	if !validPrefix(opts.Prefix) {
 		return nil, fmt.Errorf("open couchdb store: prefix %q: database names start with a lowercase letter and hold only a-z, 0-9 and _$()+-", opts.Prefix)
 	}
-	client, err := couch.Connect(url, couch.Options{})
+	client, err := couch.Connect(url, couch.Options{Username: opts.Username, Password: opts.Password})
 	if err != nil {
 		return nil, fmt.Errorf("open couchdb store: %w", err)
 	}
