@@ -35,10 +35,12 @@ type scaleConfig struct {
 	CouchURL string        // the shared store (required)
 	Duration time.Duration // measured time per cluster size
 	Warm     time.Duration // load before each measurement (containers up)
-	Callers  int           // concurrent blocking callers
-	Capacity int           // concurrent activations one invoker can hold
-	SleepMS  int           // how long each activation sleeps
-	Sizes    []int         // the numbers of invokers measured
+	Callers  int           // concurrent blocking callers, spread over the controllers
+	// Controllers is how many controllers the callers call (default 1).
+	Controllers int
+	Capacity    int   // concurrent activations one invoker can hold
+	SleepMS     int   // how long each activation sleeps
+	Sizes       []int // the numbers of invokers measured
 }
 
 // actionMemoryMB is the sleeping action's memory limit; an invoker's
@@ -100,8 +102,8 @@ func runInvokers(ctx context.Context, cfg scaleConfig, w io.Writer) ([]scaleResu
 // printScale prints one row per cluster size and the ratio of the last
 // size's rate to the first's.
 func printScale(w io.Writer, cfg scaleConfig, results []scaleResult) {
-	fmt.Fprintf(w, "blocking invokes of a %d ms sleeping action, %d callers, %s each, invokers of %d concurrent activations (process backend, NATS + CouchDB, separate processes)\n",
-		cfg.SleepMS, cfg.Callers, cfg.Duration, cfg.Capacity)
+	fmt.Fprintf(w, "blocking invokes of a %d ms sleeping action, %d callers, %s each, %d controller(s), invokers of %d concurrent activations (process backend, NATS + CouchDB, separate processes)\n",
+		cfg.SleepMS, cfg.Callers, cfg.Duration, max(cfg.Controllers, 1), cfg.Capacity)
 	fmt.Fprintf(w, "  %-9s %12s %12s %14s  %s\n", "invokers", "invokes/s", "ideal/s", "CPU/invoke", "activations per invoker")
 	for _, r := range results {
 		ideal := float64(min(r.invokers*cfg.Capacity, cfg.Callers)) * 1000 / float64(cfg.SleepMS)
@@ -113,7 +115,7 @@ func printScale(w io.Writer, cfg scaleConfig, results []scaleResult) {
 	}
 }
 
-// measureInvokers starts a controller and k invokers under dir, warms the
+// measureInvokers starts cfg.Controllers controllers and k invokers under dir, warms the
 // action's containers and counts the blocking invokes completed in
 // cfg.Duration.
 func measureInvokers(ctx context.Context, cfg scaleConfig, dir string, k int) (scaleResult, error) {
@@ -126,9 +128,13 @@ func measureInvokers(ctx context.Context, cfg scaleConfig, dir string, k int) (s
 	c := &procCluster{bin: cfg.Bin, dir: dir, common: []string{"--bus", cfg.NATSURL, "--bus-prefix", prefix, "--store", storeURL,
 		"--invoker-silence", "3s", "--log-level", "info"}}
 	defer c.stop()
-	ctrl, err := c.start(ctx, "c", "controller", "--throttle-invocations-per-minute", "0", "--throttle-concurrent", "0", "--throttle-fires-per-minute", "0")
-	if err != nil {
-		return scaleResult{}, err
+	var ctrls []*procNode
+	for i := range max(cfg.Controllers, 1) {
+		ctrl, err := c.start(ctx, fmt.Sprint("c", i), "controller", "--throttle-invocations-per-minute", "0", "--throttle-concurrent", "0", "--throttle-fires-per-minute", "0")
+		if err != nil {
+			return scaleResult{}, err
+		}
+		ctrls = append(ctrls, ctrl)
 	}
 	var invokers []*procNode
 	for i := range k {
@@ -139,20 +145,24 @@ func measureInvokers(ctx context.Context, cfg scaleConfig, dir string, k int) (s
 		}
 		invokers = append(invokers, inv)
 	}
-	if err := waitUntil(ctx, 60*time.Second, func() bool { return len(ctrl.knownInvokers()) == k }); err != nil {
-		return scaleResult{}, fmt.Errorf("the controller sees %d of %d invokers: %w", len(ctrl.knownInvokers()), k, err)
+	client := &http.Client{Timeout: time.Minute, Transport: &http.Transport{MaxIdleConnsPerHost: cfg.Callers}}
+	var stacks []*stack
+	for _, ctrl := range ctrls {
+		if err := waitUntil(ctx, 60*time.Second, func() bool { return len(ctrl.knownInvokers()) == k }); err != nil {
+			return scaleResult{}, fmt.Errorf("controller %s sees %d of %d invokers: %w", ctrl.id, len(ctrl.knownInvokers()), k, err)
+		}
+		stacks = append(stacks, &stack{http: client, auth: creds.String(),
+			invokeURL: "http://" + ctrl.addr + "/api/v1/namespaces/_/actions/sleep?blocking=true&result=true"})
 	}
-	s := &stack{http: &http.Client{Timeout: time.Minute, Transport: &http.Transport{MaxIdleConnsPerHost: cfg.Callers}}, auth: creds.String(),
-		invokeURL: "http://" + ctrl.addr + "/api/v1/namespaces/_/actions/sleep?blocking=true&result=true"}
 	put, _ := json.Marshal(map[string]any{
 		"exec":       map[string]string{"kind": "nodejs:20", "code": sleepJS},
 		"limits":     map[string]int{"memory": actionMemoryMB},
 		"parameters": []map[string]any{{"key": "ms", "value": cfg.SleepMS}},
 	})
-	if _, err := s.do(ctx, http.MethodPut, "http://"+ctrl.addr+"/api/v1/namespaces/_/actions/sleep", put, true); err != nil {
+	if _, err := stacks[0].do(ctx, http.MethodPut, "http://"+ctrls[0].addr+"/api/v1/namespaces/_/actions/sleep", put, true); err != nil {
 		return scaleResult{}, fmt.Errorf("create action: %w", err)
 	}
-	if _, err := callFor(ctx, s, cfg.Callers, cfg.Warm); err != nil {
+	if _, err := callFor(ctx, stacks, cfg.Callers, cfg.Warm); err != nil {
 		return scaleResult{}, fmt.Errorf("warm: %w", err)
 	}
 	before, err := activationCounts(ctx, invokers)
@@ -160,7 +170,7 @@ func measureInvokers(ctx context.Context, cfg scaleConfig, dir string, k int) (s
 		return scaleResult{}, err
 	}
 	cpu0 := c.cpu()
-	n, err := callFor(ctx, s, cfg.Callers, cfg.Duration)
+	n, err := callFor(ctx, stacks, cfg.Callers, cfg.Duration)
 	if err != nil {
 		return scaleResult{}, err
 	}
@@ -180,15 +190,17 @@ func measureInvokers(ctx context.Context, cfg scaleConfig, dir string, k int) (s
 	return r, nil
 }
 
-// callFor runs callers goroutines doing blocking invokes for d and returns
-// how many completed within d (the calls still running then finish but do
-// not count); the first failure ends the run.
-func callFor(ctx context.Context, s *stack, callers int, d time.Duration) (int64, error) {
+// callFor runs callers goroutines doing blocking invokes for d, caller i
+// through stacks[i % len(stacks)] (a controller each), and returns how many
+// completed within d (the calls still running then finish but do not
+// count); the first failure ends the run.
+func callFor(ctx context.Context, stacks []*stack, callers int, d time.Duration) (int64, error) {
 	var done atomic.Int64
 	var wg sync.WaitGroup
 	errs := make(chan error, callers)
 	until := time.Now().Add(d)
-	for range callers {
+	for i := range callers {
+		s := stacks[i%len(stacks)]
 		wg.Add(1)
 		go func() {
 			defer wg.Done()

@@ -33,6 +33,7 @@ func main() {
 	callers := flag.Int("callers", 64, "with -invokers: concurrent blocking callers")
 	capacity := flag.Int("capacity", 8, "with -invokers: activations one invoker holds at once (its --user-memory is this times 128 MB)")
 	sleepMS := flag.Int("sleep", 200, "with -invokers: milliseconds each activation sleeps")
+	controllers := flag.Int("controllers", 1, "with -invokers: controllers the callers are spread over")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
@@ -45,7 +46,7 @@ func main() {
 	}
 	if *invokersMode {
 		cfg := scaleConfig{Bin: *wispBin, NATSURL: *natsURL, CouchURL: *couchURL, Duration: *duration, Warm: max(*duration/4, 2*time.Second),
-			Callers: *callers, Capacity: *capacity, SleepMS: *sleepMS, Sizes: []int{1, 3}}
+			Callers: *callers, Controllers: *controllers, Capacity: *capacity, SleepMS: *sleepMS, Sizes: []int{1, 3}}
 		if _, err := runInvokers(ctx, cfg, os.Stdout); err != nil {
 			fmt.Fprintln(os.Stderr, "bench:", err)
 			os.Exit(1)
