@@ -32,10 +32,13 @@ image:
 test:
 	bash scripts/test.sh
 
-## bench: run every Go benchmark (no tests), then the whole-system harness (bench/)
+## bench: run every Go benchmark (no tests), then the whole-system harness (bench/), and -invokers when WISP_TEST_COUCHDB is set
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime $(BENCHTIME) ./...
 	$(GO) run ./bench -n $(if $(filter 1x,$(BENCHTIME)),100,2000)
+	@# 1 vs 3 invokers as separate processes; needs CouchDB ($$WISP_TEST_COUCHDB, which scripts/test.sh sets).
+	@if [ -n "$$WISP_TEST_COUCHDB" ]; then $(GO) run ./bench -invokers -duration $(if $(filter 1x,$(BENCHTIME)),2s,10s); \
+	else echo "bench: -invokers skipped: set WISP_TEST_COUCHDB to a CouchDB URL"; fi
 
 ## lint: gofmt (must list nothing), go vet, staticcheck
 lint:

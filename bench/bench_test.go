@@ -189,3 +189,34 @@ func TestAPIGWHarness(t *testing.T) {
 	}
 	t.Log(string(out))
 }
+
+// TestInvokersHarness runs the invokers mode briefly on the real
+// nats-server and pouchdb-server, with invokers of 2 activations each and 12
+// callers, so that it stays working: with 3 invokers every invoker runs
+// activations (the controller spreads the load).
+func TestInvokersHarness(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts 6 wisp processes")
+	}
+	testenv.Node(t)
+	nats, couch := testenv.NATS(t), testenv.CouchDB(t)
+	var out testWriter
+	cfg := scaleConfig{NATSURL: nats, CouchURL: couch, Duration: 2 * time.Second, Warm: time.Second,
+		Callers: 12, Capacity: 2, SleepMS: 200, Sizes: []int{1, 3}}
+	results, err := runInvokers(context.Background(), cfg, &out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Log(string(out))
+	if len(results) != 2 || len(results[1].perNode) != 3 {
+		t.Fatalf("results %+v, want 1 and 3 invokers", results)
+	}
+	for i, n := range results[1].perNode {
+		if n == 0 {
+			t.Errorf("invoker %d of 3 ran no activation: %v", i, results[1].perNode)
+		}
+	}
+	if !strings.Contains(string(out), "scaling 1 -> 3 invokers") {
+		t.Errorf("no ratio line in:\n%s", out)
+	}
+}

@@ -9,6 +9,11 @@
 // CouchDB write) against the broker's or database's own delivery of the
 // same events; see feeds.go for the method.
 //
+// With -invokers it measures how a cluster scales: blocking invokes per
+// second of a sleeping action from 64 callers through one controller with 1
+// and with 3 invokers, each node a `wisp serve` process of its own, with
+// each invoker's capacity below the callers; see invokers.go.
+//
 // Run it with `make bench` (also runs the Go benchmarks) or
 // `go run ./bench -n 2000`.
 package main

@@ -11,9 +11,16 @@ import (
 
 // Balancer chooses the invoker of an action: its home invoker by a hash of
 // the action's name, so that repeated calls find warm containers, unless
-// the activations this controller has in flight there already fill the
-// home invoker's memory; then the next invoker (in id order) with room,
-// and when none has room, the least loaded one.
+// the activations in flight there already fill the home invoker's memory;
+// then the next invoker (in id order) with room, and when none has room,
+// the least loaded one.
+//
+// The activations in flight are this controller's, counted exactly, and
+// other controllers', estimated from the invoker's last health ping: the
+// activations it ran then beyond this controller's own (each counted at the
+// memory of the activation being placed). Without that estimate every
+// controller of a cluster filled the same home invoker with its own
+// activations while the other invokers idled.
 //
 // A balancer made with invoker ids keeps them for good (one process); one
 // made empty learns its invokers from their health pings (Observe) and
@@ -26,10 +33,14 @@ type Balancer struct {
 
 type invokerState struct {
 	memoryMB   int // the invoker's container memory; 0 = unknown
-	inflightMB int // this controller's activations there
-	lastSeen   time.Time
-	leaving    bool
-	static     bool
+	inflightMB int // this controller's activations there, their memory
+	inflight   int // and their number
+	// others estimates the activations other controllers have there: those
+	// the invoker ran at its last ping beyond this controller's own then.
+	others   int
+	lastSeen time.Time
+	leaving  bool
+	static   bool
 }
 
 // NewBalancer returns a balancer over the given invoker ids, which stay
@@ -65,6 +76,7 @@ func (b *Balancer) Observe(h Health, now time.Time) bool {
 		b.state[h.Invoker] = s
 	}
 	s.memoryMB, s.lastSeen = h.UserMemoryMB, now
+	s.others = max(0, h.Running-s.inflight)
 	if ok && s.leaving == h.Leaving {
 		return false
 	}
@@ -121,24 +133,29 @@ func (b *Balancer) Choose(action entity.FQN, memoryMB int) (string, bool) {
 	for i := range n {
 		k := (home + i) % n
 		s := b.state[b.invokers[k]]
-		if s.memoryMB == 0 || s.inflightMB+memoryMB <= s.memoryMB {
+		busy := s.inflightMB + s.others*memoryMB
+		if s.memoryMB == 0 || busy+memoryMB <= s.memoryMB {
 			best = k
 			break
 		}
-		if load := float64(s.inflightMB) / float64(s.memoryMB); best < 0 || load < bestLoad {
+		if load := float64(busy) / float64(s.memoryMB); best < 0 || load < bestLoad {
 			best, bestLoad = k, load
 		}
 	}
 	id := b.invokers[best]
-	b.state[id].inflightMB += memoryMB
+	if memoryMB > 0 { // a reclaimed invocation (memoryMB 0) has no Done
+		b.state[id].inflightMB += memoryMB
+		b.state[id].inflight++
+	}
 	return id, true
 }
 
 // Done releases memory counted by Choose for invoker.
 func (b *Balancer) Done(invoker string, memoryMB int) {
 	b.mu.Lock()
-	if s, ok := b.state[invoker]; ok {
+	if s, ok := b.state[invoker]; ok && memoryMB > 0 {
 		s.inflightMB = max(0, s.inflightMB-memoryMB)
+		s.inflight = max(0, s.inflight-1)
 	}
 	b.mu.Unlock()
 }

@@ -8,6 +8,8 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 
 	"github.com/wispio/wisp/actions"
 	"github.com/wispio/wisp/actions/images"
@@ -101,14 +103,52 @@ func (s *Server) dockerBackend(ctx context.Context) (invoker.Backend, error) {
 			return nil, fmt.Errorf("find the wisp binary for runtime images: %w", err)
 		}
 	}
+	failed := map[string]error{}
 	for _, rt := range RuntimeImages(s.cfg.API.Kinds) {
 		if err := images.Ensure(ctx, b.Client(), rt, wisp); err != nil {
-			s.log.Warn("runtime image unavailable; actions of this kind will fail on Docker", "kind", rt.Kind, "err", err)
+			failed[rt.Kind] = err
 			continue
 		}
 		cfg.Images[rt.Kind] = rt.Image // the backend shares this map; no container exists yet
 	}
+	s.usePrebuiltImages(ctx, b, cfg.Images, failed, wisp)
 	return b, nil
+}
+
+// usePrebuiltImages adds to have the runtime images this machine could not
+// build (the FROM-scratch image has no interpreters; failed holds why
+// Ensure could not, by kind) that the engine holds already, built by `make
+// image` or `wisp runtimes build` on its host (images.Prebuilt); one built
+// from another wisp binary is used too, with a warning, since its action
+// proxy may speak an older protocol.
+func (s *Server) usePrebuiltImages(ctx context.Context, b *docker.Backend, have map[string]string, failed map[string]error, wisp string) {
+	var kinds []actions.Runtime
+	for _, rts := range s.cfg.API.Kinds.ByFamily() {
+		kinds = append(kinds, rts...)
+	}
+	slices.SortFunc(kinds, func(a, b actions.Runtime) int { return strings.Compare(a.Kind, b.Kind) })
+	for _, rt := range kinds {
+		if _, ok := have[rt.Kind]; ok || rt.Image == "" {
+			continue
+		}
+		found, same, err := images.Prebuilt(ctx, b.Client(), rt.Image, wisp)
+		switch {
+		case err != nil || (!found && failed[rt.Kind] != nil):
+			if failed[rt.Kind] != nil {
+				err = failed[rt.Kind]
+			}
+			s.log.Warn("runtime image unavailable; actions of this kind will fail on Docker", "kind", rt.Kind, "image", rt.Image, "err", err)
+			continue
+		case !found:
+			s.log.Info("no runtime image, and no toolchain here to build it; actions of this kind fail on Docker until `make image` or `wisp runtimes build` builds it on the engine's host", "kind", rt.Kind, "image", rt.Image)
+			continue
+		case same:
+			s.log.Info("using the runtime image built beforehand", "kind", rt.Kind, "image", rt.Image)
+		default:
+			s.log.Warn("using a runtime image built from another wisp binary; rebuild it (make image, or wisp runtimes build) if its actions fail", "kind", rt.Kind, "image", rt.Image)
+		}
+		have[rt.Kind] = rt.Image
+	}
 }
 
 // InvokerID names this server's invoker on the Docker engine: containers

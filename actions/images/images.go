@@ -17,6 +17,7 @@ import (
 	"sort"
 	"strings"
 
+	cerrdefs "github.com/containerd/errdefs"
 	"github.com/docker/docker/api/types/build"
 	"github.com/docker/docker/api/types/image"
 	dclient "github.com/docker/docker/client"
@@ -24,6 +25,12 @@ import (
 
 // labelHash names the label that records an image's content hash.
 const labelHash = "wisp.runtime.hash"
+
+// labelProxy names the label that records the hash of the wisp binary the
+// image's action proxy is (ProxyHash), so that a wisp without the
+// interpreters (the FROM-scratch image) can tell an image built from its
+// own binary (Prebuilt).
+const labelProxy = "wisp.runtime.proxy"
 
 // Runtime describes one runtime image: its kind, the proxy's runtime name
 // and the interpreter to copy from the host.
@@ -80,7 +87,13 @@ func Ensure(ctx context.Context, api *dclient.Client, r Runtime, wispBin string)
 		entry += fmt.Sprintf(", %q", a)
 	}
 	dockerfile := "FROM scratch\nCOPY . /\nENV PATH=/usr/local/bin:/usr/bin:/bin LANG=C.UTF-8\nENTRYPOINT [" + entry + "]\n"
-	hash, err := contentHash(dockerfile+r.GenerateKey+strings.Join(r.Skip, "\n"), files, r.Trees, wispBin)
+	// labelProxy is in the hash, so that images built before it carried
+	// that label are built again.
+	hash, err := contentHash(dockerfile+r.GenerateKey+strings.Join(r.Skip, "\n")+"\nlabel "+labelProxy, files, r.Trees, wispBin)
+	if err != nil {
+		return fmt.Errorf("runtime %s: %w", r.Kind, err)
+	}
+	proxyHash, err := ProxyHash(wispBin)
 	if err != nil {
 		return fmt.Errorf("runtime %s: %w", r.Kind, err)
 	}
@@ -108,7 +121,7 @@ func Ensure(ctx context.Context, api *dclient.Client, r Runtime, wispBin string)
 		return fmt.Errorf("runtime %s: build context: %w", r.Kind, err)
 	}
 	resp, err := api.ImageBuild(ctx, &buf, build.ImageBuildOptions{
-		Tags: []string{r.Image}, Remove: true, ForceRemove: true, Labels: map[string]string{labelHash: hash},
+		Tags: []string{r.Image}, Remove: true, ForceRemove: true, Labels: map[string]string{labelHash: hash, labelProxy: proxyHash},
 	})
 	if err != nil {
 		return fmt.Errorf("runtime %s: build image: %w", r.Kind, err)
@@ -123,6 +136,44 @@ func Ensure(ctx context.Context, api *dclient.Client, r Runtime, wispBin string)
 		_, _ = api.ImageRemove(ctx, previous, image.RemoveOptions{})
 	}
 	return nil
+}
+
+// ProxyHash identifies the wisp binary at wispBin by its bytes, as the
+// runtime images built from it record it.
+func ProxyHash(wispBin string) (string, error) {
+	f, err := os.Open(wispBin)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", fmt.Errorf("hash %s: %w", wispBin, err)
+	}
+	return hex.EncodeToString(h.Sum(nil))[:16], nil
+}
+
+// Prebuilt looks for a runtime image built beforehand (by Ensure, say `wisp
+// runtimes build` or `make image` on the engine's host) where this machine
+// cannot build it: found when the engine has image and Ensure built it (it
+// carries the content hash label); same when its action proxy is the wisp
+// binary at wispBin, byte for byte.
+func Prebuilt(ctx context.Context, api *dclient.Client, image, wispBin string) (found, same bool, err error) {
+	inspect, err := api.ImageInspect(ctx, image)
+	if cerrdefs.IsNotFound(err) {
+		return false, false, nil
+	}
+	if err != nil {
+		return false, false, fmt.Errorf("inspect image %s: %w", image, err)
+	}
+	if inspect.Config == nil || inspect.Config.Labels[labelHash] == "" {
+		return false, false, nil
+	}
+	want, err := ProxyHash(wispBin)
+	if err != nil {
+		return true, false, err
+	}
+	return true, inspect.Config.Labels[labelProxy] == want, nil
 }
 
 // findInterpreter resolves name in PATH and its links; "" for none.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	dclient "github.com/docker/docker/client"
 	"github.com/spf13/cobra"
@@ -21,10 +22,13 @@ import (
 func newRuntimesCommand() *cobra.Command {
 	runtimes := &cobra.Command{Use: "runtimes", Short: "Manage the runtime images of the Docker backend"}
 	runtimes.AddCommand(&cobra.Command{
-		Use:   "build",
-		Short: "Build the runtime images from this machine's interpreters (no registry needed)",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+		Use:   "build [KIND...]",
+		Short: "Build the runtime images from this machine's interpreters (no registry needed); only the KINDs given, if any",
+		RunE: func(cmd *cobra.Command, kinds []string) error {
+			rts, err := selectRuntimes(server.RuntimeImages(actions.DefaultKinds()), kinds)
+			if err != nil {
+				return err
+			}
 			api, err := dclient.NewClientWithOpts(dclient.FromEnv, dclient.WithAPIVersionNegotiation())
 			if err != nil {
 				return fmt.Errorf("docker client: %w", err)
@@ -37,7 +41,7 @@ func newRuntimesCommand() *cobra.Command {
 			ensure := func(ctx context.Context, rt images.Runtime) error { return images.Ensure(ctx, api, rt, wisp) }
 			stderr := cmd.ErrOrStderr()
 			p := progress.New(stderr, progress.Terminal(stderr))
-			return buildRuntimes(cmd.Context(), server.RuntimeImages(actions.DefaultKinds()), ensure, p, cmd.OutOrStdout())
+			return buildRuntimes(cmd.Context(), rts, ensure, p, cmd.OutOrStdout())
 		},
 	})
 	return runtimes
@@ -63,4 +67,32 @@ func buildRuntimes(ctx context.Context, rts []images.Runtime, ensure func(contex
 		fmt.Fprintf(out, "ok: %s is image %s\n", rt.Kind, rt.Image)
 	}
 	return err
+}
+
+// selectRuntimes keeps the runtimes of kinds, in the order of rts; all of
+// them when kinds is empty. A kind this machine cannot build an image of
+// (not in rts) is an error naming the ones it can.
+func selectRuntimes(rts []images.Runtime, kinds []string) ([]images.Runtime, error) {
+	if len(kinds) == 0 {
+		return rts, nil
+	}
+	want := map[string]bool{}
+	for _, k := range kinds {
+		want[k] = true
+	}
+	var all []string
+	var sel []images.Runtime
+	for _, rt := range rts {
+		all = append(all, rt.Kind)
+		if want[rt.Kind] {
+			sel = append(sel, rt)
+			delete(want, rt.Kind)
+		}
+	}
+	for _, k := range kinds {
+		if want[k] {
+			return nil, fmt.Errorf("kind %q: no runtime image can be built for it on this machine (available: %s)", k, strings.Join(all, ", "))
+		}
+	}
+	return sel, nil
 }

@@ -76,3 +76,41 @@ func TestBuildRuntimesProgress(t *testing.T) {
 		})
 	}
 }
+
+// TestSelectRuntimes keeps the kinds asked for, in the runtimes' order, all
+// of them when none is asked for, and refuses a kind with no runtime here.
+func TestSelectRuntimes(t *testing.T) {
+	rts := []images.Runtime{{Kind: "nodejs:20"}, {Kind: "python:3"}, {Kind: "native"}}
+	tests := []struct {
+		name    string
+		kinds   []string
+		want    string
+		wantErr string
+	}{
+		{name: "all", want: "nodejs:20 python:3 native"},
+		{name: "some, in the runtimes' order", kinds: []string{"native", "nodejs:20"}, want: "nodejs:20 native"},
+		{name: "twice", kinds: []string{"python:3", "python:3"}, want: "python:3"},
+		{name: "unknown", kinds: []string{"nodejs:20", "swift:5"}, wantErr: `kind "swift:5": no runtime image can be built for it on this machine (available: nodejs:20, python:3, native)`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := selectRuntimes(rts, tt.kinds)
+			if tt.wantErr != "" {
+				if err == nil || err.Error() != tt.wantErr {
+					t.Fatalf("err %v, want %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			var kinds []string
+			for _, rt := range got {
+				kinds = append(kinds, rt.Kind)
+			}
+			if strings.Join(kinds, " ") != tt.want {
+				t.Errorf("kinds %q, want %q", kinds, tt.want)
+			}
+		})
+	}
+}

@@ -2,7 +2,12 @@
 # Build the Wisp image FROM scratch without a registry: compile a static wisp
 # binary, put it, the host's CA certificates and deploy/cluster/Dockerfile in a
 # temporary build context, and docker build it.
-#   usage: deploy/cluster/image.sh [TAG]      (default wisp:dev; env GO, DOCKER, VERSION)
+# Then build the Docker backend's runtime images (wisp/action-nodejs-v20, ...)
+# into the same engine with that very binary, from this host's interpreters:
+# the image has none, so its invokers use these (they carry the binary's hash).
+#   usage: deploy/cluster/image.sh [TAG]      (default wisp:dev; env GO, DOCKER, VERSION, WISP_RUNTIMES)
+#   WISP_RUNTIMES: the kinds to build, space separated ("nodejs:20 python:3 native"),
+#   "all" (default: every kind this host has the toolchain of) or "none".
 set -euo pipefail
 
 tag="${1:-wisp:dev}"
@@ -38,3 +43,11 @@ printf 'root:x:0:\nnogroup:x:65534:\n' >"$ctx/etc/group"
 cp "$here/Dockerfile" "$ctx/Dockerfile"
 
 "$docker" build --tag "$tag" "$ctx"
+
+runtimes="${WISP_RUNTIMES:-all}"
+case "$runtimes" in
+none) ;;
+all) "$ctx/wisp" runtimes build ;;
+*) # shellcheck disable=SC2086 # the kinds are words
+	"$ctx/wisp" runtimes build $runtimes ;;
+esac

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
@@ -50,15 +51,17 @@ func helpFlags(help string) map[string]bool {
 // `make image` runs) under a tag of its own, checks its configuration and
 // that `wisp serve --help` in it defines the flags serveFlags reads from the
 // source, then serves the API in it as uid 65534 on /data and probes it
-// with `wisp probe`, the compose health check. It removes the image.
+// with `wisp probe`, the compose health check, and runs actions through
+// its invoker on the Docker backend (invokerInImage). It removes the image.
 func TestImage(t *testing.T) {
 	testenv.Docker(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 	suffix := make([]byte, 4)
 	_, _ = rand.Read(suffix)
 	tag := "wisp-test/cluster-image:" + hex.EncodeToString(suffix)
 	build := exec.CommandContext(ctx, "bash", filepath.Join(testenv.RepoRoot(t), "deploy", "cluster", "image.sh"), tag)
+	build.Env = append(os.Environ(), "WISP_RUNTIMES="+imageRuntimes)
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("image.sh %s: %v\n%s", tag, err, out)
 	}
@@ -102,6 +105,7 @@ func TestImage(t *testing.T) {
 	}
 
 	serveInImage(ctx, t, tag)
+	invokerInImage(ctx, t, tag)
 }
 
 // serveInImage runs `wisp serve` from the image as its default user and
