@@ -102,6 +102,9 @@ type Request struct {
 	Delivery *Delivery
 	// Replayed marks an activation started by a trigger replay.
 	Replayed bool
+	// publishID, when set, is the invocation's publish id (see
+	// Invocation.PublishID).
+	publishID string
 }
 
 // Activate starts the activation. It returns the activation id and, when
@@ -187,6 +190,7 @@ func (a *Activator) invoke(ctx context.Context, req Request, res *Resolved, caus
 		Builtin:       res.Action.Exec.Kind == builtin.Kind,
 		Delivery:      req.Delivery,
 		Replayed:      req.Replayed,
+		PublishID:     req.publishID,
 	}
 	if _, ok := actionkey.Expiry(req.APIKey); ok && res.Action.Annotations.IsTrue("provide-api-key") {
 		inv.APIKey = req.APIKey // bounds the activation key the invoker mints

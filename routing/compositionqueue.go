@@ -23,8 +23,10 @@ const CompositionAckWait = time.Hour
 // activations to the compositions queue on pub (a durable bus) instead of
 // running them at once: the caller's 202 is then a composition on disk.
 // HandleQueued, on whichever controller takes it, runs it and stores its
-// record before the ack. One taken again (its controller died) runs again
-// from its first component under the same activation id.
+// record before the ack. One taken again (its controller died) goes on
+// from its last completed component: every derived activation has an id
+// derived from the composition's (DerivedActivationID), and those whose
+// records are in the store are not run again.
 func (a *Activator) Queue(pub message.Publisher) { a.queue = pub }
 
 // queuedComposition is a composition on the compositions queue.
@@ -58,12 +60,23 @@ func (a *Activator) HandleQueued(ctx context.Context, msg *message.Message, sink
 	req := q.Request
 	a.running.Add(1)
 	defer a.running.Done()
+	// Taken again (its controller died, or this process restarted): what
+	// ran is in the store under derived ids. A first delivery on a bus
+	// that counts them looks nothing up.
+	n, counted := bus.Deliveries(msg)
+	retake := !counted || n > 1
+	if retake {
+		if _, err := a.store.GetActivation(ctx, req.Subject, req.ActivationID); err == nil {
+			a.log.Info("a queued composition taken again has its record already", "activationId", req.ActivationID)
+			return nil
+		}
+	}
 	res, err := a.resolver.Action(ctx, req.Subject, req.Action)
 	var act *entity.Activation
 	if err != nil {
 		act = a.unstartedRecord(req, err)
 	} else {
-		c := &composition{a: a, req: req}
+		c := &composition{a: a, req: req, resume: retake, durable: true}
 		act = c.run(a.base, res, req.Payload, req.ActivationID, true, req.Cause)
 		if a.base.Err() != nil {
 			return fmt.Errorf("composition %s: stopped with the controller: %w", req.ActivationID, a.base.Err())

@@ -1,0 +1,264 @@
+package routing
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"path/filepath"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ThreeDotsLabs/watermill"
+	"github.com/ThreeDotsLabs/watermill/message"
+
+	"github.com/wispio/wisp/bus"
+	"github.com/wispio/wisp/entity"
+	"github.com/wispio/wisp/store"
+	"github.com/wispio/wisp/store/bolt"
+)
+
+// takeoverInvoker is an invoker on the embedded bus that adds 1 to its
+// payload's value, stores the record and completes it; the invocation with
+// id hold waits for release first.
+type takeoverInvoker struct {
+	st      store.Store
+	pub     message.Publisher
+	hold    string
+	held    chan struct{} // closed when hold arrives
+	release chan struct{}
+	wg      sync.WaitGroup // the subscriptions' goroutines
+
+	mu   sync.Mutex // guards runs
+	runs map[string]int
+}
+
+func (inv *takeoverInvoker) consume(ctx context.Context, t *testing.T, b bus.Bus) {
+	sub, err := b.Queue(ctx, bus.InvokerTopic("i1"), "i1", time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 4 { // a subscription holds one message until its ack
+		msgs, err := sub.Subscribe(ctx, bus.InvokerTopic("i1"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		inv.wg.Add(1)
+		go func() {
+			defer inv.wg.Done()
+			for msg := range msgs {
+				inv.run(ctx, t, msg)
+			}
+		}()
+	}
+}
+
+func (inv *takeoverInvoker) run(ctx context.Context, t *testing.T, msg *message.Message) {
+	var m Invocation
+	if err := json.Unmarshal(msg.Payload, &m); err != nil {
+		t.Error(err)
+		msg.Ack()
+		return
+	}
+	inv.mu.Lock()
+	inv.runs[m.ActivationID]++
+	first := inv.runs[m.ActivationID] == 1
+	inv.mu.Unlock()
+	if m.ActivationID == inv.hold && first {
+		close(inv.held)
+		<-inv.release
+	}
+	var p struct{ Value int }
+	_ = json.Unmarshal(m.Params, &p)
+	result, _ := json.Marshal(map[string]int{"value": p.Value + 1})
+	act := &entity.Activation{ActivationID: m.ActivationID, Namespace: m.Subject, Name: m.Action.Name, Subject: m.Subject,
+		Cause: m.Cause, Duration: 1, Logs: []string{}, Response: entity.NewResponse(entity.StatusSuccess, result)}
+	if err := inv.st.PutActivations(context.WithoutCancel(ctx), []*entity.Activation{act}); err != nil {
+		t.Error(err)
+	}
+	b, _ := json.Marshal(Completion{Activation: act})
+	if err := inv.pub.Publish(bus.CompletionsTopic(m.ReplyTo), bus.NewMessage(m.ActivationID, b)); err != nil {
+		t.Error(err)
+	}
+	msg.Ack()
+}
+
+// takeoverController is one controller of the test: its completions on a
+// router, its activator, and its consumer of the compositions queue, which
+// stops at the first composition its activator gives up.
+type takeoverController struct {
+	activator *Activator
+	stopped   chan struct{} // closed when the consumer gave a composition up
+}
+
+func startTakeoverController(ctx context.Context, t *testing.T, id string, b bus.Bus, st store.Store) *takeoverController {
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	ctrl := NewController(id, b, NewBalancer("i1"), nil, log)
+	r, err := message.NewRouter(message.RouterConfig{}, watermill.NopLogger{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	completions, err := b.Queue(ctx, bus.CompletionsTopic(id), id, time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctrl.HandleCompletions(r, completions)
+	go func() { _ = r.Run(ctx) }()
+	<-r.Running()
+	t.Cleanup(func() { _ = r.Close() })
+	a := NewActivator(st, ctrl)
+	a.Queue(b)
+	tc := &takeoverController{activator: a, stopped: make(chan struct{})}
+	consumeCtx, stop := context.WithCancel(ctx)
+	sub, err := b.SharedQueue(consumeCtx, bus.TopicCompositions, bus.TopicCompositions, time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	msgs, err := sub.Subscribe(consumeCtx, bus.TopicCompositions)
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		for msg := range msgs {
+			if err := a.HandleQueued(ctx, msg, bothSinkOf(st)); err != nil {
+				stop() // this controller is gone: no more deliveries to it
+				msg.Nack()
+				close(tc.stopped)
+				return
+			}
+			msg.Ack()
+		}
+	}()
+	return tc
+}
+
+// storeSink writes records to a store.
+type storeSink struct{ st store.Store }
+
+func (s storeSink) WriteActivations(ctx context.Context, acts []*entity.Activation) error {
+	return s.st.PutActivations(ctx, acts)
+}
+
+func bothSinkOf(st store.Store) DurableSink { return storeSink{st} }
+
+// TestCompositionTakenOverGoesOn: a controller stops while a 10-step
+// queued sequence holds its 5th component; another controller takes the
+// composition from the queue and finishes it from where it stopped. Its
+// record lists the ten derived component ids in order with the right
+// result; a component that completed before the takeover is not run
+// again, one still running when it happens runs again (at least once)
+// under the same id.
+func TestCompositionTakenOverGoesOn(t *testing.T) {
+	const steps, holdStep = 10, 4
+	tests := []struct {
+		name string
+		// releaseFirst: the held component completes before the second
+		// controller takes over.
+		releaseFirst bool
+		wantHeldRuns int
+	}{
+		{"component completed before the takeover", true, 1},
+		{"component still running at the takeover", false, 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+			defer cancel()
+			dir := t.TempDir()
+			st, err := bolt.Open(filepath.Join(dir, "wisp.db"), bolt.Options{NoSync: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer st.Close()
+			b, err := bus.OpenEmbedded(filepath.Join(dir, "queue.db"), time.Second, slog.New(slog.DiscardHandler))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer b.Close()
+			if _, err := store.PutDoc(ctx, st, "ns", store.Actions, "inc", "", entity.Action{Namespace: "ns", Name: "inc", Exec: entity.Exec{Kind: "nodejs:20", Code: "x"}}); err != nil {
+				t.Fatal(err)
+			}
+			components := make([]string, steps)
+			for i := range components {
+				components[i] = "/ns/inc"
+			}
+			if _, err := store.PutDoc(ctx, st, "ns", store.Actions, "seq", "", entity.Action{Namespace: "ns", Name: "seq", Exec: entity.Exec{Kind: entity.KindSequence, Components: components}}); err != nil {
+				t.Fatal(err)
+			}
+			seqID := entity.NewActivationID()
+			inv := &takeoverInvoker{st: st, pub: b, hold: DerivedActivationID(seqID, holdStep),
+				held: make(chan struct{}), release: make(chan struct{}), runs: map[string]int{}}
+			inv.consume(ctx, t, b)
+
+			first := startTakeoverController(ctx, t, "c1", b, st)
+			req := Request{Action: entity.FQN{Namespace: "ns", Name: "seq"}, Subject: "ns", ActivationID: seqID,
+				Payload: entity.Params{{Key: "value", Value: json.RawMessage(`0`)}}}
+			if _, _, err := first.activator.Activate(ctx, req); err != nil {
+				t.Fatal(err)
+			}
+			<-inv.held
+			stopNow, stopped := context.WithCancel(ctx)
+			stopped()
+			_ = first.activator.Close(stopNow) // the controller stops mid-composition
+			<-first.stopped
+			if _, err := st.GetActivation(ctx, "ns", seqID); err == nil {
+				t.Fatal("the stopped controller recorded the composition it gave up")
+			}
+			if tt.releaseFirst {
+				close(inv.release)
+				waitRecord(ctx, t, st, inv.hold)
+			}
+			second := startTakeoverController(ctx, t, "c2", b, st)
+			defer func() { _ = second.activator.Close(ctx) }()
+			act := waitRecord(ctx, t, st, seqID)
+			if !tt.releaseFirst {
+				close(inv.release)
+			}
+			cancel() // the invoker's subscriptions end
+			inv.wg.Wait()
+
+			want := make([]string, steps)
+			for i := range want {
+				want[i] = DerivedActivationID(seqID, i)
+			}
+			if !slices.Equal(act.Logs, want) {
+				t.Errorf("record logs = %v, want the derived ids %v", act.Logs, want)
+			}
+			if !act.Response.Success || string(act.Response.Result) != `{"value":10}` {
+				t.Errorf("record response = %+v %s, want {\"value\":10}", act.Response, act.Response.Result)
+			}
+			inv.mu.Lock()
+			defer inv.mu.Unlock()
+			for i, id := range want {
+				wantRuns := 1
+				if i == holdStep {
+					wantRuns = tt.wantHeldRuns
+				}
+				if inv.runs[id] != wantRuns {
+					t.Errorf("component %d ran %d times, want %d", i, inv.runs[id], wantRuns)
+				}
+			}
+			if len(inv.runs) != steps {
+				t.Errorf("%d activations ran, want %d: %v", len(inv.runs), steps, inv.runs)
+			}
+		})
+	}
+}
+
+// waitRecord waits for the record of id in st.
+func waitRecord(ctx context.Context, t *testing.T, st store.Store, id string) *entity.Activation {
+	t.Helper()
+	for {
+		act, err := st.GetActivation(ctx, "ns", id)
+		if err == nil {
+			return act
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("no record of %s: %v", id, ctx.Err())
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+}
