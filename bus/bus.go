@@ -73,6 +73,12 @@ type Bus interface {
 	// handle returns nil; it returns how many it handled. On a bus of one
 	// process there is no other process to reclaim from.
 	Reclaim(ctx context.Context, topic, consumer string, handle func(*message.Message) error) (int, error)
+	// InProgress tells the bus that the handler of m, a message of a
+	// queue, is still at work on it: on a durable bus its ack wait starts
+	// again (JetStream's in-progress ack), so a live process keeps a long
+	// task while one that died has it delivered again an ack wait after
+	// its last sign of life. The embedded bus has no ack wait.
+	InProgress(m *message.Message) error
 	// Broadcast returns a subscriber for broadcast topics.
 	Broadcast() message.Subscriber
 	// Close closes the bus's connections.

@@ -40,6 +40,9 @@ type Activator struct {
 	// queue, when set, receives accepted non-blocking compositions (see
 	// Queue).
 	queue message.Publisher
+	// queueBlocking sends blocking compositions through the queue too
+	// (see QueueBlocking).
+	queueBlocking bool
 }
 
 // NewActivator returns an activator reading actions from st. Call Close to

@@ -66,8 +66,13 @@ func (t *trail) add(act *entity.Activation, memory int) {
 // outlives the request (tracked for Close) and waits for it when the call
 // is blocking.
 func (a *Activator) startComposition(ctx context.Context, req Request, res *Resolved) (*entity.Activation, error) {
-	if req.Wait <= 0 && a.queue != nil {
-		return nil, a.enqueueComposition(req)
+	if a.queue != nil {
+		if req.Wait <= 0 {
+			return nil, a.enqueueComposition(req, "")
+		}
+		if a.queueBlocking {
+			return a.awaitQueued(ctx, req)
+		}
 	}
 	done := make(chan *entity.Activation, 1)
 	a.running.Add(1)

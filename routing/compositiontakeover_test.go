@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"maps"
 	"path/filepath"
 	"slices"
 	"sync"
@@ -31,8 +32,10 @@ type takeoverInvoker struct {
 	release chan struct{}
 	wg      sync.WaitGroup // the subscriptions' goroutines
 
-	mu   sync.Mutex // guards runs
+	mu   sync.Mutex // guards runs and replyTo
 	runs map[string]int
+	// replyTo are the controllers that published the invocations.
+	replyTo map[string]bool
 }
 
 func (inv *takeoverInvoker) consume(ctx context.Context, t *testing.T, b bus.Bus) {
@@ -64,6 +67,9 @@ func (inv *takeoverInvoker) run(ctx context.Context, t *testing.T, msg *message.
 	}
 	inv.mu.Lock()
 	inv.runs[m.ActivationID]++
+	if inv.replyTo != nil {
+		inv.replyTo[m.ReplyTo] = true
+	}
 	first := inv.runs[m.ActivationID] == 1
 	inv.mu.Unlock()
 	if m.ActivationID == inv.hold && first {
@@ -93,7 +99,7 @@ type takeoverController struct {
 	stopped   chan struct{} // closed when the consumer gave a composition up
 }
 
-func startTakeoverController(ctx context.Context, t *testing.T, id string, b bus.Bus, st store.Store) *takeoverController {
+func startTakeoverController(ctx context.Context, t *testing.T, id string, b bus.Bus, st store.Store, consume bool) *takeoverController {
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	ctrl := NewController(id, b, NewBalancer("i1"), nil, log)
 	r, err := message.NewRouter(message.RouterConfig{}, watermill.NopLogger{})
@@ -111,6 +117,9 @@ func startTakeoverController(ctx context.Context, t *testing.T, id string, b bus
 	a := NewActivator(st, ctrl)
 	a.Queue(b)
 	tc := &takeoverController{activator: a, stopped: make(chan struct{})}
+	if !consume {
+		return tc
+	}
 	consumeCtx, stop := context.WithCancel(ctx)
 	sub, err := b.SharedQueue(consumeCtx, bus.TopicCompositions, bus.TopicCompositions, time.Minute)
 	if err != nil {
@@ -166,33 +175,13 @@ func TestCompositionTakenOverGoesOn(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
 			defer cancel()
-			dir := t.TempDir()
-			st, err := bolt.Open(filepath.Join(dir, "wisp.db"), bolt.Options{NoSync: true})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer st.Close()
-			b, err := bus.OpenEmbedded(filepath.Join(dir, "queue.db"), time.Second, slog.New(slog.DiscardHandler))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer b.Close()
-			if _, err := store.PutDoc(ctx, st, "ns", store.Actions, "inc", "", entity.Action{Namespace: "ns", Name: "inc", Exec: entity.Exec{Kind: "nodejs:20", Code: "x"}}); err != nil {
-				t.Fatal(err)
-			}
-			components := make([]string, steps)
-			for i := range components {
-				components[i] = "/ns/inc"
-			}
-			if _, err := store.PutDoc(ctx, st, "ns", store.Actions, "seq", "", entity.Action{Namespace: "ns", Name: "seq", Exec: entity.Exec{Kind: entity.KindSequence, Components: components}}); err != nil {
-				t.Fatal(err)
-			}
+			st, b := takeoverFixture(ctx, t, steps)
 			seqID := entity.NewActivationID()
 			inv := &takeoverInvoker{st: st, pub: b, hold: DerivedActivationID(seqID, holdStep),
 				held: make(chan struct{}), release: make(chan struct{}), runs: map[string]int{}}
 			inv.consume(ctx, t, b)
 
-			first := startTakeoverController(ctx, t, "c1", b, st)
+			first := startTakeoverController(ctx, t, "c1", b, st, true)
 			req := Request{Action: entity.FQN{Namespace: "ns", Name: "seq"}, Subject: "ns", ActivationID: seqID,
 				Payload: entity.Params{{Key: "value", Value: json.RawMessage(`0`)}}}
 			if _, _, err := first.activator.Activate(ctx, req); err != nil {
@@ -210,7 +199,7 @@ func TestCompositionTakenOverGoesOn(t *testing.T) {
 				close(inv.release)
 				waitRecord(ctx, t, st, inv.hold)
 			}
-			second := startTakeoverController(ctx, t, "c2", b, st)
+			second := startTakeoverController(ctx, t, "c2", b, st, true)
 			defer func() { _ = second.activator.Close(ctx) }()
 			act := waitRecord(ctx, t, st, seqID)
 			if !tt.releaseFirst {
@@ -261,4 +250,71 @@ func waitRecord(ctx context.Context, t *testing.T, st store.Store, id string) *e
 		case <-time.After(10 * time.Millisecond):
 		}
 	}
+}
+
+// takeoverFixture is a store with the action inc and the sequence seq of
+// steps times inc in namespace ns, and an embedded bus.
+func takeoverFixture(ctx context.Context, t *testing.T, steps int) (store.Store, bus.Bus) {
+	t.Helper()
+	dir := t.TempDir()
+	st, err := bolt.Open(filepath.Join(dir, "wisp.db"), bolt.Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	b, err := bus.OpenEmbedded(filepath.Join(dir, "queue.db"), time.Second, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { b.Close() })
+	if _, err := store.PutDoc(ctx, st, "ns", store.Actions, "inc", "", entity.Action{Namespace: "ns", Name: "inc", Exec: entity.Exec{Kind: "nodejs:20", Code: "x"}}); err != nil {
+		t.Fatal(err)
+	}
+	components := make([]string, steps)
+	for i := range components {
+		components[i] = "/ns/inc"
+	}
+	if _, err := store.PutDoc(ctx, st, "ns", store.Actions, "seq", "", entity.Action{Namespace: "ns", Name: "seq", Exec: entity.Exec{Kind: entity.KindSequence, Components: components}}); err != nil {
+		t.Fatal(err)
+	}
+	return st, b
+}
+
+// TestBlockingCompositionThroughTheQueue: with QueueBlocking, a blocking
+// sequence accepted by one controller runs on whichever controller takes
+// it from the queue (here the other one), and the accepting controller
+// answers with the record it is sent.
+func TestBlockingCompositionThroughTheQueue(t *testing.T) {
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	st, b := takeoverFixture(ctx, t, 3)
+	inv := &takeoverInvoker{st: st, pub: b, runs: map[string]int{}, replyTo: map[string]bool{}}
+	inv.consume(ctx, t, b)
+	accepting := startTakeoverController(ctx, t, "c1", b, st, false)
+	accepting.activator.QueueBlocking()
+	running := startTakeoverController(ctx, t, "c2", b, st, true)
+	defer func() { _ = running.activator.Close(ctx) }()
+	id, act, err := accepting.activator.Activate(ctx, Request{Action: entity.FQN{Namespace: "ns", Name: "seq"}, Subject: "ns",
+		Payload: entity.Params{{Key: "value", Value: json.RawMessage(`5`)}}, Wait: 20 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if act == nil || act.ActivationID != id || string(act.Response.Result) != `{"value":8}` || len(act.Logs) != 3 {
+		t.Fatalf("answer = %+v, want the record of %s with {\"value\":8} and 3 components", act, id)
+	}
+	if _, err := st.GetActivation(ctx, "ns", id); err != nil {
+		t.Fatalf("no record in the store: %v", err)
+	}
+	inv.mu.Lock()
+	if !maps.Equal(inv.replyTo, map[string]bool{"c2": true}) {
+		t.Errorf("components published by %v, want c2 alone (the controller that took the composition)", inv.replyTo)
+	}
+	inv.mu.Unlock()
+	accepting.activator.Controller().mu.Lock()
+	defer accepting.activator.Controller().mu.Unlock()
+	if n := len(accepting.activator.Controller().pending); n != 0 {
+		t.Fatalf("%d waits left pending", n)
+	}
+	cancel()
+	inv.wg.Wait()
 }

@@ -170,6 +170,17 @@ func (c *Controller) invocationMessage(ctx context.Context, inv *Invocation, pay
 	return msg
 }
 
+// await registers a wait for the completion of activation id, which this
+// controller did not publish to an invoker (a queued composition): it
+// counts against no invoker or throttle. abandon ends the wait.
+func (c *Controller) await(id string) <-chan *entity.Activation {
+	ch := make(chan *entity.Activation, 1)
+	c.mu.Lock()
+	c.pending[id] = pending{ch: ch}
+	c.mu.Unlock()
+	return ch
+}
+
 // forget stops waiting for activation id; it stays counted in flight
 // until its completion arrives.
 func (c *Controller) forget(id string) {
