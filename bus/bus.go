@@ -60,8 +60,9 @@ type Bus interface {
 	// consumer. Every Subscribe on it adds a subscription of the same
 	// consumer: on a durable bus, messages are spread over them, so a
 	// consumer subscribes n times to handle n messages at once. ackWait is
-	// how long a delivered message may stay unacked before it is delivered
-	// again (durable bus only).
+	// how long a delivered message may stay unacked, and without an
+	// InProgress, before it is delivered again (durable bus only); the
+	// subscription itself waits for its handler however long it runs.
 	Queue(ctx context.Context, topic, consumer string, ackWait time.Duration) (message.Subscriber, error)
 	// SharedQueue is Queue for a consumer that every process of a role
 	// shares (the controllers' triggers and compositions): joining it
