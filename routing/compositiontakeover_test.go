@@ -76,9 +76,13 @@ func (inv *takeoverInvoker) run(ctx context.Context, t *testing.T, msg *message.
 		close(inv.held)
 		<-inv.release
 	}
-	var p struct{ Value int }
+	var p struct{ Value, N int } // a conductor's state comes as parameters
+
 	_ = json.Unmarshal(m.Params, &p)
 	result, _ := json.Marshal(map[string]int{"value": p.Value + 1})
+	if m.Action.Name == "cond" {
+		result = conduct(p.Value, p.N)
+	}
 	act := &entity.Activation{ActivationID: m.ActivationID, Namespace: m.Subject, Name: m.Action.Name, Subject: m.Subject,
 		Cause: m.Cause, Duration: 1, Logs: []string{}, Response: entity.NewResponse(entity.StatusSuccess, result)}
 	if err := inv.st.PutActivations(context.WithoutCancel(ctx), []*entity.Activation{act}); err != nil {
@@ -89,6 +93,20 @@ func (inv *takeoverInvoker) run(ctx context.Context, t *testing.T, msg *message.
 		t.Error(err)
 	}
 	msg.Ack()
+}
+
+// conductorRounds is how many components the test's conductor runs.
+const conductorRounds = 3
+
+// conduct is the test's conductor action: it runs inc conductorRounds
+// times on value, counting in its state, then ends with the value.
+func conduct(value, n int) json.RawMessage {
+	var out any = map[string]any{"action": "/ns/inc", "params": map[string]int{"value": value}, "state": map[string]int{"n": n + 1}}
+	if n == conductorRounds {
+		out = map[string]any{"params": map[string]int{"value": value}}
+	}
+	b, _ := json.Marshal(out)
+	return b
 }
 
 // takeoverController is one controller of the test: its completions on a
@@ -152,37 +170,45 @@ func (s storeSink) WriteActivations(ctx context.Context, acts []*entity.Activati
 
 func bothSinkOf(st store.Store) DurableSink { return storeSink{st} }
 
-// TestCompositionTakenOverGoesOn: a controller stops while a 10-step
-// queued sequence holds its 5th component; another controller takes the
-// composition from the queue and finishes it from where it stopped. Its
-// record lists the ten derived component ids in order with the right
-// result; a component that completed before the takeover is not run
-// again, one still running when it happens runs again (at least once)
-// under the same id.
+// TestCompositionTakenOverGoesOn: a controller stops while a queued
+// 10-step sequence (or a conductor of 3 components) holds one derived
+// activation; another controller takes the composition from the queue and
+// finishes it from where it stopped. Its record lists the derived ids in
+// order with the right result; an activation that completed before the
+// takeover is not run again, one still running when it happens runs
+// again (at least once) under the same id.
 func TestCompositionTakenOverGoesOn(t *testing.T) {
-	const steps, holdStep = 10, 4
 	tests := []struct {
-		name string
+		name   string
+		action string
+		// steps are the derived activations, holdStep the one held;
+		// want the result.
+		steps, holdStep int
+		want            string
 		// releaseFirst: the held component completes before the second
 		// controller takes over.
 		releaseFirst bool
 		wantHeldRuns int
 	}{
-		{"component completed before the takeover", true, 1},
-		{"component still running at the takeover", false, 2},
+		{"sequence, component completed before the takeover", "seq", 10, 4, `{"value":10}`, true, 1},
+		{"sequence, component still running at the takeover", "seq", 10, 4, `{"value":10}`, false, 2},
+		// cond, inc, cond, inc (held), cond, inc, cond
+		{"conductor, component completed before the takeover", "cond", 2*conductorRounds + 1, 3, `{"value":3}`, true, 1},
+		{"conductor, its own activation still running at the takeover", "cond", 2*conductorRounds + 1, 2, `{"value":3}`, false, 2},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
 			defer cancel()
-			st, b := takeoverFixture(ctx, t, steps)
+			steps, holdStep := tt.steps, tt.holdStep
+			st, b := takeoverFixture(ctx, t, 10)
 			seqID := entity.NewActivationID()
 			inv := &takeoverInvoker{st: st, pub: b, hold: DerivedActivationID(seqID, holdStep),
 				held: make(chan struct{}), release: make(chan struct{}), runs: map[string]int{}}
 			inv.consume(ctx, t, b)
 
 			first := startTakeoverController(ctx, t, "c1", b, st, true)
-			req := Request{Action: entity.FQN{Namespace: "ns", Name: "seq"}, Subject: "ns", ActivationID: seqID,
+			req := Request{Action: entity.FQN{Namespace: "ns", Name: tt.action}, Subject: "ns", ActivationID: seqID,
 				Payload: entity.Params{{Key: "value", Value: json.RawMessage(`0`)}}}
 			if _, _, err := first.activator.Activate(ctx, req); err != nil {
 				t.Fatal(err)
@@ -215,8 +241,8 @@ func TestCompositionTakenOverGoesOn(t *testing.T) {
 			if !slices.Equal(act.Logs, want) {
 				t.Errorf("record logs = %v, want the derived ids %v", act.Logs, want)
 			}
-			if !act.Response.Success || string(act.Response.Result) != `{"value":10}` {
-				t.Errorf("record response = %+v %s, want {\"value\":10}", act.Response, act.Response.Result)
+			if !act.Response.Success || string(act.Response.Result) != tt.want {
+				t.Errorf("record response = %+v %s, want %s", act.Response, act.Response.Result, tt.want)
 			}
 			inv.mu.Lock()
 			defer inv.mu.Unlock()
@@ -252,8 +278,9 @@ func waitRecord(ctx context.Context, t *testing.T, st store.Store, id string) *e
 	}
 }
 
-// takeoverFixture is a store with the action inc and the sequence seq of
-// steps times inc in namespace ns, and an embedded bus.
+// takeoverFixture is a store with the action inc, the sequence seq of
+// steps times inc and the conductor action cond in namespace ns, and an
+// embedded bus.
 func takeoverFixture(ctx context.Context, t *testing.T, steps int) (store.Store, bus.Bus) {
 	t.Helper()
 	dir := t.TempDir()
@@ -275,6 +302,11 @@ func takeoverFixture(ctx context.Context, t *testing.T, steps int) (store.Store,
 		components[i] = "/ns/inc"
 	}
 	if _, err := store.PutDoc(ctx, st, "ns", store.Actions, "seq", "", entity.Action{Namespace: "ns", Name: "seq", Exec: entity.Exec{Kind: entity.KindSequence, Components: components}}); err != nil {
+		t.Fatal(err)
+	}
+	cond := entity.Action{Namespace: "ns", Name: "cond", Exec: entity.Exec{Kind: "nodejs:20", Code: "x"},
+		Annotations: entity.Params{{Key: "conductor", Value: json.RawMessage(`true`)}}}
+	if _, err := store.PutDoc(ctx, st, "ns", store.Actions, "cond", "", cond); err != nil {
 		t.Fatal(err)
 	}
 	return st, b
