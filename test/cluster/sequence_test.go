@@ -122,13 +122,14 @@ func TestClusterSequenceSurvivesController(t *testing.T) {
 		return false
 	})
 	seqs := []string{queued, blocking}
-	if first, err := st.GetActivation(ctx, "load", routing.DerivedActivationID(queued, 0)); err != nil || !first.Response.Success {
-		t.Fatalf("first component of %s: %v %s", queued, err, first.Response.Result)
-	}
 	waitFor(t, "both sequences in their fourth step", 60*time.Second, func() bool {
 		for _, seq := range seqs {
-			if _, err := st.GetActivation(ctx, "load", routing.DerivedActivationID(seq, 2)); err != nil {
+			act, err := st.GetActivation(ctx, "load", routing.DerivedActivationID(seq, 2))
+			if err != nil {
 				return false
+			}
+			if !act.Response.Success {
+				t.Fatalf("sequence %s: component 2 failed: %s", seq, act.Response.Result)
 			}
 		}
 		return true
