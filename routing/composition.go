@@ -44,6 +44,9 @@ type composition struct {
 	// durable marks a composition from the compositions queue: cut short
 	// by Close, it stores no record, for the next delivery to go on.
 	durable bool
+	// retake marks a composition taken again: its records start when its
+	// first run did, with its first derived activation.
+	retake bool
 }
 
 // trail collects what a primary (sequence or conductor) activation
@@ -53,9 +56,14 @@ type trail struct {
 	duration  int64
 	maxMemory int
 	response  entity.Response
+	// firstStart is the start (epoch ms) of the first derived activation.
+	firstStart int64
 }
 
 func (t *trail) add(act *entity.Activation, memory int) {
+	if len(t.logs) == 0 {
+		t.firstStart = act.Start
+	}
 	t.logs = append(t.logs, act.ActivationID)
 	t.duration += act.Duration
 	t.maxMemory = max(t.maxMemory, memory)
@@ -106,6 +114,9 @@ func (c *composition) run(ctx context.Context, res *Resolved, payload entity.Par
 		c.sequence(ctx, res, payload, id, t)
 	} else {
 		c.conductor(ctx, res, payload, id, t)
+	}
+	if c.retake && t.firstStart > 0 && t.firstStart < start.UnixMilli() {
+		start = time.UnixMilli(t.firstStart)
 	}
 	act := c.record(res, id, topmost, cause, start, t)
 	if c.durable && (topmost || ctx.Err() != nil) {

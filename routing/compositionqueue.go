@@ -118,7 +118,7 @@ func (a *Activator) HandleQueued(ctx context.Context, msg *message.Message, sink
 	if err != nil {
 		act = a.unstartedRecord(req, err)
 	} else {
-		c := &composition{a: a, req: req, resume: retake, durable: true}
+		c := &composition{a: a, req: req, resume: retake, retake: retake, durable: true}
 		act = c.run(a.base, res, req.Payload, req.ActivationID, true, req.Cause)
 		if a.base.Err() != nil {
 			return fmt.Errorf("composition %s: stopped with the controller: %w", req.ActivationID, a.base.Err())

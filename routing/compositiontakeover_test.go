@@ -65,6 +65,7 @@ func (inv *takeoverInvoker) run(ctx context.Context, t *testing.T, msg *message.
 		msg.Ack()
 		return
 	}
+	start := time.Now().UnixMilli()
 	inv.mu.Lock()
 	inv.runs[m.ActivationID]++
 	if inv.replyTo != nil {
@@ -84,7 +85,7 @@ func (inv *takeoverInvoker) run(ctx context.Context, t *testing.T, msg *message.
 		result = conduct(p.Value, p.N)
 	}
 	act := &entity.Activation{ActivationID: m.ActivationID, Namespace: m.Subject, Name: m.Action.Name, Subject: m.Subject,
-		Cause: m.Cause, Duration: 1, Logs: []string{}, Response: entity.NewResponse(entity.StatusSuccess, result)}
+		Cause: m.Cause, Start: start, End: time.Now().UnixMilli(), Duration: 1, Logs: []string{}, Response: entity.NewResponse(entity.StatusSuccess, result)}
 	if err := inv.st.PutActivations(context.WithoutCancel(ctx), []*entity.Activation{act}); err != nil {
 		t.Error(err)
 	}
@@ -240,6 +241,9 @@ func TestCompositionTakenOverGoesOn(t *testing.T) {
 			}
 			if !slices.Equal(act.Logs, want) {
 				t.Errorf("record logs = %v, want the derived ids %v", act.Logs, want)
+			}
+			if first, err := st.GetActivation(t.Context(), "ns", want[0]); err != nil || act.Start > first.Start {
+				t.Errorf("record starts at %d, after its first component (%+v, %v): it should start with the first run", act.Start, first, err)
 			}
 			if !act.Response.Success || string(act.Response.Result) != tt.want {
 				t.Errorf("record response = %+v %s, want %s", act.Response, act.Response.Result, tt.want)
