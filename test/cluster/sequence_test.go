@@ -186,6 +186,9 @@ func TestClusterSequenceSurvivesController(t *testing.T) {
 				t.Errorf("sequence %s: component %d (%s) has no record: %v", seq, i, id, err)
 				continue
 			}
+			if i == 0 && act.Start > comp.Start {
+				t.Errorf("sequence %s: the record starts after its first component (%d > %d): it should start with the first run", seq, act.Start, comp.Start)
+			}
 			if comp.Cause != seq {
 				t.Errorf("sequence %s: component %d has cause %s", seq, i, comp.Cause)
 			}
