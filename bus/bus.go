@@ -60,8 +60,9 @@ type Bus interface {
 	// consumer. Every Subscribe on it adds a subscription of the same
 	// consumer: on a durable bus, messages are spread over them, so a
 	// consumer subscribes n times to handle n messages at once. ackWait is
-	// how long a delivered message may stay unacked before it is delivered
-	// again (durable bus only).
+	// how long a delivered message may stay unacked, and without an
+	// InProgress, before it is delivered again (durable bus only); the
+	// subscription itself waits for its handler however long it runs.
 	Queue(ctx context.Context, topic, consumer string, ackWait time.Duration) (message.Subscriber, error)
 	// SharedQueue is Queue for a consumer that every process of a role
 	// shares (the controllers' triggers and compositions): joining it
@@ -73,6 +74,12 @@ type Bus interface {
 	// handle returns nil; it returns how many it handled. On a bus of one
 	// process there is no other process to reclaim from.
 	Reclaim(ctx context.Context, topic, consumer string, handle func(*message.Message) error) (int, error)
+	// InProgress tells the bus that the handler of m, a message of a
+	// queue, is still at work on it: on a durable bus its ack wait starts
+	// again (JetStream's in-progress ack), so a live process keeps a long
+	// task while one that died has it delivered again an ack wait after
+	// its last sign of life. The embedded bus has no ack wait.
+	InProgress(m *message.Message) error
 	// Broadcast returns a subscriber for broadcast topics.
 	Broadcast() message.Subscriber
 	// Close closes the bus's connections.

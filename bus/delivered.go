@@ -25,8 +25,12 @@ func Deliveries(m *message.Message) (n uint64, ok bool) {
 	return n, err == nil
 }
 
+// ackReplyHeader is the metadata key under which a message received from
+// NATS carries its JetStream ack subject, for InProgress.
+const ackReplyHeader = "Wisp-Ack-Reply"
+
 // countingUnmarshaler is watermill's JetStream unmarshaler, which also
-// sets DeliveredHeader.
+// sets DeliveredHeader and ackReplyHeader.
 type countingUnmarshaler struct{ wmjs.DefaultUnmarshaler }
 
 func (u countingUnmarshaler) Unmarshal(msg jetstream.Msg) (*message.Message, error) {
@@ -36,6 +40,9 @@ func (u countingUnmarshaler) Unmarshal(msg jetstream.Msg) (*message.Message, err
 	}
 	if md, err := msg.Metadata(); err == nil {
 		m.Metadata.Set(DeliveredHeader, strconv.FormatUint(md.NumDelivered, 10))
+	}
+	if r := msg.Reply(); r != "" {
+		m.Metadata.Set(ackReplyHeader, r)
 	}
 	return m, nil
 }

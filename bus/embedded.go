@@ -262,6 +262,10 @@ func (b *Embedded) Reclaim(context.Context, string, string, func(*message.Messag
 	return 0, nil
 }
 
+// InProgress does nothing: in one process a message is unacked only while
+// its handler runs, however long.
+func (b *Embedded) InProgress(*message.Message) error { return nil }
+
 // Broadcast returns the subscriber of broadcasts.
 func (b *Embedded) Broadcast() message.Subscriber { return b.broadcast }
 

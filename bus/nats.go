@@ -26,6 +26,15 @@ const msgIDHeader = nats.MsgIdHdr
 // sequence in.
 const SeqHeader = "Wisp-Seq"
 
+// handlerWait is how long a queue's subscription waits for its handler to
+// ack or nack a message before it gives the message up: in effect for as
+// long as the handler runs. The consumer's ack wait (kept going by
+// InProgress) decides when the server delivers a message again; a
+// subscription that gave its message up locally would only take the next
+// one while its handler is still busy, that one's ack wait running out
+// unseen, and drop the handler's late ack.
+const handlerWait = 24 * time.Hour
+
 // dupWindow is how long JetStream remembers message ids: a message
 // published again within it (same UUID) is stored once.
 const dupWindow = 2 * time.Minute
@@ -254,9 +263,22 @@ func (b *NATS) queue(ctx context.Context, topic, consumer string, ackWait time.D
 	if err != nil {
 		return nil, fmt.Errorf("bus: consumer %s of %s: %w", consumer, topic, err)
 	}
-	return b.subscriber(ackWait, func(context.Context, jetstream.JetStream, string) (jetstream.Consumer, func(context.Context, watermill.LoggerAdapter), error) {
+	return b.subscriber(handlerWait, func(context.Context, jetstream.JetStream, string) (jetstream.Consumer, func(context.Context, watermill.LoggerAdapter), error) {
 		return cons, nil, nil
 	})
+}
+
+// InProgress sends JetStream's in-progress ack for m, a message received
+// from a queue: its ack wait starts again.
+func (b *NATS) InProgress(m *message.Message) error {
+	reply := m.Metadata.Get(ackReplyHeader)
+	if reply == "" {
+		return fmt.Errorf("bus: message %s did not come from a queue", m.UUID)
+	}
+	if err := b.nc.Publish(reply, []byte("+WPI")); err != nil {
+		return fmt.Errorf("bus: in progress %s: %w", m.UUID, err)
+	}
+	return nil
 }
 
 // Broadcast returns a subscriber whose every subscription is an ephemeral

@@ -39,6 +39,9 @@ type Activator struct {
 	// queue, when set, receives accepted non-blocking compositions (see
 	// Queue).
 	queue message.Publisher
+	// queueBlocking sends blocking compositions through the queue too
+	// (see QueueBlocking).
+	queueBlocking bool
 }
 
 // NewActivator returns an activator reading actions from st. Call Close to
@@ -102,6 +105,9 @@ type Request struct {
 	Delivery *Delivery
 	// Replayed marks an activation started by a trigger replay.
 	Replayed bool
+	// publishID, when set, is the invocation's publish id (see
+	// Invocation.PublishID).
+	publishID string
 }
 
 // Activate starts the activation. It returns the activation id and, when
@@ -187,6 +193,7 @@ func (a *Activator) invoke(ctx context.Context, req Request, res *Resolved, caus
 		Builtin:       res.Action.Exec.Kind == builtin.Kind,
 		Delivery:      req.Delivery,
 		Replayed:      req.Replayed,
+		PublishID:     req.publishID,
 	}
 	if !req.KeyExpires.IsZero() && res.Action.Annotations.IsTrue("provide-api-key") {
 		inv.KeyExpires = req.KeyExpires.UnixMilli() // bounds the activation key the invoker mints

@@ -2,8 +2,11 @@ package routing
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/wispio/wisp/entity"
@@ -32,6 +35,18 @@ type composition struct {
 	// atomic counts primitive component activations, secondary the
 	// conductor's own activations, both across all nesting levels.
 	atomic, secondary int
+	// resume is set while a composition taken again (its controller died)
+	// replays what already ran: each derived activation is looked up in
+	// the store before it is started, and one that has a record is not
+	// started again. The first primitive activation without a record ends
+	// the replay (those after it were never started).
+	resume bool
+	// durable marks a composition from the compositions queue: cut short
+	// by Close, it stores no record, for the next delivery to go on.
+	durable bool
+	// retake marks a composition taken again: its records start when its
+	// first run did, with its first derived activation.
+	retake bool
 }
 
 // trail collects what a primary (sequence or conductor) activation
@@ -41,9 +56,14 @@ type trail struct {
 	duration  int64
 	maxMemory int
 	response  entity.Response
+	// firstStart is the start (epoch ms) of the first derived activation.
+	firstStart int64
 }
 
 func (t *trail) add(act *entity.Activation, memory int) {
+	if len(t.logs) == 0 {
+		t.firstStart = act.Start
+	}
 	t.logs = append(t.logs, act.ActivationID)
 	t.duration += act.Duration
 	t.maxMemory = max(t.maxMemory, memory)
@@ -54,8 +74,13 @@ func (t *trail) add(act *entity.Activation, memory int) {
 // outlives the request (tracked for Close) and waits for it when the call
 // is blocking.
 func (a *Activator) startComposition(ctx context.Context, req Request, res *Resolved) (*entity.Activation, error) {
-	if req.Wait <= 0 && a.queue != nil {
-		return nil, a.enqueueComposition(req)
+	if a.queue != nil {
+		if req.Wait <= 0 {
+			return nil, a.enqueueComposition(req, "")
+		}
+		if a.queueBlocking {
+			return a.awaitQueued(ctx, req)
+		}
 	}
 	done := make(chan *entity.Activation, 1)
 	a.running.Add(1)
@@ -90,7 +115,15 @@ func (c *composition) run(ctx context.Context, res *Resolved, payload entity.Par
 	} else {
 		c.conductor(ctx, res, payload, id, t)
 	}
+	if c.retake && t.firstStart > 0 && t.firstStart < start.UnixMilli() {
+		start = time.UnixMilli(t.firstStart)
+	}
 	act := c.record(res, id, topmost, cause, start, t)
+	if c.durable && (topmost || ctx.Err() != nil) {
+		// The queue's handler writes the topmost record before its ack; a
+		// composition cut short records nothing, its next delivery goes on.
+		return act
+	}
 	if err := c.a.store.PutActivations(context.WithoutCancel(ctx), []*entity.Activation{act}); err != nil {
 		c.a.log.Error("store activation", "activationId", id, "namespace", act.Namespace, "action", res.FQN.String(), "err", err)
 	}
@@ -137,7 +170,7 @@ func (c *composition) record(res *Resolved, id string, topmost bool, cause strin
 func (c *composition) sequence(ctx context.Context, res *Resolved, payload entity.Params, id string, t *trail) {
 	input := res.Params.Merge(payload)
 	t.response = entity.NewResponse(entity.StatusSuccess, input.Object())
-	for _, name := range res.Action.Exec.Components {
+	for step, name := range res.Action.Exec.Components {
 		if c.atomic >= c.a.seqLimit {
 			t.response = entity.ErrorResponse(entity.StatusApplicationError, msgSequenceTooLong)
 			return
@@ -147,7 +180,7 @@ func (c *composition) sequence(ctx context.Context, res *Resolved, payload entit
 			t.response = *failure
 			return
 		}
-		act, err := c.component(ctx, comp, input, id)
+		act, err := c.component(ctx, comp, input, id, DerivedActivationID(id, step))
 		if err != nil {
 			t.logs = append(t.logs, act.ActivationID)
 			t.response = componentFailure(act, err)
@@ -190,19 +223,54 @@ func (c *composition) resolveComponent(ctx context.Context, name, missing string
 	}
 }
 
-// component runs one component activation, blocking: a nested sequence or
-// conductor in this goroutine, a primitive action through the controller.
-func (c *composition) component(ctx context.Context, res *Resolved, payload entity.Params, cause string) (*entity.Activation, error) {
-	id := entity.NewActivationID()
+// component runs one component activation id, blocking: a nested
+// sequence or conductor in this goroutine, a primitive action through the
+// controller.
+func (c *composition) component(ctx context.Context, res *Resolved, payload entity.Params, cause, id string) (*entity.Activation, error) {
 	if isComposition(res.Action) {
+		// Not looked up: run again, it finds its own components' records,
+		// and counts them against the limits.
 		return c.run(ctx, res, payload, id, false, cause), nil
 	}
 	c.atomic++
-	act, err := c.a.invoke(ctx, c.componentRequest(res, payload, cause, id), res, causedBySequence)
+	return c.primitive(ctx, res, payload, cause, id)
+}
+
+// primitive runs one activation id of a primitive action (a component, or
+// a conductor's secondary activation), or, resuming, returns its record.
+func (c *composition) primitive(ctx context.Context, res *Resolved, payload entity.Params, cause, id string) (*entity.Activation, error) {
+	req := c.componentRequest(res, payload, cause, id)
+	if c.resume {
+		if act, err := c.a.store.GetActivation(ctx, c.req.Subject, id); err == nil {
+			c.a.log.Info("a composition taken over skips a component that ran", "activationId", id, "cause", cause)
+			return act, nil
+		}
+		// The dead controller may have published this one within the
+		// bus's duplicate window: a publish id of its own gets it through.
+		c.resume = false
+		req.publishID = id + "." + entity.NewActivationID()[:8]
+	}
+	act, err := c.a.invoke(ctx, req, res, causedBySequence)
 	if err != nil {
 		return &entity.Activation{ActivationID: id}, err
 	}
 	return act, nil
+}
+
+// DerivedActivationID is the activation id of the step-th (from 0)
+// activation a sequence or conductor activation parent derives: its
+// components in order, and for a conductor its own secondary activations
+// between them. The ids of one composition are the same in every run of
+// it, so a composition taken over by another controller finds the records
+// of what already ran (see composition.resume).
+func DerivedActivationID(parent string, step int) string {
+	h := sha256.New()
+	h.Write([]byte("derived"))
+	h.Write([]byte{0})
+	h.Write([]byte(parent))
+	h.Write([]byte{0})
+	h.Write([]byte(strconv.Itoa(step)))
+	return hex.EncodeToString(h.Sum(nil)[:16])
 }
 
 // componentRequest is the blocking request of one derived activation.

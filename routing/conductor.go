@@ -25,13 +25,13 @@ type continuation struct {
 // secondary activations across all nesting levels, n the sequence length).
 func (c *composition) conductor(ctx context.Context, res *Resolved, payload entity.Params, id string, t *trail) {
 	params := payload
-	for {
+	for step := 0; ; step += 2 {
 		if c.secondary >= 2*c.a.seqLimit+1 {
 			t.response = entity.ErrorResponse(entity.StatusApplicationError, "Too many conductor activations in the composition.")
 			return
 		}
 		c.secondary++
-		act, err := c.primitive(ctx, res, params, id)
+		act, err := c.primitive(ctx, res, params, id, DerivedActivationID(id, step))
 		if err != nil {
 			t.logs = append(t.logs, act.ActivationID)
 			t.response = componentFailure(act, err)
@@ -66,7 +66,7 @@ func (c *composition) conductor(ctx context.Context, res *Resolved, payload enti
 			t.response = *failure
 			return
 		}
-		cact, err := c.component(ctx, comp, boxed(next.Params, "value"), id)
+		cact, err := c.component(ctx, comp, boxed(next.Params, "value"), id, DerivedActivationID(id, step+1))
 		if err != nil {
 			t.logs = append(t.logs, cact.ActivationID)
 			t.response = componentFailure(cact, err)
@@ -83,17 +83,6 @@ func (c *composition) conductor(ctx context.Context, res *Resolved, payload enti
 		}
 		params = out.Merge(boxed(next.State, "state"))
 	}
-}
-
-// primitive runs one secondary activation of a conductor action.
-func (c *composition) primitive(ctx context.Context, res *Resolved, payload entity.Params, cause string) (*entity.Activation, error) {
-	id := entity.NewActivationID()
-	req := c.componentRequest(res, payload, cause, id)
-	act, err := c.a.invoke(ctx, req, res, causedBySequence)
-	if err != nil {
-		return &entity.Activation{ActivationID: id}, err
-	}
-	return act, nil
 }
 
 // isAbsent reports whether a continuation field is missing or null.

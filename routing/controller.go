@@ -128,8 +128,7 @@ func (c *Controller) Invoke(ctx context.Context, inv *Invocation, wait time.Dura
 		c.abandon(inv.ActivationID)
 		return nil, fmt.Errorf("encode invocation %s: %w", inv.ActivationID, err)
 	}
-	msg := bus.NewMessage(inv.ActivationID, payload)
-	tracing.Inject(ctx, msg.Metadata)
+	msg := c.invocationMessage(ctx, inv, payload)
 	if wait > 0 {
 		// The caller waits: until it is told 202, the invocation need not
 		// outlive the process (no fsync on the blocking path).
@@ -150,8 +149,7 @@ func (c *Controller) Invoke(ctx context.Context, inv *Invocation, wait time.Dura
 	case <-timer.C:
 		c.forget(inv.ActivationID)
 		// The caller is told 202 now: from here the invocation is kept.
-		kept := bus.NewMessage(inv.ActivationID, payload)
-		tracing.Inject(ctx, kept.Metadata)
+		kept := c.invocationMessage(ctx, inv, payload)
 		if err := c.publisher.Publish(bus.InvokerTopic(invoker), kept); err != nil {
 			c.log.Error("keep a blocking invocation that outlived its wait", "activationId", inv.ActivationID, "err", err)
 		}
@@ -160,6 +158,27 @@ func (c *Controller) Invoke(ctx context.Context, inv *Invocation, wait time.Dura
 		c.forget(inv.ActivationID)
 		return nil, fmt.Errorf("wait for activation %s: %w", inv.ActivationID, ctx.Err())
 	}
+}
+
+// invocationMessage is the bus message of inv, encoded as payload.
+func (c *Controller) invocationMessage(ctx context.Context, inv *Invocation, payload []byte) *message.Message {
+	msg := bus.NewMessage(inv.ActivationID, payload)
+	if inv.PublishID != "" {
+		bus.SetMessageID(msg, inv.PublishID)
+	}
+	tracing.Inject(ctx, msg.Metadata)
+	return msg
+}
+
+// await registers a wait for the completion of activation id, which this
+// controller did not publish to an invoker (a queued composition): it
+// counts against no invoker or throttle. abandon ends the wait.
+func (c *Controller) await(id string) <-chan *entity.Activation {
+	ch := make(chan *entity.Activation, 1)
+	c.mu.Lock()
+	c.pending[id] = pending{ch: ch}
+	c.mu.Unlock()
+	return ch
 }
 
 // forget stops waiting for activation id; it stays counted in flight

@@ -49,6 +49,11 @@ type Invocation struct {
 	// Replayed is true for an activation a trigger replay started; the
 	// invoker records the annotation replayed: true.
 	Replayed bool `json:"replayed,omitempty"`
+	// PublishID, when set, is the bus message's id for deduplication
+	// instead of ActivationID: a component a composition taken over starts
+	// again, which the dead controller may have published within the
+	// duplicate window. It does not travel.
+	PublishID string `json:"-"`
 }
 
 // Completion carries a finished activation back to the controller that

@@ -281,9 +281,34 @@ func (s *Server) consumeFires(ctx context.Context) error {
 	}); err != nil {
 		return err
 	}
-	return s.consumeShared(ctx, bus.TopicCompositions, routing.CompositionAckWait, func(msg *message.Message) error {
+	return s.consumeShared(ctx, bus.TopicCompositions, routing.CompositionAckWait, s.keptInProgress(routing.CompositionProgress, func(msg *message.Message) error {
 		return s.activator.HandleQueued(ctx, msg, s.store)
-	})
+	}))
+}
+
+// keptInProgress is handle, telling the bus every interval that the
+// message is still being handled (see bus.Bus.InProgress), so that only a
+// process that stopped loses it.
+func (s *Server) keptInProgress(interval time.Duration, handle func(*message.Message) error) func(*message.Message) error {
+	return func(msg *message.Message) error {
+		done := make(chan struct{})
+		defer close(done)
+		go func() {
+			tick := time.NewTicker(interval)
+			defer tick.Stop()
+			for {
+				select {
+				case <-done:
+					return
+				case <-tick.C:
+					if err := s.bus.InProgress(msg); err != nil {
+						s.log.Warn("report a queued message in progress", "messageId", msg.UUID, "err", err)
+					}
+				}
+			}
+		}()
+		return handle(msg)
+	}
 }
 
 // consumeShared runs handle on fireWorkers messages of topic at a time:

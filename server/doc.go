@@ -35,9 +35,11 @@
 //     20 s); acked once the rules' invocations are published and the
 //     trigger activation is written, else nacked.
 //   - compositions (queue): published by the Activator for non-blocking
-//     sequences and conductors; consumed by Activator.HandleQueued through
-//     consumeShared (SharedQueue, ack wait routing.CompositionAckWait);
-//     acked once the composition ran and its record is written.
+//     sequences and conductors, and in a cluster blocking ones too;
+//     consumed by Activator.HandleQueued through consumeShared (SharedQueue,
+//     ack wait routing.CompositionAckWait, kept by keptInProgress every
+//     routing.CompositionProgress); acked once the composition ran and its
+//     record is written (and sent to the waiting controller).
 //   - deliveries (queue): published by the invoker (routing.PublishOutcome,
 //     the outcome of a rule's attempt with a delivery policy, before the
 //     invocation's ack) and by Firer.schedule (a retry, not before its

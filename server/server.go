@@ -376,6 +376,8 @@ func (s *Server) wireTriggers(ctx, runCtx context.Context, handler *api.Server, 
 	activator.Queue(s.bus)
 	if s.clustered() {
 		writer.Announce(s.bus, s.log)
+		// A blocking composition outlives the controller that took it.
+		activator.QueueBlocking()
 	}
 	if roles.Controller {
 		if err := s.consumeFires(runCtx); err != nil {

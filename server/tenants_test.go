@@ -29,12 +29,22 @@ type tenant struct {
 // startTenants runs a whole Wisp with one subject per name.
 func startTenants(t testing.TB, names ...string) (*Server, map[string]*tenant) {
 	t.Helper()
+	return startTenantsWith(t, nil, names...)
+}
+
+// startTenantsWith is startTenants with configure, when not nil, applied
+// to the configuration.
+func startTenantsWith(t testing.TB, configure func(*Config), names ...string) (*Server, map[string]*tenant) {
+	t.Helper()
 	testenv.Node(t)
 	cfg := DefaultConfig()
 	cfg.Invoker = BackendProcess // tests that want Docker say so
 	cfg.Addr = "127.0.0.1:0"
 	cfg.DataDir = t.TempDir()
 	cfg.Throttles = throttle.Limits{} // benchmarks invoke far more than 60 times a minute
+	if configure != nil {
+		configure(&cfg)
+	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	if os.Getenv("WISP_TEST_LOG") != "" {
 		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
