@@ -148,9 +148,53 @@ func TestCloudEventsFromOtherTools(t *testing.T) {
 				if got := string(act.Response.Result); got != tc.results[i] {
 					t.Errorf("event %d: result %s, want %s", i, got, tc.results[i])
 				}
+				var ce struct{ ID, Source, Type string }
+				if raw, ok := act.Annotations.Get("cloudevent"); !ok || json.Unmarshal(raw, &ce) != nil || ce.ID == "" || ce.Source == "" || ce.Type == "" {
+					t.Errorf("event %d: annotations %v lack the cloudevent's id, source and type", i, act.Annotations)
+				}
 				if got := rulesRan(t, f, id); !slices.Equal(got, tc.ran[i]) {
 					t.Errorf("event %d: rules %v ran, want %v; logs %s", i, got, tc.ran[i], strings.Join(act.Logs, "\n"))
 				}
+			}
+		})
+	}
+}
+
+// TestTriggerActivationRecordsTheCloudEvent: the trigger activation of a
+// CloudEvent fire is annotated with its id, source, type, subject and
+// time; a plain fire has no such annotation.
+func TestTriggerActivationRecordsTheCloudEvent(t *testing.T) {
+	f := newFixture(t)
+	toolsTrigger(t, f)
+	url := f.srv.URL + "/api/v1/namespaces/_/triggers/E"
+	for _, tc := range []struct {
+		name    string
+		headers map[string]string
+		want    string // the annotation's value; "" none
+	}{
+		{"binary", map[string]string{"Ce-Specversion": "1.0", "Ce-Id": "a1", "Ce-Source": "urn:x", "Ce-Type": "t.x", "Ce-Subject": "s/1", "Ce-Time": "2026-12-03T10:00:00Z", "Content-Type": "application/json"},
+			`{"id":"a1","source":"urn:x","type":"t.x","subject":"s/1","time":"2026-12-03T10:00:00Z"}`},
+		{"plain", map[string]string{"Content-Type": "application/json"}, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			req, _ := http.NewRequestWithContext(t.Context(), "POST", url, strings.NewReader(`{"total": 1}`))
+			for k, v := range tc.headers {
+				req.Header.Set(k, v)
+			}
+			req.SetBasicAuth(f.auth.UUID, f.auth.Key)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			var ans struct{ ActivationID string }
+			if err := json.NewDecoder(resp.Body).Decode(&ans); err != nil || resp.StatusCode != http.StatusAccepted {
+				t.Fatalf("%d, %v", resp.StatusCode, err)
+			}
+			act, _, _ := getActivation(t, f, ans.ActivationID)
+			got, ok := act.Annotations.Get("cloudevent")
+			if (tc.want == "") == ok || (ok && string(got) != tc.want) {
+				t.Fatalf("cloudevent annotation %s (%v), want %q", got, ok, tc.want)
 			}
 		})
 	}
