@@ -38,6 +38,9 @@ func (a *app) packageCmd() *cobra.Command {
 // entityFlags are the flags of trigger and package create/update.
 type entityFlags struct {
 	paramFile, annotationFile, feed, shared string
+	// archiveDays is a trigger's --archive-days, sent when archiveSet.
+	archiveDays int
+	archiveSet  bool
 }
 
 // entityPutCmd is "create" or "update" of a trigger or a package.
@@ -53,6 +56,7 @@ func (a *app) entityPutCmd(collection, noun string, update bool) *cobra.Command 
 	fl.StringVarP(&f.annotationFile, "annotation-file", "A", "", "`FILE` containing annotation values in JSON format")
 	if collection == client.Triggers {
 		fl.StringVarP(&f.feed, "feed", "f", "", "trigger feed `ACTION_NAME` (stored as the feed annotation)")
+		fl.IntVar(&f.archiveDays, "archive-days", 0, "keep the fired events `N` days for replay (0 turns the archive off)")
 	} else {
 		fl.StringVar(&f.shared, "shared", "", "package visibility `SCOPE`; yes = shared, no = private")
 	}
@@ -65,6 +69,7 @@ func (a *app) entityPutCmd(collection, noun string, update bool) *cobra.Command 
 		if err := checkArgs(pos, 1, 1, "A "+noun+" name is required."); err != nil {
 			return err
 		}
+		f.archiveSet = collection == client.Triggers && cmd.Flags().Changed("archive-days")
 		body, params, err := a.entityBody(f, pairs)
 		if err != nil {
 			return err
@@ -97,6 +102,9 @@ func (a *app) entityBody(f *entityFlags, pairs map[string][]pair) (*client.Entit
 		annotations.set("feed", feed)
 	}
 	body := &client.EntityPut{Parameters: params.list(), Annotations: annotations.list()}
+	if f.archiveSet {
+		body.Archive = &client.ArchivePolicy{Days: f.archiveDays}
+	}
 	switch f.shared {
 	case "":
 	case "yes", "true":

@@ -19,6 +19,15 @@ type Trigger struct {
 	Parameters  KeyValues              `json:"parameters,omitempty"`
 	Annotations KeyValues              `json:"annotations,omitempty"`
 	Rules       map[string]TriggerRule `json:"rules,omitempty"`
+	// Archive keeps the trigger's fired events for replay (Wisp's
+	// extension); nil when off.
+	Archive *ArchivePolicy `json:"archive,omitempty"`
+}
+
+// ArchivePolicy keeps a trigger's fired events Days days (0 on a put
+// turns the archive off).
+type ArchivePolicy struct {
+	Days int `json:"days"`
 }
 
 // TriggerRule is one entry of a trigger's rules.
@@ -106,6 +115,9 @@ type EntityPut struct {
 	Retry      *RetryPolicy `json:"retry,omitempty"`
 	DeadLetter string       `json:"deadLetter,omitempty"`
 	Sink       string       `json:"sink,omitempty"`
+	// Archive is a trigger's archive (Wisp's extension): absent keeps the
+	// stored one on update, {"days": 0} turns it off.
+	Archive *ArchivePolicy `json:"archive,omitempty"`
 }
 
 // Collections of the entities handled generically here.

@@ -10,9 +10,13 @@ import (
 // required, Until and Rule optional (see Wisp's README, "Archive and
 // replay").
 type Replay struct {
-	Since string `json:"since"`
+	Since string `json:"since,omitempty"`
 	Until string `json:"until,omitempty"`
 	Rule  string `json:"rule,omitempty"`
+	// Limit bounds the events of one call (the server's default 100, at
+	// most 1,000); Continue, the Next of the previous answer, goes on.
+	Limit    int    `json:"limit,omitempty"`
+	Continue string `json:"continue,omitempty"`
 }
 
 // ReplayResult is the server's answer to a replay.
@@ -24,6 +28,8 @@ type ReplayResult struct {
 		ActivationID string `json:"activationId,omitempty"`
 		Error        string `json:"error,omitempty"`
 	} `json:"activations"`
+	// Next, when set, continues the replay (Replay.Continue).
+	Next string `json:"next,omitempty"`
 }
 
 // ReplayTrigger fires the archived events of trigger name in the window

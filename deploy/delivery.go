@@ -8,6 +8,32 @@ import (
 	"github.com/wispio/wisp/entity"
 )
 
+// archive reads a trigger's archive block: {days: N}, N from 0 (off) to
+// entity.MaxArchiveDays.
+func (ps *parser) archive(e entry) *client.ArchivePolicy {
+	p := &client.ArchivePolicy{}
+	found := false
+	ps.fields(e.value, e.path, map[string]func(entry){
+		"days": func(e entry) {
+			s, ok := ps.str(e)
+			if !ok {
+				return
+			}
+			found = true
+			n, err := strconv.Atoi(s)
+			if err != nil || n < 0 || n > entity.MaxArchiveDays {
+				ps.errorf(e.value, e.path, "must be a number of days from 0 (no archive) to %d, not %q", entity.MaxArchiveDays, s)
+				return
+			}
+			p.Days = n
+		},
+	})
+	if !found {
+		ps.errorf(e.keyAt, join(e.path, "days"), "required: the number of days the fired events are kept")
+	}
+	return p
+}
+
 // retry reads a rule's retry block: attempts, backoff {initial, max} as
 // milliseconds or with a unit ("250ms", "2s", "1m"), onApplicationError.
 // The server checks the bounds again.

@@ -28,3 +28,25 @@ packages:
 		})
 	}
 }
+
+func TestParseTriggerArchiveErrors(t *testing.T) {
+	for _, tc := range []struct{ name, archive, want string }{
+		{"days missing", "{}", "packages.p.triggers.t.archive.days: required: the number of days the fired events are kept (line 6)"},
+		{"days too many", "{days: 365}", "packages.p.triggers.t.archive.days: must be a number of days from 0 (no archive) to 90"},
+		{"days not a number", "{days: week}", `packages.p.triggers.t.archive.days: must be a number of days from 0 (no archive) to 90, not "week"`},
+		{"unknown field", "{days: 2, size: 3}", "packages.p.triggers.t.archive.size: unknown field"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := parse(t, `
+packages:
+  p:
+    triggers:
+      t:
+        archive: `+tc.archive+`
+`, nil)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("err = %v, want %q", err, tc.want)
+			}
+		})
+	}
+}

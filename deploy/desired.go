@@ -83,6 +83,9 @@ type packageBody struct {
 type triggerBody struct {
 	Parameters  client.KeyValues `json:"parameters"`
 	Annotations client.KeyValues `json:"annotations"`
+	// Archive is always sent: {"days": 0} turns off an archive the
+	// manifest dropped.
+	Archive *client.ArchivePolicy `json:"archive"`
 }
 
 type ruleBody struct {
@@ -295,9 +298,15 @@ func (r *resolver) sequence(pkg *Package, s *Sequence) *desired {
 }
 
 func (r *resolver) triggerEntity(pkg *Package, t *Trigger) *desired {
-	body := &triggerBody{Parameters: keyValues(t.Inputs), Annotations: keyValues(t.Annotations)}
+	body := &triggerBody{Parameters: keyValues(t.Inputs), Annotations: keyValues(t.Annotations), Archive: &client.ArchivePolicy{}}
 	d := &desired{origin: t.origin, stage: stageTrigger, name: t.Name, body: body}
 	d.parts = map[string]any{"inputs": body.Parameters, "annotations": body.Annotations}
+	if t.Archive != nil && t.Archive.Days > 0 {
+		// Only a trigger with an archive has the part, so that the
+		// triggers deployed before archives existed stay unchanged.
+		body.Archive = t.Archive
+		d.parts["archive"] = t.Archive
+	}
 	if t.Feed == "" {
 		return d
 	}

@@ -121,6 +121,9 @@ type Trigger struct {
 	FeedAt      origin
 	Inputs      Params
 	Annotations Params
+	// Archive keeps the fired events for replay (Wisp's extension); nil
+	// when the manifest has none.
+	Archive *client.ArchivePolicy
 }
 
 // Rule links a trigger to an action; both are names as written.

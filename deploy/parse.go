@@ -286,6 +286,7 @@ func (ps *parser) trigger(name string, e entry) *Trigger {
 		"source":      feed, // older wskdeploy name
 		"inputs":      func(e entry) { t.Inputs = ps.params(e) },
 		"annotations": func(e entry) { t.Annotations = ps.params(e) },
+		"archive":     func(e entry) { t.Archive = ps.archive(e) },
 		"version":     ps.ignored,
 		"description": ps.ignored,
 	})

@@ -23,6 +23,25 @@ const ArchiveCollection store.Collection = "archive"
 // in st, for Replay.
 func (f *Firer) Archive(st store.Store) { f.archives = st }
 
+// DeleteArchive deletes the archived events of trigger from st (a
+// trigger deleted, or created anew, starts without them).
+func DeleteArchive(ctx context.Context, st store.Store, trigger entity.FQN) error {
+	for {
+		recs, err := st.List(ctx, trigger.Namespace, ArchiveCollection, store.ListOptions{Prefix: trigger.Name + "/", Limit: 100})
+		if err != nil {
+			return fmt.Errorf("delete the archive of trigger %s: %w", trigger, err)
+		}
+		if len(recs) == 0 {
+			return nil
+		}
+		for _, rec := range recs {
+			if err := st.Delete(ctx, trigger.Namespace, ArchiveCollection, rec.Name, ""); err != nil && !errors.Is(err, store.ErrNotFound) {
+				return fmt.Errorf("delete the archive of trigger %s: %w", trigger, err)
+			}
+		}
+	}
+}
+
 func archiveName(trigger string, start int64, id string) string {
 	return fmt.Sprintf("%s/%013d-%s", trigger, start, id)
 }
@@ -98,8 +117,42 @@ type ReplayRequest struct {
 	// Since and Until bound the events' accept time; a zero Until is now.
 	Since, Until time.Time
 	// Rule, when set, limits the replay to that rule of the trigger.
-	Rule          *entity.FQN
+	Rule *entity.FQN
+	// Limit bounds the events one call replays (0: DefaultReplayLimit; at
+	// most MaxReplayLimit); Continue, a ReplayResult's Next, resumes after
+	// the last event the previous call replayed.
+	Limit         int
+	Continue      string
 	TransactionID string
+}
+
+// DefaultReplayLimit and MaxReplayLimit bound the events one replay call
+// fires (each call reads the archive in pages of replayPage events).
+const (
+	DefaultReplayLimit = 100
+	MaxReplayLimit     = 1000
+	replayPage         = 50
+)
+
+// ValidReplayContinue reports whether s is a replay continuation as
+// ReplayResult.Next makes them ("<start ms, 13 digits>-<fire activation
+// id>").
+func ValidReplayContinue(s string) bool {
+	ms, id, ok := strings.Cut(s, "-")
+	if !ok || len(ms) != 13 || id == "" || len(id) > 64 {
+		return false
+	}
+	for _, c := range ms {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	for _, c := range id {
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z') {
+			return false
+		}
+	}
+	return true
 }
 
 // Replayed is what one replayed activation became: its id (or the error
@@ -111,21 +164,26 @@ type Replayed struct {
 	Error        string `json:"error,omitempty"`
 }
 
-// ReplayResult is the outcome of a replay.
+// ReplayResult is the outcome of one replay call.
 type ReplayResult struct {
-	// Events counts the archived events in the window.
+	// Events counts the archived events of the window this call replayed.
 	Events      int        `json:"events"`
 	Activations []Replayed `json:"activations"`
+	// Next, when set, continues the replay (ReplayRequest.Continue): the
+	// window holds more events than the call's limit.
+	Next string `json:"next,omitempty"`
 }
 
 // Replay starts the trigger's active rules (or the one rule asked) again
-// for each archived event accepted in the window, oldest first, with the
-// trigger's current parameters under the event. Each activation is new,
-// its cause the original fire's activation id, annotated replayed: true;
-// no trigger activation is written, and the rules' retries and sinks do
-// not apply. The rules' filters (as they are now) decide again on each
-// event: a rule whose filter does not pass it is left out of the result. store.ErrNotFound when there is no such trigger; a
-// *entity.FieldError on "rule" when the rule is not the trigger's.
+// for the archived events accepted in the window, oldest first, at most
+// req.Limit of them (ReplayResult.Next continues), with the trigger's
+// current parameters under the event. Each activation is new, its cause
+// the original fire's activation id, annotated replayed: true; no trigger
+// activation is written, and the rules' retries and sinks do not apply.
+// The rules' filters (as they are now) decide again on each event: a rule
+// whose filter does not pass it is left out of the result.
+// store.ErrNotFound when there is no such trigger; a *entity.FieldError on
+// "rule" when the rule is not the trigger's.
 func (f *Firer) Replay(ctx context.Context, req ReplayRequest) (*ReplayResult, error) {
 	entry, ok := f.index.Lookup(req.Trigger)
 	if !ok {
@@ -140,63 +198,107 @@ func (f *Firer) Replay(ctx context.Context, req ReplayRequest) (*ReplayResult, e
 	if req.Rule != nil && len(rules) == 0 {
 		return nil, entity.Invalid("rule", "%s is not an active rule of trigger %s", req.Rule, req.Trigger)
 	}
-	events, err := f.archived(ctx, req)
+	res := &ReplayResult{Activations: []Replayed{}}
+	err := f.eachArchived(ctx, req, func(ev *entity.ArchivedEvent) {
+		res.Events++
+		res.Activations = append(res.Activations, f.replayEvent(ctx, req, entry, rules, ev)...)
+	}, &res.Next)
 	if err != nil {
 		return nil, err
-	}
-	res := &ReplayResult{Events: len(events), Activations: []Replayed{}}
-	for _, ev := range events {
-		args := entry.Parameters.Merge(ev.Payload)
-		var in *eventfilter.Input
-		for _, r := range rules {
-			if r.Filter != nil {
-				if in == nil {
-					in = eventfilter.NewInput(args, ev.Event)
-				}
-				if r.Filter.decide(ctx, in) != "" {
-					continue
-				}
-			}
-			id, _, err := f.activator.Activate(ctx, Request{
-				Action: r.Action, Subject: req.Subject, KeyExpires: req.KeyExpires, Payload: args,
-				Cause: ev.ActivationID, TransactionID: req.TransactionID, Replayed: true,
-			})
-			rep := Replayed{Cause: ev.ActivationID, Rule: refString(r.Rule)}
-			if err != nil {
-				rep.Error = err.Error()
-			} else {
-				rep.ActivationID = id
-			}
-			res.Activations = append(res.Activations, rep)
-		}
 	}
 	return res, nil
 }
 
-// archived lists the archived events of req's trigger in its window.
-func (f *Firer) archived(ctx context.Context, req ReplayRequest) ([]entity.ArchivedEvent, error) {
+// replayEvent starts rules whose filters pass on one archived event.
+func (f *Firer) replayEvent(ctx context.Context, req ReplayRequest, entry *TriggerEntry, rules []IndexedRule, ev *entity.ArchivedEvent) []Replayed {
+	args := entry.Parameters.Merge(ev.Payload)
+	var in *eventfilter.Input
+	var out []Replayed
+	for _, r := range rules {
+		if r.Filter != nil {
+			if in == nil {
+				in = eventfilter.NewInput(args, ev.Event)
+			}
+			if r.Filter.decide(ctx, in) != "" {
+				continue
+			}
+		}
+		id, _, err := f.activator.Activate(ctx, Request{
+			Action: r.Action, Subject: req.Subject, KeyExpires: req.KeyExpires, Payload: args,
+			Cause: ev.ActivationID, TransactionID: req.TransactionID, Replayed: true,
+		})
+		rep := Replayed{Cause: ev.ActivationID, Rule: refString(r.Rule)}
+		if err != nil {
+			rep.Error = err.Error()
+		} else {
+			rep.ActivationID = id
+		}
+		out = append(out, rep)
+	}
+	return out
+}
+
+// eachArchived calls fn with the archived events of req's trigger in its
+// window, oldest first, at most req.Limit of them, reading the archive a
+// page at a time; when the window holds more, *next is set to the
+// continuation after the last.
+func (f *Firer) eachArchived(ctx context.Context, req ReplayRequest, fn func(*entity.ArchivedEvent), next *string) error {
 	if f.archives == nil {
-		return nil, nil
+		return nil
 	}
-	recs, err := f.archives.List(ctx, req.Trigger.Namespace, ArchiveCollection, store.ListOptions{Prefix: req.Trigger.Name + "/"})
-	if err != nil {
-		return nil, fmt.Errorf("replay trigger %s: list the archive: %w", req.Trigger, err)
+	limit := req.Limit
+	if limit <= 0 {
+		limit = DefaultReplayLimit
 	}
-	since, until := req.Since.UnixMilli(), req.Until.UnixMilli()
+	limit = min(limit, MaxReplayLimit)
+	prefix := req.Trigger.Name + "/"
+	after := prefix + fmt.Sprintf("%013d", req.Since.UnixMilli()) // before every name of that ms
+	if req.Continue != "" {
+		after = prefix + req.Continue
+	}
+	until := req.Until.UnixMilli()
 	if req.Until.IsZero() {
 		until = time.Now().UnixMilli()
 	}
-	var out []entity.ArchivedEvent
-	for _, rec := range recs {
-		if start := archivedStart(rec.Name); start < since || start > until {
-			continue
+	for n := 0; n < limit; {
+		want := min(replayPage, limit-n)
+		recs, err := f.archives.List(ctx, req.Trigger.Namespace, ArchiveCollection, store.ListOptions{Prefix: prefix, StartAfter: after, Limit: want})
+		if err != nil {
+			return fmt.Errorf("replay trigger %s: list the archive: %w", req.Trigger, err)
 		}
-		var ev entity.ArchivedEvent
-		if err := json.Unmarshal(rec.Doc, &ev); err != nil {
-			f.log.Warn("skip an archived event that does not decode", "trigger", req.Trigger.String(), "name", rec.Name, "err", err)
-			continue
+		for _, rec := range recs {
+			if archivedStart(rec.Name) > until {
+				return nil
+			}
+			after = rec.Name
+			n++
+			var ev entity.ArchivedEvent
+			if err := json.Unmarshal(rec.Doc, &ev); err != nil {
+				f.log.Warn("skip an archived event that does not decode", "trigger", req.Trigger.String(), "name", rec.Name, "err", err)
+				continue
+			}
+			fn(&ev)
 		}
-		out = append(out, ev)
+		if len(recs) < want {
+			return nil // the archive ends
+		}
 	}
-	return out, nil
+	// The limit is reached: more when the next event is in the window.
+	recs, err := f.archives.List(ctx, req.Trigger.Namespace, ArchiveCollection, store.ListOptions{Prefix: prefix, StartAfter: after, Limit: 1})
+	if err != nil {
+		return fmt.Errorf("replay trigger %s: list the archive: %w", req.Trigger, err)
+	}
+	if len(recs) == 1 && archivedStart(recs[0].Name) <= until {
+		*next = strings.TrimPrefix(after, prefix)
+	}
+	return nil
+}
+
+// archived lists the archived events of req's trigger in its window (at
+// most req.Limit).
+func (f *Firer) archived(ctx context.Context, req ReplayRequest) ([]entity.ArchivedEvent, error) {
+	var out []entity.ArchivedEvent
+	var next string
+	err := f.eachArchived(ctx, req, func(ev *entity.ArchivedEvent) { out = append(out, *ev) }, &next)
+	return out, err
 }

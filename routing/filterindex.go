@@ -80,6 +80,12 @@ func (x *RuleIndex) compileFilters(t *entity.Trigger, e *TriggerEntry, old *Trig
 		}
 	}
 	e.guards = groupGuards(e.Rules)
+	for i, r := range e.Rules {
+		if r.Active && r.Filter != nil && r.Filter.guard() == nil {
+			e.unguarded = append(e.unguarded, i)
+		}
+	}
+	e.noMatchLogs = noMatchLogs(e.Rules)
 }
 
 // guardGroup is the active rules whose filters have a guard on one path,

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -47,23 +48,15 @@ const reasonNoMatch = "the filter did not match"
 
 // decideFilters decides the filters of entry's active rules on req,
 // recording the decisions in req, and counts the active rules that pass
-// (those without a filter included).
+// (those without a filter included). It evaluates only the filters whose
+// guard the event meets and the unguarded ones: a thousand rules keyed on
+// a device cost a few map lookups, not a thousand evaluations.
 func (f *Firer) decideFilters(ctx context.Context, req *FireRequest, entry *TriggerEntry) int {
 	in := filterInput(*req, entry.Parameters.Merge(req.Payload))
-	met := entry.guardsMet(in)
 	req.FiltersDecided, req.FilterPassed, req.FilterErrors = true, nil, nil
-	matched := 0
-	for i, r := range entry.Rules {
-		if !r.Active {
-			continue
-		}
-		if r.Filter == nil {
-			matched++
-			continue
-		}
-		if met != nil && !met[i] && r.Filter.guard() != nil {
-			continue // its guard fails: it cannot pass
-		}
+	matched := entry.Active - entry.Filtered
+	decide := func(i int) {
+		r := &entry.Rules[i]
 		switch reason := r.Filter.decide(ctx, in); reason {
 		case "":
 			req.FilterPassed = append(req.FilterPassed, entity.RuleKey(r.Rule))
@@ -75,6 +68,20 @@ func (f *Firer) decideFilters(ctx context.Context, req *FireRequest, entry *Trig
 			}
 			req.FilterErrors[entity.RuleKey(r.Rule)] = reason
 		}
+	}
+	for _, g := range entry.guards {
+		v, ok := in.Lookup(g.root, g.path)
+		if !ok {
+			continue
+		}
+		if key, ok := eventfilter.Key(v); ok {
+			for _, i := range g.byValue[key] {
+				decide(i)
+			}
+		}
+	}
+	for _, i := range entry.unguarded {
+		decide(i)
 	}
 	return matched
 }
@@ -141,61 +148,84 @@ func filteredMessage(r RuleResult) string {
 }
 
 // recordFilteredOut records a fire that no rule's filter passed: one
-// trigger activation whose logs say why each rule did not start its
-// action (FireResult.Rules is nil: the logs tell). Nothing is queued and
+// trigger activation whose logs say why the rules did not start their
+// actions (FireResult.Rules is nil: the logs tell), the rules filtered out
+// for one reason sharing a line (see groupLine). Nothing is queued and
 // nothing runs, so the record goes to the sink as the invoker's do (a
 // server's write-behind store: readable at once, written within a batch)
-// and the caller does not wait for a disk. The logs are written straight
-// from the index, without a result per rule: a trigger may have a
-// thousand filtered rules and see every event.
+// and the caller does not wait for a disk. A trigger may have a thousand
+// filtered rules and see every event: when no filter failed (the common
+// case) the lines are the ones the index made once.
 func (f *Firer) recordFilteredOut(ctx context.Context, req FireRequest, entry *TriggerEntry, id string, start time.Time) (*FireResult, error) {
-	var logs []string
-	type group struct {
-		first IndexedRule
-		count int
-		names []string // the first maxListed
-	}
-	groups := map[string]*group{}
-	var order []string // reasons, in the order of their first rule
-	var last *group    // the group of the rule before: most share one
-	var lastReason string
-	for _, r := range entry.Rules {
-		if !r.Active {
-			b, _ := json.Marshal(inactiveResult(r))
-			logs = append(logs, string(b))
-			continue
-		}
-		reason := decided(req, nil, r)
-		g := last
-		if g == nil || reason != lastReason {
-			g = groups[reason]
-		}
-		if g == nil {
-			g = &group{first: r}
-			groups[reason] = g
-			order = append(order, reason)
-		}
-		last, lastReason = g, reason
-		g.count++
-		if len(g.names) < maxListed {
-			rule, _ := r.refs()
-			g.names = append(g.names, rule)
-		}
-	}
-	for _, reason := range order {
-		g := groups[reason]
-		if g.count == 1 {
-			b, _ := json.Marshal(withMessage(filteredResult(g.first, reason)))
-			logs = append(logs, string(b))
-			continue
-		}
-		logs = append(logs, groupLine(g.names, g.count, reason))
+	logs := slices.Clone(entry.noMatchLogs)
+	if len(req.FilterErrors) > 0 {
+		logs = filteredOutLogs(entry.Rules, func(r *IndexedRule) string { return decided(req, nil, *r) })
 	}
 	act := f.triggerRecord(req, entry, id, start, logs)
 	if err := f.sink.PutActivations(ctx, []*entity.Activation{act}); err != nil {
 		return nil, fmt.Errorf("fire trigger %s: store the trigger activation: %w", req.Trigger, err)
 	}
 	return &FireResult{Activation: act}, nil
+}
+
+// noMatchLogs are the log lines of a fire of rules whose filters all
+// yielded false (made when the trigger is indexed).
+func noMatchLogs(rules []IndexedRule) []string {
+	return filteredOutLogs(rules, func(r *IndexedRule) string {
+		if r.Filter != nil && r.Filter.err != nil {
+			return r.Filter.err.Error()
+		}
+		return reasonNoMatch
+	})
+}
+
+// filteredOutLogs are the log lines of a fire that none of rules passed,
+// reason giving why each active one did not: one line per inactive rule,
+// one per reason (where its first rule is) for the active ones.
+func filteredOutLogs(rules []IndexedRule, reason func(*IndexedRule) string) []string {
+	var logs []string
+	type group struct {
+		first *IndexedRule
+		count int
+		names []string // the first maxListed
+		line  int      // its place in logs
+	}
+	groups := map[string]*group{}
+	var last *group // the group of the rule before: most share one
+	var lastReason string
+	for i := range rules {
+		r := &rules[i]
+		if !r.Active {
+			b, _ := json.Marshal(inactiveResult(*r))
+			logs = append(logs, string(b))
+			continue
+		}
+		why := reason(r)
+		g := last
+		if g == nil || why != lastReason {
+			g = groups[why]
+		}
+		if g == nil {
+			g = &group{first: r, line: len(logs)}
+			groups[why] = g
+			logs = append(logs, "")
+		}
+		last, lastReason = g, why
+		g.count++
+		if len(g.names) < maxListed {
+			rule, _ := r.refs()
+			g.names = append(g.names, rule)
+		}
+	}
+	for why, g := range groups {
+		if g.count == 1 {
+			b, _ := json.Marshal(withMessage(filteredResult(*g.first, why)))
+			logs[g.line] = string(b)
+			continue
+		}
+		logs[g.line] = groupLine(g.names, g.count, why)
+	}
+	return logs
 }
 
 // withMessage fills in a filtered result's Error.
@@ -240,9 +270,10 @@ func ruleLogs(results []RuleResult) []string {
 }
 
 // maxListed bounds the rule names one log line lists: writing and storing
-// a thousand names on every event would cost more than the thousand
-// filters (see BenchmarkFilteredFire).
-const maxListed = 100
+// a thousand names (or a hundred) on every event would cost more than the
+// thousand filters (see BenchmarkFilteredFire); the count says how many,
+// and the trigger's rules list says which.
+const maxListed = 5
 
 // groupLine is the log line of count rules filtered out for one reason,
 // as json.Marshal renders a RuleResult with Count and Rules (the first

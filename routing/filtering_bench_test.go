@@ -1,6 +1,7 @@
 package routing
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -83,6 +84,46 @@ func BenchmarkFilteredFanOut(b *testing.B) {
 				b.Fatal("nothing queued")
 			}
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(n), "ns/rule")
+		})
+	}
+}
+
+// marshalSink encodes each activation as a store would and keeps the
+// size of the last.
+type marshalSink struct{ size int }
+
+func (s *marshalSink) PutActivations(_ context.Context, acts []*entity.Activation) error {
+	for _, a := range acts {
+		b, err := json.Marshal(a)
+		if err != nil {
+			return err
+		}
+		s.size = len(b)
+	}
+	return nil
+}
+
+// BenchmarkFilteredOut is a fire of a trigger with 1 and 1,000 filtered
+// rules none of which passes: the filters decided and the trigger
+// activation written (encoded as the store does; record-bytes is its
+// size).
+func BenchmarkFilteredOut(b *testing.B) {
+	for _, n := range []int{1, 1000} {
+		b.Run(fmt.Sprintf("rules=%d", n), func(b *testing.B) {
+			x, req := filteredFanOut(b, n, true)
+			req.Payload, _ = entity.ParamsFromObject("p", []byte(`{"device": "nobody", "temp": 40}`))
+			sink := &marshalSink{}
+			f := &Firer{index: x, activator: &Activator{ctrl: &Controller{}}, sink: sink, log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+			f.Queue(&discardPublisher{})
+			ctx := b.Context()
+			b.ReportAllocs()
+			for b.Loop() {
+				res, err := f.Fire(ctx, req)
+				if err != nil || res == nil || res.Activation == nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(sink.size), "record-bytes")
 		})
 	}
 }

@@ -182,7 +182,7 @@ func TestRuleLogsGroupFilteredRules(t *testing.T) {
 	for i := range many {
 		many[i] = fmt.Sprintf("ns/r%d", i)
 	}
-	if err := json.Unmarshal([]byte(groupLine(many, len(many), reasonNoMatch)), &back); err != nil || back.Count != 250 || len(back.Rules) != maxListed || !strings.Contains(back.Error, "(the first 100 listed)") {
+	if err := json.Unmarshal([]byte(groupLine(many, len(many), reasonNoMatch)), &back); err != nil || back.Count != 250 || len(back.Rules) != maxListed || !strings.Contains(back.Error, "(the first 5 listed)") {
 		t.Fatalf("long group %+v, %v", back, err)
 	}
 }
@@ -310,5 +310,68 @@ func TestFilterChangesReachTheIndex(t *testing.T) {
 		if err != nil || string(r.Filter) != s.want {
 			t.Fatalf("%s: GET rule = %s, %v; want filter %q", s.name, r.Filter, err, s.want)
 		}
+	}
+}
+
+// TestFilteredOutRecordStaysSmall: a fire of a trigger with a thousand
+// filtered rules none of which passes writes a trigger activation of a few
+// short lines (rules filtered alike share one, with their count and at
+// most maxListed names), whether the lines come from the index (no filter
+// failed) or are made for the fire (one failed).
+func TestFilteredOutRecordStaysSmall(t *testing.T) {
+	tr := &entity.Trigger{Namespace: "ns", Name: "T"}
+	for i := range 1000 {
+		filter := fmt.Sprintf(`"params.device == 'd%d'"`, i)
+		switch i % 3 {
+		case 1:
+			filter = fmt.Sprintf(`{"exact": {"subject": "s%d"}}`, i)
+		case 2:
+			filter = fmt.Sprintf(`"params.temp > %d.0"`, 100+i) // unguarded
+		}
+		rule := fqn("ns", fmt.Sprintf("r%04d", i))
+		tr = tr.WithRule(rule, fqn("ns", "a"), entity.StatusActive).WithRuleFilter(rule, json.RawMessage(filter))
+	}
+	failing := fqn("ns", "z-fails")
+	tr = tr.WithRule(failing, fqn("ns", "a"), entity.StatusActive).WithRuleFilter(failing, json.RawMessage(`"params.missing > 1"`))
+	tr = tr.WithRule(fqn("ns", "z-off"), fqn("ns", "a"), entity.StatusInactive)
+	x := NewRuleIndex()
+	x.Put(tr)
+	sink := &bothSink{}
+	f := &Firer{index: x, activator: &Activator{ctrl: &Controller{}}, sink: sink, log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+
+	for _, tc := range []struct {
+		name    string
+		payload string
+		lines   []string // what each line says, in order
+		counts  []int    // the count of each line (0: a line of one rule)
+	}{
+		{"none fails", `{"device": "nobody", "temp": 1, "missing": 0}`,
+			[]string{"1001 rules filtered the event out: the filter did not match", "Rule 'ns/z-off' is inactive"}, []int{1001, 0}},
+		{"one fails", `{"device": "nobody", "temp": 1}`,
+			[]string{"1000 rules filtered the event out: the filter did not match", "Rule 'ns/z-fails' filtered the event out: the filter failed", "Rule 'ns/z-off' is inactive"}, []int{1000, 0, 0}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			sink.acts = nil
+			p, _ := entity.ParamsFromObject("p", []byte(tc.payload))
+			res, err := f.Fire(t.Context(), FireRequest{Trigger: tr.FQN(), Subject: "ns", Payload: p})
+			if err != nil || res == nil || len(sink.acts) != 1 {
+				t.Fatalf("fire: %v, %v, %d records", res, err, len(sink.acts))
+			}
+			logs := sink.acts[0].Logs
+			if len(logs) != len(tc.lines) {
+				t.Fatalf("%d log lines, want %d:\n%s", len(logs), len(tc.lines), strings.Join(logs, "\n"))
+			}
+			size := 0
+			for i, line := range logs {
+				size += len(line)
+				var r RuleResult
+				if err := json.Unmarshal([]byte(line), &r); err != nil || !strings.Contains(r.Error, tc.lines[i]) || r.Count != tc.counts[i] || len(r.Rules) > maxListed {
+					t.Errorf("line %d %s (%v), want it to say %q, count %d, at most %d names", i, line, err, tc.lines[i], tc.counts[i], maxListed)
+				}
+			}
+			if size > 1024 {
+				t.Errorf("the logs take %d bytes, want at most 1 KiB", size)
+			}
+		})
 	}
 }

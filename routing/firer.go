@@ -141,7 +141,16 @@ func (f *Firer) Fire(ctx context.Context, req FireRequest) (*FireResult, error) 
 	}
 	if entry.Filtered > 0 {
 		if matched := f.decideFilters(ctx, &req, entry); matched == 0 {
-			return f.recordFilteredOut(ctx, req, entry, id, start)
+			res, err := f.recordFilteredOut(ctx, req, entry, id, start)
+			if err == nil && entry.Archive != nil {
+				// Archived all the same, so that a replay with other
+				// filters can start it (see archive.go).
+				q := queuedFire{ActivationID: id, Start: start.UnixMilli(), Request: req}
+				if aerr := f.archive(ctx, entry, &q); aerr != nil {
+					f.log.Error("archive a fire no filter passed", "activationId", id, "trigger", req.Trigger.String(), "err", aerr)
+				}
+			}
+			return res, err
 		}
 	}
 	if f.queue != nil {
@@ -244,7 +253,13 @@ func (f *Firer) triggerActivation(req FireRequest, e *TriggerEntry, id string, s
 }
 
 // triggerRecord is the trigger activation of a fire with these log lines.
+// A fire of an event (a CloudEvent, a feed's) is annotated "cloudevent"
+// with the event's id, source, type, subject and time.
 func (f *Firer) triggerRecord(req FireRequest, e *TriggerEntry, id string, start time.Time, logs []string) *entity.Activation {
+	annotations := entity.Params{}
+	if ev := req.Event; ev != nil {
+		annotations = annotations.Set("cloudevent", eventAnnotation{ID: ev.ID, Source: ev.Source, Type: ev.Type, Subject: ev.Subject, Time: ev.Time})
+	}
 	return &entity.Activation{
 		ActivationID: id,
 		Namespace:    req.Subject,
@@ -254,8 +269,17 @@ func (f *Firer) triggerRecord(req FireRequest, e *TriggerEntry, id string, start
 		Start:        start.UnixMilli(),
 		Response:     entity.NewResponse(entity.StatusSuccess, req.Payload.Object()),
 		Logs:         logs,
-		Annotations:  entity.Params{},
+		Annotations:  annotations,
 	}
+}
+
+// eventAnnotation is the "cloudevent" annotation of a trigger activation.
+type eventAnnotation struct {
+	ID      string `json:"id"`
+	Source  string `json:"source"`
+	Type    string `json:"type"`
+	Subject string `json:"subject,omitempty"`
+	Time    string `json:"time,omitempty"`
 }
 
 // refString renders a name as OpenWhisk's logs do: "ns[/pkg]/name".

@@ -43,8 +43,15 @@ type TriggerEntry struct {
 	Active int
 	// Filtered counts the active rules that have a filter.
 	Filtered int
-	// guards groups the guarded filters by path (see filterindex.go).
-	guards []guardGroup
+	// guards groups the guarded filters by path, unguarded lists the
+	// other active filtered rules (indexes into Rules), so that a fire
+	// looks at the rules its event may pass, not at all (see
+	// filterindex.go).
+	guards    []guardGroup
+	unguarded []int
+	// noMatchLogs are the log lines of a fire that no filter passed and
+	// none failed on, made once (see recordFilteredOut).
+	noMatchLogs []string
 	// Archive, when set, keeps the trigger's fired events (see archive.go).
 	Archive *entity.ArchivePolicy
 }

@@ -87,12 +87,16 @@ func (t *Triggers) PutTrigger(ctx context.Context, fqn entity.FQN, req *entity.T
 	return tr, nil
 }
 
-// DeleteTrigger deletes a trigger; its rules stay but no longer fire.
+// DeleteTrigger deletes a trigger and its archived events; its rules stay
+// but no longer fire.
 func (t *Triggers) DeleteTrigger(ctx context.Context, fqn entity.FQN) (*entity.Trigger, error) {
 	t.writeMu.Lock()
 	defer t.writeMu.Unlock()
 	tr, rev, err := store.GetDoc[entity.Trigger](ctx, t.store, fqn.Namespace, store.Triggers, fqn.Name)
 	if err != nil {
+		return nil, err
+	}
+	if err := DeleteArchive(ctx, t.store, fqn); err != nil {
 		return nil, err
 	}
 	if err := t.store.Delete(ctx, fqn.Namespace, store.Triggers, fqn.Name, rev); err != nil {
@@ -102,6 +106,10 @@ func (t *Triggers) DeleteTrigger(ctx context.Context, fqn entity.FQN) (*entity.T
 	if t.changed != nil {
 		t.changed(fqn)
 	}
+	// The events of fires accepted while the archive was deleted; best
+	// effort, the trigger being gone (a trigger made anew with the name
+	// prunes what is left by age).
+	_ = DeleteArchive(ctx, t.store, fqn)
 	return tr, nil
 }
 

@@ -115,3 +115,68 @@ func TestReplayAppliesFilters(t *testing.T) {
 		t.Fatalf("replay of the unfiltered rule answered %s, want 3 activations", out)
 	}
 }
+
+// TestReplayPagesFilteredOutAndDelete: the fires no filter passed are
+// archived too, so a replay after the filter changed starts them; a replay
+// goes limit events a call, "next" continuing; deleting the trigger
+// deletes its archive, so a trigger made anew with its name replays
+// nothing.
+func TestReplayPagesFilteredOutAndDelete(t *testing.T) {
+	_, a := startTriggerServer(t, nil)
+	a.action("hello", 1)
+	a.must(200, "PUT", "_/triggers/T", map[string]any{"archive": map[string]any{"days": 1}})
+	a.must(200, "PUT", "_/rules/Hot", map[string]any{"trigger": "/_/T", "action": "/_/hello", "filter": "params.n > 10"})
+	since := time.Now().Add(-time.Minute).UTC().Format(time.RFC3339)
+	fires := map[string]bool{}
+	for n := range 5 {
+		id := a.fire("T", map[string]any{"n": n}, http.StatusAccepted)
+		if rs := a.ruleResults(id); len(rs) != 1 || rs[0]["filtered"] != true {
+			t.Fatalf("fire %d: %v, want it filtered out", n, rs)
+		}
+		fires[id] = true
+	}
+	if n := len(a.activationsOf("hello")); n != 0 {
+		t.Fatalf("%d activations of hello, want none", n)
+	}
+	a.must(200, "PUT", "_/rules/Hot?overwrite=true", map[string]any{"trigger": "/_/T", "action": "/_/hello", "filter": "params.n >= 0"})
+
+	replayed := map[string]bool{}
+	body := map[string]any{"since": since, "limit": 2}
+	for _, want := range []int{2, 2, 1} {
+		var res routing.ReplayResult
+		out := a.must(200, "POST", "_/triggers/T/replay", body)
+		if err := json.Unmarshal(out, &res); err != nil || res.Events != want || len(res.Activations) != want || (res.Next == "") != (want < 2) {
+			t.Fatalf("replay %v answered %s, want %d events", body, out, want)
+		}
+		for _, rep := range res.Activations {
+			if !fires[rep.Cause] || replayed[rep.Cause] || rep.Error != "" {
+				t.Fatalf("replayed %+v: not one of the fires, or again", rep)
+			}
+			replayed[rep.Cause] = true
+		}
+		body = map[string]any{"limit": 2, "continue": res.Next}
+	}
+	if len(replayed) != 5 {
+		t.Fatalf("replayed %d fires, want 5", len(replayed))
+	}
+
+	for _, tt := range []struct {
+		body  map[string]any
+		field string
+	}{
+		{map[string]any{"since": since, "limit": 5000}, "limit"},
+		{map[string]any{"continue": "yesterday"}, "continue"},
+	} {
+		if status, out := a.do("POST", "_/triggers/T/replay", tt.body); status != 400 || !strings.Contains(string(out), tt.field) {
+			t.Errorf("replay %v = %d %s, want 400 naming %s", tt.body, status, out, tt.field)
+		}
+	}
+
+	a.must(200, "DELETE", "_/triggers/T", nil)
+	a.must(200, "PUT", "_/triggers/T", map[string]any{"archive": map[string]any{"days": 1}})
+	var res routing.ReplayResult
+	out := a.must(200, "POST", "_/triggers/T/replay", map[string]any{"since": since})
+	if err := json.Unmarshal(out, &res); err != nil || res.Events != 0 {
+		t.Fatalf("replay of the trigger made anew answered %s, want no events", out)
+	}
+}

@@ -48,7 +48,11 @@ type Record struct {
 type ListOptions struct {
 	// Prefix keeps only names starting with it ("pkg/" lists a package).
 	Prefix string
-	Skip   int
+	// StartAfter, when set, keeps only names after it (in name order):
+	// the last name of one page continues with the next, whatever was
+	// added or deleted before it since. Skip and Limit apply after it.
+	StartAfter string
+	Skip       int
 	// Limit caps the result; 0 means no limit.
 	Limit int
 }

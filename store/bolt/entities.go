@@ -135,7 +135,7 @@ func (s *Store) Delete(ctx context.Context, ns string, c store.Collection, name,
 func (s *Store) List(ctx context.Context, ns string, c store.Collection, opts store.ListOptions) ([]store.Record, error) {
 	out := []store.Record{}
 	skip := max(opts.Skip, 0)
-	err := s.scanEntities(ctx, ns, c, opts.Prefix, func(name, v []byte) (bool, error) {
+	err := s.scanEntities(ctx, ns, c, opts.Prefix, opts.StartAfter, func(name, v []byte) (bool, error) {
 		if skip > 0 {
 			skip--
 			return true, nil
@@ -161,7 +161,7 @@ func (s *Store) List(ctx context.Context, ns string, c store.Collection, opts st
 // Count returns how many names in a collection start with prefix.
 func (s *Store) Count(ctx context.Context, ns string, c store.Collection, prefix string) (int, error) {
 	n := 0
-	err := s.scanEntities(ctx, ns, c, prefix, func(_, _ []byte) (bool, error) {
+	err := s.scanEntities(ctx, ns, c, prefix, "", func(_, _ []byte) (bool, error) {
 		n++
 		return true, nil
 	})
@@ -172,18 +172,27 @@ func (s *Store) Count(ctx context.Context, ns string, c store.Collection, prefix
 }
 
 // scanEntities calls fn in name order for each entity of ns/c whose name
-// starts with prefix, until fn returns false. name and v alias the memory
-// map and are valid only during the call.
-func (s *Store) scanEntities(ctx context.Context, ns string, c store.Collection, prefix string, fn func(name, v []byte) (bool, error)) error {
+// starts with prefix (and, when after is set, comes after it), until fn
+// returns false. name and v alias the memory map and are valid only during
+// the call.
+func (s *Store) scanEntities(ctx context.Context, ns string, c store.Collection, prefix, after string, fn func(name, v []byte) (bool, error)) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
 	collPrefix := appendEntityKey(nil, ns, c, "")
 	seek := append(collPrefix[:len(collPrefix):len(collPrefix)], prefix...)
+	start := seek
+	if after > prefix {
+		start = append(collPrefix[:len(collPrefix):len(collPrefix)], after...)
+	}
 	return s.db.View(func(tx *bbolt.Tx) error {
 		cur := tx.Bucket(bucketEntities).Cursor()
 		n := 0
-		for k, v := cur.Seek(seek); k != nil && bytes.HasPrefix(k, seek); k, v = cur.Next() {
+		k, v := cur.Seek(start)
+		if after > prefix && bytes.Equal(k, start) {
+			k, v = cur.Next()
+		}
+		for ; k != nil && bytes.HasPrefix(k, seek); k, v = cur.Next() {
 			if err := scanCancelled(ctx, n); err != nil {
 				return err
 			}

@@ -178,6 +178,9 @@ func (s *Store) List(ctx context.Context, ns string, c store.Collection, opts st
 	out := []store.Record{}
 	base := collectionPrefix(ns, c)
 	params := idRange(base + opts.Prefix)
+	if opts.StartAfter > opts.Prefix {
+		params["startkey"] = base + opts.StartAfter + "\x00" // _all_docs sorts ids raw: the least id after it
+	}
 	params["include_docs"] = true
 	if opts.Skip > 0 {
 		params["skip"] = opts.Skip

@@ -36,6 +36,13 @@ func testList(t *testing.T, open opener) {
 		{"LimitPastEnd", store.ListOptions{Skip: 5, Limit: 100}, sorted[5:]},
 		{"SkipPastEnd", store.ListOptions{Skip: 100}, nil},
 		{"PrefixSkipLimit", store.ListOptions{Prefix: "pkg/", Skip: 1, Limit: 1}, []string{"pkg/b"}},
+		{"StartAfter", store.ListOptions{StartAfter: "pkg/a"}, []string{"pkg/b", "pkg/c/d", "pkga", "zz"}},
+		{"StartAfterAName", store.ListOptions{StartAfter: "pkg/"}, []string{"pkg/a", "pkg/b", "pkg/c/d", "pkga", "zz"}},
+		{"StartAfterLimit", store.ListOptions{StartAfter: "b", Limit: 2}, []string{"pkg", "pkg/a"}},
+		{"PrefixStartAfterLimit", store.ListOptions{Prefix: "pkg/", StartAfter: "pkg/a", Limit: 1}, []string{"pkg/b"}},
+		{"PrefixStartAfterBefore", store.ListOptions{Prefix: "pkg/", StartAfter: "a"}, []string{"pkg/a", "pkg/b", "pkg/c/d"}},
+		{"StartAfterSkip", store.ListOptions{StartAfter: "pkg", Skip: 1}, []string{"pkg/b", "pkg/c/d", "pkga", "zz"}},
+		{"StartAfterEnd", store.ListOptions{StartAfter: "zz"}, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
