@@ -246,6 +246,21 @@ func run(ctx context.Context, n int, backend, wispBin string, w io.Writer) error
 	return runDocker(ctx, max(n/50, 5), backend, wispBin, w)
 }
 
+// runPools runs only runDocker's rows, n samples each.
+func runPools(ctx context.Context, n int, backend, wispBin string, w io.Writer) error {
+	if !strings.HasPrefix(backend, "docker") {
+		return fmt.Errorf("-pools needs -invoker docker or docker-sockets, not %s", backend)
+	}
+	api, err := dclient.NewClientWithOpts(dclient.FromEnv, dclient.WithAPIVersionNegotiation())
+	if err != nil {
+		return err
+	}
+	defer api.Close()
+	defer removeBenchImages(context.WithoutCancel(ctx), api, wispBin)
+	fmt.Fprintf(w, "invoker backend: %s\n", backend)
+	return runDocker(ctx, n, backend, wispBin, w)
+}
+
 // runWarm measures the warm invoke against a POST /run to the same
 // container.
 func runWarm(ctx context.Context, n int, dir, backend, wispBin string, w io.Writer) error {
