@@ -36,16 +36,22 @@ func runDocker(ctx context.Context, n int, backend, wispBin string, w io.Writer)
 		return err
 	}
 	defer os.RemoveAll(dir)
-	s, err := startStack(ctx, dir, backend, wispBin, func(cfg *server.Config) { cfg.Pool.PauseGrace = time.Millisecond })
+	// The pause grace outlasts one warm invoke, so that the warm sample
+	// taken right after each resume finds the container still running.
+	s, err := startStack(ctx, dir, backend, wispBin, func(cfg *server.Config) { cfg.Pool.PauseGrace = 30 * time.Millisecond })
 	if err != nil {
 		return err
 	}
-	wispResume, rawResume, err := resumeSamples(ctx, s, api, n)
+	wispResume, rawResume, wispWarm, rawWarm, err := resumeSamples(ctx, s, api, n)
 	s.close()
 	if err != nil {
 		return err
 	}
 	report(w, "resume from paused: invoke of a paused action vs cgroup thaw + POST /run", wispResume, rawResume)
+	report(w, "  the same container running: warm invoke vs POST /run, taken right after each resume", wispWarm, rawWarm)
+	fmt.Fprintf(w, "  resume's own cost (p50 resume - p50 warm): wisp %s, raw %s\n",
+		(percentile(wispResume, 0.5) - percentile(wispWarm, 0.5)).Round(time.Microsecond),
+		(percentile(rawResume, 0.5) - percentile(rawWarm, 0.5)).Round(time.Microsecond))
 
 	// Cold start, and stem cell hits, each on its own server. The cold
 	// start alternates with the raw engine path, once with the container
@@ -102,8 +108,10 @@ func runDocker(ctx context.Context, n int, backend, wispBin string, w io.Writer)
 
 // resumeSamples alternates an invoke of the paused action with a raw
 // cgroup thaw and POST /run of the same container, refrozen after each raw
-// sample so that Wisp's view (paused) stays true.
-func resumeSamples(ctx context.Context, s *stack, api *dclient.Client, n int) (wisp, raw []time.Duration, err error) {
+// sample so that Wisp's view (paused) stays true. Right after each resume
+// it also times the same path on the running container (a warm invoke, a
+// plain POST /run), which tells resume's own cost from the warm path's.
+func resumeSamples(ctx context.Context, s *stack, api *dclient.Client, n int) (wisp, raw, wispWarm, rawWarm []time.Duration, err error) {
 	pool := s.srv.Invoker().Pool()
 	waitPaused := func() error {
 		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(200 * time.Microsecond) {
@@ -115,37 +123,52 @@ func resumeSamples(ctx context.Context, s *stack, api *dclient.Client, n int) (w
 			}
 		}
 	}
+	timed := func(fn func(context.Context) error) (time.Duration, error) {
+		t0 := time.Now()
+		err := fn(ctx)
+		return time.Since(t0), err
+	}
 	if err := waitPaused(); err != nil {
-		return nil, nil, err
+		return nil, nil, nil, nil, err
 	}
 	info, err := api.ContainerInspect(ctx, pool.Containers()[0].ID)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, nil, err
 	}
 	for range n {
-		t0 := time.Now()
-		if err := s.viaAPI(ctx); err != nil {
-			return nil, nil, err
+		d, err := timed(s.viaAPI)
+		if err != nil {
+			return nil, nil, nil, nil, err
 		}
-		wisp = append(wisp, time.Since(t0))
+		wisp = append(wisp, d)
+		if d, err = timed(s.viaAPI); err != nil {
+			return nil, nil, nil, nil, err
+		}
+		wispWarm = append(wispWarm, d)
 		if err := waitPaused(); err != nil {
-			return nil, nil, err
+			return nil, nil, nil, nil, err
 		}
-		t0 = time.Now()
-		if !docker.Thaw(info.ID) {
-			return nil, nil, fmt.Errorf("no cgroup freezer reachable for %s", info.ID[:12])
+		if d, err = timed(func(ctx context.Context) error {
+			if !docker.Thaw(info.ID) {
+				return fmt.Errorf("no cgroup freezer reachable for %s", info.ID[:12])
+			}
+			return s.direct(ctx)
+		}); err != nil {
+			return nil, nil, nil, nil, err
 		}
-		if err := s.direct(ctx); err != nil {
-			return nil, nil, err
+		raw = append(raw, d)
+		if d, err = timed(s.direct); err != nil {
+			return nil, nil, nil, nil, err
 		}
-		raw = append(raw, time.Since(t0))
+		rawWarm = append(rawWarm, d)
 		if !docker.Freeze(info.ID) {
-			return nil, nil, fmt.Errorf("refreeze %s", info.ID[:12])
+			return nil, nil, nil, nil, fmt.Errorf("refreeze %s", info.ID[:12])
 		}
 	}
-	sortDurations(wisp)
-	sortDurations(raw)
-	return wisp, raw, nil
+	for _, d := range [][]time.Duration{wisp, raw, wispWarm, rawWarm} {
+		sortDurations(d)
+	}
+	return wisp, raw, wispWarm, rawWarm, nil
 }
 
 // rawPath is one raw engine path sampled after each of coldSamples'
