@@ -73,9 +73,9 @@ type Pool struct {
 	creating int       // stem cells being created now
 	failedAt time.Time // when a stem cell creation last failed (time.Now)
 
-	refill    chan struct{}      // wakes the refiller (buffered 1)
-	done      chan struct{}      // closed by Close: stops the refiller
-	stopStems context.CancelFunc // cancels stem cell creations (nil without stem cells)
+	refill   chan struct{}  // wakes the refiller (buffered 1)
+	done     chan struct{}  // closed by Close: stops the refiller
+	creators sync.WaitGroup // stem cell creations under way; Close waits for them
 }
 
 // Slot is a pool entry: one container and its use.
@@ -130,9 +130,7 @@ func NewPool(b Backend, cfg PoolConfig, log *slog.Logger) *Pool {
 		freed:  make(chan struct{}), refill: make(chan struct{}, 1), done: make(chan struct{}),
 	}
 	if p.stemsWanted() {
-		ctx, cancel := context.WithCancel(context.Background())
-		p.stopStems = cancel
-		go p.refiller(ctx)
+		go p.refiller()
 		p.wantRefill()
 	}
 	return p
@@ -443,9 +441,6 @@ func (p *Pool) Close(ctx context.Context) error {
 	p.mu.Lock()
 	if !p.closing {
 		close(p.done)
-		if p.stopStems != nil {
-			p.stopStems()
-		}
 	}
 	p.closing = true
 	var all []*Slot
@@ -465,6 +460,15 @@ func (p *Pool) Close(ctx context.Context) error {
 		}
 	}
 	p.mu.Unlock()
+	// A stem cell being created is destroyed by its creator once made
+	// (createStem sees closing): closing the backend under it would leave
+	// a container the engine made and no one knows of.
+	created := make(chan struct{})
+	go func() { p.creators.Wait(); close(created) }()
+	select {
+	case <-created:
+	case <-ctx.Done():
+	}
 	return p.backend.Close(ctx)
 }
 

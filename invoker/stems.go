@@ -216,7 +216,7 @@ func (p *Pool) wantRefill() {
 // time, never evicting anything for a stem cell, and waits RefillRetry
 // after a failed creation. While demand is above the floors it looks again
 // every StemDemand.Burst, since the targets fall as starts age out.
-func (p *Pool) refiller(ctx context.Context) {
+func (p *Pool) refiller() {
 	wake := time.NewTimer(time.Hour)
 	wake.Stop()
 	for {
@@ -227,7 +227,7 @@ func (p *Pool) refiller(ctx context.Context) {
 		case <-wake.C:
 		}
 		p.mu.Lock()
-		again := p.resizeLocked(ctx)
+		again := p.resizeLocked()
 		p.mu.Unlock()
 		wake.Stop()
 		if again > 0 {
@@ -238,7 +238,7 @@ func (p *Pool) refiller(ctx context.Context) {
 
 // resizeLocked brings the stem cells towards their targets and says when
 // to look again (0: on the next wake only).
-func (p *Pool) resizeLocked(ctx context.Context) time.Duration {
+func (p *Pool) resizeLocked() time.Duration {
 	if p.closing {
 		return 0
 	}
@@ -264,7 +264,8 @@ func (p *Pool) resizeLocked(ctx context.Context) time.Duration {
 			break
 		}
 		p.creating++
-		go p.createStem(ctx, cell, s)
+		p.creators.Add(1)
+		go p.createStem(cell, s)
 	}
 	return again
 }
@@ -292,18 +293,19 @@ func (p *Pool) nextStemLocked(targets map[StemCell]int) (StemCell, *Slot) {
 	return best, s
 }
 
-// createStem makes the container of the pending stem cell s.
-func (p *Pool) createStem(ctx context.Context, cell StemCell, s *Slot) {
-	c, err := p.backend.Create(ctx, Spec{Kind: cell.Kind, MemoryMB: cell.MemoryMB, Action: "stem-cell"})
+// createStem makes the container of the pending stem cell s. It is not
+// cancelled by Close (which waits for it): a creation cut short may leave
+// a container the engine made but the backend never learnt of.
+func (p *Pool) createStem(cell StemCell, s *Slot) {
+	defer p.creators.Done()
+	c, err := p.backend.Create(context.Background(), Spec{Kind: cell.Kind, MemoryMB: cell.MemoryMB, Action: "stem-cell"})
 	p.mu.Lock()
 	p.creating--
 	if err != nil {
 		p.failedAt = time.Now()
 		p.dropLocked(s) // wakes the refiller, which waits RefillRetry
 		p.mu.Unlock()
-		if ctx.Err() == nil {
-			p.log.Warn("create stem cell", "kind", cell.Kind, "memory", cell.MemoryMB, "err", err)
-		}
+		p.log.Warn("create stem cell", "kind", cell.Kind, "memory", cell.MemoryMB, "err", err)
 		return
 	}
 	if p.closing || s.removed {

@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"maps"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -177,5 +178,62 @@ func TestPoolStemDemandOnlyConfiguredShapes(t *testing.T) {
 	waitFor(t, "a python stem cell from one cold start", func() bool { return p.Stats().Kinds["python:3"].StemCells == 1 })
 	if k := p.Stats().Kinds["nodejs:20"]; k.StemCells != 0 {
 		t.Fatalf("nodejs:20 = %+v, want no stem cells", k)
+	}
+}
+
+// heldBackend's Create blocks until hold is closed, and it logs the order
+// of creations, destructions and its own Close.
+type heldBackend struct {
+	entered, hold chan struct{}
+	mu            sync.Mutex
+	events        []string
+}
+
+func (b *heldBackend) Name() string { return "held" }
+func (b *heldBackend) Create(context.Context, Spec) (Container, error) {
+	close(b.entered)
+	<-b.hold
+	b.log("created")
+	return &heldContainer{b: b}, nil
+}
+func (b *heldBackend) Close(context.Context) error { b.log("closed"); return nil }
+func (b *heldBackend) log(ev string) {
+	b.mu.Lock()
+	b.events = append(b.events, ev)
+	b.mu.Unlock()
+}
+
+type heldContainer struct {
+	fakeContainer
+	b *heldBackend
+}
+
+func (c *heldContainer) Destroy(context.Context) error { c.b.log("destroyed"); return nil }
+
+// TestPoolCloseWaitsForStemCreation: Close lets a stem cell creation under
+// way finish and destroys its container before it closes the backend, so
+// that no container outlives the pool unknown to it.
+func TestPoolCloseWaitsForStemCreation(t *testing.T) {
+	b := &heldBackend{entered: make(chan struct{}), hold: make(chan struct{})}
+	p := NewPool(b, PoolConfig{
+		UserMemoryMB: 1024, PauseGrace: time.Hour, IdleTimeout: time.Hour,
+		StemCells: []StemCell{{Kind: "nodejs:20", MemoryMB: 256, Count: 1}},
+	}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	<-b.entered
+	closed := make(chan error, 1)
+	go func() { closed <- p.Close(context.Background()) }()
+	waitFor(t, "Close to start", func() bool {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		return p.closing
+	})
+	close(b.hold)
+	if err := <-closed; err != nil {
+		t.Fatal(err)
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if want := []string{"created", "destroyed", "closed"}; !slices.Equal(b.events, want) {
+		t.Fatalf("events %v, want %v", b.events, want)
 	}
 }
