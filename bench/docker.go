@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -14,7 +13,6 @@ import (
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/filters"
 	dclient "github.com/docker/docker/client"
-	"github.com/docker/go-connections/nat"
 
 	"github.com/wispio/wisp/invoker"
 	"github.com/wispio/wisp/invoker/docker"
@@ -38,24 +36,41 @@ func runDocker(ctx context.Context, n int, backend, wispBin string, w io.Writer)
 		return err
 	}
 	defer os.RemoveAll(dir)
-	s, err := startStack(ctx, dir, backend, wispBin, func(cfg *server.Config) { cfg.Pool.PauseGrace = time.Millisecond })
+	// The pause grace outlasts one warm invoke, so that the warm sample
+	// taken right after each resume finds the container still running.
+	s, err := startStack(ctx, dir, backend, wispBin, func(cfg *server.Config) { cfg.Pool.PauseGrace = 30 * time.Millisecond })
 	if err != nil {
 		return err
 	}
-	wispResume, rawResume, err := resumeSamples(ctx, s, api, n)
+	wispResume, rawResume, wispWarm, rawWarm, err := resumeSamples(ctx, s, api, n)
 	s.close()
 	if err != nil {
 		return err
 	}
 	report(w, "resume from paused: invoke of a paused action vs cgroup thaw + POST /run", wispResume, rawResume)
+	report(w, "  the same container running: warm invoke vs POST /run, taken right after each resume", wispWarm, rawWarm)
+	fmt.Fprintf(w, "  resume's own cost (p50 resume - p50 warm): wisp %s, raw %s\n",
+		(percentile(wispResume, 0.5) - percentile(wispWarm, 0.5)).Round(time.Microsecond),
+		(percentile(rawResume, 0.5) - percentile(rawWarm, 0.5)).Round(time.Microsecond))
 
-	// Cold start, and stem cell hits, each on its own server.
-	var cold, hits, pyHits []time.Duration
+	// Cold start, and stem cell hits, each on its own server. The cold
+	// start alternates with the raw engine path, once with the container
+	// Wisp makes (its network, mounts and limits) and once with a minimal
+	// one, so that drift in the machine's load hits all three alike.
+	img := benchImage(wispBin, "wisp/action-nodejs-v20")
+	sameRaw := rawCold{api: api, img: img, wispConfig: true, sockets: backend == "docker-sockets", dir: dir}
+	minimalRaw := rawCold{api: api, img: img}
+	var cold, raw, rawMinimal, hits, pyHits []time.Duration
 	for _, run := range []struct {
 		kind  string
 		stems bool
 		out   *[]time.Duration
-	}{{"nodejs:20", false, &cold}, {"nodejs:20", true, &hits}, {"python:3", true, &pyHits}} {
+		raws  []rawPath
+	}{
+		{"nodejs:20", false, &cold, []rawPath{{sameRaw.sample, &raw}, {minimalRaw.sample, &rawMinimal}}},
+		{"nodejs:20", true, &hits, nil},
+		{"python:3", true, &pyHits, nil},
+	} {
 		stems := run.stems
 		dir, err := os.MkdirTemp("", "wisp-bench-")
 		if err != nil {
@@ -73,28 +88,30 @@ func runDocker(ctx context.Context, n int, backend, wispBin string, w io.Writer)
 		if err != nil {
 			return err
 		}
-		out, err := coldSamples(ctx, s, api, n, run.kind, stems)
+		out, err := coldSamples(ctx, s, api, n, run.kind, stems, run.raws)
 		s.close()
 		if err != nil {
 			return err
 		}
 		*run.out = out
 	}
-	raw, err := rawColdSamples(ctx, api, benchImage(wispBin, "wisp/action-nodejs-v20"), n)
-	if err != nil {
-		return err
+	for _, r := range [][]time.Duration{raw, rawMinimal} {
+		sortDurations(r)
 	}
-	report(w, "cold start: invoke of a new action revision vs raw engine create + start + first answer + /init + /run", cold, raw)
+	report(w, "cold start: invoke of a new action revision vs raw engine create + start + first answer + /init + /run of the container Wisp makes (same network, mounts, limits), alternating", cold, raw)
+	report(w, "cold start vs the same raw path with a minimal container (default bridge, published port, memory limit only)", cold, rawMinimal)
 	fmt.Fprintln(w, "(in the next table, 'direct' is Wisp's own cold start)")
 	report(w, "stem cell hit vs cold start", hits, cold)
 	report(w, "python:3 stem cell hit vs (nodejs:20) cold start", pyHits, cold)
-	return nil
+	return runBurst(ctx, backend, wispBin, w)
 }
 
 // resumeSamples alternates an invoke of the paused action with a raw
 // cgroup thaw and POST /run of the same container, refrozen after each raw
-// sample so that Wisp's view (paused) stays true.
-func resumeSamples(ctx context.Context, s *stack, api *dclient.Client, n int) (wisp, raw []time.Duration, err error) {
+// sample so that Wisp's view (paused) stays true. Right after each resume
+// it also times the same path on the running container (a warm invoke, a
+// plain POST /run), which tells resume's own cost from the warm path's.
+func resumeSamples(ctx context.Context, s *stack, api *dclient.Client, n int) (wisp, raw, wispWarm, rawWarm []time.Duration, err error) {
 	pool := s.srv.Invoker().Pool()
 	waitPaused := func() error {
 		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(200 * time.Microsecond) {
@@ -106,43 +123,65 @@ func resumeSamples(ctx context.Context, s *stack, api *dclient.Client, n int) (w
 			}
 		}
 	}
+	timed := func(fn func(context.Context) error) (time.Duration, error) {
+		t0 := time.Now()
+		err := fn(ctx)
+		return time.Since(t0), err
+	}
 	if err := waitPaused(); err != nil {
-		return nil, nil, err
+		return nil, nil, nil, nil, err
 	}
 	info, err := api.ContainerInspect(ctx, pool.Containers()[0].ID)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, nil, err
 	}
 	for range n {
-		t0 := time.Now()
-		if err := s.viaAPI(ctx); err != nil {
-			return nil, nil, err
+		d, err := timed(s.viaAPI)
+		if err != nil {
+			return nil, nil, nil, nil, err
 		}
-		wisp = append(wisp, time.Since(t0))
+		wisp = append(wisp, d)
+		if d, err = timed(s.viaAPI); err != nil {
+			return nil, nil, nil, nil, err
+		}
+		wispWarm = append(wispWarm, d)
 		if err := waitPaused(); err != nil {
-			return nil, nil, err
+			return nil, nil, nil, nil, err
 		}
-		t0 = time.Now()
-		if !docker.Thaw(info.ID) {
-			return nil, nil, fmt.Errorf("no cgroup freezer reachable for %s", info.ID[:12])
+		if d, err = timed(func(ctx context.Context) error {
+			if !docker.Thaw(info.ID) {
+				return fmt.Errorf("no cgroup freezer reachable for %s", info.ID[:12])
+			}
+			return s.direct(ctx)
+		}); err != nil {
+			return nil, nil, nil, nil, err
 		}
-		if err := s.direct(ctx); err != nil {
-			return nil, nil, err
+		raw = append(raw, d)
+		if d, err = timed(s.direct); err != nil {
+			return nil, nil, nil, nil, err
 		}
-		raw = append(raw, time.Since(t0))
+		rawWarm = append(rawWarm, d)
 		if !docker.Freeze(info.ID) {
-			return nil, nil, fmt.Errorf("refreeze %s", info.ID[:12])
+			return nil, nil, nil, nil, fmt.Errorf("refreeze %s", info.ID[:12])
 		}
 	}
-	sortDurations(wisp)
-	sortDurations(raw)
-	return wisp, raw, nil
+	for _, d := range [][]time.Duration{wisp, raw, wispWarm, rawWarm} {
+		sortDurations(d)
+	}
+	return wisp, raw, wispWarm, rawWarm, nil
+}
+
+// rawPath is one raw engine path sampled after each of coldSamples'
+// invokes, and where its samples go.
+type rawPath struct {
+	sample func(context.Context) (time.Duration, error)
+	out    *[]time.Duration
 }
 
 // coldSamples times invokes of fresh action revisions: each update makes
 // the next invoke a cold start (or a stem cell hit, once the pool has
-// refilled).
-func coldSamples(ctx context.Context, s *stack, api *dclient.Client, n int, kind string, stems bool) ([]time.Duration, error) {
+// refilled). After each invoke it takes one sample of each raw path.
+func coldSamples(ctx context.Context, s *stack, api *dclient.Client, n int, kind string, stems bool, raws []rawPath) ([]time.Duration, error) {
 	pool := s.srv.Invoker().Pool()
 	put := "http://" + s.srv.Addr() + "/api/v1/namespaces/_/actions/noop?overwrite=true"
 	var out []time.Duration
@@ -178,69 +217,13 @@ func coldSamples(ctx context.Context, s *stack, api *dclient.Client, n int, kind
 			return nil, err
 		}
 		out = append(out, time.Since(t0))
-	}
-	sortDurations(out)
-	return out, nil
-}
-
-// rawColdSamples does by hand what a cold start needs, with the engine API
-// and plain HTTP: create and start a container of the runtime image with a
-// port on 127.0.0.1, poll until it answers, POST /init and /run.
-func rawColdSamples(ctx context.Context, api *dclient.Client, img string, n int) ([]time.Duration, error) {
-	hc := &http.Client{Timeout: 5 * time.Second}
-	initBody, _ := json.Marshal(map[string]any{"value": map[string]any{"name": "noop", "main": "main", "code": noopJS}})
-	runBody := []byte(`{"value": {}}`)
-	port := nat.Port("8080/tcp")
-	memory := int64(256 << 20)
-	var out []time.Duration
-	for range n {
-		t0 := time.Now()
-		created, err := api.ContainerCreate(ctx, &container.Config{Image: img, ExposedPorts: nat.PortSet{port: {}}},
-			&container.HostConfig{
-				PortBindings: nat.PortMap{port: {{HostIP: "127.0.0.1", HostPort: "0"}}},
-				Resources:    container.Resources{Memory: memory, MemorySwap: memory},
-			}, nil, nil, "")
-		if err != nil {
-			return nil, err
-		}
-		remove := func() {
-			_ = api.ContainerRemove(context.Background(), created.ID, container.RemoveOptions{Force: true})
-		}
-		if err := api.ContainerStart(ctx, created.ID, container.StartOptions{}); err != nil {
-			remove()
-			return nil, err
-		}
-		info, err := api.ContainerInspect(ctx, created.ID)
-		if err != nil {
-			remove()
-			return nil, err
-		}
-		url := "http://127.0.0.1:" + info.NetworkSettings.Ports[port][0].HostPort
-		for {
-			if resp, err := hc.Get(url + "/"); err == nil {
-				resp.Body.Close()
-				break
-			}
-			time.Sleep(2 * time.Millisecond)
-		}
-		for _, call := range []struct {
-			path string
-			body []byte
-		}{{"/init", initBody}, {"/run", runBody}} {
-			resp, err := hc.Post(url+call.path, "application/json", bytes.NewReader(call.body))
+		for _, r := range raws {
+			d, err := r.sample(ctx)
 			if err != nil {
-				remove()
 				return nil, err
 			}
-			io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
-			if resp.StatusCode != http.StatusOK {
-				remove()
-				return nil, fmt.Errorf("raw %s: %d", call.path, resp.StatusCode)
-			}
+			*r.out = append(*r.out, d)
 		}
-		out = append(out, time.Since(t0))
-		remove()
 	}
 	sortDurations(out)
 	return out, nil

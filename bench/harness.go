@@ -59,6 +59,7 @@ func startStack(ctx context.Context, dir, backend, wispBin string, tweak func(*s
 	// measured here.
 	cfg.Pool.PauseGrace = time.Hour
 	cfg.Pool.StemCells = nil
+	cfg.Pool.StemDemand.Max = 0 // fixed stem cell counts, for a quiet engine between samples
 	// The benchmarks invoke thousands of times a minute: no throttles.
 	cfg.Throttles = throttle.Limits{}
 	tp, err := tracing.New(ctx, os.Getenv, "wisp-bench")
@@ -74,7 +75,11 @@ func startStack(ctx context.Context, dir, backend, wispBin string, tweak func(*s
 	if os.Getenv("WISP_BENCH_LOG") != "" {
 		logw = os.Stderr
 	}
-	log := slog.New(slog.NewTextHandler(logw, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	level := slog.LevelWarn
+	if os.Getenv("WISP_BENCH_LOG") == "debug" {
+		level = slog.LevelDebug
+	}
+	log := slog.New(slog.NewTextHandler(logw, &slog.HandlerOptions{Level: level}))
 	srv, err := server.Start(ctx, cfg, log, func(ctx context.Context, st store.Store) error {
 		return st.CreateSubject(ctx, entity.Subject{Namespace: "bench", UUID: creds.UUID, KeyHash: entity.HashKey(creds.Key)})
 	})
@@ -244,6 +249,21 @@ func run(ctx context.Context, n int, backend, wispBin string, w io.Writer) error
 		return nil
 	}
 	return runDocker(ctx, max(n/50, 5), backend, wispBin, w)
+}
+
+// runPools runs only runDocker's rows, n samples each.
+func runPools(ctx context.Context, n int, backend, wispBin string, w io.Writer) error {
+	if !strings.HasPrefix(backend, "docker") {
+		return fmt.Errorf("-pools needs -invoker docker or docker-sockets, not %s", backend)
+	}
+	api, err := dclient.NewClientWithOpts(dclient.FromEnv, dclient.WithAPIVersionNegotiation())
+	if err != nil {
+		return err
+	}
+	defer api.Close()
+	defer removeBenchImages(context.WithoutCancel(ctx), api, wispBin)
+	fmt.Fprintf(w, "invoker backend: %s\n", backend)
+	return runDocker(ctx, n, backend, wispBin, w)
 }
 
 // runWarm measures the warm invoke against a POST /run to the same

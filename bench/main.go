@@ -27,6 +27,7 @@ func main() {
 	runs := flag.Int("runs", 3, "with -faults: how many kill runs")
 	obsMode := flag.Bool("observability", false, "measure the warm invoke with metrics and tracing (SDK, no exporter) on against both off, side by side")
 	langsMode := flag.Bool("langs", false, "cold, stem cell and warm invokes of java, go, ruby and php actions against nodejs on the Docker backend (-n each; try -n 20)")
+	poolsMode := flag.Bool("pools", false, "only the Docker backend's pool rows (resume, cold start, stem cell hits, a burst of 20 new actions), -n samples each, on -invoker (docker or docker-sockets)")
 	apigwMode := flag.Bool("apigw", false, "measure a GET through an API gateway route against the same web action at /api/v1/web (process backend); target ratio within 1.10")
 	invokersMode := flag.Bool("invokers", false, "blocking invokes per second of a sleeping action with 1 and 3 invokers, each a wisp serve process (process backend) holding -capacity activations, one controller, nats-server (-nats, or one started here) and CouchDB (-couchdb); target ratio >= 2.5")
 	duration := flag.Duration("duration", 10*time.Second, "with -invokers: measured time per number of invokers")
@@ -99,6 +100,13 @@ func main() {
 	}
 	if *langsMode {
 		if err := runLangs(ctx, *n, *wispBin, os.Stdout); err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+		return
+	}
+	if *poolsMode {
+		if err := runPools(ctx, *n, *backend, *wispBin, os.Stdout); err != nil {
 			fmt.Fprintln(os.Stderr, "bench:", err)
 			os.Exit(1)
 		}

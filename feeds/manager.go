@@ -388,6 +388,11 @@ func (m *Manager) Close(ctx context.Context) error {
 		e.op.Unlock()
 	}
 	m.wg.Wait()
+	// The fired events' removals (deleteEvent) become durable before
+	// Close returns.
+	if err := store.CommitLater(ctx, m.store); err != nil {
+		errs = append(errs, fmt.Errorf("remove fired feed events: %w", err))
+	}
 	return errors.Join(errs...)
 }
 
@@ -398,7 +403,10 @@ func (m *Manager) lookup(key string) *entry {
 }
 
 func (m *Manager) deleteEvent(ctx context.Context, ev outboxEvent) {
-	if err := m.store.Delete(ctx, SystemNamespace, store.FeedEvents, ev.key(), ""); err != nil && !errors.Is(err, store.ErrNotFound) {
+	// The removal need not be durable: an event a crash leaves in the
+	// outbox is fired again with the same activation id, which the
+	// invoker finds already ran.
+	if err := store.DeleteLater(ctx, m.store, SystemNamespace, store.FeedEvents, ev.key()); err != nil && !errors.Is(err, store.ErrNotFound) {
 		m.log.Error("delete a fired feed event", "trigger", ev.Trigger, "seq", ev.Seq, "err", err)
 	}
 }

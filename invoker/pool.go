@@ -26,21 +26,29 @@ type PoolConfig struct {
 	// RefillRetry is the wait before a failed stem cell creation is retried
 	// (default 10 s).
 	RefillRetry time.Duration
+	// StemDemand sizes the stem cells from recent demand; its zero value
+	// keeps only the StemCells counts.
+	StemDemand StemDemand
 }
 
-// StemCell asks for Count prewarmed containers of Kind with MemoryMB.
+// StemCell asks for Count prewarmed containers of Kind with MemoryMB: the
+// floor, which demand (PoolConfig.StemDemand) may raise up to Max.
 type StemCell struct {
 	Kind     string `json:"kind"`
 	MemoryMB int    `json:"memory"`
 	Count    int    `json:"count"`
+	// Max is this shape's ceiling under demand (0: StemDemand.Max).
+	Max int `json:"max,omitempty"`
 }
 
 // DefaultPoolConfig returns OpenWhisk's defaults with a 2 GB budget: two
-// nodejs:20 stem cells of 256 MB, as OpenWhisk's default runtimes manifest.
+// nodejs:20 stem cells of 256 MB, as OpenWhisk's default runtimes manifest,
+// raised by demand (DefaultStemDemand).
 func DefaultPoolConfig() PoolConfig {
 	return PoolConfig{
 		UserMemoryMB: 2048, PauseGrace: 50 * time.Millisecond, IdleTimeout: 10 * time.Minute,
-		StemCells: []StemCell{{Kind: "nodejs:20", MemoryMB: 256, Count: 2}},
+		StemCells:  []StemCell{{Kind: "nodejs:20", MemoryMB: 256, Count: 2}},
+		StemDemand: DefaultStemDemand(),
 	}
 }
 
@@ -61,8 +69,13 @@ type Pool struct {
 	freed   chan struct{} // closed and replaced when memory is freed or a container gets spare capacity
 	closing bool
 
-	refill chan struct{} // wakes the refiller (buffered 1)
-	done   chan struct{} // closed by Close: stops the refiller
+	demand   demand    // recent stem claims and cold starts, per kind and memory
+	creating int       // stem cells being created now
+	failedAt time.Time // when a stem cell creation last failed (time.Now)
+
+	refill   chan struct{}  // wakes the refiller (buffered 1)
+	done     chan struct{}  // closed by Close: stops the refiller
+	creators sync.WaitGroup // stem cell creations under way; Close waits for them
 }
 
 // Slot is a pool entry: one container and its use.
@@ -109,12 +122,14 @@ func NewPool(b Backend, cfg PoolConfig, log *slog.Logger) *Pool {
 	if cfg.RefillRetry <= 0 {
 		cfg.RefillRetry = 10 * time.Second
 	}
+	cfg.StemDemand = cfg.StemDemand.withDefaults(cfg.UserMemoryMB)
 	p := &Pool{
 		backend: b, cfg: cfg, log: log,
 		byKey: map[string][]*Slot{}, stems: map[StemCell][]*Slot{},
-		freed: make(chan struct{}), refill: make(chan struct{}, 1), done: make(chan struct{}),
+		demand: newDemand(cfg.StemDemand.Burst, cfg.StemDemand.Window),
+		freed:  make(chan struct{}), refill: make(chan struct{}, 1), done: make(chan struct{}),
 	}
-	if len(cfg.StemCells) > 0 {
+	if p.stemsWanted() {
 		go p.refiller()
 		p.wantRefill()
 	}
@@ -161,6 +176,7 @@ func (p *Pool) Acquire(ctx context.Context, key string, spec Spec, concurrency i
 		if p.reserveLocked(spec.MemoryMB) {
 			s := &Slot{pool: p, key: key, kind: spec.Kind, start: StartCold, memory: spec.MemoryMB, maxUse: max(concurrency, 1), inflight: 1}
 			p.byKey[key] = append(p.byKey[key], s)
+			p.coldStartLocked(spec)
 			p.mu.Unlock()
 			c, err := p.backend.Create(ctx, spec)
 			if err != nil {
@@ -368,105 +384,6 @@ func deleteSlot(slots []*Slot, s *Slot) []*Slot {
 	return slots
 }
 
-// takeStemLocked hands a ready stem cell of spec's kind and memory to the
-// action key, or returns nil. Blackbox actions bring their own image and
-// actions without network need a container made without one: they never
-// match.
-func (p *Pool) takeStemLocked(key string, spec Spec, concurrency int) *Slot {
-	if spec.Kind == "blackbox" || spec.NoNetwork {
-		return nil
-	}
-	cell := StemCell{Kind: spec.Kind, MemoryMB: spec.MemoryMB}
-	for _, s := range p.stems[cell] {
-		if s.c == nil || s.removed {
-			continue // still being created
-		}
-		if !s.c.Alive() {
-			p.removeLocked(s)
-			return p.takeStemLocked(key, spec, concurrency)
-		}
-		p.stems[cell] = deleteSlot(p.stems[cell], s)
-		s.stem, s.key, s.maxUse, s.inflight = nil, key, max(concurrency, 1), 1
-		p.byKey[key] = append(p.byKey[key], s)
-		return s
-	}
-	return nil
-}
-
-// wantRefill wakes the refiller without waiting for it.
-func (p *Pool) wantRefill() {
-	if len(p.cfg.StemCells) == 0 {
-		return
-	}
-	select {
-	case p.refill <- struct{}{}:
-	default:
-	}
-}
-
-// refiller keeps the stem cells at their configured counts until Close:
-// one creation at a time, never evicting anything for a stem cell, and
-// retrying after RefillRetry when the backend fails.
-func (p *Pool) refiller() {
-	retry := time.NewTimer(p.cfg.RefillRetry)
-	retry.Stop()
-	for {
-		select {
-		case <-p.done:
-			return
-		case <-p.refill:
-		case <-retry.C:
-		}
-		for {
-			cell, s := p.nextStem()
-			if s == nil {
-				break
-			}
-			c, err := p.backend.Create(context.Background(), Spec{Kind: cell.Kind, MemoryMB: cell.MemoryMB, Action: "stem-cell"})
-			p.mu.Lock()
-			if err != nil {
-				p.dropLocked(s)
-				p.mu.Unlock()
-				p.log.Warn("create stem cell", "kind", cell.Kind, "memory", cell.MemoryMB, "err", err)
-				retry.Reset(p.cfg.RefillRetry)
-				break
-			}
-			s.c = c
-			if p.closing || s.removed {
-				p.mu.Unlock()
-				if err := c.Destroy(context.Background()); err != nil {
-					p.log.Warn("destroy stem cell", "container", c.ID(), "err", err)
-				}
-				return
-			}
-			s.lastUsed = time.Now()
-			p.wakeLocked()
-			p.mu.Unlock()
-		}
-	}
-}
-
-// nextStem books memory and a pending slot for the first stem cell below
-// its count, or returns nil when all are full or memory is short.
-func (p *Pool) nextStem() (StemCell, *Slot) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.closing {
-		return StemCell{}, nil
-	}
-	for _, want := range p.cfg.StemCells {
-		cell := StemCell{Kind: want.Kind, MemoryMB: want.MemoryMB}
-		if len(p.stems[cell]) >= want.Count || p.usedMB+cell.MemoryMB > p.cfg.UserMemoryMB {
-			continue
-		}
-		s := &Slot{pool: p, kind: cell.Kind, memory: cell.MemoryMB, stem: &cell}
-		p.stems[cell] = append(p.stems[cell], s)
-		p.usedMB += cell.MemoryMB
-		return cell, s
-	}
-	return StemCell{}, nil
-}
-
 // Stats is a snapshot of the pool for tests and metrics.
 type Stats struct {
 	// Containers counts the action containers (stem cells not included).
@@ -543,6 +460,15 @@ func (p *Pool) Close(ctx context.Context) error {
 		}
 	}
 	p.mu.Unlock()
+	// A stem cell being created is destroyed by its creator once made
+	// (createStem sees closing): closing the backend under it would leave
+	// a container the engine made and no one knows of.
+	created := make(chan struct{})
+	go func() { p.creators.Wait(); close(created) }()
+	select {
+	case <-created:
+	case <-ctx.Done():
+	}
 	return p.backend.Close(ctx)
 }
 

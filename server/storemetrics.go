@@ -78,6 +78,17 @@ func (t timedStore) ListActivations(ctx context.Context, ns string, f store.Acti
 	return acts, err
 }
 
+// DeleteLater passes store.DeleteLater on, timed as a delete (it returns
+// before the removal is durable).
+func (t timedStore) DeleteLater(ctx context.Context, ns string, c store.Collection, name string) {
+	start := time.Now()
+	err := store.DeleteLater(ctx, t.Store, ns, c, name)
+	t.observe(metrics.StoreDelete, start, err)
+}
+
+// CommitLater passes store.CommitLater on.
+func (t timedStore) CommitLater(ctx context.Context) error { return store.CommitLater(ctx, t.Store) }
+
 // Undecodable passes the store's count of skipped records on
 // (store.SkipCounter); 0 when it keeps none.
 func (t timedStore) Undecodable() int64 {

@@ -136,6 +136,36 @@ func PutDoc(ctx context.Context, s Store, ns string, c Collection, name, rev str
 	return s.Put(ctx, Record{Namespace: ns, Collection: c, Name: name, Rev: rev, Doc: doc})
 }
 
+// LaterDeleter is implemented by stores that can remove an entity without
+// the caller waiting for the removal to be durable: DeleteLater returns at
+// once, and the removal commits with a coming write (or soon on its own).
+// A crash may undo it; use it only where that is harmless.
+type LaterDeleter interface {
+	DeleteLater(ctx context.Context, ns string, c Collection, name string)
+	// CommitLater commits the deferred deletes now and returns once they
+	// are durable.
+	CommitLater(ctx context.Context) error
+}
+
+// DeleteLater removes an entity at any revision through st's DeleteLater
+// when it has one (nil error), else with Delete (its error).
+func DeleteLater(ctx context.Context, st Store, ns string, c Collection, name string) error {
+	if l, ok := st.(LaterDeleter); ok {
+		l.DeleteLater(ctx, ns, c, name)
+		return nil
+	}
+	return st.Delete(ctx, ns, c, name, "")
+}
+
+// CommitLater commits st's deferred deletes (a no-op for a store without
+// DeleteLater).
+func CommitLater(ctx context.Context, st Store) error {
+	if l, ok := st.(LaterDeleter); ok {
+		return l.CommitLater(ctx)
+	}
+	return nil
+}
+
 // SkipCounter is implemented by stores whose lists skip records they
 // cannot decode (a record written before a limit existed, a corrupt
 // value): such a record must never fail a whole list. The store logs each

@@ -70,7 +70,9 @@ func newServeCommand() *cobra.Command {
 	f.IntVar(&cfg.Pool.UserMemoryMB, "user-memory", cfg.Pool.UserMemoryMB, "memory budget for all action containers, in MB")
 	f.DurationVar(&cfg.Pool.PauseGrace, "pause-grace", cfg.Pool.PauseGrace, "idle time before a container is paused")
 	f.DurationVar(&cfg.Pool.IdleTimeout, "idle-timeout", cfg.Pool.IdleTimeout, "idle time before a container is removed")
-	f.Var(stemCellsFlag{&cfg.Pool.StemCells}, "stem-cells", "prewarmed containers: KIND:MEMORY_MB:COUNT, comma separated, or none")
+	f.Var(stemCellsFlag{&cfg.Pool.StemCells}, "stem-cells", "prewarmed containers: KIND:MEMORY_MB:COUNT or KIND:MEMORY_MB:MIN-MAX, comma separated, or none; recent demand raises a count up to its MAX (default --stem-max)")
+	f.IntVar(&cfg.Pool.StemDemand.Max, "stem-max", cfg.Pool.StemDemand.Max, "most stem cells recent demand may keep per kind and memory (its busiest second of --stem-window); 0 keeps the --stem-cells counts fixed")
+	f.DurationVar(&cfg.Pool.StemDemand.Window, "stem-window", cfg.Pool.StemDemand.Window, "how long a cold start or stem cell claim counts as demand")
 	f.StringVar(&cfg.MetricsAddr, "metrics-addr", cfg.MetricsAddr, "serve GET /metrics (Prometheus; no auth unless --metrics-token-file) on this address of its own (host:port) instead of --addr")
 	f.StringVar(&cfg.MetricsTokenFile, "metrics-token-file", cfg.MetricsTokenFile, "file holding a bearer token GET /metrics then requires (Authorization: Bearer <token>; Prometheus: authorization.credentials_file)")
 	f.StringVar(&cfg.MQTT, "mqtt", cfg.MQTT, "also run an MQTT broker on this address (host:port, e.g. 127.0.0.1:1883), open to anonymous clients; empty runs none")
@@ -177,6 +179,10 @@ func (f stemCellsFlag) Type() string { return "cells" }
 func (f stemCellsFlag) String() string {
 	parts := make([]string, 0, len(*f.cells))
 	for _, c := range *f.cells {
+		if c.Max > 0 {
+			parts = append(parts, fmt.Sprintf("%s:%d:%d-%d", c.Kind, c.MemoryMB, c.Count, c.Max))
+			continue
+		}
 		parts = append(parts, fmt.Sprintf("%s:%d:%d", c.Kind, c.MemoryMB, c.Count))
 	}
 	if len(parts) == 0 {
@@ -198,11 +204,18 @@ func (f stemCellsFlag) Set(v string) error {
 			if err != nil || memory <= 0 {
 				return fmt.Errorf("%q: memory %q is not a positive number of MB", part, part[j+1:i])
 			}
-			count, err := strconv.Atoi(part[i+1:])
+			counts, most, ranged := strings.Cut(part[i+1:], "-")
+			count, err := strconv.Atoi(counts)
 			if err != nil || count < 0 {
-				return fmt.Errorf("%q: count %q is not a number", part, part[i+1:])
+				return fmt.Errorf("%q: count %q is not a number", part, counts)
 			}
-			cells = append(cells, invoker.StemCell{Kind: part[:j], MemoryMB: memory, Count: count})
+			cell := invoker.StemCell{Kind: part[:j], MemoryMB: memory, Count: count}
+			if ranged {
+				if cell.Max, err = strconv.Atoi(most); err != nil || cell.Max < count {
+					return fmt.Errorf("%q: max %q is not a number at least the count %d", part, most, count)
+				}
+			}
+			cells = append(cells, cell)
 		}
 	}
 	*f.cells = cells

@@ -295,7 +295,9 @@ func (b *Backend) Create(ctx context.Context, spec invoker.Spec) (invoker.Contai
 		cfg.Cmd = []string{"--addr", "unix:" + socketTarget + "/proxy.sock"}
 		host.Mounts = []mount.Mount{{Type: mount.TypeBind, Source: socketDir, Target: socketTarget}}
 	}
+	t0 := time.Now()
 	created, err := b.api.ContainerCreate(ctx, cfg, host, nil, nil, "")
+	tCreate := time.Since(t0)
 	if err != nil && socketDir != "" {
 		_ = os.RemoveAll(socketDir)
 	}
@@ -312,27 +314,41 @@ func (b *Backend) Create(ctx context.Context, spec invoker.Spec) (invoker.Contai
 	if err := b.start(ctx, c); err != nil {
 		return nil, errors.Join(err, c.Destroy(context.WithoutCancel(ctx)))
 	}
+	b.log.Debug("container started", "container", c.ID(), "action", spec.Action, "create", tCreate, "start", c.startTook, "total", time.Since(t0))
 	return c, nil
 }
 
 func (b *Backend) start(ctx context.Context, c *dockerContainer) error {
+	t0 := time.Now()
 	if err := b.api.ContainerStart(ctx, c.id, container.StartOptions{}); err != nil {
 		return fmt.Errorf("start container %s: %w", short(c.id), err)
 	}
 	c.started.Store(true)
-	info, err := b.api.ContainerInspect(ctx, c.id)
-	if err != nil {
-		return fmt.Errorf("inspect container %s: %w", short(c.id), err)
-	}
+	c.startTook = time.Since(t0)
 	if c.socketDir != "" {
+		// Known without asking the engine.
 		c.url = invoker.UnixURL(filepath.Join(c.socketDir, "proxy.sock"))
 	} else {
+		info, err := b.api.ContainerInspect(ctx, c.id)
+		if err != nil {
+			return fmt.Errorf("inspect container %s: %w", short(c.id), err)
+		}
 		bindings := info.NetworkSettings.Ports[nat.Port("8080/tcp")]
 		if len(bindings) == 0 {
 			return fmt.Errorf("container %s has no published port", short(c.id))
 		}
 		c.url = "http://127.0.0.1:" + bindings[0].HostPort
 	}
+	// The log stream attaches while the proxy starts: the engine sends a
+	// container's output from its start, whenever the stream attaches.
+	attached := make(chan error, 1)
+	go func() { attached <- b.attachLogs(ctx, c) }()
+	err := b.waitReady(ctx, c)
+	return errors.Join(err, <-attached)
+}
+
+// attachLogs follows the container's output into its log collector.
+func (b *Backend) attachLogs(ctx context.Context, c *dockerContainer) error {
 	logs, err := b.api.ContainerLogs(context.WithoutCancel(ctx), c.id, container.LogsOptions{ShowStdout: true, ShowStderr: true, Follow: true})
 	if err != nil {
 		return fmt.Errorf("attach logs of %s: %w", short(c.id), err)
@@ -341,7 +357,7 @@ func (b *Backend) start(ctx context.Context, c *dockerContainer) error {
 		defer logs.Close()
 		_, _ = stdcopy.StdCopy(c.logs.Stdout(), c.logs.Stderr(), logs)
 	}()
-	return b.waitReady(ctx, c)
+	return nil
 }
 
 // waitReady polls the container's port until its HTTP server answers:
@@ -436,10 +452,11 @@ type dockerContainer struct {
 	backend   *Backend
 	logs      *invoker.LogCollector
 	once      sync.Once
-	socketDir string      // its socket folder on the host, in socket mode
-	secret    string      // its proxy's secret; "" for a blackbox image
-	started   atomic.Bool // the engine started it (reconcile may judge it)
-	dead      atomic.Bool // it stopped on its own
+	socketDir string        // its socket folder on the host, in socket mode
+	secret    string        // its proxy's secret; "" for a blackbox image
+	started   atomic.Bool   // the engine started it (reconcile may judge it)
+	dead      atomic.Bool   // it stopped on its own
+	startTook time.Duration // how long the engine took to start it, for the debug log
 }
 
 // Alive reports false once the engine reported the container stopped.

@@ -97,8 +97,10 @@ func initLayout(tx *bbolt.Tx) error {
 	return nil
 }
 
-// Close closes the file; calls after Close fail.
+// Close commits the deferred deletes (DeleteLater) and closes the file;
+// calls after Close fail.
 func (s *Store) Close() error {
+	s.writes.flush()
 	if err := s.db.Close(); err != nil {
 		return fmt.Errorf("close %s: %w", s.db.Path(), err)
 	}

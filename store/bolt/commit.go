@@ -3,9 +3,14 @@ package bolt
 import (
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"go.etcd.io/bbolt"
 )
+
+// laterDelay bounds how long a deferred write (committer.later) waits for
+// a commit to ride with before it is committed on its own.
+const laterDelay = 100 * time.Millisecond
 
 // committer shares one bbolt transaction, and so one fsync, among the
 // entity writes (Put, Delete) that arrive while another commit is under
@@ -18,9 +23,14 @@ import (
 type committer struct {
 	db *bbolt.DB
 
-	mu      sync.Mutex // guards running and queue
+	mu      sync.Mutex // guards running, queue, parked and timer
 	running bool       // a commit is under way
 	queue   []*write
+	// parked are deferred writes that arrived while no commit ran; the
+	// next commit takes them first (they came before anything queued
+	// after them), or timer commits them after laterDelay.
+	parked []*write
+	timer  *time.Timer
 
 	commits atomic.Int64 // transactions committed (or failed), for tests
 }
@@ -31,8 +41,39 @@ type committer struct {
 type write struct {
 	fn   func(*bbolt.Tx) error
 	err  error
-	done chan struct{} // closed when err is set
+	done chan struct{} // closed when err is set; nil for a deferred write
 	lead bool          // set before done is closed: commit the queue next
+}
+
+// later runs fn in a coming transaction without waiting for it: in the
+// next commit that starts, or in one of its own within laterDelay. A crash
+// before then loses it, and a failed fn or commit is not reported: it is
+// for writes whose loss is harmless (the removal of a fired outbox event,
+// which a refire deduplicates). Deferred and waited-for writes commit in
+// the order they arrived.
+func (c *committer) later(fn func(*bbolt.Tx) error) {
+	w := &write{fn: fn}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.running {
+		c.queue = append(c.queue, w)
+		return
+	}
+	c.parked = append(c.parked, w)
+	if c.timer == nil {
+		c.timer = time.AfterFunc(laterDelay, c.flush)
+	}
+}
+
+// flush commits the parked writes, if a commit has not taken them yet.
+func (c *committer) flush() {
+	c.mu.Lock()
+	c.timer = nil
+	n := len(c.parked)
+	c.mu.Unlock()
+	if n > 0 {
+		_ = c.update(func(*bbolt.Tx) error { return nil })
+	}
 }
 
 // update runs fn in a writable transaction, possibly shared with other
@@ -54,18 +95,34 @@ func (c *committer) update(fn func(*bbolt.Tx) error) error {
 		c.running = true
 		c.queue = append(c.queue, w)
 	}
-	batch := c.queue
-	c.queue = nil
+	batch := append(c.parked, c.queue...)
+	c.parked, c.queue = nil, nil
+	if c.timer != nil {
+		c.timer.Stop()
+		c.timer = nil
+	}
 	c.mu.Unlock()
 
 	c.commit(batch)
 
 	c.mu.Lock()
-	if len(c.queue) == 0 {
+	var next *write
+	for _, q := range c.queue {
+		if q.done != nil {
+			next = q
+			break
+		}
+	}
+	if next == nil {
+		// Nobody waits (only deferred writes, if any, queued): park
+		// them for the next commit.
 		c.running = false
+		if len(c.queue) > 0 {
+			c.parked, c.queue = c.queue, nil
+			c.timer = time.AfterFunc(laterDelay, c.flush)
+		}
 		c.mu.Unlock()
 	} else {
-		next := c.queue[0]
 		c.mu.Unlock()
 		next.lead = true
 		close(next.done)
@@ -87,7 +144,7 @@ func (c *committer) commit(batch []*write) {
 		if err != nil {
 			w.err = err
 		}
-		if !w.lead {
+		if !w.lead && w.done != nil {
 			close(w.done)
 		}
 	}

@@ -129,6 +129,27 @@ func (s *Store) Delete(ctx context.Context, ns string, c store.Collection, name,
 	return nil
 }
 
+// DeleteLater removes an entity at any revision without waiting for it to
+// be durable (store.LaterDeleter): the removal rides with the next commit,
+// or commits on its own within 100 ms; a crash before then undoes it.
+func (s *Store) DeleteLater(ctx context.Context, ns string, c store.Collection, name string) {
+	key := appendEntityKey(nil, ns, c, name)
+	s.writes.later(func(tx *bbolt.Tx) error {
+		return tx.Bucket(bucketEntities).Delete(key)
+	})
+}
+
+// CommitLater commits the deferred deletes now (store.LaterDeleter).
+func (s *Store) CommitLater(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if err := s.writes.update(func(*bbolt.Tx) error { return nil }); err != nil {
+		return fmt.Errorf("commit deferred deletes: %w", err)
+	}
+	return nil
+}
+
 // List returns records in name order; see store.Store. A record that
 // cannot be decoded (a corrupt value, a document that is not JSON within
 // encoding/json's depth) is skipped, logged and counted.

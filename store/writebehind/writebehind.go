@@ -284,3 +284,14 @@ func (w *Store) Undecodable() int64 {
 	}
 	return 0
 }
+
+// DeleteLater passes store.DeleteLater on to the store below (a plain
+// Delete, errors logged, when it has none).
+func (w *Store) DeleteLater(ctx context.Context, ns string, c store.Collection, name string) {
+	if err := store.DeleteLater(ctx, w.Store, ns, c, name); err != nil && !errors.Is(err, store.ErrNotFound) {
+		w.log.Error("delete", "namespace", ns, "collection", string(c), "name", name, "err", err)
+	}
+}
+
+// CommitLater passes store.CommitLater on to the store below.
+func (w *Store) CommitLater(ctx context.Context) error { return store.CommitLater(ctx, w.Store) }
