@@ -335,6 +335,10 @@ func (b *Embedded) deliver(ctx context.Context, q *diskQueue, out chan<- *messag
 		}
 		select {
 		case <-msg.Acked():
+			if !q.stored(e) {
+				q.release(e.id) // nothing to remove from the file
+				continue
+			}
 			// The removal shares a commit with others and is not waited
 			// for: a removal lost with a crash only delivers e again.
 			b.wg.Add(1)
@@ -398,13 +402,23 @@ type queued struct {
 	msg      storedMessage
 }
 
+// stored reports whether e is in the file (its key is set).
+func (q *diskQueue) stored(e *queued) bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return e.key != 0
+}
+
 // diskQueue is the in-memory order of one topic's queued messages.
 type diskQueue struct {
 	topic   string
 	persist bool
 
-	mu    sync.Mutex // guards ready, ids and wake
+	mu    sync.Mutex // guards ready, ids, wake and holding
 	ready []*queued
+	// holding is set while dispatch has taken the oldest message from
+	// ready and not yet handed it to a subscription.
+	holding bool
 	// ids are the messages waiting or being handled, by id.
 	ids  map[string]*queued
 	wake chan struct{} // closed and replaced when a message is pushed
@@ -426,6 +440,9 @@ func (q *diskQueue) dispatch(closing <-chan struct{}) {
 		case <-closing:
 			return
 		}
+		q.mu.Lock()
+		q.holding = false
+		q.mu.Unlock()
 	}
 }
 
@@ -455,6 +472,16 @@ func (q *diskQueue) add(e *queued, front bool) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	q.claim(e)
+	if len(q.ready) == 0 && !q.holding {
+		// Nothing is ahead of e: hand it straight to a subscription that
+		// waits, if one does, without waking dispatch (one goroutine hop
+		// less on the way to the consumer).
+		select {
+		case q.feed <- e:
+			return
+		default:
+		}
+	}
 	if front {
 		q.ready = append([]*queued{e}, q.ready...)
 	} else {
@@ -492,6 +519,7 @@ func (q *diskQueue) next(closing <-chan struct{}) (*queued, bool) {
 			e := q.ready[0]
 			q.ready[0] = nil
 			q.ready = q.ready[1:]
+			q.holding = true
 			q.mu.Unlock()
 			return e, true
 		}

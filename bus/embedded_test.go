@@ -196,3 +196,31 @@ func TestEmbeddedVolatileUntilKept(t *testing.T) {
 	case <-time.After(50 * time.Millisecond):
 	}
 }
+
+// BenchmarkEmbeddedHandoff measures a blocking invocation's hop: a
+// volatile message published to a queue whose subscription waits, until
+// its consumer has it and acks it.
+func BenchmarkEmbeddedHandoff(b *testing.B) {
+	bus := openEmbedded(b, filepath.Join(b.TempDir(), "queue.db"))
+	defer bus.Close()
+	topic := InvokerTopic("i")
+	sub, _ := bus.Queue(context.Background(), topic, "c", 0)
+	ch, _ := sub.Subscribe(context.Background(), topic)
+	got := make(chan struct{})
+	go func() {
+		for m := range ch {
+			m.Ack()
+			got <- struct{}{}
+		}
+	}()
+	i := 0
+	for b.Loop() {
+		i++
+		msg := NewMessage(fmt.Sprint(i), []byte(`{"activationId":"x"}`))
+		MarkVolatile(msg)
+		if err := bus.Publish(topic, msg); err != nil {
+			b.Fatal(err)
+		}
+		<-got
+	}
+}
