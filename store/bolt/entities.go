@@ -69,7 +69,7 @@ func (s *Store) put(ctx context.Context, rec store.Record) (string, error) {
 	}
 	key := appendEntityKey(nil, rec.Namespace, rec.Collection, rec.Name)
 	var rev string
-	err := s.writes.update(func(tx *bbolt.Tx) error {
+	err := s.writes.Update(func(tx *bbolt.Tx) error {
 		b := tx.Bucket(bucketEntities)
 		cur, err := currentRev(b.Get(key))
 		if err != nil {
@@ -108,7 +108,7 @@ func (s *Store) Delete(ctx context.Context, ns string, c store.Collection, name,
 		return fmt.Errorf("delete %s/%s/%s: %w", ns, c, name, err)
 	}
 	key := appendEntityKey(nil, ns, c, name)
-	err := s.writes.update(func(tx *bbolt.Tx) error {
+	err := s.writes.Update(func(tx *bbolt.Tx) error {
 		b := tx.Bucket(bucketEntities)
 		v := b.Get(key)
 		if v == nil {
