@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"slices"
@@ -218,5 +219,74 @@ func TestInvokersHarness(t *testing.T) {
 	}
 	if !strings.Contains(string(out), "scaling 1 -> 3 invokers") {
 		t.Errorf("no ratio line in:\n%s", out)
+	}
+}
+
+// TestThroughputHarness runs the throughput mode briefly so that it stays
+// working, and checks its table: one row per concurrency level with
+// positive rates and a ratio that agrees with them, then the non-blocking
+// figure.
+func TestThroughputHarness(t *testing.T) {
+	testenv.Node(t)
+	var out testWriter
+	if err := runThroughput(context.Background(), 40, "process", "", &out); err != nil {
+		t.Fatal(err)
+	}
+	if err := checkThroughputReport(string(out)); err != nil {
+		t.Errorf("%v in:\n%s", err, out)
+	}
+	t.Log(string(out))
+}
+
+func checkThroughputReport(out string) error {
+	lines := strings.Split(strings.TrimRight(out, "\n"), "\n")
+	if want := 4 + len(concurrencyLevels); len(lines) != want {
+		return fmt.Errorf("%d lines, want %d", len(lines), want)
+	}
+	for i, c := range concurrencyLevels {
+		f := strings.Fields(lines[3+i])
+		if len(f) != 4 || f[0] != strconv.Itoa(c) {
+			return fmt.Errorf("row %q, want %d callers and three numbers", lines[3+i], c)
+		}
+		wisp, err1 := strconv.ParseFloat(f[1], 64)
+		direct, err2 := strconv.ParseFloat(f[2], 64)
+		ratio, err3 := strconv.ParseFloat(strings.TrimSuffix(f[3], "x"), 64)
+		if err := errors.Join(err1, err2, err3); err != nil || wisp <= 0 || direct <= 0 {
+			return fmt.Errorf("row %q: %v", lines[3+i], err)
+		}
+		if want := wisp / direct; math.Abs(ratio-want) > 0.01+0.02*want {
+			return fmt.Errorf("row %q: ratio %v, but %v/%v = %.3f", lines[3+i], ratio, wisp, direct, want)
+		}
+	}
+	if last := lines[len(lines)-1]; !strings.HasPrefix(last, "non-blocking invokes") || !strings.Contains(last, "accepted/s") {
+		return fmt.Errorf("last line %q, want the non-blocking figure", last)
+	}
+	return nil
+}
+
+func TestCheckThroughputReport(t *testing.T) {
+	good := `invoker backend: process
+warm blocking invokes per second (REST API, result=true) vs POST /run to the same warm proxy, by concurrent callers
+  callers        wisp/s     direct/s    ratio
+  1                1170         3577    0.33x
+  4                1916         6489    0.30x
+  16               1619         5357    0.30x
+  64               1395         7761    0.18x
+non-blocking invokes (n=2000, 256 callers, fsync on): 657 accepted/s (202 once durable), 649 completed/s (every record readable)
+`
+	if err := checkThroughputReport(good); err != nil {
+		t.Fatalf("good report: %v", err)
+	}
+	for name, edit := range map[string][2]string{
+		"row missing":  {"  16               1619         5357    0.30x\n", ""},
+		"wrong level":  {"  4    ", "  5    "},
+		"wrong ratio":  {"0.18x", "0.38x"},
+		"zero direct":  {"3577", "0"},
+		"no figure":    {"non-blocking", "blocking"},
+		"not a number": {"1916", "?"},
+	} {
+		if err := checkThroughputReport(strings.Replace(good, edit[0], edit[1], 1)); err == nil {
+			t.Errorf("%s: no error", name)
+		}
 	}
 }

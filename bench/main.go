@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"runtime/pprof"
 	"strings"
 	"time"
 
@@ -35,7 +36,17 @@ func main() {
 	capacity := flag.Int("capacity", 8, "with -invokers: activations one invoker holds at once (its --user-memory is this times 128 MB)")
 	sleepMS := flag.Int("sleep", 200, "with -invokers: milliseconds each activation sleeps")
 	controllers := flag.Int("controllers", 1, "with -invokers: controllers the callers are spread over")
+	throughputMode := flag.Bool("throughput", false, "warm invokes per second at 1, 4, 16 and 64 concurrent callers against the direct path, then non-blocking invokes per second (fsync on) from 64 callers")
+	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the whole run (Wisp runs in this process) to this file")
 	flag.Parse()
+	if *cpuProfile != "" {
+		stopProfile, err := startCPUProfile(*cpuProfile)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+		defer stopProfile()
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	if *faultsMode {
@@ -98,6 +109,13 @@ func main() {
 		}
 		return
 	}
+	if *throughputMode {
+		if err := runThroughput(ctx, *n, *backend, *wispBin, os.Stdout); err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if *langsMode {
 		if err := runLangs(ctx, *n, *wispBin, os.Stdout); err != nil {
 			fmt.Fprintln(os.Stderr, "bench:", err)
@@ -116,4 +134,21 @@ func main() {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
+}
+
+// startCPUProfile starts a CPU profile into path and returns what stops it
+// and closes the file.
+func startCPUProfile(path string) (func(), error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}, nil
 }

@@ -16,12 +16,14 @@ import (
 	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/ThreeDotsLabs/watermill/pubsub/gochannel"
 	bolt "go.etcd.io/bbolt"
+
+	"github.com/wispio/wisp/internal/groupcommit"
 )
 
 // Embedded is the bus of a single process whose queues outlive it, for
 // `wisp serve` without NATS: a message published to a queue topic is in a
-// bbolt file, fsynced, before Publish returns (concurrent publishes share
-// one commit) and is removed once its consumer acks it. On open, the
+// bbolt file, fsynced, before Publish returns (publishes and removals that
+// arrive while a commit is under way share the next one: group commit) and is removed once its consumer acks it. On open, the
 // messages no consumer acked are delivered again, oldest first. So a 202
 // given for an invocation or a fire survives a kill -9, as on NATS.
 //
@@ -30,7 +32,10 @@ import (
 // VolatileHeader) until they are published again unmarked. In one process a queue's subscriptions
 // all belong to its one consumer: each message goes to one of them.
 type Embedded struct {
-	db        *bolt.DB
+	db *bolt.DB
+	// commits group-commits the stores and removals of queued messages:
+	// those that arrive while a commit is under way share the next one.
+	commits   *groupcommit.Committer
 	log       *slog.Logger
 	broadcast *gochannel.GoChannel
 	closing   chan struct{}
@@ -45,9 +50,6 @@ type Embedded struct {
 // delivered again.
 const redeliveryDelay = 100 * time.Millisecond
 
-// embeddedBatchDelay is how long a commit waits for more publishes to carry.
-const embeddedBatchDelay = 2 * time.Millisecond
-
 // OpenEmbedded opens (or creates) the embedded bus whose queues are kept
 // in the bbolt file at path. wait is how long to wait for another process
 // holding the file.
@@ -56,9 +58,8 @@ func OpenEmbedded(path string, wait time.Duration, log *slog.Logger) (*Embedded,
 	if err != nil {
 		return nil, fmt.Errorf("bus: open the queue file %s (is another wisp serve using it?): %w", path, err)
 	}
-	db.MaxBatchDelay = embeddedBatchDelay
 	b := &Embedded{
-		db: db, log: log, closing: make(chan struct{}), queues: map[string]*diskQueue{},
+		db: db, commits: groupcommit.New(db), log: log, closing: make(chan struct{}), queues: map[string]*diskQueue{},
 		// Broadcasts are not ordered (one process publishes none but the
 		// entity changes and pings of a cluster, which it is not).
 		broadcast: gochannel.NewGoChannel(gochannel.Config{OutputChannelBuffer: 1024}, watermill.NopLogger{}),
@@ -197,7 +198,7 @@ func (b *Embedded) store(q *diskQueue, e *queued) error {
 		return fmt.Errorf("bus: encode message %s: %w", m.UUID, err)
 	}
 	var key uint64
-	err = b.db.Batch(func(tx *bolt.Tx) error {
+	err = b.commits.Update(func(tx *bolt.Tx) error {
 		bk, err := tx.CreateBucketIfNotExists([]byte(q.topic))
 		if err != nil {
 			return err
@@ -224,7 +225,7 @@ func (b *Embedded) ack(q *diskQueue, e *queued) {
 	key := e.key
 	q.mu.Unlock()
 	if key != 0 {
-		err := b.db.Batch(func(tx *bolt.Tx) error {
+		err := b.commits.Update(func(tx *bolt.Tx) error {
 			if bk := tx.Bucket([]byte(q.topic)); bk != nil {
 				return bk.Delete(seqKey(key))
 			}
@@ -339,6 +340,10 @@ func (b *Embedded) deliver(ctx context.Context, q *diskQueue, out chan<- *messag
 		}
 		select {
 		case <-msg.Acked():
+			if !q.stored(e) {
+				q.release(e.id) // nothing to remove from the file
+				continue
+			}
 			// The removal shares a commit with others and is not waited
 			// for: a removal lost with a crash only delivers e again.
 			b.wg.Add(1)
@@ -402,13 +407,23 @@ type queued struct {
 	msg      storedMessage
 }
 
+// stored reports whether e is in the file (its key is set).
+func (q *diskQueue) stored(e *queued) bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return e.key != 0
+}
+
 // diskQueue is the in-memory order of one topic's queued messages.
 type diskQueue struct {
 	topic   string
 	persist bool
 
-	mu    sync.Mutex // guards ready, ids and wake
+	mu    sync.Mutex // guards ready, ids, wake and holding
 	ready []*queued
+	// holding is set while dispatch has taken the oldest message from
+	// ready and not yet handed it to a subscription.
+	holding bool
 	// ids are the messages waiting or being handled, by id.
 	ids  map[string]*queued
 	wake chan struct{} // closed and replaced when a message is pushed
@@ -430,6 +445,9 @@ func (q *diskQueue) dispatch(closing <-chan struct{}) {
 		case <-closing:
 			return
 		}
+		q.mu.Lock()
+		q.holding = false
+		q.mu.Unlock()
 	}
 }
 
@@ -459,6 +477,16 @@ func (q *diskQueue) add(e *queued, front bool) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	q.claim(e)
+	if len(q.ready) == 0 && !q.holding {
+		// Nothing is ahead of e: hand it straight to a subscription that
+		// waits, if one does, without waking dispatch (one goroutine hop
+		// less on the way to the consumer).
+		select {
+		case q.feed <- e:
+			return
+		default:
+		}
+	}
 	if front {
 		q.ready = append([]*queued{e}, q.ready...)
 	} else {
@@ -496,6 +524,7 @@ func (q *diskQueue) next(closing <-chan struct{}) (*queued, bool) {
 			e := q.ready[0]
 			q.ready[0] = nil
 			q.ready = q.ready[1:]
+			q.holding = true
 			q.mu.Unlock()
 			return e, true
 		}

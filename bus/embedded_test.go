@@ -6,12 +6,14 @@ import (
 	"io"
 	"log/slog"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill/message"
+	bolt "go.etcd.io/bbolt"
 )
 
 func openEmbedded(t testing.TB, path string) *Embedded {
@@ -194,5 +196,89 @@ func TestEmbeddedVolatileUntilKept(t *testing.T) {
 	case m := <-ch:
 		t.Fatalf("volatile message %s outlived the process", m.UUID)
 	case <-time.After(50 * time.Millisecond):
+	}
+}
+
+// BenchmarkEmbeddedHandoff measures a blocking invocation's hop: a
+// volatile message published to a queue whose subscription waits, until
+// its consumer has it and acks it.
+func BenchmarkEmbeddedHandoff(b *testing.B) {
+	bus := openEmbedded(b, filepath.Join(b.TempDir(), "queue.db"))
+	defer bus.Close()
+	topic := InvokerTopic("i")
+	sub, _ := bus.Queue(context.Background(), topic, "c", 0)
+	ch, _ := sub.Subscribe(context.Background(), topic)
+	got := make(chan struct{})
+	go func() {
+		for m := range ch {
+			m.Ack()
+			got <- struct{}{}
+		}
+	}()
+	i := 0
+	for b.Loop() {
+		i++
+		msg := NewMessage(fmt.Sprint(i), []byte(`{"activationId":"x"}`))
+		MarkVolatile(msg)
+		if err := bus.Publish(topic, msg); err != nil {
+			b.Fatal(err)
+		}
+		<-got
+	}
+}
+
+// TestEmbeddedGroupCommit: publishes that arrive while a commit of the
+// queue file is under way share the next commit (one fsync), and each
+// returns only once its message is in the file.
+func TestEmbeddedGroupCommit(t *testing.T) {
+	b := openEmbedded(t, filepath.Join(t.TempDir(), "queue.db"))
+	defer b.Close()
+	topic := InvokerTopic("i")
+	before := b.commits.Commits()
+	release, started, held := make(chan struct{}), make(chan struct{}), make(chan error, 1)
+	go func() {
+		held <- b.commits.Update(func(*bolt.Tx) error {
+			close(started)
+			<-release
+			return nil
+		})
+	}()
+	<-started
+	const n = 20
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() { errs[i] = b.Publish(topic, NewMessage(fmt.Sprint("m", i), []byte(`{}`))) })
+	}
+	for deadline := time.Now().Add(10 * time.Second); b.commits.Queued() < n; runtime.Gosched() {
+		if time.Now().After(deadline) {
+			close(release)
+			t.Fatalf("%d of %d publishes queued for the next commit", b.commits.Queued(), n)
+		}
+	}
+	close(release)
+	wg.Wait()
+	if err := <-held; err != nil {
+		t.Fatal(err)
+	}
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("publish m%d: %v", i, err)
+		}
+	}
+	stored := 0
+	if err := b.db.View(func(tx *bolt.Tx) error {
+		if bk := tx.Bucket([]byte(topic)); bk != nil {
+			stored = bk.Stats().KeyN
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if stored != n {
+		t.Errorf("%d messages in the file after their publishes returned, want %d", stored, n)
+	}
+	if got := b.commits.Commits() - before; got != 2 {
+		t.Errorf("%d commits for one held write and %d publishes queued behind it, want 2", got, n)
 	}
 }

@@ -70,6 +70,24 @@ type Invoker struct {
 	goBins  *goBinaries     // executables of compiled Go source actions (gobinary.go)
 	// tracer records spans; nil records none (see SetTracerProvider).
 	tracer trace.Tracer
+	// local is the controller of this process, whose completions skip the
+	// bus (see SetLocalController); its id is "" when there is none.
+	local localController
+}
+
+// localController is a controller a completion reaches by a call.
+type localController struct {
+	id       string
+	complete func(*entity.Activation)
+}
+
+// SetLocalController sends the completions for controller id to complete
+// (routing.Controller.Complete of a controller in this process) instead of
+// over the bus: the record is neither encoded nor decoded, and no bus
+// goroutine stands between the run and its blocking caller. Call it
+// before Consume.
+func (inv *Invoker) SetLocalController(id string, complete func(*entity.Activation)) {
+	inv.local = localController{id: id, complete: complete}
 }
 
 // New returns an invoker running containers made by backend, reading actions
@@ -264,6 +282,10 @@ func (inv *Invoker) record(ctx context.Context, act *entity.Activation, controll
 }
 
 func (inv *Invoker) complete(controller string, act *entity.Activation) {
+	if controller == inv.local.id && inv.local.complete != nil {
+		inv.local.complete(act)
+		return
+	}
 	payload, err := json.Marshal(routing.Completion{Activation: act})
 	if err == nil {
 		err = inv.pub.Publish(bus.CompletionsTopic(controller), bus.NewMessage(act.ActivationID, payload))

@@ -79,20 +79,28 @@ func (c *Controller) onCompletion(msg *message.Message) error {
 		c.log.Error("drop malformed completion", "messageId", msg.UUID, "err", err)
 		return nil
 	}
+	c.Complete(comp.Activation)
+	return nil
+}
+
+// Complete hands the caller waiting for act (if any) its record, as a
+// completion from the bus does; an invoker in this process calls it
+// directly, saving the record's encoding, decoding and bus hop. Neither
+// side may modify act afterwards.
+func (c *Controller) Complete(act *entity.Activation) {
 	c.mu.Lock()
-	p, ok := c.pending[comp.Activation.ActivationID]
-	delete(c.pending, comp.Activation.ActivationID)
+	p, ok := c.pending[act.ActivationID]
+	delete(c.pending, act.ActivationID)
 	if ok {
 		c.release(p) // with the entry, never apart from it
 	}
 	c.mu.Unlock()
 	if !ok {
-		return nil // a redelivered completion, or one of another run
+		return // a redelivered completion, or one of another run
 	}
 	if p.ch != nil {
-		p.ch <- comp.Activation // buffered: never blocks
+		p.ch <- act // buffered: never blocks
 	}
-	return nil
 }
 
 // Invoke publishes inv to the action's invoker. When wait is positive the

@@ -242,3 +242,37 @@ func TestControllerMarksVolatile(t *testing.T) {
 		})
 	}
 }
+
+// TestControllerComplete checks that a completion handed over by a call
+// (an invoker in this process) answers the blocking caller with that very
+// record and uncounts the activation, as one from the bus does.
+func TestControllerComplete(t *testing.T) {
+	th := throttle.New(throttle.Config{}, nil, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	ctrl := NewController("c1", &recorder{}, NewBalancer("i1"), th, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	id := entity.NewActivationID()
+	want := &entity.Activation{ActivationID: id}
+	done := make(chan struct{})
+	var got *entity.Activation
+	var err error
+	go func() {
+		defer close(done)
+		got, err = ctrl.Invoke(context.Background(), &Invocation{ActivationID: id, Subject: "ns", Action: entity.FQN{Namespace: "ns", Name: "a"}}, time.Minute)
+	}()
+	for {
+		ctrl.mu.Lock()
+		_, published := ctrl.pending[id]
+		ctrl.mu.Unlock()
+		if published {
+			break
+		}
+		runtime.Gosched()
+	}
+	ctrl.Complete(want)
+	<-done
+	if err != nil || got != want {
+		t.Fatalf("Invoke = %p, %v; want the completed record %p", got, err, want)
+	}
+	waitNoPending(ctrl)
+	ctrl.Complete(want) // a second completion of it finds no caller and changes nothing
+	waitNoPending(ctrl)
+}

@@ -110,6 +110,8 @@ func TestMetricsAfterInvokesAndFires(t *testing.T) {
 		{fires, 1},
 		{series("wisp_rule_activations_total", "namespace=fire", "trigger=t", "outcome=activated"), 1},
 		{series("wisp_bus_publish_seconds_count", "topic=triggers", "result=ok"), 1},
+		// Every completion went to this process's controller by a call.
+		{series("wisp_bus_publish_seconds_count", "topic=completions", "result=ok"), 0},
 	}
 	for _, tt := range tests {
 		if got := after[tt.series] - before[tt.series]; got != tt.delta {

@@ -295,6 +295,11 @@ func (s *Server) start(ctx context.Context) error {
 		if ctrl, err = s.newController(ctx, roles); err != nil {
 			return err
 		}
+		if s.invoker != nil {
+			// Completions of this process's invoker reach its controller
+			// by a call, not over the bus.
+			s.invoker.SetLocalController(ctrl.ID(), ctrl.Complete)
+		}
 	}
 
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))

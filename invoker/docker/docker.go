@@ -273,6 +273,9 @@ func (b *Backend) Create(ctx context.Context, spec invoker.Spec) (invoker.Contai
 		Tmpfs:          map[string]string{"/tmp": "rw,exec,nosuid,nodev,size=64m"}, // exec: native actions run their code from here (noexec is Docker's default)
 		CapDrop:        []string{"ALL"},
 		SecurityOpt:    []string{"no-new-privileges"},
+		// The invoker reads the output from an attach (see start); the
+		// engine keeps no log file of it (the records hold the logs).
+		LogConfig: container.LogConfig{Type: "none"},
 		Resources: container.Resources{
 			Memory:     memory,
 			MemorySwap: memory, // no swap
@@ -320,6 +323,19 @@ func (b *Backend) Create(ctx context.Context, spec invoker.Spec) (invoker.Contai
 
 func (b *Backend) start(ctx context.Context, c *dockerContainer) error {
 	t0 := time.Now()
+	// The container's output is read from an attach made before it starts,
+	// not from its log: a warm activation waits for its sentinels, which a
+	// json-file log (written to the file, then read back by a follower)
+	// delivered 1.5 ms after the answer on average, the attached stream
+	// 0.1 ms.
+	att, err := b.api.ContainerAttach(context.WithoutCancel(ctx), c.id, container.AttachOptions{Stream: true, Stdout: true, Stderr: true})
+	if err != nil {
+		return fmt.Errorf("attach to container %s: %w", short(c.id), err)
+	}
+	go func() {
+		defer att.Close()
+		_, _ = stdcopy.StdCopy(c.logs.Stdout(), c.logs.Stderr(), att.Reader)
+	}()
 	if err := b.api.ContainerStart(ctx, c.id, container.StartOptions{}); err != nil {
 		return fmt.Errorf("start container %s: %w", short(c.id), err)
 	}
@@ -339,25 +355,7 @@ func (b *Backend) start(ctx context.Context, c *dockerContainer) error {
 		}
 		c.url = "http://127.0.0.1:" + bindings[0].HostPort
 	}
-	// The log stream attaches while the proxy starts: the engine sends a
-	// container's output from its start, whenever the stream attaches.
-	attached := make(chan error, 1)
-	go func() { attached <- b.attachLogs(ctx, c) }()
-	err := b.waitReady(ctx, c)
-	return errors.Join(err, <-attached)
-}
-
-// attachLogs follows the container's output into its log collector.
-func (b *Backend) attachLogs(ctx context.Context, c *dockerContainer) error {
-	logs, err := b.api.ContainerLogs(context.WithoutCancel(ctx), c.id, container.LogsOptions{ShowStdout: true, ShowStderr: true, Follow: true})
-	if err != nil {
-		return fmt.Errorf("attach logs of %s: %w", short(c.id), err)
-	}
-	go func() {
-		defer logs.Close()
-		_, _ = stdcopy.StdCopy(c.logs.Stdout(), c.logs.Stderr(), logs)
-	}()
-	return nil
+	return b.waitReady(ctx, c)
 }
 
 // waitReady polls the container's port until its HTTP server answers:

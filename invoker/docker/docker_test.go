@@ -139,6 +139,14 @@ func TestLifecycle(t *testing.T) {
 	}
 
 	dc := c.(*dockerContainer)
+	// The logs came from the attached streams: the engine keeps none.
+	info, err := b.api.ContainerInspect(context.Background(), dc.id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := info.HostConfig.LogConfig.Type; got != "none" {
+		t.Errorf("log driver %q, want none (the invoker reads the attached output)", got)
+	}
 	if err := c.Pause(context.Background()); err != nil {
 		t.Fatal(err)
 	}

@@ -11,6 +11,7 @@ import (
 
 	"go.etcd.io/bbolt"
 
+	"github.com/wispio/wisp/internal/groupcommit"
 	"github.com/wispio/wisp/store"
 )
 
@@ -34,7 +35,7 @@ type Store struct {
 	log *slog.Logger
 	// writes commits entity Puts and Deletes, several to a transaction
 	// when they come at once (group commit).
-	writes *committer
+	writes *groupcommit.Committer
 	// undecodable counts the records lists skipped (store.SkipCounter).
 	undecodable atomic.Int64
 }
@@ -66,7 +67,7 @@ func Open(path string, opts Options) (*Store, error) {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Store{db: db, log: log, writes: &committer{db: db}}, nil
+	return &Store{db: db, log: log, writes: groupcommit.New(db)}, nil
 }
 
 // Undecodable is how many records lists skipped because they could not
@@ -100,7 +101,7 @@ func initLayout(tx *bbolt.Tx) error {
 // Close commits the deferred deletes (DeleteLater) and closes the file;
 // calls after Close fail.
 func (s *Store) Close() error {
-	s.writes.flush()
+	s.writes.Flush()
 	if err := s.db.Close(); err != nil {
 		return fmt.Errorf("close %s: %w", s.db.Path(), err)
 	}

@@ -29,13 +29,13 @@ func TestGroupCommit(t *testing.T) {
 	if _, err := s.Put(ctx, store.Record{Namespace: "ns", Collection: store.FeedEvents, Name: "taken", Doc: []byte(`{}`)}); err != nil {
 		t.Fatal(err)
 	}
-	before := s.writes.commits.Load()
+	before := s.writes.Commits()
 
 	// Hold a commit open until the others are queued behind it.
 	release, held := make(chan struct{}), make(chan error, 1)
 	started := make(chan struct{})
 	go func() {
-		held <- s.writes.update(func(*bbolt.Tx) error {
+		held <- s.writes.Update(func(*bbolt.Tx) error {
 			close(started)
 			<-release
 			return nil
@@ -54,9 +54,7 @@ func TestGroupCommit(t *testing.T) {
 		_, errs[n] = s.Put(ctx, store.Record{Namespace: "ns", Collection: store.FeedEvents, Name: "taken", Doc: []byte(`{}`)})
 	})
 	for queued := 0; queued < n+1; runtime.Gosched() {
-		s.writes.mu.Lock()
-		queued = len(s.writes.queue)
-		s.writes.mu.Unlock()
+		queued = s.writes.Queued()
 	}
 	close(release)
 	wg.Wait()
@@ -74,7 +72,7 @@ func TestGroupCommit(t *testing.T) {
 	if !errors.Is(errs[n], store.ErrConflict) {
 		t.Errorf("put of an existing name = %v, want a conflict", errs[n])
 	}
-	if got := s.writes.commits.Load() - before; got != 2 {
+	if got := s.writes.Commits() - before; got != 2 {
 		t.Errorf("%d transactions for one held write and %d queued ones, want 2", got, n+1)
 	}
 }

@@ -69,7 +69,7 @@ func (s *Store) put(ctx context.Context, rec store.Record) (string, error) {
 	}
 	key := appendEntityKey(nil, rec.Namespace, rec.Collection, rec.Name)
 	var rev string
-	err := s.writes.update(func(tx *bbolt.Tx) error {
+	err := s.writes.Update(func(tx *bbolt.Tx) error {
 		b := tx.Bucket(bucketEntities)
 		cur, err := currentRev(b.Get(key))
 		if err != nil {
@@ -108,7 +108,7 @@ func (s *Store) Delete(ctx context.Context, ns string, c store.Collection, name,
 		return fmt.Errorf("delete %s/%s/%s: %w", ns, c, name, err)
 	}
 	key := appendEntityKey(nil, ns, c, name)
-	err := s.writes.update(func(tx *bbolt.Tx) error {
+	err := s.writes.Update(func(tx *bbolt.Tx) error {
 		b := tx.Bucket(bucketEntities)
 		v := b.Get(key)
 		if v == nil {
@@ -134,7 +134,7 @@ func (s *Store) Delete(ctx context.Context, ns string, c store.Collection, name,
 // or commits on its own within 100 ms; a crash before then undoes it.
 func (s *Store) DeleteLater(ctx context.Context, ns string, c store.Collection, name string) {
 	key := appendEntityKey(nil, ns, c, name)
-	s.writes.later(func(tx *bbolt.Tx) error {
+	s.writes.Later(func(tx *bbolt.Tx) error {
 		return tx.Bucket(bucketEntities).Delete(key)
 	})
 }
@@ -144,7 +144,7 @@ func (s *Store) CommitLater(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if err := s.writes.update(func(*bbolt.Tx) error { return nil }); err != nil {
+	if err := s.writes.Update(func(*bbolt.Tx) error { return nil }); err != nil {
 		return fmt.Errorf("commit deferred deletes: %w", err)
 	}
 	return nil

@@ -35,14 +35,14 @@ func TestDeleteLater(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	before := s.writes.commits.Load()
+	before := s.writes.Commits()
 	s.DeleteLater(ctx, "ns", store.FeedEvents, "a")
 	s.DeleteLater(ctx, "ns", store.FeedEvents, "b")
 	// Created anew after its deferred delete: no conflict.
 	if err := put(s, "b"); err != nil {
 		t.Fatalf("create b after DeleteLater(b): %v", err)
 	}
-	if got := s.writes.commits.Load() - before; got != 1 {
+	if got := s.writes.Commits() - before; got != 1 {
 		t.Errorf("%d commits for two deferred deletes and a put, want 1", got)
 	}
 	if _, err := s.Get(ctx, "ns", store.FeedEvents, "a"); !errors.Is(err, store.ErrNotFound) {

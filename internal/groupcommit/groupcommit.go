@@ -1,4 +1,4 @@
-package bolt
+package groupcommit
 
 import (
 	"sync"
@@ -8,11 +8,11 @@ import (
 	"go.etcd.io/bbolt"
 )
 
-// laterDelay bounds how long a deferred write (committer.later) waits for
+// laterDelay bounds how long a deferred write (Committer.Later) waits for
 // a commit to ride with before it is committed on its own.
 const laterDelay = 100 * time.Millisecond
 
-// committer shares one bbolt transaction, and so one fsync, among the
+// Committer shares one bbolt transaction, and so one fsync, among the
 // entity writes (Put, Delete) that arrive while another commit is under
 // way: group commit without a timer. The first writer to find no commit
 // running commits at once, alone; writers that arrive meanwhile queue, and
@@ -20,7 +20,7 @@ const laterDelay = 100 * time.Millisecond
 // transaction. Every writer returns only once its own write is durable
 // (or failed). bbolt's DB.Batch would wait up to MaxBatchDelay for
 // company; this never waits for anything but the disk.
-type committer struct {
+type Committer struct {
 	db *bbolt.DB
 
 	mu      sync.Mutex // guards running, queue, parked and timer
@@ -32,11 +32,14 @@ type committer struct {
 	parked []*write
 	timer  *time.Timer
 
-	commits atomic.Int64 // transactions committed (or failed), for tests
+	commits atomic.Int64 // transactions committed (or failed)
 }
 
-// write is one queued entity write. fn must write nothing when it fails
-// (it checks everything before its one Put or Delete), so that the other
+// New returns a committer of writes to db.
+func New(db *bbolt.DB) *Committer { return &Committer{db: db} }
+
+// write is one queued write. fn must write nothing when it fails (it
+// checks everything before its one Put or Delete), so that the other
 // writes of its transaction commit without it.
 type write struct {
 	fn   func(*bbolt.Tx) error
@@ -45,13 +48,13 @@ type write struct {
 	lead bool          // set before done is closed: commit the queue next
 }
 
-// later runs fn in a coming transaction without waiting for it: in the
+// Later runs fn in a coming transaction without waiting for it: in the
 // next commit that starts, or in one of its own within laterDelay. A crash
 // before then loses it, and a failed fn or commit is not reported: it is
 // for writes whose loss is harmless (the removal of a fired outbox event,
 // which a refire deduplicates). Deferred and waited-for writes commit in
 // the order they arrived.
-func (c *committer) later(fn func(*bbolt.Tx) error) {
+func (c *Committer) Later(fn func(*bbolt.Tx) error) {
 	w := &write{fn: fn}
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -61,24 +64,25 @@ func (c *committer) later(fn func(*bbolt.Tx) error) {
 	}
 	c.parked = append(c.parked, w)
 	if c.timer == nil {
-		c.timer = time.AfterFunc(laterDelay, c.flush)
+		c.timer = time.AfterFunc(laterDelay, c.Flush)
 	}
 }
 
-// flush commits the parked writes, if a commit has not taken them yet.
-func (c *committer) flush() {
+// Flush commits the parked (Later) writes, if a commit has not taken them yet.
+func (c *Committer) Flush() {
 	c.mu.Lock()
 	c.timer = nil
 	n := len(c.parked)
 	c.mu.Unlock()
 	if n > 0 {
-		_ = c.update(func(*bbolt.Tx) error { return nil })
+		_ = c.Update(func(*bbolt.Tx) error { return nil })
 	}
 }
 
-// update runs fn in a writable transaction, possibly shared with other
-// writes, and returns once that transaction is committed.
-func (c *committer) update(fn func(*bbolt.Tx) error) error {
+// Update runs fn in a writable transaction, possibly shared with other
+// writes, and returns once that transaction is committed. fn must write
+// nothing when it returns an error.
+func (c *Committer) Update(fn func(*bbolt.Tx) error) error {
 	w := &write{fn: fn, done: make(chan struct{})}
 	c.mu.Lock()
 	if c.running {
@@ -119,7 +123,7 @@ func (c *committer) update(fn func(*bbolt.Tx) error) error {
 		c.running = false
 		if len(c.queue) > 0 {
 			c.parked, c.queue = c.queue, nil
-			c.timer = time.AfterFunc(laterDelay, c.flush)
+			c.timer = time.AfterFunc(laterDelay, c.Flush)
 		}
 		c.mu.Unlock()
 	} else {
@@ -130,9 +134,19 @@ func (c *committer) update(fn func(*bbolt.Tx) error) error {
 	return w.err
 }
 
+// Commits is how many transactions the committer committed (or failed).
+func (c *Committer) Commits() int64 { return c.commits.Load() }
+
+// Queued is how many writes wait for the commit under way.
+func (c *Committer) Queued() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.queue)
+}
+
 // commit runs the batch's writes in one transaction. A write's own failure
 // is its alone; a failed commit fails them all.
-func (c *committer) commit(batch []*write) {
+func (c *Committer) commit(batch []*write) {
 	c.commits.Add(1)
 	err := c.db.Update(func(tx *bbolt.Tx) error {
 		for _, w := range batch {
