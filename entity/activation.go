@@ -62,6 +62,7 @@ func ResponseFromRun(status int, body []byte, maxResult int) Response {
 	if len(body) == 0 || body[0] != '{' || !json.Valid(body) {
 		return ErrorResponse(StatusDeveloperError, "The action did not produce a valid JSON response: "+truncate(string(body), 512))
 	}
+	body = compactJSON(body)
 	var fields struct {
 		Error json.RawMessage `json:"error"`
 	}
@@ -77,6 +78,21 @@ func ResponseFromRun(status int, body []byte, maxResult int) Response {
 	default:
 		return ErrorResponse(StatusDeveloperError, "The action did not produce a valid response and exited unexpectedly.")
 	}
+}
+
+// compactJSON returns valid JSON body without insignificant whitespace, as
+// OpenWhisk answers results (Python's json.dumps writes ", " and ": "),
+// whether a blocking caller gets the bytes straight or through a record.
+func compactJSON(body []byte) []byte {
+	if bytes.IndexAny(body, " \t\r\n") < 0 {
+		return body
+	}
+	var b bytes.Buffer
+	b.Grow(len(body))
+	if json.Compact(&b, body) != nil {
+		return body
+	}
+	return b.Bytes()
 }
 
 func errorObject(errValue json.RawMessage) json.RawMessage {

@@ -19,6 +19,8 @@ func TestResponseFromRun(t *testing.T) {
 		{"application error object", 200, `{"error":{"m":1},"x":2}`, StatusApplicationError, `{"error":{"m":1}}`},
 		{"runtime error with message", 502, `{"error":"thrown"}`, StatusDeveloperError, `{"error":"thrown"}`},
 		{"runtime error without message", 500, `{"x":1}`, StatusDeveloperError, ""},
+		{"spaced success compacted", 200, "{\"greeting\": \"hello python:3\",\n \"n\": [1, 2]}", StatusSuccess, `{"greeting":"hello python:3","n":[1,2]}`},
+		{"spaced error compacted", 200, `{"error": {"m": "a b"}}`, StatusApplicationError, `{"error":{"m":"a b"}}`},
 		{"not an object", 200, `[1,2]`, StatusDeveloperError, ""},
 		{"not JSON", 200, `hello`, StatusDeveloperError, ""},
 		{"empty", 200, ``, StatusDeveloperError, ""},
