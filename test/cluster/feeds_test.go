@@ -125,8 +125,9 @@ func alarmRow(tally map[string]int, causes map[string]time.Time) feedRow {
 	return r
 }
 
-// logged returns the time of the node's first log line with msg.
-func (n *node) logged(t *testing.T, msg string) (time.Time, bool) {
+// logged returns the time of the node's first log line with msg after
+// after.
+func (n *node) logged(t *testing.T, msg string, after time.Time) (time.Time, bool) {
 	t.Helper()
 	b, err := os.ReadFile(n.log)
 	if err != nil {
@@ -137,8 +138,9 @@ func (n *node) logged(t *testing.T, msg string) (time.Time, bool) {
 			continue
 		}
 		ts, _, _ := strings.Cut(strings.TrimPrefix(line, "time="), " ")
-		at, err := time.Parse(time.RFC3339Nano, ts)
-		return at, err == nil
+		if at, err := time.Parse(time.RFC3339Nano, ts); err == nil && at.After(after) {
+			return at, true
+		}
 	}
 	return time.Time{}, false
 }
@@ -159,8 +161,10 @@ func (a *api) feedCall(t *testing.T, addr, feed, event, trigger string, params m
 
 // TestClusterFeedsFailover runs 2 controllers, 3 invokers and 2 feeds
 // nodes; an MQTT feed (QoS 1, on the test Mosquitto) and a per-second
-// alarm feed with a start and stop date are created while only f1 runs,
-// so f1 holds both. Messages are published while the alarm ticks, and f1
+// alarm feed with a start and stop date, and two idle alarms, are created
+// while only f1 runs; once f2 is live the registrations spread: the idle
+// ones (which prefer f2, feeds.PreferredNode) move to f2, the MQTT and
+// the ticking alarm feeds (which prefer f1) stay on f1. Messages are published while the alarm ticks, and f1
 // is SIGKILLed halfway: f2 takes both feeds over (the MQTT persistent
 // session, the alarm's cursor and catch-up, the outbox), and every
 // published message and every tick of the alarm must have its
@@ -186,7 +190,15 @@ func TestClusterFeedsFailover(t *testing.T) {
 		"exec":   map[string]any{"kind": "nodejs:20", "code": "function main(p) { return {n: p.payload ? p.payload.n : null, alarm: p.alarm === true} }"},
 		"limits": map[string]any{"memory": 128},
 	})
-	for trigger, feed := range map[string]string{"mq": "mqtt/messages", "tick": "alarms/alarm"} {
+	// The names are chosen for where they fall: readings and tick on f1,
+	// idle1 and idle5 on f2.
+	placed := map[string]string{"load/readings": "f1", "load/tick": "f1", "load/idle1": "f2", "load/idle5": "f2"}
+	for key, want := range placed {
+		if got := feeds.PreferredNode(key, []string{"f1", "f2"}); got != want {
+			t.Fatalf("%s prefers %s, the test wants %s: rename it", key, got, want)
+		}
+	}
+	for trigger, feed := range map[string]string{"readings": "mqtt/messages", "tick": "alarms/alarm", "idle1": "alarms/alarm", "idle5": "alarms/alarm"} {
 		a.must(t, controllers[0].addr, http.MethodPut, "/triggers/"+trigger, map[string]any{"annotations": []map[string]any{{"key": "feed", "value": "/whisk.system/" + feed}}})
 		a.must(t, controllers[0].addr, http.MethodPut, "/rules/on-"+trigger, map[string]any{"trigger": "/_/" + trigger, "action": "/_/count"})
 	}
@@ -197,8 +209,11 @@ func TestClusterFeedsFailover(t *testing.T) {
 		})
 	}
 	topic := fmt.Sprintf("wisp-cluster/%s/readings", c.prefix)
-	a.feedCall(t, controllers[0].addr, "mqtt/messages", "CREATE", "mq", map[string]any{"url": broker, "topic": topic, "qos": 1})
-	startAt := time.Now().Add(8 * time.Second).Truncate(time.Second)
+	a.feedCall(t, controllers[0].addr, "mqtt/messages", "CREATE", "readings", map[string]any{"url": broker, "topic": topic, "qos": 1})
+	for _, idle := range []string{"idle1", "idle5"} {
+		a.feedCall(t, controllers[0].addr, "alarms/alarm", "CREATE", idle, map[string]any{"cron": "0 0 1 1 *"})
+	}
+	startAt := time.Now().Add(10 * time.Second).Truncate(time.Second)
 	stopAt := startAt.Add(25 * time.Second)
 	a.feedCall(t, controllers[0].addr, "alarms/alarm", "CREATE", "tick", map[string]any{
 		"cron": "* * * * * *", "startDate": startAt.UTC().Format(time.RFC3339), "stopDate": stopAt.UTC().Format(time.RFC3339),
@@ -215,24 +230,29 @@ func TestClusterFeedsFailover(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, key := range []string{"load/mq", "load/tick"} {
-		if holder, err := leases.Holder(ctx, key); err != nil || holder != f1.id {
-			t.Fatalf("the feed %s is held by %q (%v), want f1 (the only feeds node when it was created)", key, holder, err)
+	spreadFrom := time.Now()
+	waitFor(t, "the feeds to spread over f1 and f2", 20*time.Second, func() bool {
+		for key, want := range placed {
+			if holder, err := leases.Holder(ctx, key); err != nil || holder != want {
+				return false
+			}
 		}
-	}
+		return true
+	})
+	t.Logf("spread: f1 holds load/readings and load/tick, f2 load/idle1 and load/idle5, %s after f2 started", time.Since(spreadFrom).Round(time.Millisecond))
 
 	pub := paho.NewClient(paho.NewClientOptions().AddBroker(broker).SetClientID("pub-" + c.prefix))
 	if tok := pub.Connect(); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
 		t.Fatalf("connect the publisher: %v", tok.Error())
 	}
 	defer pub.Disconnect(100)
-	const published = 300
+	const published = 400
 	var killedAt time.Time
 	tick := time.NewTicker(50 * time.Millisecond)
 	for i := range published {
 		<-tick.C
 		if killedAt.IsZero() && i >= published/3 && time.Now().After(startAt.Add(5*time.Second)) {
-			t.Logf("SIGKILL feeds node f1 (holding both feeds) after %d messages, %s into the alarm", i, time.Since(startAt).Round(time.Millisecond))
+			t.Logf("SIGKILL feeds node f1 (holding the MQTT and the ticking alarm feeds) after %d messages, %s into the alarm", i, time.Since(startAt).Round(time.Millisecond))
 			f1.kill(t)
 			killedAt = time.Now()
 		}
@@ -261,12 +281,12 @@ func TestClusterFeedsFailover(t *testing.T) {
 		tally = tallyFeeds(ctx, t, st)
 		return mqttRow(tally.mqtt, published).missing == 0 && alarmRow(tally.alarms, causes).missing == 0
 	})
-	for _, key := range []string{"load/mq", "load/tick"} {
+	for key := range placed {
 		if holder, err := leases.Holder(ctx, key); err != nil || holder != f2.id {
 			t.Errorf("the feed %s is held by %q (%v) after the kill, want f2", key, holder, err)
 		}
 	}
-	if at, ok := f2.logged(t, "feed registration taken over"); !ok {
+	if at, ok := f2.logged(t, "feed registration taken over", killedAt); !ok {
 		t.Error("f2 never logged taking a feed over")
 	} else {
 		t.Logf("f2 took the feeds over %s after the kill", at.Sub(killedAt).Round(time.Millisecond))
