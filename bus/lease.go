@@ -25,7 +25,7 @@ type Leases struct {
 	kv    jetstream.KeyValue
 	nodes jetstream.KeyValue // the live nodes (Live), expiring alike
 	node  string
-	ttl  time.Duration
+	ttl   time.Duration
 
 	mu   sync.Mutex        // guards revs
 	revs map[string]uint64 // the revision of each lease this node holds
