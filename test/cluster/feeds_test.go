@@ -182,7 +182,8 @@ func TestClusterFeedsFailover(t *testing.T) {
 	for i := range 3 {
 		c.start(fmt.Sprintf("i%d", i+1), "invoker", "--invoker", "process", "--stem-cells", "none", "--user-memory", "1024")
 	}
-	feedArgs := append([]string{"--egress-allow", "127.0.0.0/8"}, ctlArgs...)
+	const feedLease = 2 * time.Second // --feed-lease; the test's look at the bucket opens it alike
+	feedArgs := append([]string{"--egress-allow", "127.0.0.0/8", "--feed-lease", feedLease.String()}, ctlArgs...)
 	f1 := c.start("f1", "feeds", feedArgs...)
 
 	a := &api{auth: basic(creds), client: &http.Client{Timeout: 70 * time.Second}}
@@ -226,7 +227,7 @@ func TestClusterFeedsFailover(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer nb.Close()
-	leases, err := nb.Leases(ctx, "WISP_FEED_LEASES", "test", 3*time.Second)
+	leases, err := nb.Leases(ctx, "WISP_FEED_LEASES", "test", feedLease)
 	if err != nil {
 		t.Fatal(err)
 	}
