@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -21,9 +22,10 @@ import (
 // bucket lives in memory: a restarted NATS server forgets every lease and
 // the nodes take them again.
 type Leases struct {
-	kv   jetstream.KeyValue
-	node string
-	ttl  time.Duration
+	kv    jetstream.KeyValue
+	nodes jetstream.KeyValue // the live nodes (Live), expiring alike
+	node  string
+	ttl   time.Duration
 
 	mu   sync.Mutex        // guards revs
 	revs map[string]uint64 // the revision of each lease this node holds
@@ -42,7 +44,14 @@ func (b *NATS) Leases(ctx context.Context, bucket, node string, ttl time.Duratio
 	if err != nil {
 		return nil, fmt.Errorf("bus: lease bucket %s on %s: %w", bucket, b.shown, redact.Wrap(err, b.url))
 	}
-	return &Leases{kv: kv, node: node, ttl: ttl, revs: map[string]uint64{}}, nil
+	nodes, err := b.js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+		Bucket: b.streamPrefix + bucket + "_NODES", Description: "the live nodes sharing the leases of " + bucket, TTL: ttl, History: 1,
+		Storage: jetstream.MemoryStorage,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("bus: lease bucket %s_NODES on %s: %w", bucket, b.shown, redact.Wrap(err, b.url))
+	}
+	return &Leases{kv: kv, nodes: nodes, node: node, ttl: ttl, revs: map[string]uint64{}}, nil
 }
 
 // Node is the node this Leases acquires for.
@@ -140,6 +149,27 @@ func (l *Leases) Holder(ctx context.Context, name string) (string, error) {
 		return "", fmt.Errorf("bus: read lease %s: %w", name, err)
 	}
 	return string(e.Value()), nil
+}
+
+// Live marks this node alive for TTL and returns the nodes alive now
+// (marked within TTL), this one included, sorted: a node that calls Live
+// more often than TTL is seen by every other.
+func (l *Leases) Live(ctx context.Context) ([]string, error) {
+	if _, err := l.nodes.Put(ctx, leaseKey(l.node), []byte(l.node)); err != nil {
+		return nil, fmt.Errorf("bus: mark node %s alive: %w", l.node, err)
+	}
+	keys, err := l.nodes.ListKeys(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("bus: list the live nodes: %w", err)
+	}
+	var live []string
+	for key := range keys.Keys() { // closed when all are read
+		if name, err := hex.DecodeString(key); err == nil {
+			live = append(live, string(name))
+		}
+	}
+	slices.Sort(live)
+	return live, nil
 }
 
 func (l *Leases) setRev(name string, rev uint64) {

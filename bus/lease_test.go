@@ -2,6 +2,7 @@ package bus_test
 
 import (
 	"context"
+	"slices"
 	"testing"
 	"time"
 )
@@ -94,5 +95,41 @@ func TestServeRequest(t *testing.T) {
 	defer cancelShort()
 	if got, err := client.Request(short, "echo", []byte("silence")); err == nil {
 		t.Fatalf("a request the server does not answer got %q", got)
+	}
+}
+
+// Live: every node that marked itself within the TTL, sorted; a node
+// that stops marking itself drops out after the TTL.
+func TestLeasesLive(t *testing.T) {
+	prefix := uniquePrefix()
+	ctx := t.Context()
+	lb, err := connect(t, prefix).Leases(ctx, "LEASES", "b", time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	la, err := connect(t, prefix).Leases(ctx, "LEASES", "a", time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if live, err := lb.Live(ctx); err != nil || !slices.Equal(live, []string{"b"}) {
+		t.Fatalf("b alone: %v %v", live, err)
+	}
+	if live, err := la.Live(ctx); err != nil || !slices.Equal(live, []string{"a", "b"}) {
+		t.Fatalf("a and b: %v %v, want [a b]", live, err)
+	}
+	// a stops marking itself: b soon sees itself alone.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		live, err := lb.Live(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if slices.Equal(live, []string{"b"}) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("a never dropped out: %v", live)
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }

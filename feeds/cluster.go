@@ -29,6 +29,11 @@ type Leases interface {
 	Renew(ctx context.Context, name string) (bool, error)
 	// Release gives the lease up.
 	Release(ctx context.Context, name string) error
+	// Holder returns the node holding the lease, "" when it is free.
+	Holder(ctx context.Context, name string) (string, error)
+	// Live marks this node alive for the lease time and returns the nodes
+	// alive now, this one included.
+	Live(ctx context.Context) ([]string, error)
 }
 
 // Forwarder runs a feed action on the node that holds its registration.
@@ -39,7 +44,9 @@ type Forwarder interface {
 // Cluster shares the registrations among the feeds nodes of a cluster:
 // each runs the registrations whose lease it holds, takes over those
 // whose holder stopped renewing (every Scan, from the stored cursor and
-// outbox), and forwards a feed action for a registration another node
+// outbox), spreads them over the live nodes (a free registration goes to
+// its PreferredNode, or to any node after Grace; a node hands a
+// registration to its preferred node when that one is live), and forwards a feed action for a registration another node
 // holds to that node. Without a Cluster the Manager runs every
 // registration.
 type Cluster struct {
@@ -48,6 +55,9 @@ type Cluster struct {
 	// Scan is how often leases are renewed and free registrations taken;
 	// a third of the lease time or less.
 	Scan time.Duration
+	// Grace is how long a free registration is left to its preferred
+	// node (PreferredNode) before another node takes it; 0 is three Scans.
+	Grace time.Duration
 	// Hooks hands a webhook delivery for a feed this node does not run to
 	// the node that runs it; nil answers such deliveries 404.
 	Hooks HookForwarder
@@ -59,6 +69,7 @@ func (m *Manager) Share(c *Cluster) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.cfg.Cluster = c
+	m.spread = spread{freeSince: map[string]time.Time{}, byGrace: map[string]bool{}}
 }
 
 // forwardedKey marks the context of a forwarded feed action: it is run
@@ -118,9 +129,13 @@ func (m *Manager) runOwnership() {
 }
 
 // scan renews the leases of the registrations this node runs (dropping
-// those it lost) and adopts every stored registration whose lease is free.
+// those it lost, handing those preferred by another live node to it) and
+// adopts the stored registrations whose lease is free and which fall to
+// this node.
 func (m *Manager) scan(ctx context.Context) {
 	c := m.cfg.Cluster
+	me := c.Leases.Node()
+	live := m.liveNodes(ctx, c)
 	m.mu.Lock()
 	keys := make([]string, 0, len(m.entries))
 	for k := range m.entries {
@@ -138,6 +153,15 @@ func (m *Manager) scan(ctx context.Context) {
 		if !held {
 			m.log.Warn("feed lease lost to another node; stopping it here", "trigger", key)
 			m.drop(key)
+			delete(m.spread.byGrace, key)
+			continue
+		}
+		if yields(key, me, live, m.spread.byGrace[key]) {
+			m.log.Info("feed registration handed to its preferred node", "trigger", key, "node", PreferredNode(key, live))
+			m.drop(key)
+			if err := c.Leases.Release(ctx, key); err != nil {
+				m.log.Warn("release feed lease", "trigger", key, "err", err)
+			}
 		}
 	}
 	recs, err := m.store.List(ctx, SystemNamespace, store.Feeds, store.ListOptions{})
@@ -147,28 +171,71 @@ func (m *Manager) scan(ctx context.Context) {
 		}
 		return
 	}
+	stored := make(map[string]bool, len(recs))
+	now := time.Now()
 	for _, rec := range recs {
+		stored[rec.Name] = true
 		if m.lookup(rec.Name) != nil {
+			delete(m.spread.freeSince, rec.Name)
 			continue
 		}
-		holder, err := c.Leases.Acquire(ctx, rec.Name)
+		holder, err := c.Leases.Holder(ctx, rec.Name)
 		if err != nil {
 			if ctx.Err() == nil {
-				m.log.Warn("acquire feed lease", "trigger", rec.Name, "err", err)
+				m.log.Warn("read feed lease", "trigger", rec.Name, "err", err)
 			}
 			continue
 		}
-		if holder != c.Leases.Node() {
+		if holder != "" && holder != me {
+			delete(m.spread.freeSince, rec.Name)
 			continue
 		}
-		rec := rec
-		if err := m.adopt(ctx, rec.Name, &rec); err != nil {
-			m.log.Error("take over a feed registration", "trigger", rec.Name, "err", err)
-			_ = c.Leases.Release(context.WithoutCancel(ctx), rec.Name)
-			continue
+		byGrace := false
+		if holder == "" {
+			since, seen := m.spread.freeSince[rec.Name]
+			if !seen {
+				since = now
+				m.spread.freeSince[rec.Name] = now
+			}
+			if !claims(rec.Name, me, live, now.Sub(since), c.grace()) {
+				continue // its preferred node takes it
+			}
+			byGrace = PreferredNode(rec.Name, live) != me
 		}
-		m.log.Info("feed registration taken over", "trigger", rec.Name, "node", c.Leases.Node())
+		delete(m.spread.freeSince, rec.Name)
+		m.take(ctx, &rec, byGrace)
 	}
+	for key := range m.spread.freeSince {
+		if !stored[key] {
+			delete(m.spread.freeSince, key)
+		}
+	}
+}
+
+// take acquires rec's lease and runs it here when this node gets it.
+func (m *Manager) take(ctx context.Context, rec *store.Record, byGrace bool) {
+	c := m.cfg.Cluster
+	holder, err := c.Leases.Acquire(ctx, rec.Name)
+	if err != nil {
+		if ctx.Err() == nil {
+			m.log.Warn("acquire feed lease", "trigger", rec.Name, "err", err)
+		}
+		return
+	}
+	if holder != c.Leases.Node() {
+		return
+	}
+	if err := m.adopt(ctx, rec.Name, rec); err != nil {
+		m.log.Error("take over a feed registration", "trigger", rec.Name, "err", err)
+		_ = c.Leases.Release(context.WithoutCancel(ctx), rec.Name)
+		return
+	}
+	if byGrace {
+		m.spread.byGrace[rec.Name] = true
+	} else {
+		delete(m.spread.byGrace, rec.Name)
+	}
+	m.log.Info("feed registration taken over", "trigger", rec.Name, "node", c.Leases.Node(), "byGrace", byGrace)
 }
 
 // adopt loads key's registration (rec, or read from the store) and its

@@ -50,7 +50,8 @@ func shareOnNATS(t *testing.T, h *harness, prefix, node string, fw directForward
 // that created it only, the other answers its feed actions by forwarding
 // them, and when the first stops renewing its lease the second takes the
 // feed over from the newest cursor and fires the event left in the
-// outbox under the activation id the first used.
+// outbox under the activation id the first used. (ns/T1 prefers node a,
+// so a keeps it while b is live: PreferredNode.)
 func TestFeedsTakeOver(t *testing.T) {
 	prefix := fmt.Sprintf("f%d", time.Now().UnixNano())
 	st := openStore(t)
@@ -58,14 +59,14 @@ func TestFeedsTakeOver(t *testing.T) {
 	a, b := newHarness(t, st), newHarness(t, st)
 	shareOnNATS(t, a, prefix, "a", fw)
 	shareOnNATS(t, b, prefix, "b", fw)
-	a.trigger("ns", "T")
+	a.trigger("ns", "T1")
 	a.start()
-	feed := a.create("ns", "/ns/T")
+	feed := a.create("ns", "/ns/T1")
 	b.start()
-	if b.m.lookup("ns/T") != nil {
+	if b.m.lookup("ns/T1") != nil {
 		t.Fatal("node b runs the feed node a holds")
 	}
-	read := b.mustCall("ns", map[string]any{"lifecycleEvent": "READ", "triggerName": "/ns/T"})
+	read := b.mustCall("ns", map[string]any{"lifecycleEvent": "READ", "triggerName": "/ns/T1"})
 	if read["status"] != StatusActive {
 		t.Fatalf("READ forwarded to a: %v", read)
 	}
@@ -114,8 +115,56 @@ func TestFeedsTakeOver(t *testing.T) {
 	}
 	b.waitFired("3")
 	// DELETE on b releases the lease; CREATE again works anywhere.
-	b.mustCall("ns", map[string]any{"lifecycleEvent": "DELETE", "triggerName": "/ns/T"})
+	b.mustCall("ns", map[string]any{"lifecycleEvent": "DELETE", "triggerName": "/ns/T1"})
 	if n := b.count(store.Feeds); n != 0 {
 		t.Errorf("%d registrations after DELETE", n)
+	}
+}
+
+// Registrations created while node a runs alone spread once b is live:
+// a hands b the ones that prefer b (PreferredNode), b takes them, and
+// each runs on exactly one node.
+func TestFeedsSpread(t *testing.T) {
+	prefix := fmt.Sprintf("s%d", time.Now().UnixNano())
+	st := openStore(t)
+	fw := directForwarder{}
+	a, b := newHarness(t, st), newHarness(t, st)
+	shareOnNATS(t, a, prefix, "a", fw)
+	shareOnNATS(t, b, prefix, "b", fw)
+	a.start()
+	var keys []string
+	for i := range 6 {
+		name := fmt.Sprintf("T%d", i)
+		a.trigger("ns", name)
+		a.create("ns", "/ns/"+name)
+		keys = append(keys, "ns/"+name)
+	}
+	b.start()
+	runs := func() (onA, onB []string, settled bool) {
+		settled = true
+		for _, key := range keys {
+			ra, rb := a.m.lookup(key) != nil, b.m.lookup(key) != nil
+			if ra {
+				onA = append(onA, key)
+			}
+			if rb {
+				onB = append(onB, key)
+			}
+			want := PreferredNode(key, []string{"a", "b"})
+			settled = settled && ra == (want == "a") && rb == (want == "b")
+		}
+		return onA, onB, settled
+	}
+	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		onA, onB, settled := runs()
+		if settled {
+			if len(onA) == 0 || len(onB) == 0 {
+				t.Fatalf("a runs %v, b runs %v: want both some", onA, onB)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("never spread: a runs %v, b runs %v", onA, onB)
+		}
 	}
 }

@@ -136,6 +136,8 @@ type Manager struct {
 	triggers TriggerDeleter
 	started  bool
 	closed   bool
+
+	spread spread // the spreading over feeds nodes: scan's own (spread.go)
 }
 
 // New returns a Manager over st for providers; Start it to serve.

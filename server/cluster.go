@@ -138,6 +138,9 @@ func (s *Server) openBus(ctx context.Context, roles Roles) error {
 	if cc := s.cfg.Cluster; cc.HealthInterval <= 0 || cc.InvokerSilence <= cc.HealthInterval {
 		return fmt.Errorf("invoker-silence: %s must be longer than the invokers' health interval (%s)", cc.InvokerSilence, cc.HealthInterval)
 	}
+	if lease := s.cfg.Cluster.FeedLease; lease < time.Second {
+		return fmt.Errorf("feed-lease: %s must be at least 1s (a feeds node renews its leases every third of it)", lease)
+	}
 	if s.cfg.StoreURL == "" && !roles.all() {
 		return fmt.Errorf("store: --role %s needs a shared store (--store couchdb://...): the embedded store belongs to one process", roles)
 	}

@@ -23,6 +23,12 @@ func TestClusterConfigErrors(t *testing.T) {
 		{"silence shorter than a ping", func(c *Config) {
 			c.Cluster.BusURL, c.Cluster.InvokerSilence = "nats://127.0.0.1:1", 500*time.Millisecond
 		}, "invoker-silence:"},
+		{"a feed lease under a second", func(c *Config) {
+			c.Cluster.BusURL, c.Cluster.FeedLease = "nats://127.0.0.1:1", 900*time.Millisecond
+		}, "feed-lease:"},
+		{"no feed lease", func(c *Config) {
+			c.Cluster.BusURL, c.Cluster.FeedLease = "nats://127.0.0.1:1", 0
+		}, "feed-lease:"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

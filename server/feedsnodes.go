@@ -24,10 +24,7 @@ const feedLeaseBucket = "WISP_FEED_LEASES"
 // registrations through leases in NATS and answers the feed actions the
 // other feeds nodes forward to it.
 func (s *Server) shareFeeds(ctx context.Context) error {
-	lease := s.cfg.Cluster.FeedLease
-	if lease <= 0 {
-		lease = DefaultClusterConfig().FeedLease
-	}
+	lease := s.cfg.Cluster.FeedLease // at least 1s: openBus checks it
 	leases, err := s.nats.Leases(ctx, feedLeaseBucket, s.nodeID(), lease)
 	if err != nil {
 		return fmt.Errorf("feeds: %w", err)

@@ -89,6 +89,7 @@ func newServeCommand() *cobra.Command {
 	f.StringVar(&cfg.Cluster.BusPrefix, "bus-prefix", cfg.Cluster.BusPrefix, "prefix of the bus's subjects and streams, for several clusters on one NATS server")
 	f.StringVar(&cfg.Cluster.ID, "id", cfg.Cluster.ID, "this node's id (an invoker's queue, a controller's completions); stable and distinct per node, default derived from the data folder")
 	f.IntVar(&cfg.Cluster.Workers, "invoker-workers", cfg.Cluster.Workers, "activations an invoker takes from the shared bus at once")
+	f.DurationVar(&cfg.Cluster.FeedLease, "feed-lease", cfg.Cluster.FeedLease, "how long a feeds node's hold on a feed registration lasts without renewal (renewed every third of it, at least 1s): a dead feeds node's feeds move within about this long")
 	f.DurationVar(&cfg.Cluster.InvokerSilence, "invoker-silence", cfg.Cluster.InvokerSilence, "how long controllers wait for an invoker's health ping before taking it out and handing its queue to the others")
 	f.DurationVar(&cfg.HTTP.ReadHeaderTimeout, "http-read-header-timeout", cfg.HTTP.ReadHeaderTimeout, "how long a client may take to send a request's headers")
 	f.DurationVar(&cfg.HTTP.ReadTimeout, "http-read-timeout", cfg.HTTP.ReadTimeout, "how long a client may take to send a whole request, body included; must exceed the 60s blocking invoke wait")

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -14,15 +15,21 @@ import (
 	paho "github.com/eclipse/paho.mqtt.golang"
 
 	"github.com/wispio/wisp/bus"
+	"github.com/wispio/wisp/entity"
+	"github.com/wispio/wisp/feeds"
 	"github.com/wispio/wisp/internal/testenv"
+	"github.com/wispio/wisp/routing"
 	"github.com/wispio/wisp/store"
 	"github.com/wispio/wisp/store/couchdb"
 )
 
-// feedTally counts the activations of the rule action the feeds fire.
+// feedTally counts the activations of the rule action the feeds fire,
+// each by its identity: an MQTT message by the sequence number in its
+// payload, an alarm tick by its cause (the trigger activation, whose id
+// derives from the tick's CloudEvent id trigger@scheduled-time).
 type feedTally struct {
-	mqtt   map[int]int // by message number
-	alarms int
+	mqtt   map[int]int    // by message number
+	alarms map[string]int // by cause
 }
 
 func tallyFeeds(ctx context.Context, t *testing.T, st *couchdb.Store) feedTally {
@@ -31,7 +38,7 @@ func tallyFeeds(ctx context.Context, t *testing.T, st *couchdb.Store) feedTally 
 	if err != nil {
 		t.Fatal(err)
 	}
-	tally := feedTally{mqtt: map[int]int{}}
+	tally := feedTally{mqtt: map[int]int{}, alarms: map[string]int{}}
 	for _, act := range acts {
 		var r struct {
 			N     *int `json:"n"`
@@ -42,7 +49,7 @@ func tallyFeeds(ctx context.Context, t *testing.T, st *couchdb.Store) feedTally 
 		}
 		switch {
 		case r.Alarm:
-			tally.alarms++
+			tally.alarms[act.Cause]++
 		case r.N != nil:
 			tally.mqtt[*r.N]++
 		}
@@ -50,8 +57,77 @@ func tallyFeeds(ctx context.Context, t *testing.T, st *couchdb.Store) feedTally 
 	return tally
 }
 
-// logged returns the time of the node's first log line with msg.
-func (n *node) logged(t *testing.T, msg string) (time.Time, bool) {
+// alarmCauses maps the trigger activation id of every scheduled tick of
+// the alarm registered for trigger (from its CloudEvent id
+// trigger@time, scoped by the registration) to the tick's time.
+func alarmCauses(ctx context.Context, t *testing.T, st *couchdb.Store, trigger entity.FQN, from, to time.Time) map[string]time.Time {
+	t.Helper()
+	rec, err := st.Get(ctx, feeds.SystemNamespace, store.Feeds, trigger.Namespace+"/"+trigger.Name)
+	if err != nil {
+		t.Fatalf("read the alarm's registration: %v", err)
+	}
+	var reg feeds.Registration
+	if err := json.Unmarshal(rec.Doc, &reg); err != nil {
+		t.Fatal(err)
+	}
+	causes := map[string]time.Time{}
+	for at := from; !at.After(to); at = at.Add(time.Second) {
+		ev := &entity.EventAttributes{Source: "/whisk.system/alarms", ID: reg.Trigger + "@" + at.UTC().Format(time.RFC3339Nano)}
+		causes[routing.EventActivationID(trigger, strconv.FormatInt(reg.Created, 10), ev)] = at
+	}
+	return causes
+}
+
+// feedRow is one line of the failover table.
+type feedRow struct {
+	what                                       string
+	published, activations, missing, duplicate int
+}
+
+// mqttRow checks the messages 0..published-1 by number.
+func mqttRow(tally map[int]int, published int) feedRow {
+	r := feedRow{what: "mqtt (QoS 1)", published: published}
+	for n := range published {
+		r.activations += tally[n]
+		switch got := tally[n]; {
+		case got == 0:
+			r.missing++
+		case got > 1:
+			r.duplicate += got - 1
+		}
+	}
+	for n, got := range tally {
+		if n < 0 || n >= published {
+			r.activations += got
+			r.duplicate += got // never published
+		}
+	}
+	return r
+}
+
+// alarmRow checks every scheduled tick by its cause; an activation of a
+// cause that is no scheduled tick counts as a duplicate.
+func alarmRow(tally map[string]int, causes map[string]time.Time) feedRow {
+	r := feedRow{what: "alarm (every 1 s)", published: len(causes)}
+	for cause, got := range tally {
+		r.activations += got
+		if _, ok := causes[cause]; !ok {
+			r.duplicate += got
+		} else if got > 1 {
+			r.duplicate += got - 1
+		}
+	}
+	for cause := range causes {
+		if tally[cause] == 0 {
+			r.missing++
+		}
+	}
+	return r
+}
+
+// logged returns the time of the node's first log line with msg after
+// after.
+func (n *node) logged(t *testing.T, msg string, after time.Time) (time.Time, bool) {
 	t.Helper()
 	b, err := os.ReadFile(n.log)
 	if err != nil {
@@ -62,8 +138,9 @@ func (n *node) logged(t *testing.T, msg string) (time.Time, bool) {
 			continue
 		}
 		ts, _, _ := strings.Cut(strings.TrimPrefix(line, "time="), " ")
-		at, err := time.Parse(time.RFC3339Nano, ts)
-		return at, err == nil
+		if at, err := time.Parse(time.RFC3339Nano, ts); err == nil && at.After(after) {
+			return at, true
+		}
 	}
 	return time.Time{}, false
 }
@@ -84,8 +161,10 @@ func (a *api) feedCall(t *testing.T, addr, feed, event, trigger string, params m
 
 // TestClusterFeedsFailover runs 2 controllers, 3 invokers and 2 feeds
 // nodes; an MQTT feed (QoS 1, on the test Mosquitto) and a per-second
-// alarm feed with a start and stop date are created while only f1 runs,
-// so f1 holds both. Messages are published while the alarm ticks, and f1
+// alarm feed with a start and stop date, and two idle alarms, are created
+// while only f1 runs; once f2 is live the registrations spread: the idle
+// ones (which prefer f2, feeds.PreferredNode) move to f2, the MQTT and
+// the ticking alarm feeds (which prefer f1) stay on f1. Messages are published while the alarm ticks, and f1
 // is SIGKILLed halfway: f2 takes both feeds over (the MQTT persistent
 // session, the alarm's cursor and catch-up, the outbox), and every
 // published message and every tick of the alarm must have its
@@ -103,7 +182,8 @@ func TestClusterFeedsFailover(t *testing.T) {
 	for i := range 3 {
 		c.start(fmt.Sprintf("i%d", i+1), "invoker", "--invoker", "process", "--stem-cells", "none", "--user-memory", "1024")
 	}
-	feedArgs := append([]string{"--egress-allow", "127.0.0.0/8"}, ctlArgs...)
+	const feedLease = 2 * time.Second // --feed-lease; the test's look at the bucket opens it alike
+	feedArgs := append([]string{"--egress-allow", "127.0.0.0/8", "--feed-lease", feedLease.String()}, ctlArgs...)
 	f1 := c.start("f1", "feeds", feedArgs...)
 
 	a := &api{auth: basic(creds), client: &http.Client{Timeout: 70 * time.Second}}
@@ -111,7 +191,15 @@ func TestClusterFeedsFailover(t *testing.T) {
 		"exec":   map[string]any{"kind": "nodejs:20", "code": "function main(p) { return {n: p.payload ? p.payload.n : null, alarm: p.alarm === true} }"},
 		"limits": map[string]any{"memory": 128},
 	})
-	for trigger, feed := range map[string]string{"mq": "mqtt/messages", "tick": "alarms/alarm"} {
+	// The names are chosen for where they fall: readings and tick on f1,
+	// idle1 and idle5 on f2.
+	placed := map[string]string{"load/readings": "f1", "load/tick": "f1", "load/idle1": "f2", "load/idle5": "f2"}
+	for key, want := range placed {
+		if got := feeds.PreferredNode(key, []string{"f1", "f2"}); got != want {
+			t.Fatalf("%s prefers %s, the test wants %s: rename it", key, got, want)
+		}
+	}
+	for trigger, feed := range map[string]string{"readings": "mqtt/messages", "tick": "alarms/alarm", "idle1": "alarms/alarm", "idle5": "alarms/alarm"} {
 		a.must(t, controllers[0].addr, http.MethodPut, "/triggers/"+trigger, map[string]any{"annotations": []map[string]any{{"key": "feed", "value": "/whisk.system/" + feed}}})
 		a.must(t, controllers[0].addr, http.MethodPut, "/rules/on-"+trigger, map[string]any{"trigger": "/_/" + trigger, "action": "/_/count"})
 	}
@@ -122,8 +210,11 @@ func TestClusterFeedsFailover(t *testing.T) {
 		})
 	}
 	topic := fmt.Sprintf("wisp-cluster/%s/readings", c.prefix)
-	a.feedCall(t, controllers[0].addr, "mqtt/messages", "CREATE", "mq", map[string]any{"url": broker, "topic": topic, "qos": 1})
-	startAt := time.Now().Add(8 * time.Second).Truncate(time.Second)
+	a.feedCall(t, controllers[0].addr, "mqtt/messages", "CREATE", "readings", map[string]any{"url": broker, "topic": topic, "qos": 1})
+	for _, idle := range []string{"idle1", "idle5"} {
+		a.feedCall(t, controllers[0].addr, "alarms/alarm", "CREATE", idle, map[string]any{"cron": "0 0 1 1 *"})
+	}
+	startAt := time.Now().Add(10 * time.Second).Truncate(time.Second)
 	stopAt := startAt.Add(25 * time.Second)
 	a.feedCall(t, controllers[0].addr, "alarms/alarm", "CREATE", "tick", map[string]any{
 		"cron": "* * * * * *", "startDate": startAt.UTC().Format(time.RFC3339), "stopDate": stopAt.UTC().Format(time.RFC3339),
@@ -136,28 +227,33 @@ func TestClusterFeedsFailover(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer nb.Close()
-	leases, err := nb.Leases(ctx, "WISP_FEED_LEASES", "test", 3*time.Second)
+	leases, err := nb.Leases(ctx, "WISP_FEED_LEASES", "test", feedLease)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, key := range []string{"load/mq", "load/tick"} {
-		if holder, err := leases.Holder(ctx, key); err != nil || holder != f1.id {
-			t.Fatalf("the feed %s is held by %q (%v), want f1 (the only feeds node when it was created)", key, holder, err)
+	spreadFrom := time.Now()
+	waitFor(t, "the feeds to spread over f1 and f2", 20*time.Second, func() bool {
+		for key, want := range placed {
+			if holder, err := leases.Holder(ctx, key); err != nil || holder != want {
+				return false
+			}
 		}
-	}
+		return true
+	})
+	t.Logf("spread: f1 holds load/readings and load/tick, f2 load/idle1 and load/idle5, %s after f2 started", time.Since(spreadFrom).Round(time.Millisecond))
 
 	pub := paho.NewClient(paho.NewClientOptions().AddBroker(broker).SetClientID("pub-" + c.prefix))
 	if tok := pub.Connect(); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
 		t.Fatalf("connect the publisher: %v", tok.Error())
 	}
 	defer pub.Disconnect(100)
-	const published = 300
+	const published = 400
 	var killedAt time.Time
 	tick := time.NewTicker(50 * time.Millisecond)
 	for i := range published {
 		<-tick.C
 		if killedAt.IsZero() && i >= published/3 && time.Now().After(startAt.Add(5*time.Second)) {
-			t.Logf("SIGKILL feeds node f1 (holding both feeds) after %d messages, %s into the alarm", i, time.Since(startAt).Round(time.Millisecond))
+			t.Logf("SIGKILL feeds node f1 (holding the MQTT and the ticking alarm feeds) after %d messages, %s into the alarm", i, time.Since(startAt).Round(time.Millisecond))
 			f1.kill(t)
 			killedAt = time.Now()
 		}
@@ -170,40 +266,30 @@ func TestClusterFeedsFailover(t *testing.T) {
 	if killedAt.IsZero() {
 		t.Fatal("f1 was never killed: the publishing ended before the alarm ran 5 s")
 	}
-	ticks := int(stopAt.Sub(startAt)/time.Second) + 1
+	causes := alarmCauses(ctx, t, st, entity.FQN{Namespace: "load", Name: "tick"}, startAt, stopAt)
 
 	var tally feedTally
+	defer func() { // the table, also when the wait below times out
+		t.Logf("| %-18s | %9s | %11s | %7s | %10s |", "feed", "published", "activations", "missing", "duplicated")
+		for _, r := range []feedRow{mqttRow(tally.mqtt, published), alarmRow(tally.alarms, causes)} {
+			t.Logf("| %-18s | %9d | %11d | %7d | %10d |", r.what, r.published, r.activations, r.missing, r.duplicate)
+			if r.missing != 0 || r.duplicate != 0 {
+				t.Errorf("%s: %d missing, %d duplicated activations", r.what, r.missing, r.duplicate)
+			}
+		}
+	}()
 	waitFor(t, "an activation of every message and tick", 2*time.Minute, func() bool {
 		tally = tallyFeeds(ctx, t, st)
-		return len(tally.mqtt) == published && tally.alarms >= ticks
+		return mqttRow(tally.mqtt, published).missing == 0 && alarmRow(tally.alarms, causes).missing == 0
 	})
-	for _, key := range []string{"load/mq", "load/tick"} {
+	for key := range placed {
 		if holder, err := leases.Holder(ctx, key); err != nil || holder != f2.id {
 			t.Errorf("the feed %s is held by %q (%v) after the kill, want f2", key, holder, err)
 		}
 	}
-	if at, ok := f2.logged(t, "feed registration taken over"); !ok {
+	if at, ok := f2.logged(t, "feed registration taken over", killedAt); !ok {
 		t.Error("f2 never logged taking a feed over")
 	} else {
 		t.Logf("f2 took the feeds over %s after the kill", at.Sub(killedAt).Round(time.Millisecond))
-	}
-	row := func(what string, want, got, distinct int) (missing, duplicated int) {
-		missing, duplicated = want-distinct, got-distinct
-		t.Logf("| %-18s | %9d | %11d | %7d | %10d |", what, want, got, missing, duplicated)
-		return
-	}
-	t.Logf("| %-18s | %9s | %11s | %7s | %10s |", "feed", "published", "activations", "missing", "duplicated")
-	got := 0
-	for _, n := range tally.mqtt {
-		got += n
-	}
-	mqMissing, mqDup := row("mqtt (QoS 1)", published, got, len(tally.mqtt))
-	alarmDistinct := min(tally.alarms, ticks)
-	alMissing, alDup := row("alarm (every 1 s)", ticks, tally.alarms, alarmDistinct)
-	if mqMissing != 0 || alMissing != 0 {
-		t.Errorf("missing activations: %d messages, %d ticks", mqMissing, alMissing)
-	}
-	if mqDup != 0 || alDup != 0 {
-		t.Errorf("duplicated activations: %d messages, %d ticks", mqDup, alDup)
 	}
 }
