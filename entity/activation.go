@@ -84,7 +84,7 @@ func ResponseFromRun(status int, body []byte, maxResult int) Response {
 // OpenWhisk answers results (Python's json.dumps writes ", " and ": "),
 // whether a blocking caller gets the bytes straight or through a record.
 func compactJSON(body []byte) []byte {
-	if bytes.IndexAny(body, " \t\r\n") < 0 {
+	if !bytes.ContainsAny(body, " \t\r\n") {
 		return body
 	}
 	var b bytes.Buffer
