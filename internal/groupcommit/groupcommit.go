@@ -79,6 +79,24 @@ func (c *Committer) Flush() {
 	}
 }
 
+// Sync commits the deferred (Later) writes now and returns once they are
+// durable, with the commit's error. With none waiting it does nothing, so
+// it is safe on a committer whose database is already closed.
+func (c *Committer) Sync() error {
+	c.mu.Lock()
+	n := len(c.parked)
+	for _, q := range c.queue {
+		if q.done == nil {
+			n++
+		}
+	}
+	c.mu.Unlock()
+	if n == 0 {
+		return nil
+	}
+	return c.Update(func(*bbolt.Tx) error { return nil })
+}
+
 // Update runs fn in a writable transaction, possibly shared with other
 // writes, and returns once that transaction is committed. fn must write
 // nothing when it returns an error.

@@ -144,7 +144,7 @@ func (s *Store) CommitLater(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if err := s.writes.Update(func(*bbolt.Tx) error { return nil }); err != nil {
+	if err := s.writes.Sync(); err != nil {
 		return fmt.Errorf("commit deferred deletes: %w", err)
 	}
 	return nil

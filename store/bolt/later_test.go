@@ -61,3 +61,37 @@ func TestDeleteLater(t *testing.T) {
 		}
 	}
 }
+
+// TestCommitLater: CommitLater makes a deferred delete durable at once,
+// costs nothing with none waiting, and so is harmless once the store is
+// closed (a server whose store went first still stops its feeds cleanly).
+func TestCommitLater(t *testing.T) {
+	ctx := context.Background()
+	s, err := Open(filepath.Join(t.TempDir(), "wisp.db"), Options{Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Put(ctx, store.Record{Namespace: "ns", Collection: store.FeedEvents, Name: "a", Doc: []byte(`{}`)}); err != nil {
+		t.Fatal(err)
+	}
+	before := s.writes.Commits()
+	s.DeleteLater(ctx, "ns", store.FeedEvents, "a")
+	if err := s.CommitLater(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := s.writes.Commits() - before; got != 1 {
+		t.Errorf("%d commits for CommitLater of one deferred delete, want 1", got)
+	}
+	if err := s.CommitLater(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := s.writes.Commits() - before; got != 1 {
+		t.Errorf("%d commits after a CommitLater with nothing deferred, want still 1", got)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CommitLater(ctx); err != nil {
+		t.Errorf("CommitLater with nothing deferred on a closed store = %v, want nil", err)
+	}
+}
