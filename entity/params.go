@@ -65,23 +65,58 @@ func (p Params) Set(key string, value any) Params {
 // Merge returns p overridden by each of the later lists in order: a key in a
 // later list replaces the same key of an earlier one. It allocates a new list.
 func (p Params) Merge(later ...Params) Params {
-	out := append(Params(nil), p...)
+	n := len(p)
+	for _, l := range later {
+		n += len(l)
+	}
+	if n == 0 {
+		return nil
+	}
+	out := make(Params, len(p), n)
+	copy(out, p)
+	var m merger
 	for _, l := range later {
 		for _, kv := range l {
-			replaced := false
-			for i := range out {
-				if out[i].Key == kv.Key {
-					out[i] = kv
-					replaced = true
-					break
-				}
-			}
-			if !replaced {
-				out = append(out, kv)
-			}
+			out = m.put(out, kv)
 		}
 	}
 	return out
+}
+
+// mergeIndexAt is the length from which a merger looks keys up in a map
+// rather than by scanning: short lists (the usual few parameters) scan.
+const mergeIndexAt = 16
+
+// merger sets keys in a list, replacing a key already there, in time linear
+// in the number of keys overall: a client's object of many thousands of keys
+// would otherwise cost a scan per key.
+type merger struct {
+	index map[string]int
+}
+
+// put sets kv in out (replacing the same key) and returns out.
+func (m *merger) put(out Params, kv KeyValue) Params {
+	if m.index == nil && len(out) >= mergeIndexAt {
+		m.index = make(map[string]int, 2*len(out))
+		for i, e := range out {
+			m.index[e.Key] = i
+		}
+	}
+	if m.index != nil {
+		if i, ok := m.index[kv.Key]; ok {
+			out[i] = kv
+			return out
+		}
+		m.index[kv.Key] = len(out)
+		return append(out, kv)
+	}
+	for i := range out {
+		if out[i].Key == kv.Key {
+			out[i] = kv
+			return out
+		}
+	}
+	return append(out, kv)
 }
 
 // Validate checks that keys are present and unique and that values are JSON.
@@ -154,6 +189,7 @@ func ParamsFromObject(field string, raw []byte) (Params, error) {
 		return nil, Invalid(field, "must be a JSON object")
 	}
 	var out Params
+	var m merger
 	for dec.More() {
 		tok, err := dec.Token()
 		if err != nil {
@@ -164,7 +200,7 @@ func ParamsFromObject(field string, raw []byte) (Params, error) {
 		if err := dec.Decode(&v); err != nil {
 			return nil, Invalid(field+"."+key, "malformed JSON value: %v", err)
 		}
-		out = out.Merge(Params{{Key: key, Value: v}})
+		out = m.put(out, KeyValue{Key: key, Value: v})
 	}
 	if _, err := dec.Token(); err != nil {
 		return nil, Invalid(field, "malformed JSON object: %v", err)
