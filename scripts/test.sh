@@ -102,11 +102,15 @@ ensure_compat_npm() {
 
 STARTED_PIDS=()
 STARTED_DOCKERD=0
+RESTARTED_DOCKERD=0
 
 stop_services() {
 	local pid
-	if [[ $STARTED_DOCKERD -eq 1 ]]; then
-		# The dockerd restart test replaces the dockerd this script started.
+	if [[ $RESTARTED_DOCKERD -eq 1 ]]; then
+		# The dockerd restart test replaced the dockerd this script started
+		# with one of its own, which is not in STARTED_PIDS. Otherwise only
+		# our own pid is stopped: a second test.sh that lost the race to
+		# start an engine must not stop the one another run is using.
 		as_root pkill -x dockerd 2>/dev/null || true
 	fi
 	for pid in "${STARTED_PIDS[@]}"; do
@@ -315,6 +319,7 @@ main() {
 	if [[ $test_status -eq 0 && ${#args[@]} -eq 1 && ${args[0]} == ./... ]]; then
 		if [[ $STARTED_DOCKERD -eq 1 ]]; then
 			log "go test -run TestDockerdRestart ./server/ (restarts dockerd)"
+			RESTARTED_DOCKERD=1
 			WISP_TEST_DOCKERD_RESTART=1 go test -count=1 -timeout 10m -run '^TestDockerdRestart$' ./server/ || test_status=$?
 		elif [[ -n "${CI:-}" ]]; then
 			log "CI: the dockerd restart test needs the dockerd this script starts, but one was already running"
