@@ -172,6 +172,17 @@ func (l *Leases) Live(ctx context.Context) ([]string, error) {
 	return live, nil
 }
 
+// Leave takes this node out of the live nodes at once (a clean stop), so
+// that the others need not wait TTL for its mark to expire before they
+// count it gone.
+func (l *Leases) Leave(ctx context.Context) error {
+	err := l.nodes.Delete(ctx, leaseKey(l.node))
+	if err != nil && !errors.Is(err, jetstream.ErrKeyNotFound) {
+		return fmt.Errorf("bus: mark node %s gone: %w", l.node, err)
+	}
+	return nil
+}
+
 func (l *Leases) setRev(name string, rev uint64) {
 	l.mu.Lock()
 	l.revs[name] = rev

@@ -34,6 +34,8 @@ type Leases interface {
 	// Live marks this node alive for the lease time and returns the nodes
 	// alive now, this one included.
 	Live(ctx context.Context) ([]string, error)
+	// Leave takes this node out of the live nodes at once.
+	Leave(ctx context.Context) error
 }
 
 // Forwarder runs a feed action on the node that holds its registration.
@@ -295,6 +297,33 @@ func (m *Manager) drop(key string) {
 		delete(m.entries, key)
 	}
 	m.mu.Unlock()
+}
+
+// handOver ends this node's share on a clean stop, once the
+// registrations in keys stopped running here and their fired events'
+// removals are durable: it leaves the live nodes, then releases the
+// leases, so that the other feeds nodes take the registrations over at
+// their next scan (from the stored cursor and outbox, as after a crash)
+// instead of after the lease time, and each goes to its preferred node
+// among those left.
+func (m *Manager) handOver(ctx context.Context, keys []string) error {
+	c := m.cfg.Cluster
+	if c == nil {
+		return nil
+	}
+	var errs []error
+	if err := c.Leases.Leave(ctx); err != nil {
+		errs = append(errs, err)
+	}
+	for _, key := range keys {
+		if err := c.Leases.Release(ctx, key); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if len(keys) > 0 {
+		m.log.Info("feed registrations handed over on stop", "registrations", len(keys), "node", c.Leases.Node())
+	}
+	return errors.Join(errs...)
 }
 
 // release gives up key's lease after its registration is deleted.

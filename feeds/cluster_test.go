@@ -28,8 +28,14 @@ func (d directForwarder) Forward(ctx context.Context, node, handler string, call
 }
 
 // shareOnNATS makes h's manager the feeds node node of a cluster whose
-// leases are in the NATS bucket of prefix.
-func shareOnNATS(t *testing.T, h *harness, prefix, node string, fw directForwarder) {
+// leases are in the NATS bucket of prefix, held for a second.
+func shareOnNATS(t *testing.T, h *harness, prefix, node string, fw directForwarder) *bus.Leases {
+	t.Helper()
+	return shareOnNATSFor(t, h, prefix, node, fw, time.Second)
+}
+
+// shareOnNATSFor is shareOnNATS with leases held for ttl.
+func shareOnNATSFor(t *testing.T, h *harness, prefix, node string, fw directForwarder, ttl time.Duration) *bus.Leases {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
 	defer cancel()
@@ -38,12 +44,13 @@ func shareOnNATS(t *testing.T, h *harness, prefix, node string, fw directForward
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = b.Close() })
-	leases, err := b.Leases(ctx, "FEED_LEASES", node, time.Second)
+	leases, err := b.Leases(ctx, "FEED_LEASES", node, ttl)
 	if err != nil {
 		t.Fatal(err)
 	}
 	fw[node] = h.m
 	h.m.Share(&Cluster{Leases: leases, Forward: fw, Scan: 200 * time.Millisecond})
+	return leases
 }
 
 // Two feeds nodes share one store: the registration runs on the node
@@ -167,4 +174,55 @@ func TestFeedsSpread(t *testing.T) {
 			t.Fatalf("never spread: a runs %v, b runs %v", onA, onB)
 		}
 	}
+}
+
+// A feeds node that stops cleanly hands its registrations over at once:
+// it leaves the live nodes and releases its leases, so the other node
+// takes the feed (from the stored cursor, with the event left in the
+// outbox) at its next scan. The leases here last a minute: without the
+// hand-over b would wait that long for a's to expire.
+func TestFeedsHandOverOnStop(t *testing.T) {
+	prefix := fmt.Sprintf("h%d", time.Now().UnixNano())
+	st := openStore(t)
+	fw := directForwarder{}
+	a, b := newHarness(t, st), newHarness(t, st)
+	la := shareOnNATSFor(t, a, prefix, "a", fw, time.Minute)
+	lb := shareOnNATSFor(t, b, prefix, "b", fw, time.Minute)
+	a.trigger("ns", "T1") // ns/T1 prefers a (TestFeedsTakeOver)
+	a.start()
+	feed := a.create("ns", "/ns/T1")
+	b.start()
+	ctx := context.Background()
+	if err := feed.sink.Deliver(ctx, event(1, "c1")); err != nil {
+		t.Fatal(err)
+	}
+	a.waitFired("1")
+	a.firer.mu.Lock()
+	a.firer.failures, a.firer.err = -1, fmt.Errorf("bus down")
+	a.firer.mu.Unlock()
+	if err := feed.sink.Deliver(ctx, event(2, "c2")); err != nil {
+		t.Fatal(err)
+	}
+	if holder, err := la.Holder(ctx, "ns/T1"); err != nil || holder != "a" {
+		t.Fatalf("before the stop the lease is held by %q (%v), want a", holder, err)
+	}
+
+	if err := a.m.Close(ctx); err != nil {
+		t.Fatalf("close a: %v", err)
+	}
+	live, err := lb.Live(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if slices.Contains(live, "a") {
+		t.Errorf("live nodes after a stopped: %v, want a gone", live)
+	}
+	if holder, err := lb.Holder(ctx, "ns/T1"); err != nil || holder == "a" {
+		t.Errorf("after a stopped the lease is held by %q (%v), want it released", holder, err)
+	}
+	taken := b.nextFeed() // within 10 s, far less than the lease's minute
+	if taken.reg.Cursor != "c2" {
+		t.Errorf("b resumed from cursor %q, want c2", taken.reg.Cursor)
+	}
+	b.waitFired("2")
 }

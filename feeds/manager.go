@@ -395,6 +395,13 @@ func (m *Manager) Close(ctx context.Context) error {
 	if err := store.CommitLater(ctx, m.store); err != nil {
 		errs = append(errs, fmt.Errorf("remove fired feed events: %w", err))
 	}
+	keys := make([]string, len(entries))
+	for i, e := range entries {
+		keys[i] = e.key
+	}
+	if err := m.handOver(ctx, keys); err != nil {
+		errs = append(errs, fmt.Errorf("hand the feeds over: %w", err))
+	}
 	return errors.Join(errs...)
 }
 
