@@ -32,10 +32,28 @@ type Leases struct {
 }
 
 // Leases opens (or creates) the lease bucket named bucket for node, with
-// leases lasting ttl (at least a second).
+// leases lasting ttl (at least a second). The bucket's lease time is the
+// cluster's: when the bucket exists already with another, that one holds
+// (a node must not shorten the leases the others renew at their pace),
+// TTL reports it and a warning names the difference. The bucket lives in
+// the NATS server's memory, so a new lease time takes effect once every
+// node runs with it and the server restarted, or the bucket was deleted
+// (`nats kv del`).
 func (b *NATS) Leases(ctx context.Context, bucket, node string, ttl time.Duration) (*Leases, error) {
 	if ttl < time.Second {
 		return nil, fmt.Errorf("bus: lease time %s: at least 1s", ttl)
+	}
+	if existing, err := b.js.KeyValue(ctx, b.streamPrefix+bucket); err == nil {
+		st, err := existing.Status(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("bus: lease bucket %s on %s: %w", bucket, b.shown, redact.Wrap(err, b.url))
+		}
+		if held := st.TTL(); held != ttl && held >= time.Second {
+			b.log.Warn("the lease bucket holds another lease time than this node's; the bucket's holds", "bucket", bucket, "bucketLease", held.String(), "nodeLease", ttl.String())
+			ttl = held
+		}
+	} else if !errors.Is(err, jetstream.ErrBucketNotFound) {
+		return nil, fmt.Errorf("bus: lease bucket %s on %s: %w", bucket, b.shown, redact.Wrap(err, b.url))
 	}
 	kv, err := b.js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
 		Bucket: b.streamPrefix + bucket, Description: "leases: which node runs what", TTL: ttl, History: 1,

@@ -5,6 +5,8 @@ import (
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/wispio/wisp/bus"
 )
 
 // Leases: one holder at a time; a renewal by a node that lost the lease
@@ -131,5 +133,44 @@ func TestLeasesLive(t *testing.T) {
 			t.Fatalf("a never dropped out: %v", live)
 		}
 		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// The lease time is the bucket's: a node opening it with another one
+// renews at the bucket's pace instead of changing the others' leases.
+// Leave takes a node out of the live ones at once.
+func TestLeasesTimeAndLeave(t *testing.T) {
+	prefix := uniquePrefix()
+	ctx := t.Context()
+	la, err := connect(t, prefix).Leases(ctx, "LEASES", "a", 2*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lb, err := connect(t, prefix).Leases(ctx, "LEASES", "b", 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range []*bus.Leases{la, lb} {
+		if got := l.TTL(); got != 2*time.Second {
+			t.Errorf("%s's lease time %s, want the bucket's 2s", l.Node(), got)
+		}
+	}
+	if _, err := connect(t, prefix).Leases(ctx, "LEASES", "c", 500*time.Millisecond); err == nil {
+		t.Error("a lease time under 1s was accepted")
+	}
+	if _, err := la.Live(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if live, err := lb.Live(ctx); err != nil || !slices.Equal(live, []string{"a", "b"}) {
+		t.Fatalf("live %v %v, want [a b]", live, err)
+	}
+	if err := la.Leave(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if live, err := lb.Live(ctx); err != nil || !slices.Equal(live, []string{"b"}) {
+		t.Errorf("live after a left: %v %v, want [b]", live, err)
+	}
+	if err := la.Leave(ctx); err != nil {
+		t.Errorf("leaving twice: %v", err)
 	}
 }

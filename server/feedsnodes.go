@@ -29,7 +29,9 @@ func (s *Server) shareFeeds(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("feeds: %w", err)
 	}
-	s.feeds.Share(&feeds.Cluster{Leases: leases, Forward: feedForwarder{s.nats}, Scan: lease / 3, Hooks: hookForwarder{s.nats}})
+	// The cluster's lease time (the bucket's) paces the scans, whatever
+	// this node's flag says.
+	s.feeds.Share(&feeds.Cluster{Leases: leases, Forward: feedForwarder{s.nats}, Scan: leases.TTL() / 3, Hooks: hookForwarder{s.nats}})
 	err = s.nats.Serve(ctx, forwardSubject(s.nodeID()), func(ctx context.Context, req []byte) ([]byte, bool) {
 		var call forwardedCall
 		if err := json.Unmarshal(req, &call); err != nil {
