@@ -11,6 +11,7 @@ import (
 
 	"github.com/wispio/wisp/entity"
 	"github.com/wispio/wisp/internal/testenv"
+	"github.com/wispio/wisp/throttle"
 )
 
 // acceptanceRow is one line of the acceptance table.
@@ -39,7 +40,9 @@ func feedAcceptance(r feedRow, unit string) acceptanceRow {
 // the alarm go on. Afterwards every published message and every tick
 // has exactly one activation of the rule action, both sequences completed
 // with every component run once and recorded, and the burst was accepted
-// within the limit and the documented overshoot. It prints the table.
+// within the limit and the documented overshoot, as is a second burst to
+// c2 alone once c1's last throttle report stopped counting. It prints the
+// table.
 func TestClusterAcceptance(t *testing.T) {
 	if testing.Short() {
 		t.Skip("the cluster acceptance test takes a minute and a half")
@@ -142,7 +145,20 @@ func TestClusterAcceptance(t *testing.T) {
 		records map[string]*entity.Activation
 		seqRuns sequenceRuns
 		timings []string
+		// acceptedAfter is what c2 alone accepts of a second burst once
+		// c1's last report no longer counts (after PeerSilence): -1 until
+		// it ran.
+		acceptedAfter = -1
 	)
+	throttleAcceptance := func(what string, accepted int) acceptanceRow {
+		r := acceptanceRow{what: what, expected: fmt.Sprintf("%d to %d of %d (limit %d)", concurrency, concurrency+throttleOvershoot, burst, concurrency),
+			got: fmt.Sprintf("%d accepted", accepted), missing: "–", duplicated: "–",
+			ok: accepted >= concurrency && accepted <= concurrency+throttleOvershoot}
+		if accepted < 0 {
+			r.got = "not sent"
+		}
+		return r
+	}
 	defer func() { // the table, also when a wait below times out
 		seqRow := acceptanceRow{what: "sequence (10 steps), c1 killed", expected: fmt.Sprintf("%d sequences, %d components", len(seqs), len(seqs)*seqSteps),
 			got: fmt.Sprintf("%d records, %d component runs", len(records), seqRuns.runs), missing: fmt.Sprint(len(seqs) - len(records) + seqRuns.missing),
@@ -152,9 +168,8 @@ func TestClusterAcceptance(t *testing.T) {
 			feedAcceptance(mqttRow(tally.mqtt, sent), "published"),
 			feedAcceptance(alarmRow(tally.alarms, causes), "ticks"),
 			seqRow,
-			{what: "throttle (concurrent, c1+c2)", expected: fmt.Sprintf("%d to %d of %d (limit %d)", concurrency, concurrency+throttleOvershoot, burst, concurrency),
-				got: fmt.Sprintf("%d accepted", accepted), missing: "–", duplicated: "–",
-				ok: accepted >= concurrency && accepted <= concurrency+throttleOvershoot},
+			throttleAcceptance("throttle (concurrent), c1+c2 before the kill", accepted),
+			throttleAcceptance("throttle (concurrent), c2 after the kill", acceptedAfter),
 		}
 		t.Logf("| check | expected | got | missing | duplicated | ok |")
 		t.Logf("|---|---|---|---|---|---|")
@@ -176,4 +191,11 @@ func TestClusterAcceptance(t *testing.T) {
 	timings = append(timings,
 		"c2 started the next component "+takeoverGap(ctx, t, st, seqs, killed).Round(100*time.Millisecond).String()+" after the kill",
 		"both sequence records "+finished.Round(100*time.Millisecond).String()+" after it")
+	// The first burst's activations are over and c1 has been silent for
+	// longer than PeerSilence: c2 alone holds the limit, counting nothing
+	// of c1 any more.
+	if since := time.Since(killed); since < throttle.PeerSilence {
+		t.Fatalf("the second burst would come %s after the kill, before c1's last report stops counting", since)
+	}
+	acceptedAfter = thr.burst([]*node{c2}, "/actions/sleep?blocking=false", burst)
 }
