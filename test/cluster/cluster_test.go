@@ -363,10 +363,7 @@ func newCluster(t *testing.T) (*cluster, *couchdb.Store, entity.Credentials) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = st.Close() })
-	creds := entity.NewCredentials()
-	if err := st.CreateSubject(ctx, entity.Subject{Namespace: "load", UUID: creds.UUID, KeyHash: entity.HashKey(creds.Key), Created: time.Now().UnixMilli()}); err != nil {
-		t.Fatal(err)
-	}
+	creds := createSubject(ctx, t, st, "load", nil)
 	return &cluster{t: t, bin: bin, dir: dir, busURL: busURL, prefix: run, storeURL: storeURL}, st, creds
 }
 

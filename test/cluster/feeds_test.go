@@ -159,6 +159,137 @@ func (a *api) feedCall(t *testing.T, addr, feed, event, trigger string, params m
 	}
 }
 
+// countJS is the rule action of the feeds: it returns the MQTT message's
+// number, or marks an alarm tick.
+const countJS = "function main(p) { return {n: p.payload ? p.payload.n : null, alarm: p.alarm === true} }"
+
+// feedLease is the feeds nodes' --feed-lease; the test's look at the
+// bucket opens it alike.
+const feedLease = 2 * time.Second
+
+// feedRig is two feeds nodes sharing the feeds of the namespace load: f1
+// holds an MQTT feed (trigger readings, QoS 1) and a per-second alarm with
+// a start and stop date (tick), f2 two idle alarms (idle1, idle5); every
+// trigger's rule runs the action count.
+type feedRig struct {
+	f1, f2          *node
+	topic           string
+	startAt, stopAt time.Time         // the ticking alarm's first and last tick
+	placed          map[string]string // registration → the node that holds it before a kill
+	leases          *bus.Leases       // the test's look at the lease bucket
+}
+
+// startFeeds starts f1 and, through the first of controllers once every
+// one of them runs a blocking call, creates the action count and the
+// triggers with their rules and feeds (the alarm ticking from tickIn for
+// tickFor), then starts f2 and waits until the registrations have spread
+// to the nodes they prefer (feeds.PreferredNode). extra are the flags of
+// both feeds nodes besides the egress and lease ones.
+func startFeeds(ctx context.Context, t *testing.T, c *cluster, a *api, controllers []*node, broker string, tickIn, tickFor time.Duration, extra ...string) *feedRig {
+	t.Helper()
+	feedArgs := append([]string{"--egress-allow", "127.0.0.0/8", "--feed-lease", feedLease.String()}, extra...)
+	r := &feedRig{f1: c.start("f1", "feeds", feedArgs...), topic: fmt.Sprintf("wisp-cluster/%s/readings", c.prefix)}
+	ctl := controllers[0]
+	a.must(t, ctl.addr, http.MethodPut, "/actions/count", map[string]any{
+		"exec": map[string]any{"kind": "nodejs:20", "code": countJS}, "limits": map[string]any{"memory": 128},
+	})
+	// The names are chosen for where they fall: readings and tick on f1,
+	// idle1 and idle5 on f2.
+	r.placed = map[string]string{"load/readings": "f1", "load/tick": "f1", "load/idle1": "f2", "load/idle5": "f2"}
+	for key, want := range r.placed {
+		if got := feeds.PreferredNode(key, []string{"f1", "f2"}); got != want {
+			t.Fatalf("%s prefers %s, the test wants %s: rename it", key, got, want)
+		}
+	}
+	for trigger, feed := range map[string]string{"readings": "mqtt/messages", "tick": "alarms/alarm", "idle1": "alarms/alarm", "idle5": "alarms/alarm"} {
+		a.must(t, ctl.addr, http.MethodPut, "/triggers/"+trigger, map[string]any{"annotations": []map[string]any{{"key": "feed", "value": "/whisk.system/" + feed}}})
+		a.must(t, ctl.addr, http.MethodPut, "/rules/on-"+trigger, map[string]any{"trigger": "/_/" + trigger, "action": "/_/count"})
+	}
+	for _, ctl := range controllers {
+		waitFor(t, ctl.id+" to run a blocking call", 60*time.Second, func() bool {
+			code, _, _ := a.do(ctl.addr, http.MethodPost, "/actions/count?blocking=true&result=true", map[string]any{})
+			return code == http.StatusOK
+		})
+	}
+	a.feedCall(t, ctl.addr, "mqtt/messages", "CREATE", "readings", map[string]any{"url": broker, "topic": r.topic, "qos": 1})
+	for _, idle := range []string{"idle1", "idle5"} {
+		a.feedCall(t, ctl.addr, "alarms/alarm", "CREATE", idle, map[string]any{"cron": "0 0 1 1 *"})
+	}
+	r.startAt = time.Now().Add(tickIn).Truncate(time.Second)
+	r.stopAt = r.startAt.Add(tickFor)
+	a.feedCall(t, ctl.addr, "alarms/alarm", "CREATE", "tick", map[string]any{
+		"cron": "* * * * * *", "startDate": r.startAt.UTC().Format(time.RFC3339), "stopDate": r.stopAt.UTC().Format(time.RFC3339),
+		"trigger_payload": map[string]any{"alarm": true},
+	})
+	r.f2 = c.start("f2", "feeds", feedArgs...)
+
+	nb, err := bus.ConnectNATS(ctx, c.busURL, bus.NATSOptions{Name: "test", Prefix: c.prefix}, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = nb.Close() })
+	if r.leases, err = nb.Leases(ctx, "WISP_FEED_LEASES", "test", feedLease); err != nil {
+		t.Fatal(err)
+	}
+	spreadFrom := time.Now()
+	waitFor(t, "the feeds to spread over f1 and f2", 20*time.Second, func() bool {
+		for key, want := range r.placed {
+			if holder, err := r.leases.Holder(ctx, key); err != nil || holder != want {
+				return false
+			}
+		}
+		return true
+	})
+	t.Logf("spread: f1 holds load/readings and load/tick, f2 load/idle1 and load/idle5, %s after f2 started", time.Since(spreadFrom).Round(time.Millisecond))
+	return r
+}
+
+// publisher connects an MQTT client to broker for publishing.
+func (r *feedRig) publisher(t *testing.T, broker string) paho.Client {
+	t.Helper()
+	pub := paho.NewClient(paho.NewClientOptions().AddBroker(broker).SetClientID("pub-" + strings.ReplaceAll(r.topic, "/", "-")))
+	if tok := pub.Connect(); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+		t.Fatalf("connect the publisher: %v", tok.Error())
+	}
+	t.Cleanup(func() { pub.Disconnect(100) })
+	return pub
+}
+
+// causes is alarmCauses of the ticking alarm.
+func (r *feedRig) causes(ctx context.Context, t *testing.T, st *couchdb.Store) map[string]time.Time {
+	t.Helper()
+	return alarmCauses(ctx, t, st, entity.FQN{Namespace: "load", Name: "tick"}, r.startAt, r.stopAt)
+}
+
+// waitActivations waits until every message 0..published-1 and every
+// tick of causes has an activation, and returns the tally then (or at the
+// timeout, with the test failed).
+func waitActivations(ctx context.Context, t *testing.T, st *couchdb.Store, published int, causes map[string]time.Time, tally *feedTally) {
+	t.Helper()
+	waitFor(t, "an activation of every message and tick", 2*time.Minute, func() bool {
+		*tally = tallyFeeds(ctx, t, st)
+		return mqttRow(tally.mqtt, published).missing == 0 && alarmRow(tally.alarms, causes).missing == 0
+	})
+}
+
+// checkTakenOver requires that f2 holds every registration after f1 was
+// killed at killedAt, and returns how long after the kill f2 logged
+// taking a feed over.
+func (r *feedRig) checkTakenOver(ctx context.Context, t *testing.T, killedAt time.Time) time.Duration {
+	t.Helper()
+	for key := range r.placed {
+		if holder, err := r.leases.Holder(ctx, key); err != nil || holder != r.f2.id {
+			t.Errorf("the feed %s is held by %q (%v) after the kill, want f2", key, holder, err)
+		}
+	}
+	at, ok := r.f2.logged(t, "feed registration taken over", killedAt)
+	if !ok {
+		t.Error("f2 never logged taking a feed over")
+		return 0
+	}
+	return at.Sub(killedAt)
+}
+
 // TestClusterFeedsFailover runs 2 controllers, 3 invokers and 2 feeds
 // nodes; an MQTT feed (QoS 1, on the test Mosquitto) and a per-second
 // alarm feed with a start and stop date, and two idle alarms, are created
@@ -182,82 +313,21 @@ func TestClusterFeedsFailover(t *testing.T) {
 	for i := range 3 {
 		c.start(fmt.Sprintf("i%d", i+1), "invoker", "--invoker", "process", "--stem-cells", "none", "--user-memory", "1024")
 	}
-	const feedLease = 2 * time.Second // --feed-lease; the test's look at the bucket opens it alike
-	feedArgs := append([]string{"--egress-allow", "127.0.0.0/8", "--feed-lease", feedLease.String()}, ctlArgs...)
-	f1 := c.start("f1", "feeds", feedArgs...)
-
 	a := &api{auth: basic(creds), client: &http.Client{Timeout: 70 * time.Second}}
-	a.must(t, controllers[0].addr, http.MethodPut, "/actions/count", map[string]any{
-		"exec":   map[string]any{"kind": "nodejs:20", "code": "function main(p) { return {n: p.payload ? p.payload.n : null, alarm: p.alarm === true} }"},
-		"limits": map[string]any{"memory": 128},
-	})
-	// The names are chosen for where they fall: readings and tick on f1,
-	// idle1 and idle5 on f2.
-	placed := map[string]string{"load/readings": "f1", "load/tick": "f1", "load/idle1": "f2", "load/idle5": "f2"}
-	for key, want := range placed {
-		if got := feeds.PreferredNode(key, []string{"f1", "f2"}); got != want {
-			t.Fatalf("%s prefers %s, the test wants %s: rename it", key, got, want)
-		}
-	}
-	for trigger, feed := range map[string]string{"readings": "mqtt/messages", "tick": "alarms/alarm", "idle1": "alarms/alarm", "idle5": "alarms/alarm"} {
-		a.must(t, controllers[0].addr, http.MethodPut, "/triggers/"+trigger, map[string]any{"annotations": []map[string]any{{"key": "feed", "value": "/whisk.system/" + feed}}})
-		a.must(t, controllers[0].addr, http.MethodPut, "/rules/on-"+trigger, map[string]any{"trigger": "/_/" + trigger, "action": "/_/count"})
-	}
-	for _, ctl := range controllers {
-		waitFor(t, ctl.id+" to run a blocking call", 60*time.Second, func() bool {
-			code, _, _ := a.do(ctl.addr, http.MethodPost, "/actions/count?blocking=true&result=true", map[string]any{})
-			return code == http.StatusOK
-		})
-	}
-	topic := fmt.Sprintf("wisp-cluster/%s/readings", c.prefix)
-	a.feedCall(t, controllers[0].addr, "mqtt/messages", "CREATE", "readings", map[string]any{"url": broker, "topic": topic, "qos": 1})
-	for _, idle := range []string{"idle1", "idle5"} {
-		a.feedCall(t, controllers[0].addr, "alarms/alarm", "CREATE", idle, map[string]any{"cron": "0 0 1 1 *"})
-	}
-	startAt := time.Now().Add(10 * time.Second).Truncate(time.Second)
-	stopAt := startAt.Add(25 * time.Second)
-	a.feedCall(t, controllers[0].addr, "alarms/alarm", "CREATE", "tick", map[string]any{
-		"cron": "* * * * * *", "startDate": startAt.UTC().Format(time.RFC3339), "stopDate": stopAt.UTC().Format(time.RFC3339),
-		"trigger_payload": map[string]any{"alarm": true},
-	})
-	f2 := c.start("f2", "feeds", feedArgs...)
+	rig := startFeeds(ctx, t, c, a, controllers, broker, 10*time.Second, 25*time.Second, ctlArgs...)
 
-	nb, err := bus.ConnectNATS(ctx, c.busURL, bus.NATSOptions{Name: "test", Prefix: c.prefix}, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nb.Close()
-	leases, err := nb.Leases(ctx, "WISP_FEED_LEASES", "test", feedLease)
-	if err != nil {
-		t.Fatal(err)
-	}
-	spreadFrom := time.Now()
-	waitFor(t, "the feeds to spread over f1 and f2", 20*time.Second, func() bool {
-		for key, want := range placed {
-			if holder, err := leases.Holder(ctx, key); err != nil || holder != want {
-				return false
-			}
-		}
-		return true
-	})
-	t.Logf("spread: f1 holds load/readings and load/tick, f2 load/idle1 and load/idle5, %s after f2 started", time.Since(spreadFrom).Round(time.Millisecond))
-
-	pub := paho.NewClient(paho.NewClientOptions().AddBroker(broker).SetClientID("pub-" + c.prefix))
-	if tok := pub.Connect(); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
-		t.Fatalf("connect the publisher: %v", tok.Error())
-	}
-	defer pub.Disconnect(100)
+	pub := rig.publisher(t, broker)
 	const published = 400
 	var killedAt time.Time
 	tick := time.NewTicker(50 * time.Millisecond)
 	for i := range published {
 		<-tick.C
-		if killedAt.IsZero() && i >= published/3 && time.Now().After(startAt.Add(5*time.Second)) {
-			t.Logf("SIGKILL feeds node f1 (holding the MQTT and the ticking alarm feeds) after %d messages, %s into the alarm", i, time.Since(startAt).Round(time.Millisecond))
-			f1.kill(t)
+		if killedAt.IsZero() && i >= published/3 && time.Now().After(rig.startAt.Add(5*time.Second)) {
+			t.Logf("SIGKILL feeds node f1 (holding the MQTT and the ticking alarm feeds) after %d messages, %s into the alarm", i, time.Since(rig.startAt).Round(time.Millisecond))
+			rig.f1.kill(t)
 			killedAt = time.Now()
 		}
-		tok := pub.Publish(topic, 1, false, fmt.Sprintf(`{"n":%d}`, i))
+		tok := pub.Publish(rig.topic, 1, false, fmt.Sprintf(`{"n":%d}`, i))
 		if !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
 			t.Fatalf("publish %d: %v", i, tok.Error())
 		}
@@ -266,7 +336,7 @@ func TestClusterFeedsFailover(t *testing.T) {
 	if killedAt.IsZero() {
 		t.Fatal("f1 was never killed: the publishing ended before the alarm ran 5 s")
 	}
-	causes := alarmCauses(ctx, t, st, entity.FQN{Namespace: "load", Name: "tick"}, startAt, stopAt)
+	causes := rig.causes(ctx, t, st)
 
 	var tally feedTally
 	defer func() { // the table, also when the wait below times out
@@ -278,18 +348,8 @@ func TestClusterFeedsFailover(t *testing.T) {
 			}
 		}
 	}()
-	waitFor(t, "an activation of every message and tick", 2*time.Minute, func() bool {
-		tally = tallyFeeds(ctx, t, st)
-		return mqttRow(tally.mqtt, published).missing == 0 && alarmRow(tally.alarms, causes).missing == 0
-	})
-	for key := range placed {
-		if holder, err := leases.Holder(ctx, key); err != nil || holder != f2.id {
-			t.Errorf("the feed %s is held by %q (%v) after the kill, want f2", key, holder, err)
-		}
-	}
-	if at, ok := f2.logged(t, "feed registration taken over", killedAt); !ok {
-		t.Error("f2 never logged taking a feed over")
-	} else {
-		t.Logf("f2 took the feeds over %s after the kill", at.Sub(killedAt).Round(time.Millisecond))
+	waitActivations(ctx, t, st, published, causes, &tally)
+	if took := rig.checkTakenOver(ctx, t, killedAt); took > 0 {
+		t.Logf("f2 took the feeds over %s after the kill", took.Round(time.Millisecond))
 	}
 }
