@@ -225,7 +225,7 @@ func TestDockerStemCellHit(t *testing.T) {
 	srv, c := startDocker(t, func(cfg *Config) {
 		cfg.Pool.StemCells = []invoker.StemCell{{Kind: "nodejs:20", MemoryMB: 256, Count: 1}}
 	})
-	waitFor(t, "the stem cell", func() bool { return srv.Invoker().Pool().Stats().StemCells == 1 })
+	waitWithin(t, containerWait, "the stem cell", func() bool { return srv.Invoker().Pool().Stats().StemCells == 1 })
 	stems := engineContainers(t, srv)
 	if len(stems) != 1 {
 		t.Fatalf("containers with one stem cell: %v", stems)
@@ -239,7 +239,7 @@ func TestDockerStemCellHit(t *testing.T) {
 	if len(cs) != 1 || cs[0].ID != stems[0] {
 		t.Fatalf("the action runs in %+v, not in the stem cell %s", cs, stems[0])
 	}
-	waitFor(t, "the stem cell refilled", func() bool { return srv.Invoker().Pool().Stats().StemCells == 1 })
+	waitWithin(t, containerWait, "the stem cell refilled", func() bool { return srv.Invoker().Pool().Stats().StemCells == 1 })
 }
 
 // TestDockerFaults: each failure gives a clear activation error and leaves

@@ -230,7 +230,7 @@ func TestDockerStemCellsPerKind(t *testing.T) {
 		t.Run(kind, func(t *testing.T) {
 			requireImage(t, srv, kind)
 			hello := tables[kind][0]
-			waitFor(t, "the stem cell of "+kind, func() bool { return srv.Invoker().Pool().Stats().Kinds[kind].StemCells == 1 })
+			waitWithin(t, containerWait, "the stem cell of "+kind, func() bool { return srv.Invoker().Pool().Stats().Kinds[kind].StemCells == 1 })
 			name := actions.Family(kind) + "-stem"
 			_, _, err := c.PutAction(context.Background(), &client.Action{Name: name, Exec: &client.Exec{Kind: kind, Code: hello.code, Binary: hello.binary}}, true)
 			if err != nil {

@@ -221,7 +221,19 @@ func waitPaused(t testing.TB, srv *Server) {
 // waitFor polls cond until it holds, failing the test after 10 seconds.
 func waitFor(t testing.TB, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
+	waitWithin(t, 10*time.Second, what, cond)
+}
+
+// containerWait bounds a wait for a container the engine creates and
+// starts in the background (a stem cell): on a loaded machine one can take
+// several seconds, and a failed creation is retried after RefillRetry
+// (10 s).
+const containerWait = time.Minute
+
+// waitWithin polls cond until it holds, failing the test after limit.
+func waitWithin(t testing.TB, limit time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(limit)
 	for !cond() {
 		if time.Now().After(deadline) {
 			t.Fatalf("timed out waiting for %s", what)
