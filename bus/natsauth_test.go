@@ -60,53 +60,61 @@ func TestNATSAuth(t *testing.T) {
 		{"missing file", url, filepath.Join(dir, "absent"), "--bus-credentials-file"},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			var logs strings.Builder
-			log := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-			b, err := bus.ConnectNATS(t.Context(), tt.url, bus.NATSOptions{Name: t.Name(), Prefix: uniquePrefix(), CredentialsFile: tt.file}, log)
-			if tt.wantErr == "" {
-				if err != nil {
-					t.Fatalf("ConnectNATS: %v", err)
-				}
-				// A queue subscribes on a connection of its own: it
-				// authenticates the same way.
-				topic := bus.InvokerTopic("auth")
-				sub, err := b.Queue(t.Context(), topic, "auth", time.Minute)
-				if err != nil {
-					t.Fatal(err)
-				}
-				ch, err := sub.Subscribe(t.Context(), topic)
-				if err != nil {
-					t.Fatal(err)
-				}
-				bustest.Publish(t, b, topic, "1")
-				bustest.Receive(t, ch, 1, true)
-				if err := b.Close(); err != nil {
-					t.Fatal(err)
-				}
-			} else {
-				if err == nil {
-					_ = b.Close()
-					t.Fatalf("ConnectNATS connected, want an error %q", tt.wantErr)
-				}
-				if !strings.Contains(err.Error(), tt.wantErr) {
-					t.Errorf("error %q, want one saying %q", err, tt.wantErr)
-				}
-				if testing.Verbose() {
-					t.Log(err)
-				}
-				if strings.Contains(tt.wantErr, "refused") && !errors.Is(err, nats.ErrAuthorization) {
-					t.Errorf("error %q is not nats.ErrAuthorization", err)
-				}
-			}
-			for _, s := range secrets {
-				if err != nil && strings.Contains(err.Error(), s) {
-					t.Errorf("error %q shows a secret", err)
-				}
-				if strings.Contains(logs.String(), s) {
-					t.Errorf("logs show a secret: %s", logs.String())
-				}
-			}
-		})
+		t.Run(tt.name, func(t *testing.T) { checkConnect(t, tt.url, tt.file, tt.wantErr, secrets) })
+	}
+}
+
+// checkConnect connects a NATS bus to url with the credentials file (if
+// any): with wantErr "" it must connect and carry a queue message on a
+// connection of its own; otherwise it must fail saying wantErr (a refusal
+// being nats.ErrAuthorization). No secret may show in the error or the
+// logs.
+func checkConnect(t *testing.T, url, file, wantErr string, secrets []string) {
+	t.Helper()
+	var logs strings.Builder
+	log := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	b, err := bus.ConnectNATS(t.Context(), url, bus.NATSOptions{Name: t.Name(), Prefix: uniquePrefix(), CredentialsFile: file}, log)
+	if wantErr == "" {
+		if err != nil {
+			t.Fatalf("ConnectNATS: %v", err)
+		}
+		// A queue subscribes on a connection of its own: it
+		// authenticates the same way.
+		topic := bus.InvokerTopic("auth")
+		sub, err := b.Queue(t.Context(), topic, "auth", time.Minute)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ch, err := sub.Subscribe(t.Context(), topic)
+		if err != nil {
+			t.Fatal(err)
+		}
+		bustest.Publish(t, b, topic, "1")
+		bustest.Receive(t, ch, 1, true)
+		if err := b.Close(); err != nil {
+			t.Fatal(err)
+		}
+	} else {
+		if err == nil {
+			_ = b.Close()
+			t.Fatalf("ConnectNATS connected, want an error %q", wantErr)
+		}
+		if !strings.Contains(err.Error(), wantErr) {
+			t.Errorf("error %q, want one saying %q", err, wantErr)
+		}
+		if testing.Verbose() {
+			t.Log(err)
+		}
+		if strings.Contains(wantErr, "refused") && !errors.Is(err, nats.ErrAuthorization) {
+			t.Errorf("error %q is not nats.ErrAuthorization", err)
+		}
+	}
+	for _, s := range secrets {
+		if err != nil && strings.Contains(err.Error(), s) {
+			t.Errorf("error %q shows a secret", err)
+		}
+		if strings.Contains(logs.String(), s) {
+			t.Errorf("logs show a secret: %s", logs.String())
+		}
 	}
 }

@@ -1,21 +1,15 @@
 package bus_test
 
 import (
-	"errors"
 	"fmt"
-	"log/slog"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/nats-io/jwt/v2"
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nkeys"
 
-	"github.com/wispio/wisp/bus"
-	"github.com/wispio/wisp/bus/bustest"
 	"github.com/wispio/wisp/internal/testenv"
 )
 
@@ -121,48 +115,6 @@ func TestNATSCredsFile(t *testing.T) {
 		{"no credentials", "", "requires credentials: give them in --bus"},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			var logs strings.Builder
-			log := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-			b, err := bus.ConnectNATS(t.Context(), url, bus.NATSOptions{Name: t.Name(), Prefix: uniquePrefix(), CredentialsFile: tt.file}, log)
-			if tt.wantErr == "" {
-				if err != nil {
-					t.Fatalf("ConnectNATS: %v", err)
-				}
-				topic := bus.InvokerTopic("creds")
-				sub, err := b.Queue(t.Context(), topic, "creds", time.Minute)
-				if err != nil {
-					t.Fatal(err)
-				}
-				ch, err := sub.Subscribe(t.Context(), topic)
-				if err != nil {
-					t.Fatal(err)
-				}
-				bustest.Publish(t, b, topic, "1")
-				bustest.Receive(t, ch, 1, true)
-				if err := b.Close(); err != nil {
-					t.Fatal(err)
-				}
-			} else {
-				if err == nil {
-					_ = b.Close()
-					t.Fatalf("ConnectNATS connected, want an error %q", tt.wantErr)
-				}
-				if !strings.Contains(err.Error(), tt.wantErr) {
-					t.Errorf("error %q, want one saying %q", err, tt.wantErr)
-				}
-				if strings.Contains(tt.wantErr, "refused") && !errors.Is(err, nats.ErrAuthorization) {
-					t.Errorf("error %q is not nats.ErrAuthorization", err)
-				}
-			}
-			for _, s := range secrets {
-				if err != nil && strings.Contains(err.Error(), s) {
-					t.Errorf("error %q shows a seed", err)
-				}
-				if strings.Contains(logs.String(), s) {
-					t.Errorf("logs show a seed: %s", logs.String())
-				}
-			}
-		})
+		t.Run(tt.name, func(t *testing.T) { checkConnect(t, url, tt.file, tt.wantErr, secrets) })
 	}
 }
