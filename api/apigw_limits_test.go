@@ -51,3 +51,25 @@ func TestCreateAPILimits(t *testing.T) {
 		})
 	}
 }
+
+// TestCreateAPIDepth: a swagger nesting deeper than entity.MaxJSONDepth
+// answers 400 naming it, and nothing is stored; before, one 9,996 levels
+// deep was stored and the namespace's table no longer decoded.
+func TestCreateAPIDepth(t *testing.T) {
+	f := newFixture(t)
+	if code, _, raw := f.do(t, "PUT", "/api/v1/namespaces/_/actions/hello",
+		`{"exec":{"kind":"nodejs:20","code":"x"},"annotations":[{"key":"web-export","value":true}]}`, &f.auth); code != 200 {
+		t.Fatalf("web action: %d %s", code, raw)
+	}
+	params := strings.Repeat("[", 9_996) + strings.Repeat("]", 9_996)
+	doc := `{"swagger":"2.0","basePath":"/d","info":{"title":"d"},"paths":{"/p":{"get":{"parameters":` + params +
+		`,"x-openwhisk":{"namespace":"_","action":"hello","url":"https://h/api/v1/web/_/default/hello.json"}}}}}`
+	body, _ := json.Marshal(map[string]any{"apidoc": map[string]any{"namespace": "_", "swagger": doc}})
+	code, got, raw := f.do(t, "POST", "/api/v1/web/whisk.system/apimgmt/createApi", string(body), &f.auth)
+	if msg, _ := got["error"].(string); code != 400 || !strings.Contains(msg, "apidoc.swagger: the JSON value nests arrays and objects deeper than the limit of 512 levels") {
+		t.Fatalf("createApi = %d %.300s, want 400 naming apidoc.swagger", code, raw)
+	}
+	if _, err := apigw.NewRepo(f.store).Table(t.Context(), "me"); err != nil {
+		t.Fatalf("the namespace's APIs do not read: %v", err)
+	}
+}

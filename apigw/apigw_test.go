@@ -78,6 +78,46 @@ func TestParseCreateErrors(t *testing.T) {
 	}
 }
 
+// TestParseCreateDepth: an API definition nesting deeper than
+// entity.MaxJSONDepth is refused (400, naming the field), whether the
+// apidoc is an object or a string, or the swagger inside it: the table
+// wraps a route's parameters a few levels deeper, and one stored within
+// a few levels of Go's 10,000 no longer decodes, leaving the namespace's
+// APIs unreadable.
+func TestParseCreateDepth(t *testing.T) {
+	nest := func(n int) string { return strings.Repeat("[", n) + strings.Repeat("]", n) }
+	swagger := func(params string) string {
+		return `{"swagger":"2.0","basePath":"/d","info":{"title":"d"},"paths":{"/p":{"get":{"parameters":` + params +
+			`,"x-openwhisk":{"namespace":"_","action":"a","url":"https://h/api/v1/web/_/default/a.json"}}}}}`
+	}
+	asString := func(doc string) string {
+		b, _ := json.Marshal(map[string]any{"apidoc": map[string]any{"namespace": "_", "swagger": doc}})
+		return string(b)
+	}
+	for _, tt := range []struct {
+		name, body, field string // field "" when accepted
+	}{
+		{"shallow swagger", asString(swagger(nest(10))), ""},
+		{"deep swagger string", asString(swagger(nest(600))), "apidoc.swagger"},
+		{"deep swagger object", `{"apidoc":{"namespace":"_","swagger":` + swagger(nest(600)) + `}}`, "apidoc"},
+		{"deep apidoc string", `{"apidoc":` + strconv.Quote(`{"namespace":"_","x":`+nest(600)+`}`) + `}`, "apidoc"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := ParseCreate([]byte(tt.body), "ns", "")
+			if tt.field == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			fe, ok := entity.AsFieldError(err)
+			if !ok || fe.Field != tt.field || !strings.Contains(fe.Reason, "deeper than the limit") {
+				t.Fatalf("err = %v, want a depth error naming %s", err, tt.field)
+			}
+		})
+	}
+}
+
 func TestEndpointsBuildAPI(t *testing.T) {
 	tbl := &Table{}
 	for _, c := range []struct{ base, rel, verb, action, resp string }{
