@@ -105,3 +105,36 @@ func TestFeedRefusesLargePackets(t *testing.T) {
 		}
 	}
 }
+
+// FuzzPacketLimitConn: whatever a broker sends, packetLimitConn hands on
+// a prefix of it, all of it when it reports no error.
+func FuzzPacketLimitConn(f *testing.F) {
+	f.Add(packet(10), uint8(3))
+	f.Add(append(packet(3), header(1<<20)...), uint8(1))
+	f.Add([]byte{0x30, 0xff, 0xff, 0xff, 0xff, 0x01}, uint8(2))
+	f.Fuzz(func(t *testing.T, stream []byte, chunk uint8) {
+		c := &packetLimitConn{Conn: &chunkConn{data: stream, chunk: int(chunk%16) + 1}, max: 100}
+		got, err := io.ReadAll(c)
+		if !bytes.HasPrefix(stream, got) || err == nil && len(got) != len(stream) {
+			t.Fatalf("read %d of %d bytes (err %v), not a prefix", len(got), len(stream), err)
+		}
+	})
+}
+
+// chunkConn is a net.Conn whose reads return data chunk bytes at a time.
+type chunkConn struct {
+	net.Conn
+	data  []byte
+	chunk int
+}
+
+func (c *chunkConn) Read(p []byte) (int, error) {
+	if len(c.data) == 0 {
+		return 0, io.EOF
+	}
+	n := copy(p[:min(len(p), c.chunk)], c.data)
+	c.data = c.data[n:]
+	return n, nil
+}
+
+func (c *chunkConn) Close() error { return nil }
