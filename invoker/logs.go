@@ -81,19 +81,25 @@ func (w streamWriter) Write(p []byte) (int, error) {
 const maxBufferedLog = 10 << 20
 
 // maxPendingSegments bounds the segments a stream keeps: a runtime prints
-// one sentinel an activation, so more than a few are an action printing
-// sentinels itself; past the bound its sentinels end no segment (its
-// later activations' lines run together) rather than cost memory each.
-const maxPendingSegments = 16
+// one sentinel an activation, so more than its concurrency (at most 500
+// by default) are an action printing sentinels itself; past the bound its
+// sentinels end no segment (its later activations' lines run together)
+// rather than cost memory each.
+const maxPendingSegments = 4096
+
+// maxStreamLog bounds what a stream holds over all its segments: each
+// activation's segment is bounded by the log limit, and the activations
+// of a concurrent action, or what a container prints after its
+// sentinels, share this.
+const maxStreamLog = 32 << 20
 
 // stampedOverhead is what the stamp and the stream name add to a line in
 // the activation record ("<RFC 3339 time> stdout: ").
 const stampedOverhead = len("2006-01-02T15:04:05.000000000Z stdout: ")
 
-// capacity is the most bytes a stream keeps, over all its segments: a
-// line counts as the stamped line the record holds, so that empty lines
-// are not free, and what a container prints after its activation's
-// sentinel shares the budget rather than opening a new one; mu is held.
+// capacity is the most bytes one segment keeps: a line counts as the
+// stamped line the record holds, so that empty lines are not free; mu is
+// held.
 func (lc *LogCollector) capacity() int {
 	if lc.limit >= 0 {
 		return lc.limit
@@ -168,7 +174,7 @@ func (lc *LogCollector) addLine(stream int, line []byte) {
 	st := &lc.streams[stream]
 	open := &st.segments[len(st.segments)-1]
 	cost := stampedOverhead + len(line)
-	if open.truncated || st.held+cost > lc.capacity() {
+	if open.truncated || open.size+cost > lc.capacity() || st.held+cost > maxStreamLog {
 		open.truncated = true // Collect reports the truncation
 		return
 	}

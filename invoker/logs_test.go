@@ -168,11 +168,11 @@ func (lc *LogCollector) pending(stream int) (bytes, segments int) {
 	return bytes, len(lc.streams[stream].segments)
 }
 
-// TestLogCollectorBounded: what a container prints costs the collector at
-// most the log limit whatever its shape: empty lines count (each is a
-// stamped line in the record), output after the activation's sentinel
-// shares the stream's budget, and a flood of sentinels keeps a bounded
-// number of segments.
+// TestLogCollectorBounded: what a container prints costs the collector a
+// bounded amount whatever its shape: empty lines count against the log
+// limit (each is a stamped line in the record), output after the
+// activation's sentinel is held to maxStreamLog over all segments, and a
+// flood of sentinels keeps a bounded number of segments.
 func TestLogCollectorBounded(t *testing.T) {
 	const limit = 1 << 20
 	stamped := len("2026-01-02T03:04:05.000000006Z stdout: ")
@@ -197,10 +197,10 @@ func TestLogCollectorBounded(t *testing.T) {
 		}, 1, 0, 1},
 		{"output after the sentinel", limit, func(lc *LogCollector) {
 			line := strings.Repeat("y", 900<<10) + "\n" + Sentinel + "\n"
-			for range 20 { // 18 MB in segments of later activations
+			for range 80 { // 72 MB in segments of later activations
 				io.WriteString(lc.Stdout(), line)
 			}
-		}, 2, limit, 20},
+		}, 2, maxStreamLog, 80},
 		{"sentinel flood", limit, func(lc *LogCollector) {
 			flood := []byte(strings.Repeat(Sentinel+"\n", 10_000))
 			for range 100 { // a million sentinels
@@ -224,5 +224,26 @@ func TestLogCollectorBounded(t *testing.T) {
 				t.Fatalf("stdout still holds %d bytes in %d segments, want at most %d bytes in %d", bytes, segs, tt.maxPendingBytes, tt.maxSegments)
 			}
 		})
+	}
+}
+
+// TestLogCollectorConcurrentActivations: the activations of a concurrent
+// action each end their segment, up to the largest concurrency, so each
+// Collect completes with its own lines.
+func TestLogCollectorConcurrentActivations(t *testing.T) {
+	const concurrent = 500 // DefaultSystemLimits' largest concurrency
+	lc := fixedCollector()
+	lc.Start(1 << 20)
+	for i := range concurrent {
+		fmt.Fprintf(lc.Stdout(), "run %d\n%s\n", i, Sentinel)
+		fmt.Fprintf(lc.Stderr(), "%s\n", Sentinel)
+	}
+	for i := range concurrent {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		lines, complete := lc.Collect(ctx)
+		cancel()
+		if !complete || len(lines) != 1 || !strings.HasSuffix(lines[0], fmt.Sprintf("stdout: run %d", i)) {
+			t.Fatalf("activation %d: %q complete=%v", i, lines, complete)
+		}
 	}
 }
