@@ -79,6 +79,8 @@ func TestErrors(t *testing.T) {
 		t.Fatalf("setup: %d", code)
 	}
 	big := `{"exec":{"kind":"nodejs:20","code":"` + strings.Repeat("x", 1001) + `"}}`
+	// 1.5 MB of annotations, over the 1 MB limit of parameters
+	bigAnnotations := `"annotations":[{"key":"a","value":"` + strings.Repeat("x", 3<<19) + `"}]`
 	deep := strings.Repeat("[", 9_999) + strings.Repeat("]", 9_999) // with its object, 10,000 levels
 	tests := []struct {
 		name, method, path, body string
@@ -97,6 +99,8 @@ func TestErrors(t *testing.T) {
 		{"bad name", "PUT", "/api/v1/namespaces/_/actions/-a", nodeAction, &f.auth, 400, "name"},
 		{"bad limit", "PUT", "/api/v1/namespaces/_/actions/a", `{"exec":{"kind":"nodejs:20","code":"x"},"limits":{"memory":1024}}`, &f.auth, 400, "limits.memory"},
 		{"code too large", "PUT", "/api/v1/namespaces/_/actions/a", big, &f.auth, 413, "exec.code"},
+		{"action annotations too large", "PUT", "/api/v1/namespaces/_/actions/bigann", `{"exec":{"kind":"nodejs:20","code":"x"},` + bigAnnotations + `}`, &f.auth, 413, "annotations: size 1572867 bytes exceeds the limit of 1048576 bytes"},
+		{"package annotations too large", "PUT", "/api/v1/namespaces/_/packages/p", `{` + bigAnnotations + `}`, &f.auth, 413, "annotations: size"},
 		{"native without code", "PUT", "/api/v1/namespaces/_/actions/a", `{"exec":{"kind":"native"}}`, &f.auth, 400, `exec.code: is missing for kind "native"`},
 		{"native text code", "PUT", "/api/v1/namespaces/_/actions/a", `{"exec":{"kind":"native","code":"#!/bin/sh"}}`, &f.auth, 400, `exec.binary: kind "native" needs binary code`},
 		{"exists", "PUT", "/api/v1/namespaces/_/actions/exists", nodeAction, &f.auth, 409, "resource already exists"},

@@ -99,7 +99,7 @@ func (s *Server) createAPI(w http.ResponseWriter, r *http.Request, caller identi
 	now := time.Now().UnixMilli()
 	if _, err := s.apis.Update(r.Context(), caller.Namespace, func(t *apigw.Table) error {
 		api = change.Apply(t, now)
-		return nil
+		return t.CheckLimits()
 	}); err != nil {
 		return err
 	}

@@ -2,9 +2,12 @@ package apigw
 
 import (
 	"encoding/json"
+	"fmt"
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/wispio/wisp/entity"
 )
 
 // Methods are the operations an API route can serve, as OpenWhisk's CLI
@@ -186,6 +189,37 @@ func (t *Table) Put(api *API) {
 	}
 	t.APIs = append(t.APIs, api)
 	t.compile()
+}
+
+// MaxRoutes bounds the routes of one namespace's APIs, and MaxTableSize
+// the bytes of its stored table: every gateway request (unauthenticated)
+// scans the routes of its namespace, and every change rewrites the table.
+const (
+	MaxRoutes    = 1000
+	MaxTableSize = 4 << 20
+)
+
+// CheckLimits refuses a table over MaxRoutes or MaxTableSize as too large
+// (413), naming apidoc: a change that would grow a namespace's APIs past
+// them is not stored.
+func (t *Table) CheckLimits() error {
+	n := 0
+	for _, a := range t.APIs {
+		n += len(a.Routes)
+	}
+	if n > MaxRoutes {
+		return &entity.FieldError{Field: "apidoc", TooLarge: true,
+			Reason: fmt.Sprintf("the namespace's APIs would have %d routes, more than the limit of %d", n, MaxRoutes)}
+	}
+	b, err := json.Marshal(t)
+	if err != nil {
+		return fmt.Errorf("measure the APIs: %w", err)
+	}
+	if len(b) > MaxTableSize {
+		return &entity.FieldError{Field: "apidoc", TooLarge: true,
+			Reason: fmt.Sprintf("the namespace's APIs would take %d bytes, more than the limit of %d bytes", len(b), MaxTableSize)}
+	}
+	return nil
 }
 
 // Remove deletes the API with this base path.

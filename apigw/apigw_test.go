@@ -3,9 +3,12 @@ package apigw
 import (
 	"encoding/json"
 	"errors"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/wispio/wisp/entity"
 )
 
 // wskBody is a createApi body as `wsk api create BASE REL VERB ACTION`
@@ -70,6 +73,46 @@ func TestParseCreateErrors(t *testing.T) {
 			var e *Error
 			if !errors.As(err, &e) || !strings.HasPrefix(e.Msg, tc.want) {
 				t.Fatalf("err = %v, want %q", err, tc.want)
+			}
+		})
+	}
+}
+
+// TestParseCreateDepth: an API definition nesting deeper than
+// entity.MaxJSONDepth is refused (400, naming the field), whether the
+// apidoc is an object or a string, or the swagger inside it: the table
+// wraps a route's parameters a few levels deeper, and one stored within
+// a few levels of Go's 10,000 no longer decodes, leaving the namespace's
+// APIs unreadable.
+func TestParseCreateDepth(t *testing.T) {
+	nest := func(n int) string { return strings.Repeat("[", n) + strings.Repeat("]", n) }
+	swagger := func(params string) string {
+		return `{"swagger":"2.0","basePath":"/d","info":{"title":"d"},"paths":{"/p":{"get":{"parameters":` + params +
+			`,"x-openwhisk":{"namespace":"_","action":"a","url":"https://h/api/v1/web/_/default/a.json"}}}}}`
+	}
+	asString := func(doc string) string {
+		b, _ := json.Marshal(map[string]any{"apidoc": map[string]any{"namespace": "_", "swagger": doc}})
+		return string(b)
+	}
+	for _, tt := range []struct {
+		name, body, field string // field "" when accepted
+	}{
+		{"shallow swagger", asString(swagger(nest(10))), ""},
+		{"deep swagger string", asString(swagger(nest(600))), "apidoc.swagger"},
+		{"deep swagger object", `{"apidoc":{"namespace":"_","swagger":` + swagger(nest(600)) + `}}`, "apidoc"},
+		{"deep apidoc string", `{"apidoc":` + strconv.Quote(`{"namespace":"_","x":`+nest(600)+`}`) + `}`, "apidoc"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := ParseCreate([]byte(tt.body), "ns", "")
+			if tt.field == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			fe, ok := entity.AsFieldError(err)
+			if !ok || fe.Field != tt.field || !strings.Contains(fe.Reason, "deeper than the limit") {
+				t.Fatalf("err = %v, want a depth error naming %s", err, tt.field)
 			}
 		})
 	}
@@ -303,5 +346,65 @@ func TestManagedRoundTrip(t *testing.T) {
 	back, err := ImportSwagger(b, "alice")
 	if err != nil || string(back.Routes[0].Managed) != `{"project":"p"}` {
 		t.Fatalf("imported %+v, %v", back, err)
+	}
+}
+
+// TestTableLimits: a namespace's APIs hold at most MaxRoutes routes and
+// MaxTableSize bytes: every gateway request scans the routes, and every
+// change rewrites the whole table. Over either, the change is refused as
+// too large, naming apidoc.
+func TestTableLimits(t *testing.T) {
+	routes := func(apis, each int, params json.RawMessage) *Table {
+		tbl := &Table{}
+		for i := range apis {
+			api := &API{BasePath: "/b" + strconv.Itoa(i), Name: "n"}
+			for j := range each {
+				api.Routes = append(api.Routes, Route{Path: "/r" + strconv.Itoa(j), Method: "GET", Action: Target{Namespace: "ns", Name: "a"}, Parameters: params})
+			}
+			tbl.Put(api)
+		}
+		return tbl
+	}
+	big := json.RawMessage(`"` + strings.Repeat("p", MaxTableSize) + `"`)
+	for _, tt := range []struct {
+		name   string
+		tbl    *Table
+		reason string // "" when within the limits
+	}{
+		{"empty", &Table{}, ""},
+		{"at the route limit", routes(10, MaxRoutes/10, nil), ""},
+		{"one route over", routes(MaxRoutes+1, 1, nil), "routes"},
+		{"over in one API", routes(1, MaxRoutes+1, nil), "routes"},
+		{"too many bytes", routes(1, 1, big), "bytes"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			err := tt.tbl.CheckLimits()
+			if tt.reason == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			fe, ok := entity.AsFieldError(err)
+			if !ok || fe.Field != "apidoc" || !fe.TooLarge || !strings.Contains(fe.Reason, tt.reason) {
+				t.Fatalf("err = %v, want too large naming apidoc and %s", err, tt.reason)
+			}
+		})
+	}
+}
+
+// BenchmarkFindManyRoutes is a gateway request's lookup in a namespace
+// with MaxRoutes routes.
+func BenchmarkFindManyRoutes(b *testing.B) {
+	tbl := &Table{}
+	api := &API{BasePath: "/b", Name: "n"}
+	for j := range MaxRoutes {
+		api.Routes = append(api.Routes, Route{Path: "/r" + strconv.Itoa(j) + "/{id}", Method: "GET"})
+	}
+	tbl.Put(api)
+	for b.Loop() {
+		if _, out := tbl.Find("GET", "/b/nothing/1"); out != NoAPI {
+			b.Fatal(out)
+		}
 	}
 }

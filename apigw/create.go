@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 	"unicode"
+
+	"github.com/wispio/wisp/entity"
 )
 
 // Error is a refused API definition, with OpenWhisk's message.
@@ -95,6 +97,9 @@ func ParseCreate(body []byte, caller, responseType string) (*Change, error) {
 	if raw == nil {
 		return nil, fail("apidoc is required.")
 	}
+	if err := entity.CheckJSONDepth("apidoc", raw); err != nil {
+		return nil, err
+	}
 	var doc APIDoc
 	if err := json.Unmarshal(raw, &doc); err != nil {
 		return nil, fail("apidoc field cannot be parsed. Ensure it is valid JSON.")
@@ -114,6 +119,9 @@ func ParseCreate(body []byte, caller, responseType string) (*Change, error) {
 		}
 		sw, err := objectOrString(doc.Swagger, "swagger")
 		if err != nil {
+			return nil, err
+		}
+		if err := entity.CheckJSONDepth("apidoc.swagger", sw); err != nil {
 			return nil, err
 		}
 		api, err := ImportSwagger(sw, caller)

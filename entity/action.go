@@ -128,17 +128,14 @@ func BuildAction(fqn FQN, req *ActionPut, existing *Action, lim SystemLimits, re
 		return nil, Invalid("exec", "is missing")
 	}
 	if req.Annotations != nil {
-		if err := req.Annotations.Validate("annotations"); err != nil {
+		if err := validateParams("annotations", req.Annotations, lim); err != nil {
 			return nil, err
 		}
 		a.Annotations = req.Annotations
 	}
 	if req.Parameters != nil {
-		if err := req.Parameters.Validate("parameters"); err != nil {
+		if err := validateParams("parameters", req.Parameters, lim); err != nil {
 			return nil, err
-		}
-		if n := req.Parameters.Size(); n > lim.ParamsSize {
-			return nil, TooLarge("parameters", n, lim.ParamsSize)
 		}
 		a.Parameters = req.Parameters
 	}

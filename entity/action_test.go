@@ -67,6 +67,8 @@ func TestBuildActionUpdate(t *testing.T) {
 func TestBuildActionErrors(t *testing.T) {
 	lim := DefaultSystemLimits()
 	lim.CodeSize = 100
+	lim.ParamsSize = 100
+	big := Params{{Key: "k", Value: json.RawMessage(`"` + strings.Repeat("v", 100) + `"`)}}
 	zip := base64.StdEncoding.EncodeToString([]byte("PK\x03\x04 rest of a zip file"))
 	tests := []struct {
 		name     string
@@ -89,6 +91,9 @@ func TestBuildActionErrors(t *testing.T) {
 		{"logs too large", ActionPut{Exec: &ExecPatch{Kind: "nodejs:20", Code: ptr("x")}, Limits: &ActionLimitsPatch{Logs: ptr(11)}}, "limits.logs", false},
 		{"concurrency zero", ActionPut{Exec: &ExecPatch{Kind: "nodejs:20", Code: ptr("x")}, Limits: &ActionLimitsPatch{Concurrency: ptr(0)}}, "limits.concurrency", false},
 		{"duplicate parameter", ActionPut{Exec: &ExecPatch{Kind: "nodejs:20", Code: ptr(zip)}, Parameters: Params{{Key: "a", Value: json.RawMessage(`1`)}, {Key: "a", Value: json.RawMessage(`1`)}}}, "parameters", false},
+		{"parameters too large", ActionPut{Exec: &ExecPatch{Kind: "nodejs:20", Code: ptr("x")}, Parameters: big}, "parameters", true},
+		{"annotations too large", ActionPut{Exec: &ExecPatch{Kind: "nodejs:20", Code: ptr("x")}, Annotations: big}, "annotations", true},
+		{"duplicate annotation", ActionPut{Exec: &ExecPatch{Kind: "nodejs:20", Code: ptr("x")}, Annotations: Params{{Key: "a", Value: json.RawMessage(`1`)}, {Key: "a", Value: json.RawMessage(`1`)}}}, "annotations", false},
 		{"name mismatch", ActionPut{Name: "other", Exec: &ExecPatch{Kind: "nodejs:20", Code: ptr("x")}}, "name", false},
 		{"native without code", ActionPut{Exec: &ExecPatch{Kind: "native"}}, "exec.code", false},
 		{"native text code", ActionPut{Exec: &ExecPatch{Kind: "native:default", Code: ptr("#!/bin/sh")}}, "exec.binary", false},

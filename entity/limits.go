@@ -32,19 +32,36 @@ type SystemLimits struct {
 	ResultSize int
 	// SequenceLength is the maximum number of components of a sequence.
 	SequenceLength int
+	// RulesPerTrigger is the most rules one trigger links (each rule put
+	// rewrites the trigger with all its links); 0 means
+	// DefaultRulesPerTrigger.
+	RulesPerTrigger int
+}
+
+// DefaultRulesPerTrigger bounds the rules of one trigger. OpenWhisk names
+// no limit (its trigger document is bounded by CouchDB's document size).
+const DefaultRulesPerTrigger = 1000
+
+// RuleLimit is RulesPerTrigger, or its default when unset.
+func (s SystemLimits) RuleLimit() int {
+	if s.RulesPerTrigger > 0 {
+		return s.RulesPerTrigger
+	}
+	return DefaultRulesPerTrigger
 }
 
 // DefaultSystemLimits returns OpenWhisk's default system limits.
 func DefaultSystemLimits() SystemLimits {
 	return SystemLimits{
-		Timeout:        Range{Min: 100, Default: 60_000, Max: 300_000},
-		Memory:         Range{Min: 128, Default: 256, Max: 512},
-		Logs:           Range{Min: 0, Default: 10, Max: 10},
-		Concurrency:    Range{Min: 1, Default: 1, Max: 500},
-		CodeSize:       48 << 20,
-		ParamsSize:     1 << 20,
-		ResultSize:     1 << 20,
-		SequenceLength: 50,
+		Timeout:         Range{Min: 100, Default: 60_000, Max: 300_000},
+		Memory:          Range{Min: 128, Default: 256, Max: 512},
+		Logs:            Range{Min: 0, Default: 10, Max: 10},
+		Concurrency:     Range{Min: 1, Default: 1, Max: 500},
+		CodeSize:        48 << 20,
+		ParamsSize:      1 << 20,
+		ResultSize:      1 << 20,
+		SequenceLength:  50,
+		RulesPerTrigger: DefaultRulesPerTrigger,
 	}
 }
 

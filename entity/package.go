@@ -106,17 +106,14 @@ func BuildPackage(fqn FQN, req *PackagePut, existing *Package, lim SystemLimits,
 		p.Binding = b
 	}
 	if req.Annotations != nil {
-		if err := req.Annotations.Validate("annotations"); err != nil {
+		if err := validateParams("annotations", req.Annotations, lim); err != nil {
 			return nil, err
 		}
 		p.Annotations = req.Annotations
 	}
 	if req.Parameters != nil {
-		if err := req.Parameters.Validate("parameters"); err != nil {
+		if err := validateParams("parameters", req.Parameters, lim); err != nil {
 			return nil, err
-		}
-		if n := req.Parameters.Size(); n > lim.ParamsSize {
-			return nil, TooLarge("parameters", n, lim.ParamsSize)
 		}
 		p.Parameters = req.Parameters
 	}

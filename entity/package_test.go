@@ -75,6 +75,38 @@ func TestBuildPackage(t *testing.T) {
 	}
 }
 
+// TestBuildPackageSizes: parameters and annotations are each bounded by
+// the parameter size limit (413), as in OpenWhisk.
+func TestBuildPackageSizes(t *testing.T) {
+	lim := DefaultSystemLimits()
+	lim.ParamsSize = 100
+	big := Params{{Key: "k", Value: []byte(`"` + strings.Repeat("v", 100) + `"`)}}
+	small := Params{{Key: "k", Value: []byte(`"v"`)}}
+	for _, tt := range []struct {
+		name  string
+		req   PackagePut
+		field string // "" when accepted
+	}{
+		{"small", PackagePut{Parameters: small, Annotations: small}, ""},
+		{"parameters too large", PackagePut{Parameters: big}, "parameters"},
+		{"annotations too large", PackagePut{Annotations: big}, "annotations"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := BuildPackage(FQN{Namespace: "ns", Name: "p"}, &tt.req, nil, lim, 0)
+			if tt.field == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			fe, ok := AsFieldError(err)
+			if !ok || fe.Field != tt.field || !fe.TooLarge {
+				t.Fatalf("err = %v, want a too-large error of %s", err, tt.field)
+			}
+		})
+	}
+}
+
 func TestIsConductor(t *testing.T) {
 	tests := []struct {
 		value string

@@ -503,7 +503,7 @@ func (inv *Invoker) runBuiltin(ctx context.Context, m *routing.Invocation, actio
 		msg, _ := json.Marshal(map[string]string{"error": err.Error()})
 		return runResult{response: entity.NewResponse(entity.StatusApplicationError, msg)}
 	}
-	return runResult{response: entity.ResponseFromRun(http.StatusOK, result, inv.cfg.Limits.ResultSize)}
+	return runResult{response: entity.ResponseFromRun(http.StatusOK, result, int(inv.resultLimit()))}
 }
 
 // collectBriefly gathers what a failed container printed, waiting only a

@@ -31,6 +31,7 @@ type LogCollector struct {
 // last segment is still open.
 type streamLog struct {
 	segments []segment
+	held     int    // the sum of the segments' sizes: what the stream holds
 	partial  []byte // the open line, at most capacity+1+len(Sentinel) bytes of it
 	tail     []byte // the open line's last len(Sentinel) bytes
 	over     bool   // the open line is longer than partial holds
@@ -38,7 +39,7 @@ type streamLog struct {
 
 type segment struct {
 	lines     []logLine
-	size      int
+	size      int  // the bytes of the stamped lines
 	truncated bool // a line was dropped for the size limit
 }
 
@@ -74,12 +75,31 @@ func (w streamWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// maxBufferedLog bounds what a collector keeps of one activation when no
-// limit was given (Start(-1), or output between activations): the largest
-// log limit OpenWhisk allows.
+// maxBufferedLog bounds what a collector keeps of a stream when no limit
+// was given (Start(-1), or output between activations): the largest log
+// limit OpenWhisk allows.
 const maxBufferedLog = 10 << 20
 
-// capacity is the most bytes the open segment keeps; mu is held.
+// maxPendingSegments bounds the segments a stream keeps: a runtime prints
+// one sentinel an activation, so more than its concurrency (at most 500
+// by default) are an action printing sentinels itself; past the bound its
+// sentinels end no segment (its later activations' lines run together)
+// rather than cost memory each.
+const maxPendingSegments = 4096
+
+// maxStreamLog bounds what a stream holds over all its segments: each
+// activation's segment is bounded by the log limit, and the activations
+// of a concurrent action, or what a container prints after its
+// sentinels, share this.
+const maxStreamLog = 32 << 20
+
+// stampedOverhead is what the stamp and the stream name add to a line in
+// the activation record ("<RFC 3339 time> stdout: ").
+const stampedOverhead = len("2006-01-02T15:04:05.000000000Z stdout: ")
+
+// capacity is the most bytes one segment keeps: a line counts as the
+// stamped line the record holds, so that empty lines are not free; mu is
+// held.
 func (lc *LogCollector) capacity() int {
 	if lc.limit >= 0 {
 		return lc.limit
@@ -138,7 +158,7 @@ func (lc *LogCollector) endLine(stream int) {
 	if len(line) > 0 || !sentinel {
 		lc.addLine(stream, line)
 	}
-	if sentinel {
+	if sentinel && len(st.segments) < maxPendingSegments {
 		st.segments = append(st.segments, segment{})
 		close(lc.changed)
 		lc.changed = make(chan struct{})
@@ -153,14 +173,16 @@ func (lc *LogCollector) endLine(stream int) {
 func (lc *LogCollector) addLine(stream int, line []byte) {
 	st := &lc.streams[stream]
 	open := &st.segments[len(st.segments)-1]
-	if open.truncated || open.size+len(line) > lc.capacity() {
+	cost := stampedOverhead + len(line)
+	if open.truncated || open.size+cost > lc.capacity() || st.held+cost > maxStreamLog {
 		open.truncated = true // Collect reports the truncation
 		return
 	}
 	lc.seq++
 	text := lc.stamp() + " " + streamNames[stream] + ": " + string(line)
 	open.lines = append(open.lines, logLine{seq: lc.seq, text: text})
-	open.size += len(line)
+	open.size += cost
+	st.held += cost
 }
 
 func (lc *LogCollector) stamp() string {
@@ -200,6 +222,8 @@ func (lc *LogCollector) takeLocked() []string {
 	var a, b segment
 	a, lc.streams[0].segments = lc.streams[0].segments[0], nextSegments(lc.streams[0].segments)
 	b, lc.streams[1].segments = lc.streams[1].segments[0], nextSegments(lc.streams[1].segments)
+	lc.streams[0].held -= a.size
+	lc.streams[1].held -= b.size
 	limit := lc.limit
 	lc.limit = -1
 	lc.mu.Unlock()
@@ -212,7 +236,7 @@ func (lc *LogCollector) takeLocked() []string {
 		} else {
 			l, j = b.lines[j], j+1
 		}
-		n := len(l.text) - len("2006-01-02T15:04:05.000000000Z stdout: ")
+		n := len(l.text)
 		if limit >= 0 && size+n > limit {
 			truncated = true
 			break

@@ -47,6 +47,8 @@ type Metrics struct {
 	busAck      busAckMetrics
 	store       *prometheus.HistogramVec
 	recent      *Recent
+	actionCap   *labelCap // the actions with series of their own
+	triggerCap  *labelCap // the triggers with series of their own
 }
 
 // New returns Metrics over a registry of its own, with the Go runtime's
@@ -55,7 +57,7 @@ func New() *Metrics {
 	reg := prometheus.NewRegistry()
 	who := []string{labelNamespace, labelInitiator, labelAction}
 	m := &Metrics{
-		reg: reg,
+		reg: reg, actionCap: newLabelCap(maxEntitySeries), triggerCap: newLabelCap(maxEntitySeries),
 		activations: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "openwhisk_action_activations_total", Help: "Activation Count",
 		}, append(who, labelKind, labelMemory)),
@@ -146,6 +148,9 @@ func (m *Metrics) ObserveActivation(act *entity.Activation) {
 			ns = f.path[:i]
 		}
 	}
+	if !m.actionCap.admit(ns + "\x00" + act.Namespace + "\x00" + action) {
+		action = otherLabel
+	}
 	m.activations.WithLabelValues(ns, act.Namespace, action, f.kind, strconv.Itoa(f.memoryMB)).Inc()
 	code := len(statusLabel) // unknown
 	status := "unknown"
@@ -153,7 +158,7 @@ func (m *Metrics) ObserveActivation(act *entity.Activation) {
 		code, status = c, statusLabel[c]
 	}
 	m.status.WithLabelValues(ns, act.Namespace, action, status).Inc()
-	recentName := action
+	recentName := act.Name // the recent view keeps its own bounds
 	if ns != act.Namespace {
 		recentName = "/" + f.path // another namespace's action, as the caller named it
 	}

@@ -37,7 +37,11 @@ func (m *Metrics) ObserveTriggerActivation(act *entity.Activation) {
 	if m == nil || act == nil {
 		return
 	}
-	m.triggers.fires.WithLabelValues(act.Namespace, act.Name).Inc()
+	trigger := act.Name
+	if !m.triggerCap.admit(act.Namespace + "\x00" + trigger) {
+		trigger = otherLabel
+	}
+	m.triggers.fires.WithLabelValues(act.Namespace, trigger).Inc()
 	var outcomes [len(ruleOutcomes)]int64
 	defer func() { m.recent.fire(act.Namespace, act.Name, outcomes) }()
 	for _, line := range act.Logs {
@@ -67,6 +71,6 @@ func (m *Metrics) ObserveTriggerActivation(act *entity.Activation) {
 			n = int64(r.Count)
 		}
 		outcomes[outcome] += n
-		m.triggers.rules.WithLabelValues(act.Namespace, act.Name, ruleOutcomes[outcome]).Add(float64(n))
+		m.triggers.rules.WithLabelValues(act.Namespace, trigger, ruleOutcomes[outcome]).Add(float64(n))
 	}
 }

@@ -157,6 +157,9 @@ func (t *Triggers) PutRule(ctx context.Context, subject string, fqn entity.FQN, 
 	if newTrigger == nil {
 		return nil, entity.Invalid("trigger", "trigger %s does not exist", triggerName)
 	}
+	if _, linked := newTrigger.Rules[entity.RuleKey(fqn)]; !linked && len(newTrigger.Rules) >= t.limits.RuleLimit() {
+		return nil, entity.Invalid("trigger", "trigger %s already has %d rules, the most one trigger may have", triggerName, len(newTrigger.Rules))
+	}
 	if err := t.checkAction(ctx, subject, actionName); err != nil {
 		return nil, err
 	}

@@ -80,3 +80,61 @@ func TestTriggersKeepIndexAndReload(t *testing.T) {
 		t.Fatalf("a/T2 = %+v", e)
 	}
 }
+
+// TestTriggerRuleLimit: a trigger links at most RulesPerTrigger rules
+// (each rule put rewrites the trigger with all its links): one more is
+// refused naming the trigger, while a linked rule may still be updated,
+// and unlinking one makes room.
+func TestTriggerRuleLimit(t *testing.T) {
+	st, err := bolt.Open(filepath.Join(t.TempDir(), "wisp.db"), bolt.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	ctx := t.Context()
+	if err := st.CreateSubject(ctx, entity.Subject{Namespace: "a", UUID: "a"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := store.PutDoc(ctx, st, "a", store.Actions, "act", "", entity.Action{Namespace: "a", Name: "act"}); err != nil {
+		t.Fatal(err)
+	}
+	lim := entity.DefaultSystemLimits()
+	lim.RulesPerTrigger = 3
+	tr := NewTriggers(st, NewRuleIndex(), NewResolver(st).CheckRuleAction, lim)
+	for _, name := range []string{"T", "U"} {
+		if _, err := tr.PutTrigger(ctx, fqn("a", name), &entity.TriggerPut{}, false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	put := func(rule, trigger string, overwrite bool) error {
+		_, err := tr.PutRule(ctx, "a", fqn("a", rule), &entity.RulePut{Trigger: json.RawMessage(`"` + trigger + `"`), Action: json.RawMessage(`"act"`)}, overwrite)
+		return err
+	}
+	for _, s := range []struct {
+		name    string
+		do      func() error
+		refused bool
+	}{
+		{"R1", func() error { return put("R1", "T", false) }, false},
+		{"R2", func() error { return put("R2", "T", false) }, false},
+		{"R3", func() error { return put("R3", "T", false) }, false},
+		{"R4 over the limit", func() error { return put("R4", "T", false) }, true},
+		{"update R3", func() error { return put("R3", "T", true) }, false},
+		{"R4 on another trigger", func() error { return put("R4", "U", false) }, false},
+		{"move R4 to the full trigger", func() error { return put("R4", "T", true) }, true},
+		{"delete R1", func() error { _, err := tr.DeleteRule(ctx, fqn("a", "R1")); return err }, false},
+		{"move R4 once there is room", func() error { return put("R4", "T", true) }, false},
+	} {
+		err := s.do()
+		fe, isField := entity.AsFieldError(err)
+		switch {
+		case !s.refused && err != nil:
+			t.Fatalf("%s: %v", s.name, err)
+		case s.refused && (!isField || fe.Field != "trigger"):
+			t.Fatalf("%s: err = %v, want a refusal naming the trigger", s.name, err)
+		}
+	}
+	if e, _ := tr.Index().Lookup(fqn("a", "T")); len(e.Rules) != 3 {
+		t.Fatalf("T links %d rules, want 3", len(e.Rules))
+	}
+}

@@ -103,7 +103,7 @@ func (f *changesFeed) follow(ctx context.Context, healthy *bool) (bool, error) {
 		*healthy = true
 	}
 	delivered := false
-	for changes.Next() {
+	for changesNext(changes) {
 		ev, err := f.event(changes)
 		if err != nil {
 			return delivered, err
@@ -118,6 +118,20 @@ func (f *changesFeed) follow(ctx context.Context, healthy *bool) (bool, error) {
 		return delivered, fmt.Errorf("changes feed of %s dropped: %w", f.cfg.dbname, explain(f.cfg.server, err))
 	}
 	return delivered, nil
+}
+
+// changesNext is changes.Next, false as well when the server ended the
+// feed: kivik v4.5.2 dereferences nil metadata when a continuous feed
+// reaches its end (a body that closes, as a restarting CouchDB's or any
+// tenant's server may send), which would crash the process; the feed
+// then reconnects as after any end.
+func changesNext(changes *kivik.Changes) (more bool) {
+	defer func() {
+		if recover() != nil {
+			more = false
+		}
+	}()
+	return changes.Next()
 }
 
 // pinNow replaces the cursor "now" by the database's update sequence, so

@@ -125,10 +125,24 @@ func checkFilter(ctx context.Context, db *kivik.DB, cfg changesConfig) error {
 	return nil
 }
 
-// connect opens a client of the server with the given read idle timeout,
-// its connections checked by the egress policy.
+// maxAnswer bounds an answer of a tenant's server to the actions and the
+// feed's checks (a document or a query; an action's result past 1 MB is
+// refused anyway), maxRow a row of the changes feed, which carries an id
+// and revisions, never a document.
+const (
+	maxAnswer = 8 << 20
+	maxRow    = 1<<20 + 64<<10
+)
+
+// connect opens a client of the server, its connections checked by the
+// egress policy and its answers bounded: with a read idle timeout (the
+// changes feed) each row to maxRow, otherwise each answer to maxAnswer.
 func (p *Provider) connect(s server, idle time.Duration) (*kivik.Client, error) {
-	client, err := couch.Connect(s.url, couch.Options{Username: s.username, Password: s.password, IdleTimeout: idle, Dialer: p.cfg.Egress.Dialer()})
+	opts := couch.Options{Username: s.username, Password: s.password, IdleTimeout: idle, Dialer: p.cfg.Egress.Dialer(), MaxBody: maxAnswer}
+	if idle > 0 {
+		opts.MaxBody, opts.MaxLine = 0, maxRow
+	}
+	client, err := couch.Connect(s.url, opts)
 	if err != nil {
 		return nil, invalid("url", "%v", err)
 	}
@@ -152,6 +166,9 @@ func explain(s server, err error) error {
 	default:
 		if de := (*egress.DeniedError)(nil); errors.As(err, &de) {
 			return &paramError{msg: de.Error()}
+		}
+		if tl := (*couch.TooLargeError)(nil); errors.As(err, &tl) {
+			return fmt.Errorf("database %s at %s: %w", s.dbname, s.url, tl)
 		}
 		if ue := (*url.Error)(nil); errors.As(err, &ue) { // no answer at all
 			return invalid("url", "cannot reach %s: %s", s.url, egress.Explain(ue.Err))

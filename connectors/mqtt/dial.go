@@ -21,8 +21,18 @@ import (
 // openConnection is paho's CustomOpenConnectionFn: it opens the network
 // connection of every scheme through the egress policy's dialer, so that
 // each resolved address is checked before it is connected (paho's own
-// opener ignores a dialer for ws and wss).
+// opener ignores a dialer for ws and wss), and bounds the packets read
+// from it to maxPacket.
 func (p *Provider) openConnection(uri *url.URL, opts paho.ClientOptions) (net.Conn, error) {
+	c, err := p.dial(uri, opts)
+	if err != nil {
+		return nil, err
+	}
+	return &packetLimitConn{Conn: c, max: maxPacket}, nil
+}
+
+// dial opens the connection of uri's scheme.
+func (p *Provider) dial(uri *url.URL, opts paho.ClientOptions) (net.Conn, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), opts.ConnectTimeout)
 	defer cancel()
 	dialer := p.cfg.Egress.Dialer()
@@ -104,9 +114,12 @@ func (c *wsConn) SetDeadline(t time.Time) error {
 // phrases.
 func connectError(err error) error {
 	var denied *egress.DeniedError
+	var tooLarge *packetTooLargeError
 	switch {
 	case errors.As(err, &denied):
 		return denied
+	case errors.As(err, &tooLarge):
+		return tooLarge
 	case errors.Is(err, context.DeadlineExceeded):
 		return errors.New("no answer in time")
 	case errors.Is(err, packets.ErrorNetworkError):

@@ -1,9 +1,11 @@
 package couch
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/url"
@@ -28,6 +30,12 @@ type Options struct {
 	// dialer that checks an egress policy decides where connections go);
 	// nil is a plain dialer and the environment's proxy.
 	Dialer *net.Dialer
+	// MaxBody, when set, bounds every answer's body, and MaxLine every
+	// line of one (a continuous changes feed is one row a line): reading
+	// past either fails with a *TooLargeError. The server is whoever the
+	// URL names, often a tenant's choice.
+	MaxBody int64
+	MaxLine int
 }
 
 // Connect returns a client of the server at rawURL (http or https; the
@@ -74,8 +82,12 @@ func Connect(rawURL string, opts Options) (*kivik.Client, error) {
 			return &idleConn{Conn: conn, timeout: opts.IdleTimeout}, nil
 		}
 	}
+	var rt http.RoundTripper = transport
+	if opts.MaxBody > 0 || opts.MaxLine > 0 {
+		rt = &limitedTransport{base: transport, maxBody: opts.MaxBody, maxLine: opts.MaxLine}
+	}
 	kopts := []kivik.Option{
-		kcouch.OptionHTTPClient(&http.Client{Transport: transport}),
+		kcouch.OptionHTTPClient(&http.Client{Transport: rt}),
 		kcouch.OptionNoRequestCompression(),
 	}
 	if opts.Username != "" {
@@ -106,4 +118,76 @@ func (c *idleConn) Read(p []byte) (int, error) {
 		return 0, err
 	}
 	return c.Conn.Read(p)
+}
+
+// TooLargeError is an answer over Options.MaxBody or MaxLine.
+type TooLargeError struct {
+	What  string // "an answer" or "a line"
+	Limit int64
+}
+
+func (e *TooLargeError) Error() string {
+	return fmt.Sprintf("the server sent %s over the limit of %d bytes", e.What, e.Limit)
+}
+
+// limitedTransport bounds the answers of base (Options.MaxBody, MaxLine).
+type limitedTransport struct {
+	base    http.RoundTripper
+	maxBody int64
+	maxLine int
+}
+
+func (t *limitedTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := t.base.RoundTrip(req)
+	if err != nil {
+		return nil, err
+	}
+	resp.Body = &limitedBody{ReadCloser: resp.Body, maxBody: t.maxBody, maxLine: t.maxLine}
+	return resp, nil
+}
+
+// limitedBody fails a Read that takes the body past maxBody bytes, or a
+// line past maxLine (0: no bound).
+type limitedBody struct {
+	io.ReadCloser
+	maxBody, read int64
+	maxLine, line int   // line: the bytes since the last newline
+	err           error // set once the answer went over a limit
+}
+
+func (b *limitedBody) Read(p []byte) (int, error) {
+	if b.err != nil {
+		return 0, b.err
+	}
+	n, err := b.ReadCloser.Read(p)
+	b.read += int64(n)
+	if b.maxBody > 0 && b.read > b.maxBody {
+		return 0, b.fail(&TooLargeError{What: "an answer", Limit: b.maxBody})
+	}
+	if b.maxLine > 0 {
+		chunk := p[:n]
+		for {
+			i := bytes.IndexByte(chunk, '\n')
+			if i < 0 {
+				b.line += len(chunk)
+				break
+			}
+			if b.line+i > b.maxLine {
+				return 0, b.fail(&TooLargeError{What: "a line", Limit: int64(b.maxLine)})
+			}
+			b.line, chunk = 0, chunk[i+1:]
+		}
+		if b.line > b.maxLine {
+			return 0, b.fail(&TooLargeError{What: "a line", Limit: int64(b.maxLine)})
+		}
+	}
+	return n, err
+}
+
+// fail closes the answer, so that its connection is not kept for a
+// server sending on, and makes every later Read fail with err.
+func (b *limitedBody) fail(err error) error {
+	b.err = err
+	_ = b.ReadCloser.Close()
+	return err
 }

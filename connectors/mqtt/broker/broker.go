@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"math"
 	"net"
 	"sync"
 
@@ -20,7 +21,17 @@ type Config struct {
 	// password. When empty any client may connect, without credentials;
 	// keep Addr on loopback then.
 	Users map[string]string
+	// MaxPacketSize bounds an MQTT packet a client sends, in bytes; the
+	// broker drops a client that sends a larger one. 0 means
+	// DefaultMaxPacketSize.
+	MaxPacketSize int
 }
+
+// DefaultMaxPacketSize is the feeds' payload limit (1 MB, OpenWhisk's
+// parameter limit) and 64 KiB for the topic and properties: a larger
+// publish could not fire a trigger anyway, and without a limit mochi
+// reads packets up to MQTT's 256 MB from any client.
+const DefaultMaxPacketSize = 1<<20 + 64<<10
 
 // Broker is a running embedded broker.
 type Broker struct {
@@ -38,7 +49,12 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*Broker, error) {
 	if err != nil {
 		return nil, fmt.Errorf("mqtt: listen on %s: %w", cfg.Addr, err)
 	}
-	server := mochi.New(&mochi.Options{InlineClient: false, Logger: slog.New(warnOnly{log.Handler()})})
+	caps := mochi.NewDefaultServerCapabilities()
+	caps.MaximumPacketSize = uint32(DefaultMaxPacketSize)
+	if cfg.MaxPacketSize > 0 {
+		caps.MaximumPacketSize = uint32(min(int64(cfg.MaxPacketSize), math.MaxUint32))
+	}
+	server := mochi.New(&mochi.Options{InlineClient: false, Capabilities: caps, Logger: slog.New(warnOnly{log.Handler()})})
 	if err := server.AddHook(authHook(cfg.Users)); err != nil {
 		_ = ln.Close()
 		return nil, fmt.Errorf("mqtt: add the auth hook: %w", err)

@@ -3,6 +3,7 @@ package broker
 import (
 	"context"
 	"log/slog"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -91,5 +92,58 @@ func TestBrokerBusyAddress(t *testing.T) {
 	_, err := Start(context.Background(), Config{Addr: b.Addr().String()}, slog.New(slog.DiscardHandler))
 	if err == nil || !strings.Contains(err.Error(), "listen on "+b.Addr().String()) {
 		t.Fatalf("second Start on %s = %v, want a listen error naming the address", b.Addr(), err)
+	}
+}
+
+// TestBrokerPacketSize: a publish larger than the packet limit is refused
+// (the broker drops the publisher, as MQTT has it) and reaches no
+// subscriber; one within the limit passes. The default limit is the
+// feeds' payload limit and room for the topic.
+func TestBrokerPacketSize(t *testing.T) {
+	for _, tt := range []struct {
+		name     string
+		cfg      Config
+		big, fit int // payload sizes
+	}{
+		{"default", Config{Addr: "127.0.0.1:0"}, 2 << 20, 1 << 20},
+		{"configured", Config{Addr: "127.0.0.1:0", MaxPacketSize: 64 << 10}, 128 << 10, 32 << 10},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			b := start(t, tt.cfg)
+			got := make(chan paho.Message, 4)
+			sub, err := connect(b, "sub", "", "", func(_ paho.Client, m paho.Message) { got <- m })
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer sub.Disconnect(0)
+			if tok := sub.Subscribe("big/#", 1, nil); !tok.WaitTimeout(waitLimit) || tok.Error() != nil {
+				t.Fatalf("subscribe: %v", tok.Error())
+			}
+			for _, p := range []struct {
+				size int
+				ok   bool
+			}{{tt.big, false}, {tt.fit, true}} {
+				pub, err := connect(b, "pub"+strconv.Itoa(p.size), "", "", nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				tok := pub.Publish("big/"+strconv.Itoa(p.size), 1, false, strings.Repeat("x", p.size))
+				if !tok.WaitTimeout(waitLimit) {
+					t.Fatalf("publish of %d bytes: no answer", p.size)
+				}
+				if (tok.Error() == nil) != p.ok {
+					t.Fatalf("publish of %d bytes: err = %v, want ok %v", p.size, tok.Error(), p.ok)
+				}
+				pub.Disconnect(0)
+			}
+			select {
+			case m := <-got:
+				if len(m.Payload()) != tt.fit {
+					t.Fatalf("the subscriber received %d bytes first, want the %d that fit", len(m.Payload()), tt.fit)
+				}
+			case <-time.After(waitLimit):
+				t.Fatal("the subscriber received nothing")
+			}
+		})
 	}
 }
