@@ -130,6 +130,18 @@ type execSummary struct {
 	Binary bool   `json:"binary"`
 }
 
+// summarizeAction is the projection of an action document a list keeps
+// (store.ListOptions.Project): its summary, without code or parameters.
+// encoding/json skips the code while decoding into the summary, so a list
+// of actions holds the code of none.
+func summarizeAction(doc []byte) ([]byte, error) {
+	var a actionSummary
+	if err := json.Unmarshal(doc, &a); err != nil {
+		return nil, err
+	}
+	return json.Marshal(a)
+}
+
 func (s *Server) listActions(w http.ResponseWriter, r *http.Request, id identity) error {
 	ns, err := id.namespace(r)
 	if err != nil {
@@ -170,21 +182,17 @@ func (s *Server) writeActionList(w http.ResponseWriter, r *http.Request, ns, pre
 		writeJSON(w, http.StatusOK, map[string]int{"actions": n})
 		return nil
 	}
-	recs, err := s.store.List(r.Context(), ns, store.Actions, store.ListOptions{Prefix: prefix, Skip: skip, Limit: limit})
+	recs, err := s.store.List(r.Context(), ns, store.Actions, store.ListOptions{Prefix: prefix, Skip: skip, Limit: limit, Project: summarizeAction})
 	if err != nil {
 		return err
 	}
 	out := make([]actionSummary, 0, len(recs))
 	for _, rec := range recs {
-		var a entity.Action
+		var a actionSummary
 		if err := json.Unmarshal(rec.Doc, &a); err != nil {
 			return err
 		}
-		out = append(out, actionSummary{
-			Namespace: a.Namespace, Name: a.Name, Version: a.Version, Publish: a.Publish,
-			Exec: execSummary{Kind: a.Exec.Kind, Binary: a.Exec.Binary}, Annotations: a.Annotations,
-			Limits: a.Limits, Updated: a.Updated,
-		})
+		out = append(out, a)
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil

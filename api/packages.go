@@ -96,15 +96,16 @@ func (s *Server) getPackage(w http.ResponseWriter, r *http.Request, id identity)
 // packageContents lists a package's actions, the ones annotated "feed"
 // apart.
 func (s *Server) packageContents(ctx context.Context, p *entity.Package) (actions, feeds []entity.PackageAction, err error) {
-	recs, err := s.store.List(ctx, p.Namespace, store.Actions, store.ListOptions{Prefix: p.Name + "/"})
+	recs, err := s.store.List(ctx, p.Namespace, store.Actions, store.ListOptions{Prefix: p.Name + "/", Project: summarizeAction})
 	if err != nil {
 		return nil, nil, fmt.Errorf("list actions of package %s: %w", p.FQN(), err)
 	}
 	for _, rec := range recs {
-		var a entity.Action
-		if err := json.Unmarshal(rec.Doc, &a); err != nil {
+		var sum actionSummary
+		if err := json.Unmarshal(rec.Doc, &sum); err != nil {
 			return nil, nil, fmt.Errorf("decode action %s/%s: %w", p.Namespace, rec.Name, err)
 		}
+		a := entity.Action{Namespace: sum.Namespace, Name: sum.Name, Version: sum.Version, Annotations: sum.Annotations}
 		pa := entity.PackageAction{Name: a.FQN().Name, Version: a.Version, Annotations: a.Annotations}
 		if _, isFeed := a.Annotations.Get("feed"); isFeed {
 			feeds = append(feeds, pa)

@@ -55,6 +55,23 @@ type ListOptions struct {
 	Skip       int
 	// Limit caps the result; 0 means no limit.
 	Limit int
+	// Project, when set, replaces each listed document by what it
+	// returns (a summary of it, in new memory). The store calls it as it
+	// reads each document, before keeping anything of it, so that a list
+	// of large documents (actions with their code) holds one document at
+	// a time and returns only the summaries. The doc it is given is valid
+	// only during the call. A document it fails on is skipped and
+	// counted, as an undecodable one is.
+	Project func(doc []byte) ([]byte, error)
+}
+
+// Projected returns doc as opts.Project makes it, or doc itself when
+// opts has no Project: what a store keeps of a listed document.
+func (opts ListOptions) Projected(doc []byte) ([]byte, error) {
+	if opts.Project == nil {
+		return doc, nil
+	}
+	return opts.Project(doc)
 }
 
 // ActivationFilter selects activations of one namespace, newest first.

@@ -162,14 +162,23 @@ func (s *Store) List(ctx context.Context, ns string, c store.Collection, opts st
 			return true, nil
 		}
 		rec := store.Record{Namespace: ns, Collection: c, Name: string(name)}
-		if err := fillRecord(&rec, v); err != nil {
+		rev, doc, err := splitEntity(v)
+		if err != nil {
 			s.skipped("entity "+ns+"/"+string(c), name, err)
 			return true, nil
 		}
-		if !json.Valid(rec.Doc) {
+		if !json.Valid(doc) {
 			s.skipped("entity "+ns+"/"+string(c), name, errors.New("the document is not valid JSON"))
 			return true, nil
 		}
+		// The projection reads the document in the memory map: only
+		// what it returns is copied out.
+		kept, err := opts.Projected(doc)
+		if err != nil {
+			s.skipped("entity "+ns+"/"+string(c), name, err)
+			return true, nil
+		}
+		rec.Rev, rec.Doc = string(rev), bytes.Clone(kept)
 		out = append(out, rec)
 		return opts.Limit <= 0 || len(out) < opts.Limit, nil
 	})

@@ -197,11 +197,15 @@ func (s *Store) List(ctx context.Context, ns string, c store.Collection, opts st
 		if err := row.ScanDoc(&d); err != nil {
 			return fmt.Errorf("%s: %w", id, err)
 		}
-		out = append(out, store.Record{Namespace: ns, Collection: c, Name: id[len(base):], Rev: d.Rev, Doc: d.Doc})
+		doc, err := opts.Projected(d.Doc)
+		if err != nil {
+			return fmt.Errorf("%s: %w", id, err)
+		}
+		out = append(out, store.Record{Namespace: ns, Collection: c, Name: id[len(base):], Rev: d.Rev, Doc: doc})
 		return nil
 	})
 	if err != nil && ctx.Err() == nil {
-		out, err = s.listOneByOne(ctx, ns, c, base, params)
+		out, err = s.listOneByOne(ctx, ns, c, base, params, opts.Project)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("list %s/%s: %w", ns, c, err)

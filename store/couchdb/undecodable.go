@@ -88,15 +88,21 @@ func (s *Store) listActivationsOneByOne(ctx context.Context, viewName string, pa
 
 // listOneByOne is List's fallback: the range's ids, then each entity by
 // itself.
-func (s *Store) listOneByOne(ctx context.Context, ns string, c store.Collection, base string, params map[string]any) ([]store.Record, error) {
+func (s *Store) listOneByOne(ctx context.Context, ns string, c store.Collection, base string, params map[string]any, project func([]byte) ([]byte, error)) ([]store.Record, error) {
 	params["include_docs"] = false
 	ids, err := rowIDs(s.entities.AllDocs(ctx, kivik.Params(params)))
 	if err != nil {
 		return nil, err
 	}
 	out := []store.Record{}
+	opts := store.ListOptions{Project: project}
 	err = eachDoc(ctx, s, s.entities, "entity", ids, func(id string, d *entityDoc) {
-		out = append(out, store.Record{Namespace: ns, Collection: c, Name: id[len(base):], Rev: d.Rev, Doc: d.Doc})
+		doc, err := opts.Projected(d.Doc)
+		if err != nil {
+			s.skipped("entity", id, err)
+			return
+		}
+		out = append(out, store.Record{Namespace: ns, Collection: c, Name: id[len(base):], Rev: d.Rev, Doc: doc})
 	})
 	return out, err
 }

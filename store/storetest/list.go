@@ -1,6 +1,9 @@
 package storetest
 
 import (
+	"encoding/json"
+	"errors"
+	"fmt"
 	"slices"
 	"testing"
 
@@ -61,6 +64,31 @@ func testList(t *testing.T, open opener) {
 			}
 		})
 	}
+
+	// Project: each document is replaced by its projection; one the
+	// projection fails on is skipped, the others are listed.
+	t.Run("Project", func(t *testing.T) {
+		project := func(doc []byte) ([]byte, error) {
+			var v struct{ N string }
+			if err := json.Unmarshal(doc, &v); err != nil {
+				return nil, err
+			}
+			if v.N == "pkg/b" {
+				return nil, errors.New("not this one")
+			}
+			return json.Marshal(map[string]int{"len": len(v.N)})
+		}
+		got, err := s.List(t.Context(), "ns", store.Actions, store.ListOptions{Prefix: "pkg/", Project: project})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := []string{"pkg/a", "pkg/c/d"}; !slices.Equal(names(got), want) {
+			t.Fatalf("List with a projection = %q, want %q (pkg/b skipped)", names(got), want)
+		}
+		for _, r := range got {
+			checkDoc(t, r.Doc, fmt.Sprintf(`{"len":%d}`, len(r.Name)))
+		}
+	})
 
 	counts := []struct {
 		prefix string
