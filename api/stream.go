@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"strconv"
 	"sync"
 	"time"
 
@@ -13,6 +14,16 @@ import (
 // streamBuffer is how many records a stream subscriber may fall behind
 // before the hub drops it.
 const streamBuffer = 256
+
+// MaxStreamsPerNamespace bounds the live streams one namespace holds
+// open at once on a node: each holds a connection, a goroutine and its
+// buffer for as long as the client likes (no write time-out applies), so
+// a tenant may not open them without end. One more answers 429.
+const MaxStreamsPerNamespace = 64
+
+// ErrTooManyStreams is Subscribe's answer when the namespace holds
+// MaxStreamsPerNamespace streams already.
+var ErrTooManyStreams = fmt.Errorf("too many activation streams open for this namespace (at most %d)", MaxStreamsPerNamespace)
 
 // streamHeartbeat is how often an idle stream sends a comment line, so
 // that proxies and browsers keep the connection open.
@@ -56,14 +67,19 @@ func (h *ActivationHub) Publish(acts []*entity.Activation) {
 
 // Subscribe returns the records of namespace ns published from now on and
 // a cancel that ends the subscription. The channel is closed when cancel
-// runs or when the hub drops a subscriber that fell behind.
-func (h *ActivationHub) Subscribe(ns string) (<-chan *entity.Activation, func()) {
+// runs or when the hub drops a subscriber that fell behind. It fails with
+// ErrTooManyStreams when ns holds MaxStreamsPerNamespace already.
+func (h *ActivationHub) Subscribe(ns string) (<-chan *entity.Activation, func(), error) {
 	sub := &subscriber{ch: make(chan *entity.Activation, streamBuffer)}
 	h.mu.Lock()
 	if h.closed {
 		h.mu.Unlock()
 		close(sub.ch)
-		return sub.ch, func() {}
+		return sub.ch, func() {}, nil
+	}
+	if len(h.subs[ns]) >= MaxStreamsPerNamespace {
+		h.mu.Unlock()
+		return nil, nil, ErrTooManyStreams
 	}
 	if h.subs[ns] == nil {
 		h.subs[ns] = map[*subscriber]struct{}{}
@@ -74,7 +90,7 @@ func (h *ActivationHub) Subscribe(ns string) (<-chan *entity.Activation, func())
 		h.mu.Lock()
 		defer h.mu.Unlock()
 		h.removeLocked(ns, sub)
-	}
+	}, nil
 }
 
 // Close ends every subscription, and those made later at once: the
@@ -129,14 +145,17 @@ func (s *Server) streamActivations(w http.ResponseWriter, r *http.Request, id id
 	if s.hub == nil {
 		return newError(http.StatusNotFound, "The activation stream is not available on this node.")
 	}
+	acts, cancel, err := s.hub.Subscribe(ns)
+	if err != nil {
+		return newError(http.StatusTooManyRequests, "Too many activation streams are open for this namespace (at most "+strconv.Itoa(MaxStreamsPerNamespace)+"); close one first.")
+	}
+	defer cancel()
 	rc := http.NewResponseController(w)
 	// The stream outlives the server's write timeout, which bounds the
 	// other requests.
 	if err := rc.SetWriteDeadline(time.Time{}); err != nil {
 		return fmt.Errorf("activation stream: %w", err)
 	}
-	acts, cancel := s.hub.Subscribe(ns)
-	defer cancel()
 	w.Header().Set("Content-Type", "text/event-stream")
 	w.Header().Set("Cache-Control", "no-cache")
 	w.Header().Set("X-Accel-Buffering", "no")

@@ -3,6 +3,7 @@ package api
 import (
 	"bufio"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"strings"
 	"testing"
@@ -12,7 +13,16 @@ import (
 
 func TestActivationStreamRefuses(t *testing.T) {
 	f := newFixture(t)
-	f.api.UseActivationStream(NewActivationHub())
+	hub := NewActivationHub()
+	f.api.UseActivationStream(hub)
+	// "them" holds every stream it may: its next one is refused.
+	for range MaxStreamsPerNamespace {
+		_, cancel, err := hub.Subscribe("them")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer cancel()
+	}
 	wrong := entity.Credentials{UUID: f.auth.UUID, Key: "wrong"}
 	for _, tc := range []struct {
 		name  string
@@ -23,6 +33,7 @@ func TestActivationStreamRefuses(t *testing.T) {
 		{"no key", "/api/v1/namespaces/_/activations/stream", nil, http.StatusUnauthorized},
 		{"wrong key", "/api/v1/namespaces/_/activations/stream", &wrong, http.StatusUnauthorized},
 		{"another namespace", "/api/v1/namespaces/them/activations/stream", &f.auth, http.StatusForbidden},
+		{"too many streams", "/api/v1/namespaces/_/activations/stream", &f.other, http.StatusTooManyRequests},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			code, body, raw := f.do(t, "GET", tc.path, "", tc.creds)
@@ -79,9 +90,9 @@ func TestActivationStreamCarriesOnlyTheCallersNamespace(t *testing.T) {
 
 func TestActivationHubDropsASlowSubscriber(t *testing.T) {
 	hub := NewActivationHub()
-	slow, cancelSlow := hub.Subscribe("ns")
+	slow, cancelSlow, _ := hub.Subscribe("ns")
 	defer cancelSlow()
-	other, cancelOther := hub.Subscribe("other")
+	other, cancelOther, _ := hub.Subscribe("other")
 	defer cancelOther()
 	for i := range streamBuffer + 1 {
 		hub.Publish([]*entity.Activation{{ActivationID: itoa(int64(i)), Namespace: "ns"}})
@@ -109,16 +120,48 @@ func TestActivationHubDropsASlowSubscriber(t *testing.T) {
 
 func TestActivationHubClose(t *testing.T) {
 	hub := NewActivationHub()
-	open, cancel := hub.Subscribe("ns")
+	open, cancel, _ := hub.Subscribe("ns")
 	defer cancel()
 	hub.Close()
 	if _, ok := <-open; ok {
 		t.Error("a subscription outlived Close")
 	}
-	late, cancelLate := hub.Subscribe("ns")
+	late, cancelLate, _ := hub.Subscribe("ns")
 	defer cancelLate()
 	if _, ok := <-late; ok {
 		t.Error("a subscription made after Close is open")
 	}
 	hub.Publish([]*entity.Activation{{ActivationID: "1", Namespace: "ns"}}) // no subscriber, no panic
+}
+
+// A namespace holds at most MaxStreamsPerNamespace streams: one more is
+// refused (429 over HTTP) until one closes; other namespaces are not
+// affected.
+func TestActivationHubBoundsStreams(t *testing.T) {
+	hub := NewActivationHub()
+	cancels := make([]func(), 0, MaxStreamsPerNamespace)
+	for i := range MaxStreamsPerNamespace {
+		_, cancel, err := hub.Subscribe("ns")
+		if err != nil {
+			t.Fatalf("stream %d: %v", i+1, err)
+		}
+		cancels = append(cancels, cancel)
+	}
+	if _, _, err := hub.Subscribe("ns"); !errors.Is(err, ErrTooManyStreams) {
+		t.Fatalf("stream %d: err %v, want ErrTooManyStreams", MaxStreamsPerNamespace+1, err)
+	}
+	if _, cancel, err := hub.Subscribe("other"); err != nil {
+		t.Errorf("another namespace: %v", err)
+	} else {
+		cancel()
+	}
+	cancels[0]()
+	if _, cancel, err := hub.Subscribe("ns"); err != nil {
+		t.Errorf("after one closed: %v", err)
+	} else {
+		cancel()
+	}
+	for _, c := range cancels[1:] {
+		c()
+	}
 }
