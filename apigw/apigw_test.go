@@ -3,6 +3,7 @@ package apigw
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strconv"
 	"strings"
 	"testing"
@@ -406,5 +407,32 @@ func BenchmarkFindManyRoutes(b *testing.B) {
 		if _, out := tbl.Find("GET", "/b/nothing/1"); out != NoAPI {
 			b.Fatal(out)
 		}
+	}
+}
+
+// The limiter forgets the buckets that refilled completely (the APIs of
+// deleted or idle routes) as new ones come, and keeps a drained one: the
+// buckets stay within about twice those in use.
+func TestLimiterForgetsFullBuckets(t *testing.T) {
+	now := time.Unix(0, 0)
+	l := NewLimiter(func() time.Time { return now })
+	perMinute := RateLimit{Rate: 1, Unit: "minute"}
+	const wave = 3 * minSweep
+	for i := range wave {
+		l.Allow(fmt.Sprintf("old%d", i), perMinute)
+	}
+	now = now.Add(2 * time.Minute) // the old ones refilled
+	if !l.Allow("hot", perMinute) || l.Allow("hot", perMinute) {
+		t.Fatal("hot: want one request a minute")
+	}
+	now = now.Add(10 * time.Second)
+	for i := range wave {
+		l.Allow(fmt.Sprintf("new%d", i), perMinute)
+	}
+	if n := l.Buckets(); n > wave+1 {
+		t.Errorf("%d buckets, want at most %d: the refilled ones were not forgotten", n, wave+1)
+	}
+	if l.Allow("hot", perMinute) {
+		t.Error("hot: a drained bucket was forgotten within its minute")
 	}
 }

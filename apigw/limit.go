@@ -12,9 +12,17 @@ import (
 type Limiter struct {
 	now func() time.Time
 
-	mu      sync.Mutex // guards buckets
+	mu      sync.Mutex // guards buckets and sweepAt
 	buckets map[string]*bucket
+	// sweepAt is the number of buckets at which the next new one first
+	// removes those that refilled completely (a full bucket is no
+	// different from none), so the buckets of deleted APIs do not pile
+	// up: at least minSweep, twice what the last sweep kept.
+	sweepAt int
 }
+
+// minSweep is the fewest buckets a sweep runs at.
+const minSweep = 1024
 
 type bucket struct {
 	limit  RateLimit
@@ -27,7 +35,7 @@ func NewLimiter(now func() time.Time) *Limiter {
 	if now == nil {
 		now = time.Now
 	}
-	return &Limiter{now: now, buckets: map[string]*bucket{}}
+	return &Limiter{now: now, buckets: map[string]*bucket{}, sweepAt: minSweep}
 }
 
 // Allow takes one request from the bucket of key under limit; false means
@@ -38,6 +46,9 @@ func (l *Limiter) Allow(key string, limit RateLimit) bool {
 	defer l.mu.Unlock()
 	b := l.buckets[key]
 	if b == nil || b.limit != limit {
+		if b == nil && len(l.buckets) >= l.sweepAt {
+			l.sweepLocked(now)
+		}
 		b = &bucket{limit: limit, tokens: float64(limit.Rate), last: now}
 		l.buckets[key] = b
 	}
@@ -50,4 +61,22 @@ func (l *Limiter) Allow(key string, limit RateLimit) bool {
 	}
 	b.tokens--
 	return true
+}
+
+// sweepLocked removes the buckets that have refilled completely since
+// their last request; l.mu is held.
+func (l *Limiter) sweepLocked(now time.Time) {
+	for key, b := range l.buckets {
+		if now.Sub(b.last) >= b.limit.Period() {
+			delete(l.buckets, key)
+		}
+	}
+	l.sweepAt = max(minSweep, 2*len(l.buckets))
+}
+
+// Buckets is how many buckets the limiter holds.
+func (l *Limiter) Buckets() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.buckets)
 }
