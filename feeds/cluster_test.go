@@ -27,6 +27,24 @@ func (d directForwarder) Forward(ctx context.Context, node, handler string, call
 	return m.ServeForwarded(ctx, handler, call)
 }
 
+// leaveInOutbox delivers event 1 (cursor c1) to feed and waits for h to
+// fire it, then makes h's firer fail from then on and delivers event 2
+// (c2), which stays in the outbox.
+func leaveInOutbox(t *testing.T, h *harness, feed *fakeFeed) {
+	t.Helper()
+	ctx := context.Background()
+	if err := feed.sink.Deliver(ctx, event(1, "c1")); err != nil {
+		t.Fatal(err)
+	}
+	h.waitFired("1")
+	h.firer.mu.Lock()
+	h.firer.failures, h.firer.err = -1, fmt.Errorf("bus down")
+	h.firer.mu.Unlock()
+	if err := feed.sink.Deliver(ctx, event(2, "c2")); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // shareOnNATS makes h's manager the feeds node node of a cluster whose
 // leases are in the NATS bucket of prefix, held for a second.
 func shareOnNATS(t *testing.T, h *harness, prefix, node string, fw directForwarder) *bus.Leases {
@@ -79,16 +97,7 @@ func TestFeedsTakeOver(t *testing.T) {
 	}
 
 	ctx := context.Background()
-	if err := feed.sink.Deliver(ctx, event(1, "c1")); err != nil {
-		t.Fatal(err)
-	}
-	a.waitFired("1")
-	a.firer.mu.Lock()
-	a.firer.failures, a.firer.err = -1, fmt.Errorf("bus down")
-	a.firer.mu.Unlock()
-	if err := feed.sink.Deliver(ctx, event(2, "c2")); err != nil {
-		t.Fatal(err)
-	}
+	leaveInOutbox(t, a, feed)
 	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
 		a.firer.mu.Lock()
 		tried := len(a.firer.ids)
@@ -193,16 +202,7 @@ func TestFeedsHandOverOnStop(t *testing.T) {
 	feed := a.create("ns", "/ns/T1")
 	b.start()
 	ctx := context.Background()
-	if err := feed.sink.Deliver(ctx, event(1, "c1")); err != nil {
-		t.Fatal(err)
-	}
-	a.waitFired("1")
-	a.firer.mu.Lock()
-	a.firer.failures, a.firer.err = -1, fmt.Errorf("bus down")
-	a.firer.mu.Unlock()
-	if err := feed.sink.Deliver(ctx, event(2, "c2")); err != nil {
-		t.Fatal(err)
-	}
+	leaveInOutbox(t, a, feed)
 	if holder, err := la.Holder(ctx, "ns/T1"); err != nil || holder != "a" {
 		t.Fatalf("before the stop the lease is held by %q (%v), want a", holder, err)
 	}
