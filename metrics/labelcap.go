@@ -12,19 +12,23 @@ const maxEntitySeries = 10_000
 // named so (names cannot hold parentheses).
 const otherLabel = "(other)"
 
+// entityKey names an entity's series: namespace, initiator (or "") and
+// name. A struct, so that admitting an activation allocates nothing.
+type entityKey struct{ ns, initiator, name string }
+
 // labelCap admits the first max distinct keys and refuses any other.
 type labelCap struct {
 	mu   sync.Mutex // guards seen
-	seen map[string]struct{}
+	seen map[entityKey]struct{}
 	max  int
 }
 
 func newLabelCap(max int) *labelCap {
-	return &labelCap{seen: make(map[string]struct{}), max: max}
+	return &labelCap{seen: make(map[entityKey]struct{}), max: max}
 }
 
 // admit reports whether key has, or may now have, series of its own.
-func (c *labelCap) admit(key string) bool {
+func (c *labelCap) admit(key entityKey) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if _, ok := c.seen[key]; ok {

@@ -148,7 +148,7 @@ func (m *Metrics) ObserveActivation(act *entity.Activation) {
 			ns = f.path[:i]
 		}
 	}
-	if !m.actionCap.admit(ns + "\x00" + act.Namespace + "\x00" + action) {
+	if !m.actionCap.admit(entityKey{ns, act.Namespace, action}) {
 		action = otherLabel
 	}
 	m.activations.WithLabelValues(ns, act.Namespace, action, f.kind, strconv.Itoa(f.memoryMB)).Inc()

@@ -38,7 +38,7 @@ func (m *Metrics) ObserveTriggerActivation(act *entity.Activation) {
 		return
 	}
 	trigger := act.Name
-	if !m.triggerCap.admit(act.Namespace + "\x00" + trigger) {
+	if !m.triggerCap.admit(entityKey{ns: act.Namespace, name: trigger}) {
 		trigger = otherLabel
 	}
 	m.triggers.fires.WithLabelValues(act.Namespace, trigger).Inc()
