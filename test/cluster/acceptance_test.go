@@ -58,7 +58,7 @@ func TestClusterAcceptance(t *testing.T) {
 	thrCreds := createSubject(ctx, t, st, "thr", concurrentOnly(concurrency))
 	runs := newRunsFile(t)
 
-	ctlArgs := []string{"--log-level", "info", "--throttle-invocations-per-minute", "0", "--throttle-concurrent", "0", "--throttle-fires-per-minute", "0"}
+	ctlArgs := unthrottledInfo()
 	// c1 runs alone until both sequences are its own: compositions are
 	// queued and taken by any controller.
 	c1 := c.start("c1", "controller", ctlArgs...)

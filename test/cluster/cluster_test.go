@@ -193,9 +193,8 @@ func TestClusterLosesNothing(t *testing.T) {
 	const invocations, fires = 5000, 500
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
-	noLimits := []string{"--throttle-invocations-per-minute", "0", "--throttle-concurrent", "0", "--throttle-fires-per-minute", "0"}
 	// At info level a controller logs each change to its balancer's invokers.
-	ctlArgs := append([]string{"--log-level", "info"}, noLimits...)
+	ctlArgs := unthrottledInfo()
 	controllers := []*node{c.start("c1", "controller", ctlArgs...), c.start("c2", "controller", ctlArgs...)}
 	invokers := make([]*node, 3)
 	for i := range invokers {
@@ -365,6 +364,13 @@ func newCluster(t *testing.T) (*cluster, *couchdb.Store, entity.Credentials) {
 	t.Cleanup(func() { _ = st.Close() })
 	creds := createSubject(ctx, t, st, "load", nil)
 	return &cluster{t: t, bin: bin, dir: dir, busURL: busURL, prefix: run, storeURL: storeURL}, st, creds
+}
+
+// unthrottledInfo is the flags of a node that logs at info level (each
+// change to a controller's invokers, each feed taken over) and lifts the
+// per-namespace throttles, so that the load of a test is never refused.
+func unthrottledInfo() []string {
+	return []string{"--log-level", "info", "--throttle-invocations-per-minute", "0", "--throttle-concurrent", "0", "--throttle-fires-per-minute", "0"}
 }
 
 func basic(c entity.Credentials) string {

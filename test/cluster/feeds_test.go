@@ -308,7 +308,7 @@ func TestClusterFeedsFailover(t *testing.T) {
 	c, st, creds := newCluster(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	ctlArgs := []string{"--log-level", "info", "--throttle-invocations-per-minute", "0", "--throttle-concurrent", "0", "--throttle-fires-per-minute", "0"}
+	ctlArgs := unthrottledInfo()
 	controllers := []*node{c.start("c1", "controller", ctlArgs...), c.start("c2", "controller", ctlArgs...)}
 	for i := range 3 {
 		c.start(fmt.Sprintf("i%d", i+1), "invoker", "--invoker", "process", "--stem-cells", "none", "--user-memory", "1024")
