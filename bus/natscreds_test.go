@@ -19,7 +19,6 @@ import (
 type operator struct {
 	config  string // nats-server configuration
 	account nkeys.KeyPair
-	pubAcct string
 }
 
 func newOperator(t *testing.T) *operator {
@@ -38,27 +37,26 @@ func newOperator(t *testing.T) *operator {
 	opClaims.Name = "wisp-test"
 	opJWT, err := opClaims.Encode(opKey)
 	must(err)
-	acct, err := nkeys.CreateAccount()
-	must(err)
-	acctPub, err := acct.PublicKey()
-	must(err)
-	acctClaims := jwt.NewAccountClaims(acctPub)
-	acctClaims.Name = "wisp"
-	acctClaims.Limits.JetStreamLimits = jwt.JetStreamLimits{MemoryStorage: -1, DiskStorage: -1, Streams: -1, Consumer: -1}
-	acctJWT, err := acctClaims.Encode(opKey)
-	must(err)
-	// JetStream needs the system account.
-	sys, err := nkeys.CreateAccount()
-	must(err)
-	sysPub, err := sys.PublicKey()
-	must(err)
-	sysClaims := jwt.NewAccountClaims(sysPub)
-	sysClaims.Name = "SYS"
-	sysJWT, err := sysClaims.Encode(opKey)
-	must(err)
+	// account makes an account signed by the operator: its keys, public
+	// key and JWT.
+	account := func(name string, limits jwt.JetStreamLimits) (nkeys.KeyPair, string, string) {
+		t.Helper()
+		kp, err := nkeys.CreateAccount()
+		must(err)
+		pub, err := kp.PublicKey()
+		must(err)
+		claims := jwt.NewAccountClaims(pub)
+		claims.Name = name
+		claims.Limits.JetStreamLimits = limits
+		token, err := claims.Encode(opKey)
+		must(err)
+		return kp, pub, token
+	}
+	acct, acctPub, acctJWT := account("wisp", jwt.JetStreamLimits{MemoryStorage: -1, DiskStorage: -1, Streams: -1, Consumer: -1})
+	_, sysPub, sysJWT := account("SYS", jwt.JetStreamLimits{}) // JetStream needs the system account
 	config := fmt.Sprintf("operator: %s\nsystem_account: %s\nresolver: MEMORY\nresolver_preload: {\n  %s: %s\n  %s: %s\n}\n",
 		opJWT, sysPub, acctPub, acctJWT, sysPub, sysJWT)
-	return &operator{config: config, account: acct, pubAcct: acctPub}
+	return &operator{config: config, account: acct}
 }
 
 // creds returns a .creds file (user JWT and seed, as nsc writes them) of
