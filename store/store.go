@@ -60,8 +60,9 @@ type ListOptions struct {
 	// reads each document, before keeping anything of it, so that a list
 	// of large documents (actions with their code) holds one document at
 	// a time and returns only the summaries. The doc it is given is valid
-	// only during the call. A document it fails on is skipped and
-	// counted, as an undecodable one is.
+	// only during the call. It must fail on a document that is not JSON
+	// (decoding it does); a document it fails on is skipped and counted,
+	// as an undecodable one is.
 	Project func(doc []byte) ([]byte, error)
 }
 
