@@ -110,6 +110,17 @@ const VolatileHeader = "Wisp-Volatile"
 // MarkVolatile marks m with VolatileHeader.
 func MarkVolatile(m *message.Message) { m.Metadata.Set(VolatileHeader, "1") }
 
+// KeepHeader is the metadata key of a message that keeps one published
+// volatile before (same id): the embedded bus writes the waiting message
+// to its file, and drops the keeping one when no message of that id waits
+// any more (its consumer handled and acked it, so there is nothing left to
+// keep and it must not run again). NATS stores every message anyway: there
+// the keeping one is a duplicate its message id drops.
+const KeepHeader = "Wisp-Keep"
+
+// MarkKept marks m with KeepHeader.
+func MarkKept(m *message.Message) { m.Metadata.Set(KeepHeader, "1") }
+
 // SetMessageID sets the JetStream message id of m, when it must differ
 // from its UUID (a message published again on purpose).
 func SetMessageID(m *message.Message, id string) { m.Metadata.Set(msgIDHeader, id) }

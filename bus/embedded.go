@@ -29,7 +29,8 @@ import (
 //
 // The completions queues stay in memory (their blocking callers die with
 // the process), as do broadcasts and messages marked volatile (see
-// VolatileHeader) until they are published again unmarked. In one process a queue's subscriptions
+// VolatileHeader) until they are published again unmarked (or marked kept:
+// see KeepHeader). In one process a queue's subscriptions
 // all belong to its one consumer: each message goes to one of them.
 type Embedded struct {
 	db *bolt.DB
@@ -164,6 +165,10 @@ func (b *Embedded) publish(q *diskQueue, msg *message.Message) error {
 	e := &queued{id: id, volatile: volatile, msg: storedMessage{UUID: msg.UUID, Metadata: msg.Metadata, Payload: msg.Payload}}
 	held, fresh := q.reserve(e)
 	switch {
+	case fresh && msg.Metadata.Get(KeepHeader) != "":
+		// Nothing of that id waits: the message it keeps was handled.
+		q.release(id)
+		return nil
 	case fresh:
 		if !volatile {
 			if err := b.store(q, e); err != nil {
@@ -189,9 +194,10 @@ func (b *Embedded) publish(q *diskQueue, msg *message.Message) error {
 // store writes e to the file (and sets its key).
 func (b *Embedded) store(q *diskQueue, e *queued) error {
 	m := e.msg
-	if m.Metadata[VolatileHeader] != "" {
+	if m.Metadata[VolatileHeader] != "" || m.Metadata[KeepHeader] != "" {
 		m.Metadata = maps.Clone(m.Metadata)
 		delete(m.Metadata, VolatileHeader)
+		delete(m.Metadata, KeepHeader)
 	}
 	v, err := json.Marshal(m)
 	if err != nil {

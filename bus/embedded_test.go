@@ -199,6 +199,68 @@ func TestEmbeddedVolatileUntilKept(t *testing.T) {
 	}
 }
 
+// TestEmbeddedKeptOnlyWhileWaiting: a message marked kept writes the
+// volatile message of its id to the file while that one waits or is being
+// handled, and is dropped once it was acked (it ran: it must not run
+// again); its marks are not stored.
+func TestEmbeddedKeptOnlyWhileWaiting(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "queue.db")
+	b := openEmbedded(t, path)
+	topic := InvokerTopic("i")
+	for _, id := range []string{"handled", "waiting"} {
+		m := NewMessage(id, []byte(id))
+		MarkVolatile(m)
+		if err := b.Publish(topic, m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sub, _ := b.Queue(context.Background(), topic, "c", 0)
+	ctx, cancel := context.WithCancel(context.Background())
+	ch, _ := sub.Subscribe(ctx, topic)
+	first := <-ch
+	if first.UUID != "handled" {
+		t.Fatalf("first delivered %s, want handled", first.UUID)
+	}
+	first.Ack()
+	for deadline := time.Now().Add(10 * time.Second); b.waiting(topic, "handled"); time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the acked message is still held after 10s")
+		}
+	}
+	for _, id := range []string{"handled", "waiting"} {
+		m := NewMessage(id, []byte(id))
+		MarkKept(m)
+		if err := b.Publish(topic, m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cancel()
+	if err := b.Close(); err != nil {
+		t.Fatal(err)
+	}
+	b = openEmbedded(t, path)
+	defer b.Close()
+	sub, _ = b.Queue(context.Background(), topic, "c", 0)
+	ch, _ = sub.Subscribe(context.Background(), topic)
+	select {
+	case m := <-ch:
+		if m.UUID != "waiting" || string(m.Payload) != "waiting" {
+			t.Fatalf("after restart got %s %q, want the kept waiting message", m.UUID, m.Payload)
+		}
+		if m.Metadata.Get(KeepHeader) != "" || m.Metadata.Get(VolatileHeader) != "" {
+			t.Errorf("the stored message kept its marks: %v", m.Metadata)
+		}
+		m.Ack()
+	case <-time.After(10 * time.Second):
+		t.Fatal("the kept message was not delivered after a restart")
+	}
+	select {
+	case m := <-ch:
+		t.Fatalf("message %s came back after it was handled", m.UUID)
+	case <-time.After(50 * time.Millisecond):
+	}
+}
+
 // BenchmarkEmbeddedHandoff measures a blocking invocation's hop: a
 // volatile message published to a queue whose subscription waits, until
 // its consumer has it and acks it.
@@ -281,4 +343,14 @@ func TestEmbeddedGroupCommit(t *testing.T) {
 	if got := b.commits.Commits() - before; got != 2 {
 		t.Errorf("%d commits for one held write and %d publishes queued behind it, want 2", got, n)
 	}
+}
+
+// waiting reports whether a message of id waits or is being handled in
+// topic's queue.
+func (b *Embedded) waiting(topic, id string) bool {
+	q := b.queue(topic)
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	_, ok := q.ids[id]
+	return ok
 }
