@@ -76,7 +76,10 @@ type entry struct {
 	queue   []outboxEvent
 	nextSeq uint64
 	cursor  string // the newest delivered cursor (persisted in its event)
-	removed bool
+	// inflight counts the events taken off queue whose fire is not yet
+	// durable (at the finisher): they are still in the outbox.
+	inflight int
+	removed  bool
 	// unregistered is set once the provider's Unregister ran.
 	unregistered bool
 	// finish is set by Sink.Done; the worker acts once the queue drains.
@@ -211,7 +214,7 @@ func (e *entry) checkpoint(ctx context.Context, cursor string) error {
 		return fmt.Errorf("checkpoint the feed of %s: the feed is deleted", e.fqn)
 	}
 	e.cursor = cursor
-	if len(e.queue) > 0 {
+	if len(e.queue) > 0 || e.inflight > 0 {
 		return nil
 	}
 	e.doc.Cursor = cursor
@@ -362,9 +365,22 @@ func (e *entry) stopWorker() {
 }
 
 // work fires the queued events in order, then acts on Sink.Done once the
-// queue is empty.
+// queue is empty. A fired event goes to the finisher (finishAll), which
+// makes each fire durable and removes its event from the outbox, in order,
+// while the worker fires the next: the commits of one event's fire do not
+// hold up the next event's start.
 func (e *entry) work() {
-	defer close(e.stopped)
+	finishing := make(chan firedEvent, maxFinishing)
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		e.finishAll(finishing)
+	}()
+	defer func() {
+		close(finishing)
+		<-finished
+		close(e.stopped)
+	}()
 	for {
 		select {
 		case <-e.stop:
@@ -392,26 +408,148 @@ func (e *entry) work() {
 				return
 			}
 		}
-		if !e.fire(*ev) {
+		f, ok := e.fire(*ev)
+		if !ok {
+			return
+		}
+		if f == nil {
+			continue // dropped with the trigger
+		}
+		e.mu.Lock()
+		if len(e.queue) > 0 && e.queue[0].Seq == f.ev.Seq {
+			e.queue = e.queue[1:]
+		}
+		e.inflight++
+		e.mu.Unlock()
+		finishing <- *f
+	}
+}
+
+// maxFinishing bounds the fired events of one feed waiting for their fire
+// to be durable: beyond, the worker waits for the finisher.
+const maxFinishing = 64
+
+// firedEvent is an event whose rules have started, for the finisher.
+type firedEvent struct {
+	ev outboxEvent
+	// keep makes the fire durable (see NowFirer); nil: it is already.
+	keep func(context.Context) error
+	// failed marks an event no fire can take, removed unfired.
+	failed bool
+}
+
+// finishAll finishes the fired events in order until in is closed. The
+// fires waiting together are made durable at once (their records share a
+// commit); each event leaves the outbox only after those before it. When
+// the worker is stopped while a fire cannot be made durable, that event
+// and those behind it go back to the head of the queue (they are still in
+// the outbox, fired again by the next worker or the next start).
+func (e *entry) finishAll(in <-chan firedEvent) {
+	for f := range in {
+		batch := []firedEvent{f}
+	gather:
+		for len(batch) < maxFinishing {
+			select {
+			case g, ok := <-in:
+				if !ok {
+					break gather
+				}
+				batch = append(batch, g)
+			default:
+				break gather
+			}
+		}
+		e.keepAll(batch)
+		for i, f := range batch {
+			if e.finishOne(f) {
+				continue
+			}
+			back := make([]outboxEvent, 0, len(batch)-i)
+			for _, f := range batch[i:] {
+				back = append(back, f.ev)
+			}
+			for f := range in {
+				back = append(back, f.ev)
+			}
+			e.mu.Lock()
+			e.queue = append(back, e.queue...)
+			e.inflight -= len(back)
+			e.mu.Unlock()
 			return
 		}
 	}
 }
 
-// fire fires ev until it succeeds (true) or the worker is stopped (false),
-// then removes it from the outbox.
-func (e *entry) fire(ev outboxEvent) bool {
+// keepAll makes the fires of batch durable at once; those that made it
+// need no keep any more (finishOne retries the others).
+func (e *entry) keepAll(batch []firedEvent) {
+	if len(batch) < 2 {
+		return
+	}
+	var wg sync.WaitGroup
+	for i := range batch {
+		if batch[i].keep == nil {
+			continue
+		}
+		wg.Go(func() {
+			if batch[i].keep(context.WithoutCancel(e.m.runCtx)) == nil {
+				batch[i].keep = nil
+			}
+		})
+	}
+	wg.Wait()
+}
+
+// finishOne makes f's fire durable, retrying until it is (true) or the
+// worker is stopped (false), then removes its event from the outbox.
+func (e *entry) finishOne(f firedEvent) bool {
+	if f.keep != nil {
+		// Not cancelled by a stop: a keep under way ends (one commit).
+		ctx, span := e.span(tracing.Extract(context.WithoutCancel(e.m.runCtx), f.ev.Trace), "feeds.keep", trace.SpanKindInternal)
+		var b *backoff.ExponentialBackOff
+		for {
+			err := f.keep(ctx)
+			if err == nil {
+				break
+			}
+			e.m.log.Warn("a feed's fire is not durable yet; retrying", "trigger", e.fqn.String(), "seq", f.ev.Seq, "err", err)
+			e.setFireError(err)
+			if b == nil {
+				b = e.m.backoff()
+			}
+			t := time.NewTimer(b.NextBackOff())
+			select {
+			case <-t.C:
+			case <-e.stop:
+				t.Stop()
+				span.End()
+				return false
+			}
+		}
+		span.End()
+	}
+	if !f.failed {
+		e.m.cfg.Observer.FeedEventFired(e.providerName, e.fqn, time.Since(time.UnixMilli(f.ev.Created)))
+	}
+	e.fired(f.ev)
+	return true
+}
+
+// fire fires ev until it succeeds or the worker is stopped (ok false). It
+// returns the fired event for the finisher, or nil when ev was dropped
+// with its trigger (see triggerGone).
+func (e *entry) fire(ev outboxEvent) (f *firedEvent, ok bool) {
 	ctx, span := e.span(tracing.Extract(e.m.runCtx, ev.Trace), "feeds.fire", trace.SpanKindProducer)
 	defer span.End()
 	var b *backoff.ExponentialBackOff
 	for {
-		err := e.fireOnce(ctx, ev)
+		keep, err := e.fireOnce(ctx, ev)
 		if err == nil {
-			break
+			return &firedEvent{ev: ev, keep: keep}, true
 		}
 		if errors.Is(err, store.ErrNotFound) {
 			e.triggerGone() // counts ev among the dropped
-			return true
+			return nil, true
 		}
 		if _, invalid := entity.AsFieldError(err); invalid {
 			// A stored payload no fire can take (written before the
@@ -419,8 +557,7 @@ func (e *entry) fire(ev outboxEvent) bool {
 			e.m.log.Error("feed event cannot be fired; removed from the outbox", "trigger", e.fqn.String(), "seq", ev.Seq, "err", err)
 			e.setFireError(err)
 			e.m.cfg.Observer.FeedEventFailed(e.providerName, e.fqn)
-			e.fired(ev)
-			return true
+			return &firedEvent{ev: ev, failed: true}, true
 		}
 		e.m.log.Warn("firing a feed's trigger failed; retrying", "trigger", e.fqn.String(), "seq", ev.Seq, "err", err)
 		e.setFireError(err)
@@ -432,25 +569,29 @@ func (e *entry) fire(ev outboxEvent) bool {
 		case <-t.C:
 		case <-e.stop:
 			t.Stop()
-			return false
+			return nil, false
 		}
 	}
-	e.m.cfg.Observer.FeedEventFired(e.providerName, e.fqn, time.Since(time.UnixMilli(ev.Created)))
-	e.fired(ev)
-	return true
 }
 
-func (e *entry) fireOnce(ctx context.Context, ev outboxEvent) error {
+// fireOnce fires ev once. With a NowFirer the rules start at once and the
+// returned keep makes the fire durable (the event stays in the outbox
+// until it has); otherwise the fire is durable (queued) when it returns.
+func (e *entry) fireOnce(ctx context.Context, ev outboxEvent) (keep func(context.Context) error, err error) {
 	payload, err := entity.ParamsFromObject("payload", ev.Payload)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	attrs, id := e.stampEvent(ev)
-	_, err = e.m.firer.Fire(ctx, routing.FireRequest{
+	req := routing.FireRequest{
 		Trigger: e.fqn, Subject: e.fqn.Namespace, Payload: payload,
 		TransactionID: entity.NewActivationID(), ActivationID: id, Event: attrs,
-	})
-	return err
+	}
+	if now, ok := e.m.firer.(NowFirer); ok {
+		return now.FireNow(ctx, req)
+	}
+	_, err = e.m.firer.Fire(ctx, req)
+	return nil, err
 }
 
 // activationID is the id of ev's fire, the same each time ev is fired: an
@@ -463,17 +604,16 @@ func (ev outboxEvent) activationID() string {
 	return hex.EncodeToString(h.Sum(nil)[:16])
 }
 
-// fired removes ev from the queue and the outbox; when the queue drains,
-// the registration takes the newest cursor first, so that a restart never
-// goes back before ev.
+// fired removes ev, whose fire is durable, from the outbox (it left the
+// queue when it was fired); when no event is queued or finishing, the
+// registration takes the newest cursor first, so that a restart never goes
+// back before ev.
 func (e *entry) fired(ev outboxEvent) {
 	ctx := context.WithoutCancel(e.m.runCtx)
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if len(e.queue) > 0 && e.queue[0].Seq == ev.Seq {
-		e.queue = e.queue[1:]
-	}
-	if len(e.queue) == 0 && e.cursor != e.doc.Cursor && !e.removed {
+	e.inflight--
+	if len(e.queue) == 0 && e.inflight == 0 && e.cursor != e.doc.Cursor && !e.removed {
 		e.doc.Cursor = e.cursor
 		if err := e.saveLocked(ctx); err != nil {
 			e.m.log.Error("feed cursor not saved; the event stays in the outbox", "trigger", e.fqn.String(), "err", err)

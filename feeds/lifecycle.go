@@ -301,7 +301,7 @@ func (m *Manager) read(req *request) (any, error) {
 	defer e.mu.Unlock()
 	return ReadAnswer{
 		Trigger: e.fqn.String(), Feed: feedName(e.doc.Registration), Status: e.doc.Status,
-		LastError: e.doc.LastError, Endpoint: e.endpointLocked(), Config: Redacted(m.declaredParams(e.doc.Registration), e.doc.Params), Pending: len(e.queue),
+		LastError: e.doc.LastError, Endpoint: e.endpointLocked(), Config: Redacted(m.declaredParams(e.doc.Registration), e.doc.Params), Pending: len(e.queue) + e.inflight,
 		Created: e.doc.Created, Updated: e.doc.Updated,
 	}, nil
 }

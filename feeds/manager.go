@@ -31,6 +31,15 @@ type Firer interface {
 	Fire(ctx context.Context, req routing.FireRequest) (*routing.FireResult, error)
 }
 
+// NowFirer is a Firer that can also run a fire's rules at once, before
+// the fire is durable (routing.Firer.FireNow, with its trigger activation
+// sink): the worker then keeps the event in the outbox until keep returns
+// nil. A nil keep has nothing to wait for.
+type NowFirer interface {
+	Firer
+	FireNow(ctx context.Context, req routing.FireRequest) (keep func(context.Context) error, err error)
+}
+
 // TriggerDeleter removes a trigger (deleteAfterFire); routing.Triggers is
 // the implementation, which keeps the rule index in step.
 type TriggerDeleter interface {

@@ -43,7 +43,7 @@ func (m *Manager) OutboxDepth() map[string]int {
 	depth := map[string]int{}
 	for _, e := range entries {
 		e.mu.Lock()
-		depth[e.providerName] += len(e.queue)
+		depth[e.providerName] += len(e.queue) + e.inflight
 		e.mu.Unlock()
 	}
 	return depth

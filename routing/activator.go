@@ -108,6 +108,8 @@ type Request struct {
 	// publishID, when set, is the invocation's publish id (see
 	// Invocation.PublishID).
 	publishID string
+	// hold, when set, holds a primitive action's invocation (see hold).
+	hold *hold
 }
 
 // Activate starts the activation. It returns the activation id and, when
@@ -169,6 +171,7 @@ func (a *Activator) activateResolved(ctx context.Context, req Request, res *Reso
 		req.Accepted = time.Now()
 	}
 	if isComposition(res.Action) {
+		req.hold = nil // a composition is queued durably, or runs here
 		act, err := a.startComposition(ctx, req, res)
 		return req.ActivationID, act, err
 	}
@@ -194,6 +197,7 @@ func (a *Activator) invoke(ctx context.Context, req Request, res *Resolved, caus
 		Delivery:      req.Delivery,
 		Replayed:      req.Replayed,
 		PublishID:     req.publishID,
+		hold:          req.hold,
 	}
 	if !req.KeyExpires.IsZero() && res.Action.Annotations.IsTrue("provide-api-key") {
 		inv.KeyExpires = req.KeyExpires.UnixMilli() // bounds the activation key the invoker mints

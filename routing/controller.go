@@ -137,16 +137,21 @@ func (c *Controller) Invoke(ctx context.Context, inv *Invocation, wait time.Dura
 		return nil, fmt.Errorf("encode invocation %s: %w", inv.ActivationID, err)
 	}
 	msg := c.invocationMessage(ctx, inv, payload)
-	if wait > 0 {
-		// The caller waits: until it is told 202, the invocation need not
-		// outlive the process (no fsync on the blocking path).
+	if wait > 0 || inv.hold != nil {
+		// The caller waits (until it is told 202, the invocation need not
+		// outlive the process: no fsync on the blocking path), or holds
+		// what fired it until the invocation is kept (see hold).
 		bus.MarkVolatile(msg)
 	}
-	if err := c.publisher.Publish(bus.InvokerTopic(invoker), msg); err != nil {
+	topic := bus.InvokerTopic(invoker)
+	if err := c.publisher.Publish(topic, msg); err != nil {
 		c.abandon(inv.ActivationID)
 		return nil, fmt.Errorf("publish invocation %s to %s: %w", inv.ActivationID, invoker, err)
 	}
 	if wait <= 0 {
+		if inv.hold != nil {
+			inv.hold.add(topic, c.keptMessage(ctx, inv, payload))
+		}
 		return nil, nil
 	}
 	timer := time.NewTimer(wait)
@@ -156,9 +161,9 @@ func (c *Controller) Invoke(ctx context.Context, inv *Invocation, wait time.Dura
 		return act, nil
 	case <-timer.C:
 		c.forget(inv.ActivationID)
-		// The caller is told 202 now: from here the invocation is kept.
-		kept := c.invocationMessage(ctx, inv, payload)
-		if err := c.publisher.Publish(bus.InvokerTopic(invoker), kept); err != nil {
+		// The caller is told 202 now: from here the invocation is kept
+		// (unless it ended meanwhile: then it must not run again).
+		if err := c.publisher.Publish(topic, c.keptMessage(ctx, inv, payload)); err != nil {
 			c.log.Error("keep a blocking invocation that outlived its wait", "activationId", inv.ActivationID, "err", err)
 		}
 		return nil, ErrStillRunning
@@ -175,6 +180,14 @@ func (c *Controller) invocationMessage(ctx context.Context, inv *Invocation, pay
 		bus.SetMessageID(msg, inv.PublishID)
 	}
 	tracing.Inject(ctx, msg.Metadata)
+	return msg
+}
+
+// keptMessage is the message that keeps inv's invocation, published
+// volatile before, once it must outlive the process (see bus.KeepHeader).
+func (c *Controller) keptMessage(ctx context.Context, inv *Invocation, payload []byte) *message.Message {
+	msg := c.invocationMessage(ctx, inv, payload)
+	bus.MarkKept(msg)
 	return msg
 }
 

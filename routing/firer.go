@@ -81,6 +81,9 @@ type FireRequest struct {
 	FiltersDecided bool              `json:",omitempty"`
 	FilterPassed   []string          `json:",omitempty"`
 	FilterErrors   map[string]string `json:",omitempty"`
+
+	// hold, set by FireNow, holds the rules' invocations (see hold).
+	hold *hold
 }
 
 // RuleResult is what one rule did with a fire, as OpenWhisk logs it in the
@@ -117,6 +120,12 @@ type FireResult struct {
 // actions are started, not awaited; once accepted, a fire completes even
 // when ctx ends.
 func (f *Firer) Fire(ctx context.Context, req FireRequest) (*FireResult, error) {
+	res, _, err := f.fire(ctx, req, nil)
+	return res, err
+}
+
+// fire is Fire, or FireNow when now is set.
+func (f *Firer) fire(ctx context.Context, req FireRequest, now DurableSink) (*FireResult, func(context.Context) error, error) {
 	ctx, span := f.controller().startSpan(ctx, "routing.Fire", trace.SpanKindProducer)
 	defer span.End()
 	if span.IsRecording() {
@@ -124,15 +133,15 @@ func (f *Firer) Fire(ctx context.Context, req FireRequest) (*FireResult, error) 
 	}
 	if th := f.activator.ctrl.throttle; th != nil {
 		if err := th.CheckFire(ctx, req.Subject); err != nil {
-			return nil, fmt.Errorf("fire trigger %s: %w", req.Trigger, err)
+			return nil, nil, fmt.Errorf("fire trigger %s: %w", req.Trigger, err)
 		}
 	}
 	entry, ok := f.index.Lookup(req.Trigger)
 	if !ok {
-		return nil, fmt.Errorf("fire trigger %s: %w", req.Trigger, store.ErrNotFound)
+		return nil, nil, fmt.Errorf("fire trigger %s: %w", req.Trigger, store.ErrNotFound)
 	}
 	if entry.Active == 0 {
-		return nil, nil
+		return nil, nil, nil
 	}
 	start := time.Now()
 	id := req.ActivationID
@@ -150,17 +159,22 @@ func (f *Firer) Fire(ctx context.Context, req FireRequest) (*FireResult, error) 
 					f.log.Error("archive a fire no filter passed", "activationId", id, "trigger", req.Trigger.String(), "err", aerr)
 				}
 			}
-			return res, err
+			return res, nil, err
 		}
 	}
+	if now != nil {
+		res, keep := f.runNow(ctx, req, entry, id, start, now)
+		return res, keep, nil
+	}
 	if f.queue != nil {
-		return f.enqueue(ctx, req, id, start)
+		res, err := f.enqueue(ctx, req, id, start)
+		return res, nil, err
 	}
 	act, results := f.run(context.WithoutCancel(ctx), req, entry, id, start)
 	if err := f.sink.PutActivations(ctx, []*entity.Activation{act}); err != nil {
 		f.log.Error("store trigger activation", "activationId", id, "namespace", req.Subject, "trigger", req.Trigger.String(), "err", err)
 	}
-	return &FireResult{Activation: act, Rules: results}, nil
+	return &FireResult{Activation: act, Rules: results}, nil, nil
 }
 
 // run starts the active rules' actions of a fire and returns the trigger
@@ -208,7 +222,7 @@ func (f *Firer) activate(ctx context.Context, req FireRequest, r IndexedRule, ar
 	actID, _, err := f.activator.Activate(ctx, Request{
 		Action: r.Action, Subject: req.Subject, KeyExpires: req.KeyExpires, Payload: args,
 		Cause: cause, TransactionID: req.TransactionID, Accepted: accepted,
-		ActivationID: RuleActivationID(cause, r.Rule), Delivery: delivery,
+		ActivationID: RuleActivationID(cause, r.Rule), Delivery: delivery, hold: req.hold,
 	})
 	var throttled *throttle.Error
 	var forbidden *ForbiddenError

@@ -54,6 +54,9 @@ type Invocation struct {
 	// again, which the dead controller may have published within the
 	// duplicate window. It does not travel.
 	PublishID string `json:"-"`
+	// hold, when set, collects the invocation to keep it later: it is
+	// published volatile (see hold). It does not travel.
+	hold *hold
 }
 
 // Completion carries a finished activation back to the controller that

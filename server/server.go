@@ -391,12 +391,31 @@ func (s *Server) wireTriggers(ctx, runCtx context.Context, handler *api.Server, 
 	}
 	handler.UseTriggers(writer, s.firer)
 	if roles.Feeds {
-		if err := s.feeds.Start(ctx, s.firer, writer); err != nil {
+		var firer feeds.Firer = s.firer
+		if !s.clustered() {
+			// One process: a feed's fire runs its rules at once (its
+			// outbox keeps the event until they are durable) instead of
+			// crossing the triggers queue.
+			firer = nowFirer{s.firer, triggerSink{s.store, s.metrics}}
+		}
+		if err := s.feeds.Start(ctx, firer, writer); err != nil {
 			return fmt.Errorf("start feeds: %w", err)
 		}
 		s.feedsStarted = true
 	}
 	return nil
+}
+
+// nowFirer is the feeds' firer of a single process: routing.Firer, whose
+// FireNow writes trigger activations to sink.
+type nowFirer struct {
+	*routing.Firer
+	sink routing.DurableSink
+}
+
+func (n nowFirer) FireNow(ctx context.Context, req routing.FireRequest) (func(context.Context) error, error) {
+	_, keep, err := n.Firer.FireNow(ctx, req, n.sink)
+	return keep, err
 }
 
 // Firer is the process's trigger firer (for tests, benchmarks and feeds).
