@@ -277,3 +277,88 @@ func TestObserveSeesRecordsAsQueued(t *testing.T) {
 		t.Errorf("after Close: err %v, observed %q; want an error and nothing observed", err, seen)
 	}
 }
+
+// TestUrgentWriteCutsTheWait: records nobody blocks on wait out the
+// patient window (an hour here); a WriteActivations caller, alone or
+// coming while they wait, has everything queued written at once.
+func TestUrgentWriteCutsTheWait(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		patient bool // patient records are queued before the urgent one
+	}{
+		{"urgent alone", false},
+		{"urgent while patient records wait", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			inner, err := bolt.Open(filepath.Join(t.TempDir(), "wisp.db"), bolt.Options{NoSync: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			w := newStore(inner, slog.New(slog.NewTextHandler(io.Discard, nil)), time.Hour, time.Millisecond)
+			defer w.Close()
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			urgent := act("ns", "urgent", 3)
+			all := []*entity.Activation{urgent}
+			wait := func(context.Context) error { return nil }
+			if tc.patient {
+				begun, put := act("ns", "begun", 1), act("ns", "put", 2)
+				all = append(all, begun, put)
+				if wait, err = w.BeginWrite(ctx, []*entity.Activation{begun}); err != nil {
+					t.Fatal(err)
+				}
+				if err := w.PutActivations(ctx, []*entity.Activation{put}); err != nil {
+					t.Fatal(err)
+				}
+				time.Sleep(50 * time.Millisecond)
+				if _, err := inner.GetActivation(ctx, "ns", begun.ActivationID); !errors.Is(err, store.ErrNotFound) {
+					t.Fatalf("a patient record was written before its window ended (err %v)", err)
+				}
+			}
+			if err := w.WriteActivations(ctx, []*entity.Activation{urgent}); err != nil {
+				t.Fatalf("urgent write: %v (it waited for the patient window)", err)
+			}
+			if err := wait(ctx); err != nil {
+				t.Fatalf("patient write: %v", err)
+			}
+			for _, a := range all {
+				if _, err := inner.GetActivation(ctx, "ns", a.ActivationID); err != nil {
+					t.Fatalf("%s not written: %v", a.Name, err)
+				}
+			}
+		})
+	}
+}
+
+// TestFullBatchIsWrittenAtOnce: fullBatch queued records are written
+// without waiting out the patient window (an hour here), and one record
+// fewer is not.
+func TestFullBatchIsWrittenAtOnce(t *testing.T) {
+	inner, err := bolt.Open(filepath.Join(t.TempDir(), "wisp.db"), bolt.Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := newStore(inner, slog.New(slog.NewTextHandler(io.Discard, nil)), time.Hour, time.Hour)
+	defer w.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	var waits []func(context.Context) error
+	for i := range fullBatch {
+		wait, err := w.BeginWrite(ctx, []*entity.Activation{act("ns", fmt.Sprint("a", i), int64(i))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		waits = append(waits, wait)
+		if i == fullBatch-2 {
+			time.Sleep(50 * time.Millisecond)
+			if list, _ := inner.ListActivations(ctx, "ns", store.ActivationFilter{}); len(list) != 0 {
+				t.Fatalf("%d records written before the batch was full", len(list))
+			}
+		}
+	}
+	for _, wait := range waits {
+		if err := wait(ctx); err != nil {
+			t.Fatalf("a full batch was not written: %v", err)
+		}
+	}
+}
