@@ -56,11 +56,11 @@ type Store struct {
 	written chan struct{} // closed and replaced after each batch
 	done    chan struct{} // closed when the writer has exited
 	closing chan struct{} // closed by Close: write at once
-	// urgentQueued says a queued record has a WriteActivations caller
-	// blocked on it; urgent (buffered(1)) tells a lingering writer so.
-	urgentQueued bool
-	urgent       chan struct{}
-	full         chan struct{} // buffered(1): fullBatch records are queued
+	// urgent (buffered(1)) says a queued record has a WriteActivations
+	// caller blocked on it; full (buffered(1)) that fullBatch records are
+	// queued. drain clears both with the records it takes.
+	urgent chan struct{}
+	full   chan struct{}
 	// patient and hurried are patientWindow and urgentWindow (a test sets
 	// its own).
 	patient, hurried time.Duration
@@ -162,16 +162,12 @@ func (w *Store) enqueueLocked(acts []*entity.Activation, done chan error, urgent
 		}
 	}
 	if urgent {
-		w.urgentQueued = true
 		signal(w.urgent)
 	}
 	if len(w.queue) >= fullBatch {
 		signal(w.full)
 	}
-	select {
-	case w.wake <- struct{}{}:
-	default:
-	}
+	signal(w.wake)
 	return w.observe, nil
 }
 
@@ -194,28 +190,20 @@ func signal(c chan struct{}) {
 	}
 }
 
+// unsignal takes a pending signal off c.
+func unsignal(c chan struct{}) {
+	select {
+	case <-c:
+	default:
+	}
+}
+
 // linger is the group commit's wait: patient while nobody blocks on a
 // queued record, cut to urgentWindow from when somebody does, and over
 // once fullBatch records are queued. Close ends it.
 func (w *Store) linger(t *time.Timer) {
-	for _, c := range []chan struct{}{w.urgent, w.full} {
-		select { // a signal left from records an earlier write took
-		case <-c:
-		default:
-		}
-	}
-	w.mu.Lock()
-	urgent, full := w.urgentQueued, len(w.queue) >= fullBatch
-	w.mu.Unlock()
-	if full {
-		return
-	}
-	wait := w.patient
-	if urgent {
-		wait = w.hurried
-	}
-	deadline := time.Now().Add(wait)
-	t.Reset(wait)
+	deadline := time.Now().Add(w.patient)
+	t.Reset(w.patient)
 	defer t.Stop()
 	for {
 		select {
@@ -242,7 +230,10 @@ func (w *Store) drain() {
 		n := min(len(w.queue), maxBatch)
 		batch := append([]*entity.Activation(nil), w.queue[:n]...)
 		w.queue = w.queue[n:]
-		w.urgentQueued = false // drain goes on until the queue is empty
+		// Their signals go with them (drain goes on until the queue is
+		// empty); a record queued from now on signals anew.
+		unsignal(w.urgent)
+		unsignal(w.full)
 		w.mu.Unlock()
 		if n == 0 {
 			return

@@ -278,6 +278,19 @@ func TestObserveSeesRecordsAsQueued(t *testing.T) {
 	}
 }
 
+// newWindowed is a Store over a bolt store with the group commit windows
+// given, closed when the test ends; it returns the bolt store too.
+func newWindowed(t *testing.T, patient, hurried time.Duration) (*Store, store.Store) {
+	t.Helper()
+	inner, err := bolt.Open(filepath.Join(t.TempDir(), "wisp.db"), bolt.Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := newStore(inner, slog.New(slog.NewTextHandler(io.Discard, nil)), patient, hurried)
+	t.Cleanup(func() { w.Close() })
+	return w, inner
+}
+
 // TestUrgentWriteCutsTheWait: records nobody blocks on wait out the
 // patient window (an hour here); a WriteActivations caller, alone or
 // coming while they wait, has everything queued written at once.
@@ -290,12 +303,7 @@ func TestUrgentWriteCutsTheWait(t *testing.T) {
 		{"urgent while patient records wait", true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			inner, err := bolt.Open(filepath.Join(t.TempDir(), "wisp.db"), bolt.Options{NoSync: true})
-			if err != nil {
-				t.Fatal(err)
-			}
-			w := newStore(inner, slog.New(slog.NewTextHandler(io.Discard, nil)), time.Hour, time.Millisecond)
-			defer w.Close()
+			w, inner := newWindowed(t, time.Hour, time.Millisecond)
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
 			urgent := act("ns", "urgent", 3)
@@ -304,6 +312,7 @@ func TestUrgentWriteCutsTheWait(t *testing.T) {
 			if tc.patient {
 				begun, put := act("ns", "begun", 1), act("ns", "put", 2)
 				all = append(all, begun, put)
+				var err error
 				if wait, err = w.BeginWrite(ctx, []*entity.Activation{begun}); err != nil {
 					t.Fatal(err)
 				}
@@ -334,12 +343,7 @@ func TestUrgentWriteCutsTheWait(t *testing.T) {
 // without waiting out the patient window (an hour here), and one record
 // fewer is not.
 func TestFullBatchIsWrittenAtOnce(t *testing.T) {
-	inner, err := bolt.Open(filepath.Join(t.TempDir(), "wisp.db"), bolt.Options{NoSync: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	w := newStore(inner, slog.New(slog.NewTextHandler(io.Discard, nil)), time.Hour, time.Hour)
-	defer w.Close()
+	w, inner := newWindowed(t, time.Hour, time.Hour)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	var waits []func(context.Context) error
