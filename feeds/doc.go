@@ -16,8 +16,9 @@
 // Delivery: a provider hands each event to its Sink, which persists it
 // (with the source cursor after it, in one record of the outbox) before
 // returning, so the provider may acknowledge the source only once the
-// event is safe. A worker per trigger then fires the trigger, retrying
-// with backoff while firing fails, in order, and deletes the event once
-// fired: at least once end to end. The Manager does not know the
+// event is safe. A worker per trigger fires the trigger, in order, while
+// that write commits, retrying with backoff while firing fails, and
+// deletes the event once both its fire and its write are durable: at
+// least once end to end. The Manager does not know the
 // providers: the server hands it a list.
 package feeds

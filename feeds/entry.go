@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -45,6 +46,29 @@ type outboxEvent struct {
 	// Event is the event's CloudEvents attributes as the connector gave
 	// them (issue 17; see events.go).
 	Event *entity.EventAttributes `json:"event,omitempty"`
+
+	// stored is the outcome of the event's write to the outbox, which
+	// runs while the worker may already fire it; nil for an event read
+	// back from the outbox.
+	stored *storing
+}
+
+// storing is the outcome of one outbox write: done is closed once err is
+// set. It is never waited for with entry.mu held (deliver takes the lock
+// before it closes done).
+type storing struct {
+	done chan struct{}
+	err  error
+}
+
+// awaitStored waits until ev's outbox write has ended and returns its
+// error: nil when ev is in the outbox.
+func (ev outboxEvent) awaitStored() error {
+	if ev.stored == nil {
+		return nil
+	}
+	<-ev.stored.done
+	return ev.stored.err
 }
 
 // key orders a trigger's events by sequence in the store.
@@ -67,9 +91,13 @@ type entry struct {
 	feed Feed  // guarded by op
 	sink *sink // guarded by op
 
+	// delivering serialises Sink.Deliver, so that the events and cursors
+	// of one feed keep their order.
+	delivering sync.Mutex
+
 	// mu guards the fields below. It is held during a store write of the
-	// registration or of an event, never while calling a provider or
-	// firing.
+	// registration, never while calling a provider, firing or writing an
+	// event.
 	mu      sync.Mutex
 	doc     record
 	rev     string
@@ -143,11 +171,20 @@ func (s *sink) Done(deleteTrigger bool) {
 	e.signal()
 }
 
-// deliver persists ev in the outbox, then queues it for the worker. A
-// payload over the limits is refused (see refuse) and taken.
+// deliver persists ev in the outbox and returns once it is durable, the
+// source's cue to acknowledge it. The event is queued for the worker
+// before the write, so its rules start while the outbox commits; the
+// event leaves the outbox (and its cursor reaches the registration) only
+// once both its fire and its write are durable. When the write fails, the
+// error tells the source to deliver ev again: an event not fired yet is
+// taken off the queue, one fired already (the action may have run) is
+// made durable as a fire and fires again on the redelivery, at least once
+// as always. A payload over the limits is refused (see refuse) and taken.
 func (e *entry) deliver(ctx context.Context, ev Event) (err error) {
 	ctx, span := e.span(ctx, "feeds.deliver", trace.SpanKindConsumer)
 	defer span.End()
+	e.delivering.Lock()
+	defer e.delivering.Unlock()
 	if ev.Payload == nil && ev.Cursor != "" {
 		return e.checkpoint(ctx, ev.Cursor)
 	}
@@ -168,20 +205,34 @@ func (e *entry) deliver(ctx context.Context, ev Event) (err error) {
 		return fmt.Errorf("deliver to the feed of %s: the payload is not a JSON object", e.fqn)
 	}
 	e.mu.Lock()
-	defer e.mu.Unlock()
 	if e.removed {
+		e.mu.Unlock()
 		return fmt.Errorf("deliver to the feed of %s: the feed is deleted", e.fqn)
 	}
-	out := outboxEvent{Trigger: e.key, Seq: e.nextSeq, Payload: ev.Payload, Cursor: ev.Cursor, Created: time.Now().UnixMilli(), Trace: traceOf(ctx), Event: ev.Attributes}
-	if _, err := store.PutDoc(ctx, e.m.store, SystemNamespace, store.FeedEvents, out.key(), "", out); err != nil {
-		return fmt.Errorf("deliver to the feed of %s: store the event: %w", e.fqn, err)
+	out := outboxEvent{
+		Trigger: e.key, Seq: e.nextSeq, Payload: ev.Payload, Cursor: ev.Cursor, Created: time.Now().UnixMilli(), Trace: traceOf(ctx), Event: ev.Attributes,
+		stored: &storing{done: make(chan struct{})},
 	}
 	e.nextSeq++
 	e.queue = append(e.queue, out)
-	if ev.Cursor != "" {
+	e.signal()
+	e.mu.Unlock()
+	_, err = store.PutDoc(ctx, e.m.store, SystemNamespace, store.FeedEvents, out.key(), "", out)
+	e.mu.Lock()
+	if err == nil && ev.Cursor != "" {
 		e.cursor = ev.Cursor
 	}
-	e.signal()
+	if err != nil {
+		if i := slices.IndexFunc(e.queue, func(q outboxEvent) bool { return q.Seq == out.Seq }); i >= 0 {
+			e.queue = slices.Delete(e.queue, i, i+1)
+		}
+	}
+	e.mu.Unlock()
+	out.stored.err = err
+	close(out.stored.done)
+	if err != nil {
+		return fmt.Errorf("deliver to the feed of %s: store the event: %w", e.fqn, err)
+	}
 	return nil
 }
 
@@ -531,7 +582,7 @@ func (e *entry) finishOne(f firedEvent) bool {
 	if !f.failed {
 		e.m.cfg.Observer.FeedEventFired(e.providerName, e.fqn, time.Since(time.UnixMilli(f.ev.Created)))
 	}
-	e.fired(f.ev)
+	e.fired(f.ev, f.ev.awaitStored() == nil)
 	return true
 }
 
@@ -605,10 +656,10 @@ func (ev outboxEvent) activationID() string {
 }
 
 // fired removes ev, whose fire is durable, from the outbox (it left the
-// queue when it was fired); when no event is queued or finishing, the
-// registration takes the newest cursor first, so that a restart never goes
-// back before ev.
-func (e *entry) fired(ev outboxEvent) {
+// queue when it was fired) unless its write failed (stored false: it is
+// not there); when no event is queued or finishing, the registration takes
+// the newest cursor first, so that a restart never goes back before ev.
+func (e *entry) fired(ev outboxEvent, stored bool) {
 	ctx := context.WithoutCancel(e.m.runCtx)
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -620,7 +671,9 @@ func (e *entry) fired(ev outboxEvent) {
 			return
 		}
 	}
-	e.m.deleteEvent(ctx, ev)
+	if stored {
+		e.m.deleteEvent(ctx, ev)
+	}
 }
 
 // triggerGone handles a fire of a trigger that no longer exists (deleted
@@ -641,7 +694,9 @@ func (e *entry) triggerGone() {
 	e.mu.Unlock()
 	for _, ev := range dropped {
 		e.m.cfg.Observer.FeedEventFailed(e.providerName, e.fqn)
-		e.m.deleteEvent(ctx, ev)
+		if ev.awaitStored() == nil {
+			e.m.deleteEvent(ctx, ev)
+		}
 	}
 	e.m.log.Warn("feed stopped: its trigger is gone", "trigger", e.fqn.String(), "dropped", len(dropped))
 	e.m.background(func() {
@@ -697,10 +752,16 @@ func (m *Manager) remove(ctx context.Context, e *entry) (unregErr, err error) {
 	}
 	e.stopWorker()
 	unregErr = m.unregister(ctx, e)
+	// A delivery under way ends first (its event is then in the queue,
+	// written, or out of it, failed); those after it find e removed.
+	e.delivering.Lock()
+	defer e.delivering.Unlock()
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	for _, ev := range e.queue {
-		m.deleteEvent(ctx, ev)
+		if ev.stored == nil || ev.stored.err == nil { // written: see above
+			m.deleteEvent(ctx, ev)
+		}
 	}
 	e.queue = nil
 	if err := m.store.Delete(ctx, SystemNamespace, store.Feeds, e.key, ""); err != nil && !errors.Is(err, store.ErrNotFound) {
