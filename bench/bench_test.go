@@ -148,7 +148,7 @@ func TestFeedHarness(t *testing.T) {
 	if err := runFeeds(context.Background(), 20, broker, couch, &out); err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"MQTT publish → action start", "CouchDB write → action start"} {
+	for _, want := range []string{"MQTT publish → action start", "CouchDB write → action start", "action start vs the bridge"} {
 		if !strings.Contains(string(out), want) {
 			t.Errorf("no %q table in:\n%s", want, out)
 		}

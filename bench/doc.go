@@ -7,7 +7,8 @@
 //
 // With -feeds it measures instead feed event → action start (MQTT publish,
 // CouchDB write) against the broker's or database's own delivery of the
-// same events; see feeds.go for the method.
+// same events, and against a bridge that hands each event straight to the
+// action's warm container; see feeds.go for the method.
 //
 // With -invokers it measures how a cluster scales: blocking invokes per
 // second of a sleeping action from 64 callers through one controller with 1

@@ -19,6 +19,8 @@ import (
 
 	paho "github.com/eclipse/paho.mqtt.golang"
 
+	"github.com/wispio/wisp/actions/proxy"
+	"github.com/wispio/wisp/entity"
 	"github.com/wispio/wisp/server"
 )
 
@@ -44,6 +46,15 @@ import (
 // trigger fire, the rule, the bus and the warm invoke, plus the action's
 // one loopback request (a fraction of a millisecond, see the warm invoke
 // figures).
+//
+// A second comparison ends where Wisp's path ends, at the action's start:
+// the bridge a user would write without Wisp, the same plain subscriber
+// (or _changes follower) POSTing each event's id to /run of the same warm
+// container (the process backend's proxy, with its secret), on a topic
+// (or database) of its own. Bridged samples alternate with Wisp's, so
+// both see the same machine; Wisp's added latency over the bridge is
+// what Wisp puts between a delivered event and its action, without the
+// container's own /run and the action's report, which any path pays.
 //
 // Samples run one at a time: the next event leaves only once both paths
 // have seen the previous one, so neither queues behind the other.
@@ -113,40 +124,142 @@ func (ps *probes) arrived(id string, wisp bool, at time.Time) {
 	}
 }
 
-// measure sends n events with send (after warm of them unmeasured) and
-// returns the sorted latencies of both paths.
-func (ps *probes) measure(ctx context.Context, n, warm int, prefix string, send func(ctx context.Context, id string) error) (wisp, raw []time.Duration, err error) {
+// feedSamples are the sorted latencies of one source: Wisp's (event →
+// action start), the plain subscriber's on Wisp's events (event →
+// receive), and the bridge's (event → action start, alternating with
+// Wisp's).
+type feedSamples struct {
+	wisp, raw, bridged []time.Duration
+}
+
+// measure sends n events through Wisp with send and n through b with
+// bridged, alternating (after warm of each unmeasured); each sample
+// starts once the one before has ended in the action (b.settle).
+func (ps *probes) measure(ctx context.Context, n, warm int, prefix string, send, bridged func(ctx context.Context, id string) error, b *bridge) (*feedSamples, error) {
+	var out feedSamples
 	for i := range n + warm {
-		id := fmt.Sprintf("%s-%d-%d", prefix, time.Now().UnixNano(), i)
-		p := ps.open(id)
-		t0 := time.Now()
-		if err := send(ctx, id); err != nil {
-			ps.close(id)
-			return nil, nil, err
+		tw, tr, err := ps.sample(ctx, fmt.Sprintf("%s-%d-%d", prefix, time.Now().UnixNano(), i), send)
+		if err != nil {
+			return nil, err
 		}
-		var tw, tr time.Time
-		timeout := time.NewTimer(sampleTimeout)
-		for tw.IsZero() || tr.IsZero() {
-			select {
-			case tw = <-p.wisp:
-			case tr = <-p.raw:
-			case <-timeout.C:
-				ps.close(id)
-				return nil, nil, fmt.Errorf("event %s: not seen within %s (action started: %t, direct path: %t)", id, sampleTimeout, !tw.IsZero(), !tr.IsZero())
-			case <-ctx.Done():
-				ps.close(id)
-				return nil, nil, ctx.Err()
-			}
+		b.settle()
+		tb, _, err := ps.sample(ctx, fmt.Sprintf("%s-bridged-%d-%d", prefix, time.Now().UnixNano(), i), bridged)
+		if err != nil {
+			return nil, fmt.Errorf("bridge: %w", err)
 		}
-		timeout.Stop()
-		ps.close(id)
+		b.settle()
 		if i >= warm {
-			wisp, raw = append(wisp, tw.Sub(t0)), append(raw, tr.Sub(t0))
+			out.wisp, out.raw, out.bridged = append(out.wisp, tw), append(out.raw, tr), append(out.bridged, tb)
 		}
 	}
-	sortDurations(wisp)
-	sortDurations(raw)
-	return wisp, raw, nil
+	sortDurations(out.wisp)
+	sortDurations(out.raw)
+	sortDurations(out.bridged)
+	return &out, nil
+}
+
+// sample sends one event with send and returns how long it took the
+// action to start and the plain subscriber to receive it.
+func (ps *probes) sample(ctx context.Context, id string, send func(ctx context.Context, id string) error) (started, received time.Duration, err error) {
+	p := ps.open(id)
+	defer ps.close(id)
+	t0 := time.Now()
+	if err := send(ctx, id); err != nil {
+		return 0, 0, err
+	}
+	var tw, tr time.Time
+	timeout := time.NewTimer(sampleTimeout)
+	defer timeout.Stop()
+	for tw.IsZero() || tr.IsZero() {
+		select {
+		case tw = <-p.wisp:
+		case tr = <-p.raw:
+		case <-timeout.C:
+			return 0, 0, fmt.Errorf("event %s: not seen within %s (action started: %t, subscriber: %t)", id, sampleTimeout, !tw.IsZero(), !tr.IsZero())
+		case <-ctx.Done():
+			return 0, 0, ctx.Err()
+		}
+	}
+	return tw.Sub(t0), tr.Sub(t0), nil
+}
+
+// bridge POSTs an event's id straight to /run of the action's warm
+// container: the direct path to the action's start.
+type bridge struct {
+	stack       *stack
+	key         string // the container's pool key
+	url, secret string
+	running     sync.WaitGroup // the bridge's runs under way
+}
+
+// newBridge finds the warm container of action name (warmed by Wisp's
+// first events).
+func newBridge(s *stack, name string) (*bridge, error) {
+	for _, c := range s.srv.Invoker().Pool().Containers() {
+		if strings.Contains(c.Key, "/"+name) && !c.Paused {
+			return &bridge{stack: s, key: c.Key, url: c.URL + "/run", secret: c.Secret}, nil
+		}
+	}
+	return nil, fmt.Errorf("no warm container of %s to bridge to", name)
+}
+
+// settle waits until the container runs nothing: the bridge's runs have
+// answered and Wisp's activations have ended (at most a second).
+func (b *bridge) settle() {
+	b.running.Wait()
+	for deadline := time.Now().Add(time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Microsecond) {
+		busy := false
+		for _, c := range b.stack.srv.Invoker().Pool().Containers() {
+			busy = busy || (c.Key == b.key && c.Inflight > 0)
+		}
+		if !busy {
+			return
+		}
+	}
+}
+
+// start runs the action with id in the background (a subscriber hands
+// the event over and returns); errors go to stderr.
+func (b *bridge) start(ctx context.Context, id string) {
+	b.running.Add(1)
+	go func() {
+		defer b.running.Done()
+		if err := b.run(ctx, id); err != nil && ctx.Err() == nil {
+			fmt.Fprintln(os.Stderr, err)
+		}
+	}()
+}
+
+func (b *bridge) run(ctx context.Context, id string) error {
+	body, _ := json.Marshal(map[string]any{
+		"value": map[string]string{"id": id}, "namespace": "bench", "action_name": "/bench/onevent",
+		"activation_id": entity.NewActivationID(), "transaction_id": "bench", "deadline": "0", "action_version": "0.0.1",
+	})
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, b.url, bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if b.secret != "" {
+		req.Header.Set(proxy.SecretHeader, b.secret)
+	}
+	resp, err := b.stack.http.Do(req)
+	if err != nil {
+		return fmt.Errorf("bridge %s: %w", id, err)
+	}
+	defer resp.Body.Close()
+	_, _ = io.Copy(io.Discard, resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("bridge %s: POST /run answered %d", id, resp.StatusCode)
+	}
+	return nil
+}
+
+// reportFeed prints both comparisons of one source: against the
+// subscriber's receive, and against the bridge's action start.
+func reportFeed(w io.Writer, source, wispPath, rawPath, subscriber string, fs *feedSamples) {
+	report(w, source+" → action start ("+wispPath+") vs "+rawPath, fs.wisp, fs.raw)
+	report(w, source+" → action start vs the bridge: the same "+subscriber+" POSTing each event to /run of the action's warm container (alternate events)", fs.wisp, fs.bridged)
 }
 
 // waitReady sends events until the action starts for one of them: a
@@ -230,18 +343,18 @@ func runFeeds(ctx context.Context, n int, mqttURL, couchURL string, w io.Writer)
 	}
 	warm := max(n/20, 10)
 	if mqttURL != "" {
-		wisp, raw, err := mqttSamples(ctx, s, ps, n, warm, mqttURL)
+		fs, err := mqttSamples(ctx, s, ps, n, warm, mqttURL)
 		if err != nil {
 			return fmt.Errorf("mqtt: %w", err)
 		}
-		report(w, "MQTT publish → action start (QoS 1, /whisk.system/mqtt/messages) vs publish → receive by a paho subscriber", wisp, raw)
+		reportFeed(w, "MQTT publish", "QoS 1, /whisk.system/mqtt/messages", "publish → receive by a paho subscriber", "subscriber", fs)
 	}
 	if couchURL != "" {
-		wisp, raw, err := couchSamples(ctx, s, ps, n, warm, couchURL)
+		fs, err := couchSamples(ctx, s, ps, n, warm, couchURL)
 		if err != nil {
 			return fmt.Errorf("couchdb: %w", err)
 		}
-		report(w, "CouchDB write → action start (/whisk.system/couchdb/changes) vs write → change on a continuous _changes follower", wisp, raw)
+		reportFeed(w, "CouchDB write", "/whisk.system/couchdb/changes", "write → change on a continuous _changes follower", "follower", fs)
 	}
 	return nil
 }
@@ -274,10 +387,11 @@ func (s *stack) wireFeed(ctx context.Context, trigger, feed string, params map[s
 
 // mqttSamples publishes {"id": ...} messages at QoS 1 on a fresh topic
 // that both the feed and a plain paho subscriber follow.
-func mqttSamples(ctx context.Context, s *stack, ps *probes, n, warm int, broker string) (wisp, raw []time.Duration, err error) {
+func mqttSamples(ctx context.Context, s *stack, ps *probes, n, warm int, broker string) (*feedSamples, error) {
 	topic := fmt.Sprintf("wisp-bench/%d/events", time.Now().UnixNano())
+	bridged := topic + "-bridged"
 	if err := s.wireFeed(ctx, "mqtt-events", "mqtt/messages", map[string]any{"url": broker, "topic": topic, "qos": 1}); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	connect := func(role string, onMessage paho.MessageHandler) (paho.Client, error) {
 		opts := paho.NewClientOptions().AddBroker(broker).SetClientID(fmt.Sprintf("wisp-bench-%s-%d", role, time.Now().UnixNano())).
@@ -293,44 +407,64 @@ func mqttSamples(ctx context.Context, s *stack, ps *probes, n, warm int, broker 
 	}
 	sub, err := connect("sub", nil)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	defer sub.Disconnect(0)
-	if tok := sub.Subscribe(topic, 1, func(_ paho.Client, m paho.Message) {
-		at := time.Now()
-		var ev struct{ ID string }
-		if json.Unmarshal(m.Payload(), &ev) == nil {
+	// receive reports a message's arrival and, on the bridged topic,
+	// runs the action with it.
+	receive := func(b *bridge) paho.MessageHandler {
+		return func(_ paho.Client, m paho.Message) {
+			at := time.Now()
+			var ev struct{ ID string }
+			if json.Unmarshal(m.Payload(), &ev) != nil {
+				return
+			}
 			ps.arrived(ev.ID, false, at)
+			if b != nil {
+				b.start(ctx, ev.ID)
+			}
 		}
-	}); tok.Wait() && tok.Error() != nil {
-		return nil, nil, fmt.Errorf("subscribe to %s: %w", topic, tok.Error())
+	}
+	if tok := sub.Subscribe(topic, 1, receive(nil)); tok.Wait() && tok.Error() != nil {
+		return nil, fmt.Errorf("subscribe to %s: %w", topic, tok.Error())
 	}
 	pub, err := connect("pub", nil)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	defer pub.Disconnect(0)
-	send := func(ctx context.Context, id string) error {
-		payload, _ := json.Marshal(map[string]string{"id": id})
-		tok := pub.Publish(topic, 1, false, payload)
-		if !tok.WaitTimeout(sampleTimeout) {
-			return fmt.Errorf("publish %s: no PUBACK within %s", id, sampleTimeout)
+	publish := func(topic string) func(ctx context.Context, id string) error {
+		return func(ctx context.Context, id string) error {
+			payload, _ := json.Marshal(map[string]string{"id": id})
+			tok := pub.Publish(topic, 1, false, payload)
+			if !tok.WaitTimeout(sampleTimeout) {
+				return fmt.Errorf("publish %s: no PUBACK within %s", id, sampleTimeout)
+			}
+			return tok.Error()
 		}
-		return tok.Error()
 	}
+	send := publish(topic)
 	if err := ps.waitReady(ctx, "m", send); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	return ps.measure(ctx, n, warm, "m", send)
+	b, err := newBridge(s, "onevent")
+	if err != nil {
+		return nil, err
+	}
+	if tok := sub.Subscribe(bridged, 1, receive(b)); tok.Wait() && tok.Error() != nil {
+		return nil, fmt.Errorf("subscribe to %s: %w", bridged, tok.Error())
+	}
+	return ps.measure(ctx, n, warm, "m", send, publish(bridged), b)
 }
 
 // couchSamples writes documents (their _id the event id) to a fresh
 // database that both the feed and a plain continuous _changes follower
 // watch, and drops the database afterwards.
-func couchSamples(ctx context.Context, s *stack, ps *probes, n, warm int, server string) (wisp, raw []time.Duration, err error) {
+func couchSamples(ctx context.Context, s *stack, ps *probes, n, warm int, server string) (*feedSamples, error) {
 	server = strings.TrimSuffix(server, "/")
 	db := fmt.Sprintf("wisp-bench-%d", time.Now().UnixNano())
 	dbURL := server + "/" + url.PathEscape(db)
+	bridgedURL := dbURL + "-bridged"
 	hc := &http.Client{Timeout: sampleTimeout}
 	couch := func(method, u string, body []byte) ([]byte, error) {
 		req, err := http.NewRequestWithContext(ctx, method, u, bytes.NewReader(body))
@@ -349,31 +483,46 @@ func couchSamples(ctx context.Context, s *stack, ps *probes, n, warm int, server
 		}
 		return out, err
 	}
-	if _, err := couch(http.MethodPut, dbURL, nil); err != nil {
-		return nil, nil, fmt.Errorf("create database %s: %w", db, err)
+	for _, u := range []string{dbURL, bridgedURL} {
+		if _, err := couch(http.MethodPut, u, nil); err != nil {
+			return nil, fmt.Errorf("create database %s: %w", redactURL(u), err)
+		}
+		defer func() { _, _ = couch(http.MethodDelete, u, nil) }()
 	}
-	defer func() { _, _ = couch(http.MethodDelete, dbURL, nil) }()
 	if err := s.wireFeed(ctx, "couch-changes", "couchdb/changes", map[string]any{"url": server, "dbname": db}); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	stopFollow, err := followChanges(ctx, dbURL, ps)
+	stopFollow, err := followChanges(ctx, dbURL, ps, nil)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	defer stopFollow()
-	send := func(ctx context.Context, id string) error {
-		_, err := couch(http.MethodPut, dbURL+"/"+url.PathEscape(id), []byte(`{"bench":true}`))
-		return err
+	write := func(dbURL string) func(ctx context.Context, id string) error {
+		return func(ctx context.Context, id string) error {
+			_, err := couch(http.MethodPut, dbURL+"/"+url.PathEscape(id), []byte(`{"bench":true}`))
+			return err
+		}
 	}
+	send := write(dbURL)
 	if err := ps.waitReady(ctx, "c", send); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	return ps.measure(ctx, n, warm, "c", send)
+	b, err := newBridge(s, "onevent")
+	if err != nil {
+		return nil, err
+	}
+	stopBridge, err := followChanges(ctx, bridgedURL, ps, b)
+	if err != nil {
+		return nil, err
+	}
+	defer stopBridge()
+	return ps.measure(ctx, n, warm, "c", send, write(bridgedURL), b)
 }
 
 // followChanges reads dbURL's continuous _changes feed from now on and
-// reports each change's id as the direct path's arrival.
-func followChanges(ctx context.Context, dbURL string, ps *probes) (stop func(), err error) {
+// reports each change's id as the direct path's arrival; with a bridge,
+// it runs the action with each.
+func followChanges(ctx context.Context, dbURL string, ps *probes, b *bridge) (stop func(), err error) {
 	ctx, cancel := context.WithCancel(ctx)
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, dbURL+"/_changes?feed=continuous&since=now&heartbeat=1000", nil)
 	if err != nil {
@@ -401,8 +550,12 @@ func followChanges(ctx context.Context, dbURL string, ps *probes) (stop func(), 
 		for sc.Scan() {
 			at := time.Now()
 			var c struct{ ID string }
-			if json.Unmarshal(sc.Bytes(), &c) == nil && c.ID != "" {
-				ps.arrived(c.ID, false, at)
+			if json.Unmarshal(sc.Bytes(), &c) != nil || c.ID == "" {
+				continue
+			}
+			ps.arrived(c.ID, false, at)
+			if b != nil {
+				b.start(ctx, c.ID)
 			}
 		}
 	}()

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"runtime"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -217,6 +218,10 @@ func (e *entry) deliver(ctx context.Context, ev Event) (err error) {
 	e.queue = append(e.queue, out)
 	e.signal()
 	e.mu.Unlock()
+	// The woken worker waits in this P's run queue; yielding runs it now
+	// instead of after the write's syscalls hand the P over (on 2 vCPUs:
+	// 30 µs from here to the fire instead of 140 µs).
+	runtime.Gosched()
 	_, err = store.PutDoc(ctx, e.m.store, SystemNamespace, store.FeedEvents, out.key(), "", out)
 	e.mu.Lock()
 	if err == nil && ev.Cursor != "" {
