@@ -33,14 +33,7 @@ func (g *gatedStore) Put(ctx context.Context, r store.Record) (string, error) {
 // leaves the outbox, its cursor reaching the registration, only after
 // that write: a removal before it would leave the event behind for good.
 func TestDeliverFiresWhileTheEventIsWritten(t *testing.T) {
-	st := &gatedStore{Store: openStore(t), gate: make(chan struct{})}
-	h := newHarness(t, st)
-	h.trigger("ns", "T")
-	h.start()
-	feed := h.create("ns", "/ns/T")
-	delivered := make(chan error, 1)
-	go func() { delivered <- feed.sink.Deliver(context.Background(), event(1, "c1")) }()
-	h.waitFired("1")
+	h, st, _, delivered := deliverGated(t, nil)
 	select {
 	case err := <-delivered:
 		t.Fatalf("Deliver returned (%v) before the event was written", err)
@@ -64,14 +57,7 @@ func TestDeliverFiresWhileTheEventIsWritten(t *testing.T) {
 // again) and the event's cursor never reaches the registration; the feed
 // goes on with the next event.
 func TestDeliverWriteFailedKeepsNoCursor(t *testing.T) {
-	st := &gatedStore{Store: openStore(t), gate: make(chan struct{}), fail: errors.New("disk full")}
-	h := newHarness(t, st)
-	h.trigger("ns", "T")
-	h.start()
-	feed := h.create("ns", "/ns/T")
-	delivered := make(chan error, 1)
-	go func() { delivered <- feed.sink.Deliver(context.Background(), event(1, "c1")) }()
-	h.waitFired("1")
+	h, st, feed, delivered := deliverGated(t, errors.New("disk full"))
 	close(st.gate)
 	if err := <-delivered; err == nil {
 		t.Fatal("Deliver succeeded although the event was not written")
@@ -83,6 +69,23 @@ func TestDeliverWriteFailedKeepsNoCursor(t *testing.T) {
 	}
 	h.waitFired("2")
 	h.waitSettled("ns/T", "c2")
+}
+
+// deliverGated starts a feed of trigger ns/T on a gatedStore failing with
+// fail and delivers event 1 (cursor c1) on it; it returns once the event
+// fired, its write still held at the gate, and Deliver's outcome comes on
+// delivered.
+func deliverGated(t *testing.T, fail error) (h *harness, st *gatedStore, feed *fakeFeed, delivered chan error) {
+	t.Helper()
+	st = &gatedStore{Store: openStore(t), gate: make(chan struct{}), fail: fail}
+	h = newHarness(t, st)
+	h.trigger("ns", "T")
+	h.start()
+	feed = h.create("ns", "/ns/T")
+	delivered = make(chan error, 1)
+	go func() { delivered <- feed.sink.Deliver(context.Background(), event(1, "c1")) }()
+	h.waitFired("1")
+	return h, st, feed, delivered
 }
 
 func (h *harness) registration(key string) Registration {

@@ -55,8 +55,8 @@ type outboxEvent struct {
 }
 
 // storing is the outcome of one outbox write: done is closed once err is
-// set. It is never waited for with entry.mu held (deliver takes the lock
-// before it closes done).
+// set. It is never waited for with entry.mu held while a delivery may be
+// under way (deliver takes the lock before it closes done).
 type storing struct {
 	done chan struct{}
 	err  error
@@ -224,13 +224,12 @@ func (e *entry) deliver(ctx context.Context, ev Event) (err error) {
 	runtime.Gosched()
 	_, err = store.PutDoc(ctx, e.m.store, SystemNamespace, store.FeedEvents, out.key(), "", out)
 	e.mu.Lock()
-	if err == nil && ev.Cursor != "" {
-		e.cursor = ev.Cursor
-	}
 	if err != nil {
 		if i := slices.IndexFunc(e.queue, func(q outboxEvent) bool { return q.Seq == out.Seq }); i >= 0 {
 			e.queue = slices.Delete(e.queue, i, i+1)
 		}
+	} else if ev.Cursor != "" {
+		e.cursor = ev.Cursor
 	}
 	e.mu.Unlock()
 	out.stored.err = err
@@ -764,7 +763,7 @@ func (m *Manager) remove(ctx context.Context, e *entry) (unregErr, err error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	for _, ev := range e.queue {
-		if ev.stored == nil || ev.stored.err == nil { // written: see above
+		if ev.awaitStored() == nil { // at once: no delivery is under way
 			m.deleteEvent(ctx, ev)
 		}
 	}
